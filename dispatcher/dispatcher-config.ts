@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { CrsSchema, GridCodeSchema, SecretRefSchema } from '../gateway/config/common-schema.js';
+
+/** `dispatcher:` and `forwarding:` sections of gateway.yaml. Owned by the dispatcher component. */
+export const DispatcherConfigSchema = z
+  .strictObject({
+    concurrency: z.number().int().min(1).max(1_000).default(50).describe('Findings processed at once per dispatcher process'),
+    fallbackGridCode: GridCodeSchema.optional().describe('Grid for cameras outside every grid; they are also reported in health'),
+    dedup: z
+      .record(
+        z.string(),
+        z.strictObject({
+          windowSec: z.number().positive().describe('A finding within this window of the open alert updates it'),
+          keys: z.array(z.enum(['camera', 'type', 'zone', 'track', 'place'])).min(1).describe('What makes two findings the same problem'),
+        }),
+      )
+      .default({})
+      .describe('Per finding type (or "default"): dedup window and keys'),
+    escalateAfterSec: z.record(z.string(), z.number().positive()).default({}).describe('Per type (or "default"): unclaimed this long → escalate to the parent level'),
+    recheck: z
+      .record(z.string(), z.strictObject({ delaySec: z.number().positive(), autoClose: z.boolean().default(false) }))
+      .default({})
+      .describe('Per type: re-sample the camera after the platform reports a case handled (二次识别)'),
+    feedback: z
+      .strictObject({
+        rejections: z.number().int().min(1).default(5).describe('K rejections …'),
+        windowSec: z.number().positive().default(86_400).describe('… within this window …'),
+        action: z.enum(['suppress', 'raise_dwell']).default('raise_dwell').describe('… suppress the rule on that zone, or double its dwell'),
+      })
+      .default({ rejections: 5, windowSec: 86_400, action: 'raise_dwell' })
+      .describe('Operator feedback loop'),
+  })
+  .describe('Dispatcher: dedup, routing, escalation, re-check, feedback');
+export type DispatcherConfig = z.infer<typeof DispatcherConfigSchema>;
+
+export const ForwardTargetSchema = z
+  .strictObject({
+    id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).describe('Target id'),
+    url: z.string().url().describe('Case intake endpoint of the grid platform'),
+    secret: SecretRefSchema.describe('HMAC-SHA256 shared secret'),
+    crs: CrsSchema.default('GCJ02').describe('Coordinate system the platform wants'),
+    timeoutMs: z.number().int().positive().default(5_000),
+    maxAttempts: z.number().int().min(1).default(20).describe('Attempts before the case goes to the dead-letter list'),
+    types: z.array(z.string()).optional().describe('Only these finding types; omitted: all'),
+  })
+  .describe('A grid platform that receives confirmed alerts as cases');
+export type ForwardTarget = z.infer<typeof ForwardTargetSchema>;

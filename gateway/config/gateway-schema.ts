@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { DetectorsConfigSchema } from '../../detectors/detectors-config.js';
+import { DispatcherConfigSchema, ForwardTargetSchema } from '../../dispatcher/dispatcher-config.js';
+import { IngestConfigSchema } from '../ingest/ingest-config.js';
+import { AuthConfigSchema, UserSchema } from '../wall/wall-config.js';
+import { SecretRefSchema } from './common-schema.js';
+
+export const RedisConfigSchema = z
+  .union([
+    z.strictObject({
+      url: z
+        .string()
+        .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+        .describe('redis:// or rediss:// URL; put the password under password:, not in the URL'),
+      password: SecretRefSchema.optional(),
+    }),
+    z.strictObject({
+      sentinels: z.array(z.strictObject({ host: z.string(), port: z.number().int() })).min(1).describe('Sentinel addresses'),
+      name: z.string().describe('Master group name'),
+      password: SecretRefSchema.optional(),
+    }),
+    z.strictObject({
+      embedded: z
+        .strictObject({ port: z.number().int().min(0).max(65_535).default(0).describe('0 = a free loopback port') })
+        .describe('Run a private redis-server child with AOF in the data directory'),
+    }),
+  ])
+  .describe('Redis: a URL, a Sentinel group, or embedded (the default when omitted)');
+export type RedisConfig = z.infer<typeof RedisConfigSchema>;
+
+export const GatewayConfigSchema = z
+  .strictObject({
+    http: z
+      .strictObject({
+        host: z.string().default('127.0.0.1').describe('Bind address'),
+        port: z.number().int().min(0).max(65_535).default(8080).describe('HTTP port of the API and the wall; 0 = a free port'),
+        publicUrl: z.string().url().optional().describe('URL operators open, when behind a proxy'),
+      })
+      .default({ host: '127.0.0.1', port: 8080 }),
+    redis: RedisConfigSchema.optional(),
+    dataDir: z.string().default('./var').describe('Data directory (embedded Redis AOF, evidence), relative to gateway.yaml'),
+    retention: z
+      .strictObject({
+        alertsDays: z.number().positive().default(180).describe('Closed and rejected alerts are deleted after this'),
+        evidenceDays: z.number().positive().default(30).describe('Evidence JPEGs are deleted after this'),
+        evidenceMaxMb: z.number().positive().default(20_480).describe('Evidence directory size cap; oldest days go first'),
+      })
+      .default({ alertsDays: 180, evidenceDays: 30, evidenceMaxMb: 20_480 }),
+    timezone: z.string().default('Asia/Shanghai').describe('Zone for schedules and evidence dates'),
+    cameras: z
+      .strictObject({ dirs: z.array(z.string()).min(1).describe('Directories of camera YAML files, relative to gateway.yaml') })
+      .default({ dirs: ['./cameras'] }),
+    grids: z
+      .strictObject({ file: z.string().describe('Grid GeoJSON file, relative to gateway.yaml') })
+      .default({ file: './grids/demo-city.geojson' }),
+    users: z.array(UserSchema).default([]).describe('Wall users'),
+    auth: AuthConfigSchema.default({ sessionTtlMin: 720, loginAttempts: 5, loginWindowSec: 300 }),
+    forwarding: z.array(ForwardTargetSchema).default([]).describe('Grid platforms that receive confirmed alerts'),
+    ingest: IngestConfigSchema.default(IngestConfigSchema.parse({})),
+    detectors: DetectorsConfigSchema.default(DetectorsConfigSchema.parse({})),
+    dispatcher: DispatcherConfigSchema.default(DispatcherConfigSchema.parse({})),
+  })
+  .describe('gateway.yaml: the gateway process');
+export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;

@@ -1,0 +1,79 @@
+import type { Alert, AuditEntry, AlertState } from './alert.js';
+
+export interface Actor {
+  username: string;
+  displayName: string;
+  role: 'admin' | 'operator' | 'viewer';
+  /** Grid subtree the actor may see and act on. */
+  scope: string;
+}
+
+export type AlertAction =
+  | { action: 'claim' }
+  | { action: 'release' }
+  | { action: 'confirm'; note?: string }
+  | { action: 'reject'; reason: 'false_detection' | 'not_violation' | 'duplicate' | 'other'; note?: string }
+  | { action: 'escalate'; note?: string }
+  | { action: 'note'; note: string };
+
+export interface AlertQuery {
+  scope: string;
+  gridCode?: string;
+  types?: string[];
+  states?: AlertState[];
+  cameraId?: string;
+  from?: number;
+  to?: number;
+  text?: string;
+  limit: number;
+  cursor?: string;
+}
+
+export interface AlertPage {
+  items: Alert[];
+  nextCursor: string | null;
+  total: number;
+}
+
+export interface Suppression {
+  id: string;
+  cameraId: string;
+  zoneId: string | null;
+  type: string;
+  action: 'suppress' | 'raise_dwell';
+  dwellFactor: number;
+  rejections: number;
+  createdAt: number;
+}
+
+export interface DeadLetter {
+  id: string;
+  alertId: string;
+  target: string;
+  attempts: number;
+  lastError: string;
+  at: number;
+}
+
+/**
+ * What the wall (HTTP API and socket handlers) needs from the dispatcher. Implemented by
+ * dispatcher/alert-service. Scope checks happen on both sides: the wall refuses early, the
+ * service re-checks against the alert's grid path.
+ */
+export interface AlertService {
+  get(id: string, actor: Actor): Promise<Alert>;
+  audit(id: string, actor: Actor): Promise<AuditEntry[]>;
+  list(q: AlertQuery): Promise<AlertPage>;
+  /** Throws ConflictError (with `details.by`) when another operator got there first. */
+  act(id: string, act: AlertAction, actor: Actor): Promise<Alert>;
+  suppressions(): Promise<Suppression[]>;
+  liftSuppression(id: string, actor: Actor): Promise<void>;
+  deadLetters(): Promise<DeadLetter[]>;
+  retryDeadLetter(id: string, actor: Actor): Promise<void>;
+}
+
+/** How alert changes reach walls: implemented by the socket server (rooms by grid code). */
+export interface AlertNotifier {
+  alertChanged(alert: Alert, kind: 'new' | 'update'): void;
+  suppressionChanged?(s: Suppression, kind: 'new' | 'lifted'): void;
+}

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { BoxSchema, FindingTypeSchema } from './finding.js';
+import { GridCodeSchema, GridLevelSchema } from '../config/common-schema.js';
+
+export const ALERT_STATES = ['new', 'claimed', 'escalated', 'confirmed', 'rejected', 'forwarded', 'dispatched', 'handled', 'verified', 'closed'] as const;
+export const AlertStateSchema = z.enum(ALERT_STATES).describe('Lifecycle state (发现 → 派遣 → 处置 → 核查 → 结案)');
+export type AlertState = z.infer<typeof AlertStateSchema>;
+
+export const REJECT_REASONS = ['false_detection', 'not_violation', 'duplicate', 'other'] as const;
+export const RejectReasonSchema = z.enum(REJECT_REASONS).describe('false_detection 误报, not_violation 不构成违规, duplicate 重复, other 其他');
+
+export const GridRefSchema = z.strictObject({ code: GridCodeSchema, name: z.string(), level: GridLevelSchema });
+export type GridRef = z.infer<typeof GridRefSchema>;
+
+export const AlertSchema = z
+  .strictObject({
+    id: z.string(),
+    state: AlertStateSchema,
+    type: FindingTypeSchema,
+    typeLabel: z.strictObject({ zh: z.string(), en: z.string() }),
+    cameraId: z.string(),
+    cameraName: z.string(),
+    deviceId: z.string().optional(),
+    zoneId: z.string().nullable(),
+    zoneName: z.string().nullable(),
+    gridCode: GridCodeSchema,
+    /** Root first: city, county, township, community, grid. */
+    gridPath: z.array(GridRefSchema),
+    routedBy: z.enum(['zone', 'camera', 'location', 'fallback']),
+    location: z.strictObject({ lon: z.number(), lat: z.number() }).describe('WGS84'),
+    score: z.number(),
+    count: z.number().int().describe('Findings merged into this alert'),
+    trackIds: z.array(z.string()),
+    boxes: z.array(BoxSchema),
+    firstSeen: z.number().int(),
+    lastSeen: z.number().int(),
+    createdAt: z.number().int(),
+    updatedAt: z.number().int(),
+    evidence: z.strictObject({ first: z.string().nullable(), latest: z.string().nullable() }),
+    claimedBy: z.strictObject({ username: z.string(), displayName: z.string(), at: z.number().int() }).nullable(),
+    /** 0 = the alert's own grid's operators; each escalation moves one level up. */
+    escalationLevel: z.number().int().nonnegative(),
+    rejectReason: RejectReasonSchema.nullable(),
+    caseId: z.string().nullable().describe('Case id given by the grid platform'),
+    version: z.number().int().describe('Bumped on every change; clients drop stale updates'),
+  })
+  .describe('An alert: one problem in one place, with its lifecycle');
+export type Alert = z.infer<typeof AlertSchema>;
+
+export const AuditEntrySchema = z.strictObject({
+  alertId: z.string(),
+  at: z.number().int(),
+  actor: z.string().describe('username, or system:<component>'),
+  action: z.string(),
+  from: AlertStateSchema.nullable(),
+  to: AlertStateSchema,
+  note: z.string().max(2_000).optional(),
+});
+export type AuditEntry = z.infer<typeof AuditEntrySchema>;

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+/** Normalised box: x1, y1, x2, y2 in 0..1 of the image. */
+export const BoxSchema = z
+  .strictObject({
+    x1: z.number().min(0).max(1),
+    y1: z.number().min(0).max(1),
+    x2: z.number().min(0).max(1),
+    y2: z.number().min(0).max(1),
+    label: z.string().max(50).describe('COCO class or detector label'),
+    score: z.number().min(0).max(1),
+    trackId: z.string().max(64).optional(),
+  })
+  .describe('A detected object, normalised coordinates');
+export type Box = z.infer<typeof BoxSchema>;
+
+export const FindingTypeSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{1,63}$/)
+  .describe('Finding type, e.g. illegal_parking, street_vending, crowd_gathering, road_obstruction, fire_smoke, camera_offline');
+
+/**
+ * What a detector (or ingest supervision) reports. This is the payload of the `findings`
+ * queue; the dispatcher turns findings into alerts.
+ */
+export const FindingSchema = z
+  .strictObject({
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9:_-]{8,200}$/)
+      .describe('Deterministic id: the same event re-delivered carries the same id (BullMQ job id)'),
+    cameraId: z.string().min(1).max(64),
+    type: FindingTypeSchema,
+    zoneId: z.string().max(64).nullable().describe('Zone the finding is in; null for camera-wide findings'),
+    score: z.number().min(0).max(1),
+    trackIds: z.array(z.string().max(64)).max(100),
+    boxes: z.array(BoxSchema).max(100),
+    /** ms since epoch */
+    firstSeen: z.number().int().nonnegative(),
+    lastSeen: z.number().int().nonnegative(),
+    /** Place key for dedup when tracks change identity (e.g. a rounded box centre). */
+    placeKey: z.string().max(64).optional(),
+    evidence: z
+      .strictObject({
+        first: z.string().max(300).nullable().describe('Relative path in the evidence store'),
+        latest: z.string().max(300).nullable(),
+      })
+      .describe('Evidence JPEGs with boxes and zone drawn'),
+    detector: z.strictObject({ plugin: z.string().max(100), version: z.string().max(50) }),
+    details: z.record(z.string(), z.unknown()).optional().describe('Type-specific extras (e.g. people count, offline reason)'),
+  })
+  .describe('A finding raised by a detector');
+export type Finding = z.infer<typeof FindingSchema>;
+
+/** Where findings go: the dispatcher's queue in the gateway, stdout in `npm run analyze`. */
+export interface FindingSink {
+  submit(finding: Finding): Promise<void>;
+}

@@ -1,0 +1,25 @@
+import type { GridLevel } from '../config/common-schema.js';
+
+export interface GridInfo {
+  code: string;
+  name: string;
+  level: GridLevel;
+  parent: string | null;
+  kind: string;
+}
+
+/** Answers where things are. Built by gateway/grid, used by dispatcher routing and wall scope. */
+export interface GridIndex {
+  /** Number of features with a polygon. */
+  readonly size: number;
+  /** Innermost grid whose polygon contains the WGS84 point; null outside every grid (never guessed). */
+  lookup(lon: number, lat: number): GridInfo | null;
+  get(code: string): GridInfo | undefined;
+  /** The grid and every ancestor, root (city) first. Empty for an unknown code. */
+  path(code: string): GridInfo[];
+  /** True when `code` is `scope` or lies under it. */
+  within(code: string, scope: string): boolean;
+  children(code: string): GridInfo[];
+  roots(): GridInfo[];
+  search(query: string, limit?: number): GridInfo[];
+}
