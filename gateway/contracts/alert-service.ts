@@ -77,3 +77,8 @@ export interface AlertNotifier {
   alertChanged(alert: Alert, kind: 'new' | 'update'): void;
   suppressionChanged?(s: Suppression, kind: 'new' | 'lifted'): void;
 }
+
+/** 二次识别: look at the camera again and say whether the problem is still there. */
+export interface RecheckProbe {
+  check(alert: import('./alert.js').Alert): Promise<{ present: boolean; score: number; evidence: string | null }>;
+}

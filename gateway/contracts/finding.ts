@@ -56,3 +56,14 @@ export type Finding = z.infer<typeof FindingSchema>;
 export interface FindingSink {
   submit(finding: Finding): Promise<void>;
 }
+
+/** Labels for a finding type, from the plugin manifest that raises it. */
+export interface FindingTypeInfo {
+  type: string;
+  zh: string;
+  en: string;
+  /** CSS colour for the wall. */
+  color?: string;
+  /** Icon name or emoji for the wall. */
+  icon?: string;
+}
