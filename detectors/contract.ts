@@ -92,6 +92,11 @@ export interface RuleInput {
   active: boolean;
   /** False when the motion gate skipped the model for this frame (tracks are then carried over). */
   inferred: boolean;
+  /**
+   * Operator feedback (dispatcher): per zone id, multiply your dwell time by this factor.
+   * Absent zone = 1. Rules with a dwell must honour it.
+   */
+  dwellFactor: Readonly<Record<string, number>>;
 }
 
 /** What a rule reports; the pipeline turns it into a Finding with evidence. */
