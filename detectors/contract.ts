@@ -13,26 +13,46 @@ export const CONTRACT_VERSION = 1;
 
 export const FindingTypeDeclSchema = z
   .strictObject({
-    type: z.string().regex(/^[a-z][a-z0-9_]{1,63}$/).describe('Finding type id, e.g. illegal_parking'),
+    type: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{1,63}$/)
+      .describe('Finding type id, e.g. illegal_parking'),
     zh: z.string().min(1).describe('zh-CN label, e.g. 违章停车'),
     en: z.string().min(1).describe('English label'),
-    color: z.string().regex(/^#[0-9a-fA-F]{6}$/).optional().describe('Card colour on the wall'),
+    color: z
+      .string()
+      .regex(/^#[0-9a-fA-F]{6}$/)
+      .optional()
+      .describe('Card colour on the wall'),
     icon: z.string().max(8).optional().describe('Emoji or short icon text for the wall'),
   })
   .describe('A finding type the plugin raises');
 
 export const PluginManifestSchema = z
   .strictObject({
-    name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/).describe('Plugin name, unique'),
-    version: z.string().regex(/^\d+\.\d+\.\d+/).describe('Semver of the plugin'),
-    contractVersion: z.literal(CONTRACT_VERSION).describe('Version of detectors/contract.ts the plugin was written for'),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/)
+      .describe('Plugin name, unique'),
+    version: z
+      .string()
+      .regex(/^\d+\.\d+\.\d+/)
+      .describe('Semver of the plugin'),
+    contractVersion: z
+      .literal(CONTRACT_VERSION)
+      .describe('Version of detectors/contract.ts the plugin was written for'),
     kind: z.enum(['rule', 'model', 'both']).describe('What the plugin brings'),
     findingTypes: z.array(FindingTypeDeclSchema).default([]).describe('Types raised (rules)'),
     consumes: z
       .array(z.string())
       .default([])
-      .describe('Model outputs a rule reads: COCO labels such as "car", or "pixels" for rules that look at the frame'),
-    entry: z.string().default('index.js').describe('Module, relative to the plugin folder, exporting the plugin'),
+      .describe(
+        'Model outputs a rule reads: COCO labels such as "car", or "pixels" for rules that look at the frame',
+      ),
+    entry: z
+      .string()
+      .default('index.js')
+      .describe('Module, relative to the plugin folder, exporting the plugin'),
   })
   .describe('gridwatch-plugin.json, or the "gridwatch" key of a package.json');
 export type PluginManifest = z.infer<typeof PluginManifestSchema>;

@@ -48,17 +48,22 @@ export interface InputIssue {
 }
 
 export function formatIssue(i: InputIssue): string {
-  const where = i.line === undefined ? i.source : `${i.source}:${i.line}${i.column === undefined ? '' : `:${i.column}`}`;
+  const where =
+    i.line === undefined ? i.source : `${i.source}:${i.line}${i.column === undefined ? '' : `:${i.column}`}`;
   return `${where} ${i.path || '(root)'}: ${i.message} (expected ${i.expected}, found ${i.found})`;
 }
 
 export class ConfigError extends GridwatchError {
   readonly issues: InputIssue[];
   constructor(message: string, issues: InputIssue[], cause?: unknown) {
-    super('GW_CONFIG_INVALID', issues.length ? `${message}\n${issues.map(formatIssue).join('\n')}` : message, {
-      status: 400,
-      cause,
-    });
+    super(
+      'GW_CONFIG_INVALID',
+      issues.length ? `${message}\n${issues.map(formatIssue).join('\n')}` : message,
+      {
+        status: 400,
+        cause,
+      },
+    );
     this.issues = issues;
   }
 }
@@ -67,11 +72,15 @@ export class ValidationError extends GridwatchError {
   readonly issues: InputIssue[];
   constructor(source: string, issues: InputIssue[]) {
     const first = issues[0];
-    super('GW_VALIDATION', `${source}: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`, {
-      status: 400,
-      ...(first ? { field: first.path } : {}),
-      details: { issues },
-    });
+    super(
+      'GW_VALIDATION',
+      `${source}: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
+      {
+        status: 400,
+        ...(first ? { field: first.path } : {}),
+        details: { issues },
+      },
+    );
     this.issues = issues;
   }
 }

@@ -23,7 +23,9 @@ export function createLogger(cfg: LoggerConfig = {}): Logger {
     redact: { paths: LOG_REDACT_PATHS, censor: '***' },
     hooks: {
       logMethod(args, method) {
-        const redacted = args.map((a) => (typeof a === 'string' ? redactText(a) : a)) as Parameters<typeof method>;
+        const redacted = args.map((a) => (typeof a === 'string' ? redactText(a) : a)) as Parameters<
+          typeof method
+        >;
         method.apply(this, redacted);
       },
     },
@@ -38,7 +40,10 @@ export function createLogger(cfg: LoggerConfig = {}): Logger {
   };
   if (cfg.destination) return pino(opts, cfg.destination as pino.DestinationStream);
   if (pretty) {
-    return pino({ ...opts, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss' } } });
+    return pino({
+      ...opts,
+      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss' } },
+    });
   }
   return pino(opts);
 }

@@ -25,7 +25,10 @@ export function machineLine(): string {
 export function recordResults(name: string, title: string, markdown: string): void {
   const dir = join(BENCH_DIR, 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${name}.md`), `## ${title}\n\n_Measured ${machineLine()}_\n\n${markdown.trim()}\n`);
+  writeFileSync(
+    join(dir, `${name}.md`),
+    `## ${title}\n\n_Measured ${machineLine()}_\n\n${markdown.trim()}\n`,
+  );
   const parts = readdirSync(dir)
     .filter((f) => f.endsWith('.md'))
     .sort()

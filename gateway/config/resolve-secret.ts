@@ -12,7 +12,9 @@ export function resolveSecret(ref: SecretRef, baseDir: string, env: NodeJS.Proce
   if ('env' in ref) {
     const v = env[ref.env];
     if (v === undefined || v === '') {
-      throw new GridwatchError('GW_SECRET_MISSING', `environment variable ${ref.env} is not set`, { field: 'env' });
+      throw new GridwatchError('GW_SECRET_MISSING', `environment variable ${ref.env} is not set`, {
+        field: 'env',
+      });
     }
     return v;
   }
@@ -21,13 +23,18 @@ export function resolveSecret(ref: SecretRef, baseDir: string, env: NodeJS.Proce
   try {
     text = readFileSync(path, 'utf8');
   } catch (cause) {
-    throw new GridwatchError('GW_SECRET_MISSING', `secrets file ${path} cannot be read`, { field: 'file', cause });
+    throw new GridwatchError('GW_SECRET_MISSING', `secrets file ${path} cannot be read`, {
+      field: 'file',
+      cause,
+    });
   }
   if (ref.key === undefined) return text.trim();
   const doc: unknown = parse(text);
   const v = doc && typeof doc === 'object' ? (doc as Record<string, unknown>)[ref.key] : undefined;
   if (typeof v !== 'string' || v === '') {
-    throw new GridwatchError('GW_SECRET_MISSING', `secrets file ${path} has no string key ${ref.key}`, { field: 'key' });
+    throw new GridwatchError('GW_SECRET_MISSING', `secrets file ${path} has no string key ${ref.key}`, {
+      field: 'key',
+    });
   }
   return v;
 }

@@ -26,7 +26,11 @@ function toMinute(hhmm: string): number {
  * Whether a rule is active at `at`. No windows = always active. A window whose end is before
  * its start runs past midnight; its after-midnight part belongs to the day it started on.
  */
-export function isScheduleActive(windows: readonly TimeWindow[] | undefined, at: number, timeZone: string): boolean {
+export function isScheduleActive(
+  windows: readonly TimeWindow[] | undefined,
+  at: number,
+  timeZone: string,
+): boolean {
   if (!windows || windows.length === 0) return true;
   const { weekday, minute } = localClock(at, timeZone);
   const yesterday = weekday === 1 ? 7 : weekday - 1;

@@ -80,5 +80,7 @@ export interface AlertNotifier {
 
 /** 二次识别: look at the camera again and say whether the problem is still there. */
 export interface RecheckProbe {
-  check(alert: import('./alert.js').Alert): Promise<{ present: boolean; score: number; evidence: string | null }>;
+  check(
+    alert: import('./alert.js').Alert,
+  ): Promise<{ present: boolean; score: number; evidence: string | null }>;
 }

@@ -2,14 +2,33 @@ import { z } from 'zod';
 import { BoxSchema, FindingTypeSchema } from './finding.js';
 import { GridCodeSchema, GridLevelSchema } from '../config/common-schema.js';
 
-export const ALERT_STATES = ['new', 'claimed', 'escalated', 'confirmed', 'rejected', 'forwarded', 'dispatched', 'handled', 'verified', 'closed'] as const;
-export const AlertStateSchema = z.enum(ALERT_STATES).describe('Lifecycle state (发现 → 派遣 → 处置 → 核查 → 结案)');
+export const ALERT_STATES = [
+  'new',
+  'claimed',
+  'escalated',
+  'confirmed',
+  'rejected',
+  'forwarded',
+  'dispatched',
+  'handled',
+  'verified',
+  'closed',
+] as const;
+export const AlertStateSchema = z
+  .enum(ALERT_STATES)
+  .describe('Lifecycle state (发现 → 派遣 → 处置 → 核查 → 结案)');
 export type AlertState = z.infer<typeof AlertStateSchema>;
 
 export const REJECT_REASONS = ['false_detection', 'not_violation', 'duplicate', 'other'] as const;
-export const RejectReasonSchema = z.enum(REJECT_REASONS).describe('false_detection 误报, not_violation 不构成违规, duplicate 重复, other 其他');
+export const RejectReasonSchema = z
+  .enum(REJECT_REASONS)
+  .describe('false_detection 误报, not_violation 不构成违规, duplicate 重复, other 其他');
 
-export const GridRefSchema = z.strictObject({ code: GridCodeSchema, name: z.string(), level: GridLevelSchema });
+export const GridRefSchema = z.strictObject({
+  code: GridCodeSchema,
+  name: z.string(),
+  level: GridLevelSchema,
+});
 export type GridRef = z.infer<typeof GridRefSchema>;
 
 export const AlertSchema = z
@@ -37,7 +56,9 @@ export const AlertSchema = z
     createdAt: z.number().int(),
     updatedAt: z.number().int(),
     evidence: z.strictObject({ first: z.string().nullable(), latest: z.string().nullable() }),
-    claimedBy: z.strictObject({ username: z.string(), displayName: z.string(), at: z.number().int() }).nullable(),
+    claimedBy: z
+      .strictObject({ username: z.string(), displayName: z.string(), at: z.number().int() })
+      .nullable(),
     /** 0 = the alert's own grid's operators; each escalation moves one level up. */
     escalationLevel: z.number().int().nonnegative(),
     rejectReason: RejectReasonSchema.nullable(),

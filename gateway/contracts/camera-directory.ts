@@ -1,4 +1,11 @@
-export const CAMERA_STATES = ['connecting', 'online', 'degraded', 'offline', 'misconfigured', 'disabled'] as const;
+export const CAMERA_STATES = [
+  'connecting',
+  'online',
+  'degraded',
+  'offline',
+  'misconfigured',
+  'disabled',
+] as const;
 export type CameraState = (typeof CAMERA_STATES)[number];
 
 /** What the wall and health may know about a camera: never its URL or credentials. */

@@ -17,7 +17,9 @@ export type Box = z.infer<typeof BoxSchema>;
 export const FindingTypeSchema = z
   .string()
   .regex(/^[a-z][a-z0-9_]{1,63}$/)
-  .describe('Finding type, e.g. illegal_parking, street_vending, crowd_gathering, road_obstruction, fire_smoke, camera_offline');
+  .describe(
+    'Finding type, e.g. illegal_parking, street_vending, crowd_gathering, road_obstruction, fire_smoke, camera_offline',
+  );
 
 /**
  * What a detector (or ingest supervision) reports. This is the payload of the `findings`
@@ -47,7 +49,10 @@ export const FindingSchema = z
       })
       .describe('Evidence JPEGs with boxes and zone drawn'),
     detector: z.strictObject({ plugin: z.string().max(100), version: z.string().max(50) }),
-    details: z.record(z.string(), z.unknown()).optional().describe('Type-specific extras (e.g. people count, offline reason)'),
+    details: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('Type-specific extras (e.g. people count, offline reason)'),
   })
   .describe('A finding raised by a detector');
 export type Finding = z.infer<typeof FindingSchema>;

@@ -7,7 +7,12 @@ const NAME = /^[A-Za-z0-9_.:-]{1,150}$/;
 
 /** Date folder in the gateway's time zone, so an operator's "today" matches the folder. */
 function dayFolder(at: number, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(at);
 }
 
 export interface FsEvidenceStoreOptions {
@@ -23,7 +28,8 @@ export function createEvidenceStore(opts: FsEvidenceStoreOptions): EvidenceStore
     dir: root,
     async put(name: string, jpeg: Uint8Array, at = Date.now()): Promise<string> {
       const safe = name.replace(/:/g, '_');
-      if (!NAME.test(safe)) throw new GridwatchError('GW_EVIDENCE_NAME', `bad evidence name ${JSON.stringify(name)}`);
+      if (!NAME.test(safe))
+        throw new GridwatchError('GW_EVIDENCE_NAME', `bad evidence name ${JSON.stringify(name)}`);
       const rel = `${dayFolder(at, tz)}/${safe}.jpg`;
       const abs = join(root, rel);
       await mkdir(dirname(abs), { recursive: true });
@@ -37,7 +43,8 @@ export function createEvidenceStore(opts: FsEvidenceStoreOptions): EvidenceStore
         throw new GridwatchError('GW_EVIDENCE_PATH', 'bad evidence path', { status: 400 });
       }
       const abs = normalize(join(root, relPath));
-      if (!abs.startsWith(root + sep)) throw new GridwatchError('GW_EVIDENCE_PATH', 'bad evidence path', { status: 400 });
+      if (!abs.startsWith(root + sep))
+        throw new GridwatchError('GW_EVIDENCE_PATH', 'bad evidence path', { status: 400 });
       return abs;
     },
     async read(relPath: string): Promise<Buffer> {

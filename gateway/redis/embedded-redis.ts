@@ -34,23 +34,34 @@ export interface EmbeddedRedis {
  */
 export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
   const bin = opts.binary ?? which('redis-server');
-  if (!bin || (opts.binary !== undefined && !existsSync(opts.binary))) throw new DependencyMissingError('redis-server', 'redis-server');
+  if (!bin || (opts.binary !== undefined && !existsSync(opts.binary)))
+    throw new DependencyMissingError('redis-server', 'redis-server');
   const dir = resolve(opts.dir);
   await mkdir(dir, { recursive: true });
   const port = opts.port && opts.port > 0 ? opts.port : await freePort();
   const log = opts.logger?.child({ component: 'embedded-redis' });
   const args = [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--dir', dir,
-    '--appendonly', opts.appendonly === false ? 'no' : 'yes',
-    '--appendfsync', 'everysec',
-    '--save', '',
-    '--daemonize', 'no',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--appendonly',
+    opts.appendonly === false ? 'no' : 'yes',
+    '--appendfsync',
+    'everysec',
+    '--save',
+    '',
+    '--daemonize',
+    'no',
     // BullMQ requires noeviction: an evicted job key silently loses a finding.
-    '--maxmemory-policy', 'noeviction',
-    '--protected-mode', 'yes',
-    '--loglevel', 'warning',
+    '--maxmemory-policy',
+    'noeviction',
+    '--protected-mode',
+    'yes',
+    '--loglevel',
+    'warning',
   ];
   const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -60,7 +71,12 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   let exited = false;
-  const exitPromise = new Promise<void>((res) => child.once('exit', () => { exited = true; res(); }));
+  const exitPromise = new Promise<void>((res) =>
+    child.once('exit', () => {
+      exited = true;
+      res();
+    }),
+  );
   child.once('error', (err) => log?.error({ err }, 'redis-server failed to start'));
 
   const deadline = Date.now() + (opts.startTimeoutMs ?? 10_000);
@@ -69,7 +85,10 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
     if (await ping(port)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new GridwatchError('GW_REDIS_START', `redis-server did not answer on port ${port}: ${output.trim()}`);
+      throw new GridwatchError(
+        'GW_REDIS_START',
+        `redis-server did not answer on port ${port}: ${output.trim()}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -83,7 +102,9 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
     close() {
       closing ??= (async () => {
         if (exited) return;
-        await sendCommand(port, 'SHUTDOWN\r\n').catch((err: unknown) => log?.warn({ err }, 'redis SHUTDOWN failed; killing'));
+        await sendCommand(port, 'SHUTDOWN\r\n').catch((err: unknown) =>
+          log?.warn({ err }, 'redis SHUTDOWN failed; killing'),
+        );
         const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
         await exitPromise;
         clearTimeout(timer);

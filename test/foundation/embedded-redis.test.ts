@@ -42,9 +42,10 @@ describe('embedded redis', () => {
   });
 
   it('names the Debian package when redis-server is missing', async () => {
-    const err = await startEmbeddedRedis({ dir: join(tmpdir(), 'gw-none'), binary: '/nonexistent/redis-server' }).catch(
-      (e: unknown) => e,
-    );
+    const err = await startEmbeddedRedis({
+      dir: join(tmpdir(), 'gw-none'),
+      binary: '/nonexistent/redis-server',
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DependencyMissingError);
     expect((err as DependencyMissingError).code).toBe('GW_DEPENDENCY_MISSING');
     expect((err as Error).message).toContain('apt-get install -y redis-server');

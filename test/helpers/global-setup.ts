@@ -14,8 +14,27 @@ export default function setup(): void {
   const src = mediaPath('vtest.avi');
   if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) {
     const tmp = join(ARTIFACTS_DIR, 'vtest.tmp.mp4');
-    execFileSync('ffmpeg', ['-y', '-loglevel', 'error', '-i', src, '-an', '-c:v', 'libx264', '-preset', 'veryfast',
-      '-pix_fmt', 'yuv420p', '-g', '20', '-bf', '0', '-x264-params', 'repeat-headers=1', tmp]);
+    execFileSync('ffmpeg', [
+      '-y',
+      '-loglevel',
+      'error',
+      '-i',
+      src,
+      '-an',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-pix_fmt',
+      'yuv420p',
+      '-g',
+      '20',
+      '-bf',
+      '0',
+      '-x264-params',
+      'repeat-headers=1',
+      tmp,
+    ]);
     renameSync(tmp, out);
   }
 }

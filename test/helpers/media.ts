@@ -12,7 +12,8 @@ export const ARTIFACTS_DIR = join(REPO_ROOT, 'test', '.artifacts');
 
 export function mediaPath(name: string): string {
   const p = join(MEDIA_DIR, name);
-  if (!existsSync(p)) throw new Error(`real footage ${name} not found in ${MEDIA_DIR}; set GRIDWATCH_MEDIA_DIR`);
+  if (!existsSync(p))
+    throw new Error(`real footage ${name} not found in ${MEDIA_DIR}; set GRIDWATCH_MEDIA_DIR`);
   return p;
 }
 

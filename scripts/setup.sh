@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs what gridwatch needs and builds it. Safe and quick to run again: every step checks
+# whether it is already done.
+#   bash scripts/setup.sh          # to run the gateway (ffmpeg, redis-server, npm deps, build, demo data)
+#   bash scripts/setup.sh --test   # also what the test suite needs (chromium, GStreamer RTSP server)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+MODE=run
+[ "${1:-}" = "--test" ] && MODE=test
+
+say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+
+# 1. Debian packages --------------------------------------------------------------------------
+PKGS=(ffmpeg redis-server)
+if [ "$MODE" = test ]; then
+  PKGS+=(chromium gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-tools
+    gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad fonts-noto-cjk)
+fi
+MISSING=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || MISSING+=("$p")
+done
+if [ ${#MISSING[@]} -gt 0 ]; then
+  say "installing Debian packages: ${MISSING[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${MISSING[@]}" >/dev/null
+fi
+# Debian's redis-server package starts a system service on 6379; gridwatch runs its own
+# private redis-server child, so the system one is left alone.
+
+# 2. Node.js ------------------------------------------------------------------------------------
+command -v node >/dev/null || { echo "Node.js 20 or newer is required (apt-get install nodejs, or nodesource)"; exit 1; }
+NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]')
+[ "$NODE_MAJOR" -ge 20 ] || { echo "Node.js 20 or newer is required, found $(node --version)"; exit 1; }
+
+# 3. npm dependencies: npm ci only when package-lock.json changed since the last install --------
+LOCK_HASH=$(sha256sum package-lock.json | cut -c1-16)
+STAMP=node_modules/.gridwatch-lock-$LOCK_HASH
+if [ ! -f "$STAMP" ]; then
+  say "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  touch "$STAMP"
+fi
+
+# 4. Build (tsc is incremental) -----------------------------------------------------------------
+say "building"
+npx tsc -p tsconfig.build.json
+
+# 5. Demo data ------------------------------------------------------------------------------------
+if [ ! -s config/grids/demo-city.geojson ]; then
+  say "generating the demo city's grids"
+  mkdir -p config/grids
+  node dist/scripts/gen-demo-grid.js --out config/grids/demo-city.geojson
+fi
+mkdir -p var/demo
+if [ ! -s var/demo/vtest.avi ]; then
+  say "fetching the demo street footage (Debian package opencv-doc: examples/data/vtest.avi)"
+  TMP=$(mktemp -d)
+  if (cd "$TMP" && apt-get download opencv-doc >/dev/null 2>&1); then
+    dpkg-deb --fsys-tarfile "$TMP"/opencv-doc_*.deb | tar -x -C "$TMP" ./usr/share/doc/opencv-doc/examples/data/vtest.avi
+    mv "$TMP/usr/share/doc/opencv-doc/examples/data/vtest.avi" var/demo/vtest.avi
+  else
+    say "opencv-doc unavailable: using a synthetic ffmpeg source for the demo cameras"
+    ffmpeg -loglevel error -y -f lavfi -i "testsrc2=size=768x576:rate=10" -t 60 -c:v libx264 -g 20 -pix_fmt yuv420p "$TMP/synthetic.mp4"
+    mv "$TMP/synthetic.mp4" var/demo/vtest.avi
+  fi
+  rm -rf "$TMP"
+fi
+say "ready"
