@@ -13,7 +13,9 @@ async function readStdin(): Promise<string> {
 
 const input = (await readStdin()).split(/\r?\n/)[0] ?? '';
 if (!input) {
-  process.stderr.write('hash-password: no password on stdin (usage: printf %s PASSWORD | npx tsx scripts/hash-password.ts)\n');
+  process.stderr.write(
+    'hash-password: no password on stdin (usage: printf %s PASSWORD | npx tsx scripts/hash-password.ts)\n',
+  );
   process.exit(2);
 }
 process.stdout.write(`${await hashPassword(input)}\n`);

@@ -2,7 +2,10 @@ import { z } from 'zod';
 import { CrsSchema, GridCodeSchema, SecretRefSchema } from './common-schema.js';
 
 const NO_USERINFO = (u: string) => !/^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*@/i.test(u);
-const userinfoMsg = 'credentials in the URL are not allowed; put them under credentials: (env or secrets file)';
+const userinfoCheck = {
+  message: 'credentials in the URL are not allowed; put them under credentials: (env or secrets file)',
+  params: { expected: 'a URL without user:password@' },
+};
 
 export const RtspSourceSchema = z
   .strictObject({
@@ -10,9 +13,12 @@ export const RtspSourceSchema = z
     url: z
       .string()
       .regex(/^rtsps?:\/\/[^\s]+$/i, 'an rtsp:// or rtsps:// URL')
-      .refine(NO_USERINFO, userinfoMsg)
+      .refine(NO_USERINFO, userinfoCheck)
       .describe('RTSP URL without credentials, e.g. rtsp://10.1.2.3:554/Streaming/Channels/102'),
-    transport: z.enum(['tcp', 'udp']).default('tcp').describe('RTP transport; TCP survives lossy links and NAT'),
+    transport: z
+      .enum(['tcp', 'udp'])
+      .default('tcp')
+      .describe('RTP transport; TCP survives lossy links and NAT'),
   })
   .describe('An RTSP stream');
 
@@ -25,7 +31,9 @@ export const OnvifSourceSchema = z
       .string()
       .min(1)
       .optional()
-      .describe('Media profile token; omitted: the lowest-resolution (sub-stream) profile is used for sampling'),
+      .describe(
+        'Media profile token; omitted: the lowest-resolution (sub-stream) profile is used for sampling',
+      ),
     transport: z.enum(['tcp', 'udp']).default('tcp').describe('RTP transport for the resolved stream'),
   })
   .describe('An ONVIF device; stream and snapshot URIs are resolved from it');
@@ -36,7 +44,7 @@ export const SnapshotSourceSchema = z
     url: z
       .string()
       .regex(/^https?:\/\/[^\s]+$/i, 'an http:// or https:// URL')
-      .refine(NO_USERINFO, userinfoMsg)
+      .refine(NO_USERINFO, userinfoCheck)
       .describe('URL returning one JPEG per request'),
     auth: z.enum(['none', 'basic', 'digest']).default('none').describe('HTTP authentication scheme'),
   })
@@ -45,7 +53,10 @@ export const SnapshotSourceSchema = z
 export const FileSourceSchema = z
   .strictObject({
     kind: z.literal('file'),
-    path: z.string().min(1).describe('Local video file, relative to the camera file; looped on its own clock'),
+    path: z
+      .string()
+      .min(1)
+      .describe('Local video file, relative to the camera file; looped on its own clock'),
   })
   .describe('A local video, for demos, tests and offline analysis');
 
@@ -56,7 +67,9 @@ export type CameraSource = z.infer<typeof CameraSourceSchema>;
 
 export const CredentialsSchema = z
   .strictObject({
-    username: z.union([z.string().min(1), SecretRefSchema]).describe('User name, plain or a secret reference'),
+    username: z
+      .union([z.string().min(1), SecretRefSchema])
+      .describe('User name, plain or a secret reference'),
     password: SecretRefSchema.describe('Password: always a secret reference, never plain text'),
   })
   .describe('Camera login; the password is never printed, logged or sent to the browser');
@@ -67,11 +80,20 @@ export const PointSchema = z
 
 export const ZoneSchema = z
   .strictObject({
-    id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).describe('Zone id, unique within the camera'),
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'an id of 1 to 64 letters, digits, _ or -')
+      .describe('Zone id, unique within the camera'),
     name: z.string().min(1).max(100).describe('Name shown to operators, e.g. 人民路禁停区'),
-    polygon: z.array(PointSchema).min(3).max(64).describe('Simple (non self-intersecting) polygon, 3 to 64 points'),
+    polygon: z
+      .array(PointSchema)
+      .min(3)
+      .max(64)
+      .describe('Simple (non self-intersecting) polygon, 3 to 64 points'),
     rules: z.array(z.string().min(1)).min(1).describe('Rules (finding types) that apply inside this zone'),
-    gridCode: GridCodeSchema.optional().describe('Grid the zone looks at, when it differs from the camera’s own'),
+    gridCode: GridCodeSchema.optional().describe(
+      'Grid the zone looks at, when it differs from the camera’s own',
+    ),
   })
   .describe('A named area of the image where some rules apply');
 export type Zone = z.infer<typeof ZoneSchema>;
@@ -101,7 +123,10 @@ export const DetectorUseSchema = z
 
 export const CameraSchema = z
   .strictObject({
-    id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).describe('Camera id, unique across all camera files'),
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'an id of 1 to 64 letters, digits, _ or -')
+      .describe('Camera id, unique across all camera files'),
     deviceId: z
       .string()
       .regex(/^\d{20}$/, 'a 20-digit GB/T 28181 device id')
@@ -118,12 +143,16 @@ export const CameraSchema = z
         crs: CrsSchema.default('WGS84'),
       })
       .describe('Where the camera stands; converted to WGS84 internally'),
-    gridCode: GridCodeSchema.optional().describe('Grid the camera belongs to; omitted: looked up from its location'),
+    gridCode: GridCodeSchema.optional().describe(
+      'Grid the camera belongs to; omitted: looked up from its location',
+    ),
     samplingIntervalSec: z.number().min(0.2).max(3_600).default(5).describe('Seconds between sampled frames'),
     mode: z
       .enum(['persistent', 'burst', 'snapshot'])
       .optional()
-      .describe('Fleet mode: persistent stream, burst (connect, one keyframe, disconnect) or snapshot; default by source'),
+      .describe(
+        'Fleet mode: persistent stream, burst (connect, one keyframe, disconnect) or snapshot; default by source',
+      ),
     detectors: z.array(DetectorUseSchema).default([]).describe('Rules this camera runs'),
     zones: z.array(ZoneSchema).default([]).describe('Named zones and the rules that apply in each'),
     schedules: z
@@ -137,7 +166,11 @@ export type CameraConfig = z.infer<typeof CameraSchema>;
 
 export const CameraFileSchema = z
   .strictObject({
-    site: z.string().max(200).optional().describe('What this file covers, e.g. a site, street or import batch'),
+    site: z
+      .string()
+      .max(200)
+      .optional()
+      .describe('What this file covers, e.g. a site, street or import batch'),
     cameras: z.array(CameraSchema).describe('Cameras in this file'),
   })
   .describe('A camera file: one site or import batch');

@@ -15,13 +15,23 @@ export const RedisConfigSchema = z
       password: SecretRefSchema.optional(),
     }),
     z.strictObject({
-      sentinels: z.array(z.strictObject({ host: z.string(), port: z.number().int() })).min(1).describe('Sentinel addresses'),
+      sentinels: z
+        .array(
+          z.strictObject({
+            host: z.string().describe('Sentinel host'),
+            port: z.number().int().min(1).max(65_535).describe('Sentinel port'),
+          }),
+        )
+        .min(1)
+        .describe('Sentinel addresses'),
       name: z.string().describe('Master group name'),
       password: SecretRefSchema.optional(),
     }),
     z.strictObject({
       embedded: z
-        .strictObject({ port: z.number().int().min(0).max(65_535).default(0).describe('0 = a free loopback port') })
+        .strictObject({
+          port: z.number().int().min(0).max(65_535).default(0).describe('0 = a free loopback port'),
+        })
         .describe('Run a private redis-server child with AOF in the data directory'),
     }),
   ])
@@ -33,29 +43,60 @@ export const GatewayConfigSchema = z
     http: z
       .strictObject({
         host: z.string().default('127.0.0.1').describe('Bind address'),
-        port: z.number().int().min(0).max(65_535).default(8080).describe('HTTP port of the API and the wall; 0 = a free port'),
+        port: z
+          .number()
+          .int()
+          .min(0)
+          .max(65_535)
+          .default(8080)
+          .describe('HTTP port of the API and the wall; 0 = a free port'),
         publicUrl: z.string().url().optional().describe('URL operators open, when behind a proxy'),
       })
-      .default({ host: '127.0.0.1', port: 8080 }),
+      .default({ host: '127.0.0.1', port: 8080 })
+      .describe('HTTP server of the API and the video wall'),
     redis: RedisConfigSchema.optional(),
-    dataDir: z.string().default('./var').describe('Data directory (embedded Redis AOF, evidence), relative to gateway.yaml'),
+    dataDir: z
+      .string()
+      .default('./var')
+      .describe('Data directory (embedded Redis AOF, evidence), relative to gateway.yaml'),
     retention: z
       .strictObject({
-        alertsDays: z.number().positive().default(180).describe('Closed and rejected alerts are deleted after this'),
+        alertsDays: z
+          .number()
+          .positive()
+          .default(180)
+          .describe('Closed and rejected alerts are deleted after this'),
         evidenceDays: z.number().positive().default(30).describe('Evidence JPEGs are deleted after this'),
-        evidenceMaxMb: z.number().positive().default(20_480).describe('Evidence directory size cap; oldest days go first'),
+        evidenceMaxMb: z
+          .number()
+          .positive()
+          .default(20_480)
+          .describe('Evidence directory size cap; oldest days go first'),
       })
-      .default({ alertsDays: 180, evidenceDays: 30, evidenceMaxMb: 20_480 }),
+      .default({ alertsDays: 180, evidenceDays: 30, evidenceMaxMb: 20_480 })
+      .describe('How long alerts and evidence are kept'),
     timezone: z.string().default('Asia/Shanghai').describe('Zone for schedules and evidence dates'),
     cameras: z
-      .strictObject({ dirs: z.array(z.string()).min(1).describe('Directories of camera YAML files, relative to gateway.yaml') })
-      .default({ dirs: ['./cameras'] }),
+      .strictObject({
+        dirs: z
+          .array(z.string())
+          .min(1)
+          .describe('Directories of camera YAML files, relative to gateway.yaml'),
+      })
+      .default({ dirs: ['./cameras'] })
+      .describe(
+        'Where camera files are; every *.yaml / *.yml directly in each directory is loaded and watched',
+      ),
     grids: z
       .strictObject({ file: z.string().describe('Grid GeoJSON file, relative to gateway.yaml') })
-      .default({ file: './grids/demo-city.geojson' }),
+      .default({ file: './grids/demo-city.geojson' })
+      .describe('The grid (网格) hierarchy used to route alerts and scope users'),
     users: z.array(UserSchema).default([]).describe('Wall users'),
     auth: AuthConfigSchema.default({ sessionTtlMin: 720, loginAttempts: 5, loginWindowSec: 300 }),
-    forwarding: z.array(ForwardTargetSchema).default([]).describe('Grid platforms that receive confirmed alerts'),
+    forwarding: z
+      .array(ForwardTargetSchema)
+      .default([])
+      .describe('Grid platforms that receive confirmed alerts'),
     ingest: IngestConfigSchema.default(IngestConfigSchema.parse({})),
     detectors: DetectorsConfigSchema.default(DetectorsConfigSchema.parse({})),
     dispatcher: DispatcherConfigSchema.default(DispatcherConfigSchema.parse({})),

@@ -64,6 +64,21 @@ export const AlertSchema = z
     rejectReason: RejectReasonSchema.nullable(),
     caseId: z.string().nullable().describe('Case id given by the grid platform'),
     version: z.number().int().describe('Bumped on every change; clients drop stale updates'),
+    decidedBy: z
+      .strictObject({ username: z.string(), displayName: z.string(), at: z.number().int() })
+      .nullable()
+      .optional()
+      .describe('Operator who confirmed or rejected the alert (named to whoever lost a race to do the same)'),
+    recheck: z
+      .strictObject({
+        at: z.number().int(),
+        present: z.boolean(),
+        score: z.number(),
+        round: z.number().int(),
+      })
+      .nullable()
+      .optional()
+      .describe('Latest 二次识别 result, after the platform reported the case handled'),
   })
   .describe('An alert: one problem in one place, with its lifecycle');
 export type Alert = z.infer<typeof AlertSchema>;

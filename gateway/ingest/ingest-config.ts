@@ -21,6 +21,11 @@ export const IngestConfigSchema = z
         httpPort: z.number().int().min(0).max(65_535).default(0).describe('node-media-server HTTP/WS-FLV port; 0 = pick a free one'),
         idleStopSec: z.number().positive().default(30).describe('Stop a relay this long after its last viewer left'),
         tokenTtlSec: z.number().positive().default(300).describe('Lifetime of a signed play URL'),
+        publicPath: z
+          .string()
+          .regex(/^\/[A-Za-z0-9/_-]*$/, 'an absolute path such as /media')
+          .optional()
+          .describe('When set, tickets carry same-origin paths under it (the wall proxies them to the media server); otherwise signed loopback URLs'),
       })
       .default({ rtmpPort: 0, httpPort: 0, idleStopSec: 30, tokenTtlSec: 300 })
       .describe('On-demand live relay for the wall'),

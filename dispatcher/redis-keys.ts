@@ -1,0 +1,33 @@
+/** Names of every Redis key the dispatcher's own data lives under (BullMQ keeps its own). */
+export function redisKeys(prefix: string) {
+  const p = `${prefix}:d`;
+  return {
+    alert: (id: string) => `${p}:alert:${id}`,
+    audit: (id: string) => `${p}:audit:${id}`,
+    dedup: (key: string) => `${p}:dedup:${key}`,
+    seen: (findingId: string) => `${p}:seen:${findingId}`,
+    seq: `${p}:seq`,
+    /** Random id of this installation, made once: keeps idempotency keys unique across gateways sharing a platform. */
+    install: `${p}:install`,
+    byTime: `${p}:idx:time`,
+    byGrid: (code: string) => `${p}:idx:grid:${code}`,
+    byType: (type: string) => `${p}:idx:type:${type}`,
+    byState: (state: string) => `${p}:idx:state:${state}`,
+    byCamera: (id: string) => `${p}:idx:camera:${id}`,
+    /** Unclaimed alerts by the time they escalate next. */
+    escalation: `${p}:escalation`,
+    /** Confirmed alerts whose forward jobs may not have been queued yet (outbox). */
+    outbox: `${p}:outbox`,
+    fwdAck: (alertId: string, targetId: string, seq: number) => `${p}:fwd:ack:${alertId}:${targetId}:${seq}`,
+    fwdSeq: (alertId: string, targetId: string) => `${p}:fwd:seq:${alertId}:${targetId}`,
+    caseIndex: (targetId: string, caseId: string) => `${p}:case:${targetId}:${caseId}`,
+    deadLetters: `${p}:dead`,
+    rejections: (cameraId: string, zoneId: string | null, type: string) =>
+      `${p}:rej:${cameraId}|${zoneId ?? '-'}|${type}`,
+    suppressions: `${p}:suppressions`,
+    events: `${p}:events`,
+    tmp: (name: string) => `${p}:tmp:${name}`,
+    unrouted: `${p}:unrouted`,
+  };
+}
+export type RedisKeys = ReturnType<typeof redisKeys>;

@@ -1,0 +1,229 @@
+import { dirname } from 'node:path';
+import gcoordModule from 'gcoord';
+import { z } from 'zod';
+import type { GridIndex } from '../contracts/grid-index.js';
+import type { LoadedCamera } from '../contracts/loaded-camera.js';
+import { formatIssue, type InputIssue } from '../errors.js';
+import { findSelfIntersection, type Pt } from '../grid/geometry.js';
+import { CameraSchema, type CameraConfig } from './camera-schema.js';
+import { LIMITS, readConfigText } from './read-config-text.js';
+import { parseYamlConfig } from './yaml-config.js';
+import { formatPath, zodToInputIssues, type Locate, type PathKey } from './zod-issues.js';
+
+export type ValidateCamera = (cam: CameraConfig) => InputIssue[];
+
+export interface CameraEntryResult {
+  index: number;
+  line: number;
+  /** The entry's id when it has a usable one, even if the entry is invalid. */
+  id: string | null;
+  camera?: LoadedCamera;
+  issues: InputIssue[];
+}
+
+export interface CameraFileResult {
+  file: string;
+  /** Problems that make the whole file unusable (unreadable, not YAML, wrong top level). */
+  fileIssues: InputIssue[];
+  entries: CameraEntryResult[];
+}
+
+const TopSchema = z
+  .strictObject({
+    site: z.string().max(200).optional(),
+    cameras: z.array(z.unknown()),
+  })
+  .describe('Top level of a camera file');
+
+// gcoord is CommonJS typed as an ES default export: under NodeNext the runtime default is
+// module.exports itself, while the types put it under `.default`.
+type Gcoord = typeof gcoordModule.default;
+const gcoord: Gcoord =
+  (gcoordModule as unknown as { default?: Gcoord }).default ?? (gcoordModule as unknown as Gcoord);
+
+const CRS = { WGS84: gcoord.WGS84, GCJ02: gcoord.GCJ02, BD09: gcoord.BD09 } as const;
+
+export function toWgs84(lon: number, lat: number, crs: keyof typeof CRS): { lon: number; lat: number } {
+  if (crs === 'WGS84') return { lon, lat };
+  const [x, y] = gcoord.transform([lon, lat], CRS[crs], gcoord.WGS84);
+  return { lon: x, lat: y };
+}
+
+const isCode = (v: unknown): v is string =>
+  typeof v === 'string' && /^(\d{4}|\d{6}|\d{9}|\d{12}|\d{15})$/.test(v);
+const isPolygon = (v: unknown): v is Pt[] =>
+  Array.isArray(v) &&
+  v.length >= 3 &&
+  v.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'number' && typeof p[1] === 'number');
+
+/**
+ * Checks the schema cannot express (known grid codes, simple zone polygons, unique zone ids).
+ * Runs on the raw entry, even when the schema already failed, so one pass reports everything.
+ */
+function semanticIssues(
+  source: string,
+  raw: unknown,
+  prefix: PathKey[],
+  locate: Locate,
+  grids: GridIndex,
+): InputIssue[] {
+  const out: InputIssue[] = [];
+  if (!raw || typeof raw !== 'object') return out;
+  const cam = raw as Record<string, unknown>;
+  const add = (path: PathKey[], expected: string, found: string, message: string) =>
+    out.push({
+      source,
+      ...locate([...prefix, ...path]),
+      path: formatPath([...prefix, ...path]),
+      expected,
+      found,
+      message,
+    });
+  if (isCode(cam.gridCode) && !grids.get(cam.gridCode)) {
+    add(
+      ['gridCode'],
+      'a code in the grid file',
+      cam.gridCode,
+      `grid code ${cam.gridCode} is not in the grid file`,
+    );
+  }
+  if (!Array.isArray(cam.zones)) return out;
+  const zoneIds = new Map<string, number>();
+  cam.zones.forEach((zr: unknown, zi) => {
+    if (!zr || typeof zr !== 'object') return;
+    const z = zr as Record<string, unknown>;
+    if (typeof z.id === 'string') {
+      const prev = zoneIds.get(z.id);
+      if (prev !== undefined)
+        add(
+          ['zones', zi, 'id'],
+          'a zone id unique within the camera',
+          `${z.id} (also zones[${prev}])`,
+          'duplicate zone id',
+        );
+      else zoneIds.set(z.id, zi);
+    }
+    if (isPolygon(z.polygon)) {
+      const x = findSelfIntersection(z.polygon);
+      if (x)
+        add(
+          ['zones', zi, 'polygon'],
+          'a simple polygon',
+          `edges ${x[0]} and ${x[1]} cross or touch`,
+          'zone polygon intersects itself',
+        );
+    }
+    if (isCode(z.gridCode) && !grids.get(z.gridCode)) {
+      add(
+        ['zones', zi, 'gridCode'],
+        'a code in the grid file',
+        z.gridCode,
+        `grid code ${z.gridCode} is not in the grid file`,
+      );
+    }
+  });
+  return out;
+}
+
+/** Reads one camera YAML file and validates each entry on its own. */
+export async function readCameraFile(
+  file: string,
+  grids: GridIndex,
+  validateCamera: ValidateCamera | undefined,
+): Promise<CameraFileResult> {
+  const read = await readConfigText(file, LIMITS.yamlBytes, 'camera file');
+  if (!read.ok) return { file, fileIssues: [read.issue], entries: [] };
+  return validateCameraText(file, read.text, grids, validateCamera);
+}
+
+export function validateCameraText(
+  file: string,
+  text: string,
+  grids: GridIndex,
+  validateCamera: ValidateCamera | undefined,
+): CameraFileResult {
+  const parsed = parseYamlConfig(file, text);
+  if (parsed.issues.length) return { file, fileIssues: parsed.issues, entries: [] };
+  if (parsed.data === null || parsed.data === undefined) {
+    // Refused rather than read as "no cameras": an editor's half-written save would otherwise
+    // drop every camera of the file for a moment.
+    const issue: InputIssue = {
+      source: file,
+      line: 1,
+      column: 1,
+      path: '',
+      expected: 'a mapping with a cameras: list (write `cameras: []` for none)',
+      found: 'an empty file',
+      message: 'camera file is empty',
+    };
+    return { file, fileIssues: [issue], entries: [] };
+  }
+  const top = TopSchema.safeParse(parsed.data, { reportInput: true });
+  if (!top.success)
+    return { file, fileIssues: zodToInputIssues(file, top.error, parsed.locate), entries: [] };
+  const baseDir = dirname(file);
+  const entries = top.data.cameras.map((raw, i): CameraEntryResult => {
+    const prefix: PathKey[] = ['cameras', i];
+    const line = parsed.locate(prefix).line ?? 1;
+    const rawId = raw && typeof raw === 'object' ? (raw as Record<string, unknown>).id : undefined;
+    const id = typeof rawId === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(rawId) ? rawId : null;
+    const r = CameraSchema.safeParse(raw, { reportInput: true });
+    const semantic = semanticIssues(file, raw, prefix, parsed.locate, grids);
+    if (!r.success)
+      return {
+        index: i,
+        line,
+        id,
+        issues: byPosition([...zodToInputIssues(file, r.error, parsed.locate, prefix), ...semantic]),
+      };
+    const cam = r.data;
+    const issues = semantic;
+    if (validateCamera) {
+      for (const vi of validateCamera(cam)) {
+        const rel = vi.path ? pathFromDotted(vi.path) : [];
+        issues.push({
+          ...vi,
+          source: file,
+          ...parsed.locate([...prefix, ...rel]),
+          path: formatPath([...prefix, ...rel]),
+        });
+      }
+    }
+    if (issues.length) return { index: i, line, id, issues: byPosition(issues) };
+    const wgs84 = toWgs84(cam.location.lon, cam.location.lat, cam.location.crs);
+    // Omitted gridCode: the grid the camera stands in (left unset outside every grid).
+    const gridCode = cam.gridCode ?? grids.lookup(wgs84.lon, wgs84.lat)?.code;
+    const camera: LoadedCamera = {
+      ...cam,
+      ...(gridCode === undefined ? {} : { gridCode }),
+      file,
+      line,
+      baseDir,
+      wgs84,
+    };
+    return { index: i, line, id, camera, issues: [] };
+  });
+  return { file, fileIssues: [], entries };
+}
+
+/** Issues in reading order, so a long list reads top to bottom like the file. */
+function byPosition(issues: InputIssue[]): InputIssue[] {
+  return issues
+    .map((i, k) => ({ i, k }))
+    .sort((a, b) => (a.i.line ?? 0) - (b.i.line ?? 0) || (a.i.column ?? 0) - (b.i.column ?? 0) || a.k - b.k)
+    .map((x) => x.i);
+}
+
+/** `detectors[0].options.minDwellSec` → ['detectors', 0, 'options', 'minDwellSec']. */
+export function pathFromDotted(p: string): PathKey[] {
+  const out: PathKey[] = [];
+  for (const m of p.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
+    if (m[2] !== undefined) out.push(Number(m[2]));
+    else if (m[1] !== undefined) out.push(m[1]);
+  }
+  return out;
+}
+
+export function formatIssues(issues: readonly InputIssue[]): string[] {
+  return issues.map(formatIssue);
+}

@@ -1,0 +1,218 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
+
+/** What one sampler run produces per frame, before the camera runner stamps it. */
+export interface RawSample {
+  /** Stream time of the frame (seconds, from ffmpeg's showinfo). */
+  ptsSec: number;
+  /** Wall clock when both outputs of the frame had arrived. */
+  arrivedAt: number;
+  /** Decoded source size (before scaling). */
+  sourceWidth: number;
+  sourceHeight: number;
+  rgb: Uint8Array;
+  jpeg: Uint8Array;
+  jpegWidth: number;
+  jpegHeight: number;
+}
+
+export interface SamplerInput {
+  /** URL or path handed to ffmpeg; may carry credentials, so it is never logged. */
+  input: string;
+  kind: 'rtsp' | 'file';
+  transport?: 'tcp' | 'udp';
+  /** Seconds between samples (keyframes are picked on a fixed grid of this period). */
+  intervalSec: number;
+  /** Output size of the RGB frame. */
+  width: number;
+  height: number;
+  /** Take one frame and exit (burst mode). */
+  once?: boolean;
+  /** Decode every frame instead of keyframes only (only for the benchmark's comparison). */
+  fullDecode?: boolean;
+  /** Socket timeout for network inputs. */
+  ioTimeoutSec?: number;
+}
+
+export interface SamplerEvents {
+  onSample(s: RawSample): void;
+  /** Process ended; `stderrTail` is raw (may contain the URL: redact before showing). */
+  onExit(info: { code: number | null; signal: NodeJS.Signals | null; stderrTail: string; frames: number }): void;
+}
+
+export interface SamplerProcess {
+  pid: number | undefined;
+  /** Stops ffmpeg (SIGTERM, then SIGKILL after a grace period). Resolves when it has exited. */
+  stop(): Promise<void>;
+}
+
+const JPEG_MAX_WIDTH = 1280;
+
+/**
+ * ffmpeg arguments for keyframe-only sampling. The select filter keeps the first keyframe of
+ * each interval slot (floor((t - start)/I) changes), so the long-run rate equals the interval even when
+ * the GOP does not divide it; showinfo reports pts and source size of each kept frame on
+ * stderr; split feeds an MJPEG evidence output (fd 1) and an RGB24 detector output (fd 3),
+ * so decoding, scaling and JPEG encoding all happen inside the ffmpeg child process.
+ */
+export function samplerArgs(s: SamplerInput): string[] {
+  const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
+  if (s.kind === 'rtsp') {
+    args.push('-rtsp_transport', s.transport ?? 'tcp', '-timeout', String(Math.round((s.ioTimeoutSec ?? 10) * 1e6)));
+  } else {
+    // A file plays on its own clock, looped, like a camera would deliver it.
+    args.push('-re', '-stream_loop', '-1');
+  }
+  // One decoder thread: frame threading holds N frames inside the decoder, and with most packets
+  // skipped that delays each keyframe by N GOPs; one thread is also what 2,000 cameras can afford.
+  args.push('-threads', '1', '-flags', 'low_delay');
+  if (!s.fullDecode) args.push('-skip_frame', 'nokey');
+  args.push('-analyzeduration', '2000000', '-probesize', '2000000', '-i', s.input, '-an', '-sn', '-dn');
+  const I = s.intervalSec;
+  // The grid starts at the first frame (start_t), so when the GOP divides the interval every
+  // slot opens exactly on a keyframe and no sample waits for one.
+  const select = s.once
+    ? 'null'
+    : `select='isnan(prev_selected_t)+gte(floor((t-start_t)/${I}+0.001)-floor((prev_selected_t-start_t)/${I}+0.001)\\,1)'`;
+  const graph =
+    `[0:v:0]${select},showinfo,split=2[a][b];` +
+    `[a]scale='min(${JPEG_MAX_WIDTH},iw)':-2[j];` +
+    `[b]scale=${s.width}:${s.height}:flags=bilinear,format=rgb24[r]`;
+  args.push('-filter_threads', '1', '-filter_complex', graph);
+  const frames = s.once ? ['-frames:v', '1'] : [];
+  args.push('-map', '[j]', ...frames, '-fps_mode', 'passthrough', '-c:v', 'mjpeg', '-q:v', '4', '-f', 'image2pipe', 'pipe:1');
+  args.push('-map', '[r]', ...frames, '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:3');
+  return args;
+}
+
+/** Size from a JPEG's SOF marker. */
+export function jpegSize(buf: Uint8Array): { width: number; height: number } | null {
+  let i = 2;
+  while (i + 9 < buf.length) {
+    if (buf[i] !== 0xff) {
+      i++;
+      continue;
+    }
+    const m = buf[i + 1]!;
+    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+      return { height: (buf[i + 5]! << 8) | buf[i + 6]!, width: (buf[i + 7]! << 8) | buf[i + 8]! };
+    }
+    const len = (buf[i + 2]! << 8) | buf[i + 3]!;
+    i += 2 + len;
+  }
+  return null;
+}
+
+/** Splits a concatenated MJPEG byte stream into images (EOI cannot occur inside entropy data: 0xFF is stuffed). */
+function jpegSplitter(onImage: (jpeg: Buffer) => void): (chunk: Buffer) => void {
+  let pending: Buffer = Buffer.alloc(0);
+  return (chunk) => {
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    let from = 0;
+    for (;;) {
+      const end = pending.indexOf(Buffer.from([0xff, 0xd9]), from + 2);
+      if (end < 0) break;
+      onImage(Buffer.from(pending.subarray(from, end + 2)));
+      from = end + 2;
+    }
+    pending = from ? Buffer.from(pending.subarray(from)) : pending;
+  };
+}
+
+function fixedChunker(size: number, onChunk: (b: Buffer) => void): (chunk: Buffer) => void {
+  let parts: Buffer[] = [];
+  let have = 0;
+  return (chunk) => {
+    parts.push(chunk);
+    have += chunk.length;
+    while (have >= size) {
+      const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      onChunk(Buffer.from(all.subarray(0, size)));
+      const rest = all.subarray(size);
+      parts = rest.length ? [rest] : [];
+      have = rest.length;
+    }
+  };
+}
+
+const SHOWINFO = /Parsed_showinfo.*?pts_time:\s*(-?[\d.]+).*?\bs:(\d+)x(\d+)/;
+
+/** Runs one ffmpeg sampler process. Everything CPU-heavy happens in the child. */
+export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffmpeg'): SamplerProcess {
+  const child: ChildProcess = spawn(ffmpegPath, samplerArgs(s), { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+  const infos: { pts: number; w: number; h: number }[] = [];
+  const jpegs: Buffer[] = [];
+  const rgbs: Buffer[] = [];
+  let frames = 0;
+  let tail = '';
+  let lineBuf = '';
+  const pair = () => {
+    while (infos.length && jpegs.length && rgbs.length) {
+      const info = infos.shift()!;
+      const jpeg = jpegs.shift()!;
+      const rgb = rgbs.shift()!;
+      const size = jpegSize(jpeg) ?? { width: info.w, height: info.h };
+      frames++;
+      ev.onSample({
+        ptsSec: info.pts,
+        arrivedAt: Date.now(),
+        sourceWidth: info.w,
+        sourceHeight: info.h,
+        rgb: new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.byteLength),
+        jpeg: new Uint8Array(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength),
+        jpegWidth: size.width,
+        jpegHeight: size.height,
+      });
+    }
+  };
+  (child.stdout as Readable).on('data', jpegSplitter((j) => (jpegs.push(j), pair())));
+  (child.stdio[3] as Readable).on('data', fixedChunker(s.width * s.height * 3, (r) => (rgbs.push(r), pair())));
+  (child.stderr as Readable).on('data', (d: Buffer) => {
+    const text = d.toString('utf8');
+    lineBuf += text;
+    const lines = lineBuf.split('\n');
+    lineBuf = lines.pop() ?? '';
+    for (const line of lines) {
+      const m = SHOWINFO.exec(line);
+      if (m) {
+        infos.push({ pts: Number(m[1]), w: Number(m[2]), h: Number(m[3]) });
+        pair();
+      } else if (line.trim()) {
+        tail = (tail + line + '\n').slice(-3000);
+      }
+    }
+  });
+  // Pipes can error (EPIPE) when the child dies; the exit event reports the outcome.
+  for (const stream of [child.stdout, child.stderr, child.stdio[3]]) {
+    (stream as Readable | null)?.on('error', (e: Error) => {
+      tail += `\n[pipe] ${e.message}`;
+    });
+  }
+  let exited = false;
+  const exitP = new Promise<void>((resolve) => {
+    child.once('error', (e) => {
+      // spawn failure (ENOENT): no exit event follows
+      if (exited) return;
+      exited = true;
+      ev.onExit({ code: -1, signal: null, stderrTail: `spawn failed: ${e.message}`, frames });
+      resolve();
+    });
+    child.once('close', (code, signal) => {
+      if (exited) return;
+      exited = true;
+      pair();
+      ev.onExit({ code, signal, stderrTail: tail + lineBuf, frames });
+      resolve();
+    });
+  });
+  return {
+    pid: child.pid,
+    async stop() {
+      if (exited) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 2_000);
+      await exitP;
+      clearTimeout(t);
+    },
+  };
+}

@@ -1,0 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { createInferencePool } from '../detectors/model/inference-pool.ts';
+const [video, step] = [process.argv[2]!, Number(process.argv[3] ?? 1)];
+const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', video, '-vf', `fps=1/${step},scale=512:512`, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1'], { maxBuffer: 1 << 30 });
+const pool = createInferencePool({ workers: 2, backend: 'wasm', logger: pino({ level: 'warn' }), metrics: new Registry() });
+await pool.ready();
+const n = raw.length / (512 * 512 * 3);
+const res = await Promise.all(Array.from({ length: n }, (_, i) => pool.infer({ cameraId: `c${i}`, rgb: new Uint8Array(raw.subarray(i * 786432, (i + 1) * 786432)), width: 512, height: 512 })));
+res.forEach((r, i) => { if (r.status === 'done') console.log(i * step, r.objects.filter((o) => o.score >= 0.3).map((o) => `${o.label}:${o.score}@${o.box.x1.toFixed(2)},${o.box.y1.toFixed(2)},${o.box.x2.toFixed(2)},${o.box.y2.toFixed(2)}`).join(' ')); });
+await pool.close();

@@ -1,0 +1,378 @@
+/**
+ * Imports a 雪亮工程 platform camera export (CSV) into camera YAML files.
+ *
+ *   npx tsx scripts/import-cameras.ts --csv export.csv --out config/cameras/imported [--batch 2026-11]
+ *
+ * Headers may be Chinese or English (设备编码/deviceId, 名称/name, RTSP地址/rtsp, ONVIF地址/onvif,
+ * 用户名/user, 密码/password, 经度/lon, 纬度/lat, 坐标系/crs, 网格编码/gridCode, 标签/tags).
+ * UTF-8 with or without BOM; a GBK export (Excel on Chinese Windows) is detected and decoded,
+ * and the report says so. Passwords, from a 密码 column or from user:password@ in a URL, are
+ * never written: each camera gets `password: { env: CAM_<ID>_PASSWORD }` and the variables to
+ * set are listed. Every bad row is reported on stderr (line, column, problem) and left out;
+ * the exit code is 1 when any row was bad, 0 otherwise, 2 when the file cannot be read at all.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'csv-parse/sync';
+import { CameraSchema, type CameraFile } from '../gateway/config/camera-schema.js';
+import { firstInvalidUtf8 } from '../gateway/config/read-config-text.js';
+import { describeValue, expectedOf, messageOf } from '../gateway/config/zod-issues.js';
+import { formatIssue, type InputIssue } from '../gateway/errors.js';
+import { redactUrl } from '../gateway/util/redact.js';
+import { CAMERAS_PER_FILE, cameraFileYaml } from './gen-cameras.js';
+
+type Field =
+  'deviceId' | 'name' | 'rtsp' | 'onvif' | 'user' | 'password' | 'lon' | 'lat' | 'crs' | 'gridCode' | 'tags';
+
+/** Header spellings seen in platform exports, normalised (lower case, no spaces, _ or -). */
+const ALIASES: Record<Field, string[]> = {
+  deviceId: ['设备编码', '设备编号', '国标编码', '国标id', 'deviceid', 'id', '编码'],
+  name: ['名称', '设备名称', '点位名称', '摄像机名称', 'name'],
+  rtsp: ['rtsp地址', 'rtspurl', 'rtsp', '视频地址', '取流地址', 'url'],
+  onvif: ['onvif地址', 'onvif', 'onvifaddress'],
+  user: ['用户名', '用户', 'user', 'username'],
+  password: ['密码', 'password', 'pass'],
+  lon: ['经度', 'lon', 'lng', 'longitude'],
+  lat: ['纬度', 'lat', 'latitude'],
+  crs: ['坐标系', '坐标系统', 'crs'],
+  gridCode: ['网格编码', '所属网格', '网格代码', 'gridcode', 'grid'],
+  tags: ['标签', 'tags', 'tag'],
+};
+const norm = (h: string) =>
+  h
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_-]/g, '');
+
+const CRS_ALIASES: Record<string, 'WGS84' | 'GCJ02' | 'BD09'> = {
+  '': 'WGS84',
+  wgs84: 'WGS84',
+  'wgs-84': 'WGS84',
+  gps: 'WGS84',
+  gcj02: 'GCJ02',
+  'gcj-02': 'GCJ02',
+  火星坐标: 'GCJ02',
+  国测局: 'GCJ02',
+  高德: 'GCJ02',
+  bd09: 'BD09',
+  'bd-09': 'BD09',
+  百度: 'BD09',
+};
+
+export interface ImportResult {
+  files: CameraFile[];
+  issues: InputIssue[];
+  /** Environment variables the operator must set, one per camera with a password. */
+  envVars: { name: string; cameraId: string }[];
+  encoding: 'utf-8' | 'gbk';
+  rows: number;
+}
+
+export function envVarFor(id: string): string {
+  return `CAM_${id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_PASSWORD`;
+}
+
+/** Decodes the export: UTF-8 (BOM dropped) or, when it is not UTF-8 but is valid GBK, GBK. */
+export function decodeCsv(
+  buf: Buffer,
+  source: string,
+): { text: string; encoding: 'utf-8' | 'gbk' } | InputIssue {
+  if (buf.indexOf(0) >= 0) {
+    return {
+      source,
+      path: '',
+      expected: 'CSV text',
+      found: 'a NUL byte (binary data)',
+      message: 'not a CSV file (binary data)',
+    };
+  }
+  if (firstInvalidUtf8(buf) < 0) {
+    const text = buf.toString('utf8');
+    return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, encoding: 'utf-8' };
+  }
+  try {
+    return { text: new TextDecoder('gbk', { fatal: true }).decode(buf), encoding: 'gbk' };
+  } catch {
+    return {
+      source,
+      path: '',
+      expected: 'UTF-8 or GBK text',
+      found: 'neither',
+      message: 'cannot decode the file; save it as UTF-8 CSV',
+    };
+  }
+}
+
+export function importCamerasCsv(buf: Buffer, source: string, batch: string): ImportResult {
+  const decoded = decodeCsv(buf, source);
+  if ('path' in decoded) return { files: [], issues: [decoded], envVars: [], encoding: 'utf-8', rows: 0 };
+  const issues: InputIssue[] = [];
+  let records: { record: string[]; info: { lines: number } }[];
+  try {
+    records = parse(decoded.text, {
+      info: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+    }) as unknown as typeof records;
+  } catch (cause) {
+    const e = cause as Error & { lines?: number; column?: number };
+    return {
+      files: [],
+      issues: [
+        {
+          source,
+          ...(e.lines ? { line: e.lines } : {}),
+          path: '',
+          expected: 'valid CSV',
+          found: 'a syntax error',
+          message: e.message,
+        },
+      ],
+      envVars: [],
+      encoding: decoded.encoding,
+      rows: 0,
+    };
+  }
+  const header = records.shift();
+  if (!header)
+    return {
+      files: [],
+      issues: [
+        {
+          source,
+          line: 1,
+          path: '',
+          expected: 'a header row',
+          found: 'an empty file',
+          message: 'the CSV is empty',
+        },
+      ],
+      envVars: [],
+      encoding: decoded.encoding,
+      rows: 0,
+    };
+  const col = new Map<Field, number>();
+  header.record.forEach((h, i) => {
+    for (const [f, names] of Object.entries(ALIASES) as [Field, string[]][]) {
+      if (!col.has(f) && names.includes(norm(h))) col.set(f, i);
+    }
+  });
+  const colName = (f: Field) => header.record[col.get(f) ?? -1] ?? f;
+  const missing = (['deviceId', 'name', 'lon', 'lat'] as Field[]).filter((f) => !col.has(f));
+  if (!col.has('rtsp') && !col.has('onvif')) missing.push('rtsp');
+  if (missing.length) {
+    return {
+      files: [],
+      issues: missing.map((f) => ({
+        source,
+        line: 1,
+        path: f,
+        expected: `a column named ${ALIASES[f].slice(0, 3).join(' / ')}`,
+        found: `columns ${header.record.join(', ')}`,
+        message: `required column ${f} is missing`,
+      })),
+      envVars: [],
+      encoding: decoded.encoding,
+      rows: 0,
+    };
+  }
+  const cameras: CameraFile['cameras'] = [];
+  const envVars: ImportResult['envVars'] = [];
+  const seen = new Map<string, number>();
+  for (const { record, info } of records) {
+    const line = info.lines - record.reduce((n, v) => n + (v.match(/\n/g)?.length ?? 0), 0);
+    const get = (f: Field) => (col.has(f) ? (record[col.get(f)!] ?? '').trim() : '');
+    const rowIssues: InputIssue[] = [];
+    const bad = (f: Field, expected: string, found: string, message: string) =>
+      rowIssues.push({
+        source,
+        line,
+        column: (col.get(f) ?? 0) + 1,
+        path: colName(f),
+        expected,
+        found,
+        message,
+      });
+    if (record.length !== header.record.length) {
+      rowIssues.push({
+        source,
+        line,
+        path: '',
+        expected: `${header.record.length} columns`,
+        found: `${record.length}`,
+        message: 'wrong number of columns',
+      });
+    }
+    const device = get('deviceId');
+    const id = device.replace(/[^A-Za-z0-9_-]/g, '-');
+    const crs = CRS_ALIASES[get('crs').toLowerCase()];
+    if (!crs) bad('crs', 'WGS84, GCJ02 or BD09', describeValue(get('crs')), 'unknown coordinate system');
+    const num = (f: Field) => {
+      const v = get(f);
+      const n = Number(v);
+      if (v === '' || !Number.isFinite(n)) {
+        bad(f, 'a number', describeValue(v), `${f === 'lon' ? 'longitude' : 'latitude'} is not a number`);
+        return NaN;
+      }
+      return n;
+    };
+    const lon = num('lon');
+    const lat = num('lat');
+    // Credentials never stay in a URL: user:password@ is moved to the credentials block.
+    let user = get('user');
+    let hasPassword = get('password') !== '';
+    let src: unknown;
+    const rtsp = get('rtsp');
+    const onvif = get('onvif');
+    if (rtsp) {
+      const m = /^(rtsps?:\/\/)([^/@\s]*)@(.*)$/i.exec(rtsp);
+      let url = rtsp;
+      if (m) {
+        const [u, p] = (m[2] ?? '').split(':');
+        if (!user && u) user = decodeURIComponent(u);
+        if (p) hasPassword = true;
+        url = `${m[1]}${m[3]}`;
+      }
+      src = { kind: 'rtsp', url, transport: 'tcp' };
+    } else if (onvif) {
+      const m = /^(?:https?:\/\/)?(?:[^/@\s]*@)?([^/:\s]+)(?::(\d+))?/i.exec(onvif);
+      if (m) src = { kind: 'onvif', host: m[1], port: m[2] ? Number(m[2]) : 80, transport: 'tcp' };
+      else
+        bad(
+          'onvif',
+          'an ONVIF address (host[:port] or http://host/onvif/device_service)',
+          describeValue(redactUrl(onvif)),
+          'bad ONVIF address',
+        );
+    } else {
+      bad('rtsp', 'an RTSP URL or an ONVIF address', 'both empty', 'no video source');
+    }
+    const gridCode = get('gridCode');
+    const tags = get('tags')
+      .split(/[;；,，|、]/)
+      .map((t) => t.trim())
+      .filter(Boolean);
+    const cam = {
+      id,
+      ...(/^\d{20}$/.test(device) ? { deviceId: device } : {}),
+      name: get('name'),
+      source: src,
+      ...(user || hasPassword
+        ? { credentials: { username: user || 'admin', password: { env: envVarFor(id) } } }
+        : {}),
+      location: { lon, lat, crs: crs ?? 'WGS84' },
+      ...(gridCode ? { gridCode } : {}),
+      tags,
+    };
+    const r = CameraSchema.safeParse(cam, { reportInput: true });
+    if (!r.success && rowIssues.length === 0) {
+      const fieldOf: Record<string, Field> = {
+        id: 'deviceId',
+        deviceId: 'deviceId',
+        name: 'name',
+        location: 'lon',
+        gridCode: 'gridCode',
+        tags: 'tags',
+        source: rtsp ? 'rtsp' : 'onvif',
+        credentials: 'user',
+      };
+      for (const i of r.error.issues) {
+        const top = String(i.path[0] ?? '');
+        const f: Field =
+          top === 'location'
+            ? i.path[1] === 'lat'
+              ? 'lat'
+              : i.path[1] === 'crs'
+                ? 'crs'
+                : 'lon'
+            : (fieldOf[top] ?? 'name');
+        bad(
+          f,
+          expectedOf(i),
+          describeValue(i.input === undefined ? '' : f === 'rtsp' ? redactUrl(String(i.input)) : i.input),
+          messageOf(i),
+        );
+      }
+    }
+    if (device && rowIssues.length === 0) {
+      const first = seen.get(id);
+      if (first !== undefined)
+        bad(
+          'deviceId',
+          'a device code unique in the file',
+          device,
+          `duplicate device code (first on line ${first})`,
+        );
+    }
+    if (rowIssues.length) {
+      issues.push(...rowIssues);
+      continue;
+    }
+    seen.set(id, line);
+    if (cam.credentials) envVars.push({ name: envVarFor(id), cameraId: id });
+    // Written as given (not r.data) so the files carry no defaults the reader did not choose.
+    cameras.push(cam as unknown as CameraFile['cameras'][number]);
+  }
+  const files: CameraFile[] = [];
+  for (let i = 0; i < cameras.length; i += CAMERAS_PER_FILE) {
+    files.push({
+      site: `${batch} (imported from ${basename(source)})`,
+      cameras: cameras.slice(i, i + CAMERAS_PER_FILE),
+    });
+  }
+  return { files, issues, envVars, encoding: decoded.encoding, rows: records.length };
+}
+
+function main(): void {
+  const { values } = parseArgs({
+    options: { csv: { type: 'string' }, out: { type: 'string' }, batch: { type: 'string' } },
+  });
+  if (!values.csv || !values.out) {
+    process.stderr.write('usage: import-cameras --csv FILE --out DIR [--batch NAME]\n');
+    process.exit(2);
+  }
+  const csv = resolve(values.csv);
+  const batch = values.batch ?? basename(csv).replace(/\.csv$/i, '');
+  let buf: Buffer;
+  try {
+    buf = readFileSync(csv);
+  } catch (err) {
+    process.stderr.write(`cannot read ${csv}: ${(err as NodeJS.ErrnoException).code ?? String(err)}\n`);
+    process.exit(2);
+  }
+  const r = importCamerasCsv(buf, csv, batch);
+  if (r.encoding === 'gbk')
+    process.stderr.write(
+      `${csv}: not UTF-8; decoded as GBK (a Windows export). Save as UTF-8 to silence this.\n`,
+    );
+  for (const i of r.issues) process.stderr.write(`${formatIssue(i)}\n`);
+  if (r.rows === 0 && r.issues.length) process.exit(2);
+  const out = resolve(values.out);
+  mkdirSync(out, { recursive: true });
+  const safeBatch = batch.replace(/[^\p{L}\p{N}_.-]/gu, '-');
+  r.files.forEach((f, i) => {
+    const file = join(out, `${safeBatch}-${String(i + 1).padStart(3, '0')}.yaml`);
+    const envs = r.envVars.filter((e) => f.cameras.some((c) => c.id === e.cameraId)).map((e) => e.name);
+    const head =
+      `# Imported from ${basename(csv)} (${r.encoding}); batch ${batch}.\n` +
+      (envs.length
+        ? `# Set these environment variables to the camera passwords:\n${envs.map((e) => `#   ${e}`).join('\n')}\n`
+        : '');
+    writeFileSync(file, head + cameraFileYaml(f));
+  });
+  const good = r.files.reduce((n, f) => n + f.cameras.length, 0);
+  const badRows = new Set(r.issues.map((i) => i.line)).size;
+  process.stdout.write(
+    `imported ${good} camera(s) into ${r.files.length} file(s) in ${out}; ${badRows} bad row(s)\n`,
+  );
+  if (r.envVars.length) {
+    process.stdout.write(
+      `set ${r.envVars.length} password variable(s) before starting the gateway:\n${r.envVars.map((e) => `  ${e.name}`).join('\n')}\n`,
+    );
+  }
+  process.exit(r.issues.length ? 1 : 0);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

@@ -1,0 +1,53 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { DetectorsConfigSchema, type DetectorsConfig } from '../../../detectors/detectors-config.js';
+import { loadPlugins, type PluginSet } from '../../../detectors/loader/plugin-loader.js';
+import { createInferencePool, type InferencePool } from '../../../detectors/model/inference-pool.js';
+import { analyzeVideo, type AnalyzeResult } from '../../../detectors/pipeline/analyze-video.js';
+import type { Suppression } from '../../../gateway/contracts/alert-service.js';
+import type { LoadedCamera } from '../../../gateway/contracts/loaded-camera.js';
+import { createEvidenceStore } from '../../../gateway/evidence/evidence-store.js';
+
+export interface Rig {
+  config: DetectorsConfig;
+  plugins: PluginSet;
+  pool: InferencePool;
+  evidenceDir: string;
+  analyze(video: string, camera: LoadedCamera, o?: { motion?: boolean; suppressions?: Suppression[]; refreshSec?: number; maxSec?: number }): Promise<AnalyzeResult>;
+  close(): Promise<void>;
+}
+
+/** Real plugins (built-in + extra dirs), a real 2-worker model pool, evidence in a temp dir. */
+export async function createRig(extra: Partial<Record<string, unknown>> = {}): Promise<Rig> {
+  const logger = pino({ level: process.env.GRIDWATCH_TEST_LOG ?? 'silent' });
+  const metrics = new Registry();
+  const config = DetectorsConfigSchema.parse(extra);
+  const plugins = await loadPlugins({ config, baseDir: process.cwd(), logger, metrics });
+  const pool = createInferencePool({ workers: 2, backend: 'auto', logger, metrics });
+  await pool.ready();
+  const evidenceDir = await mkdtemp(join(tmpdir(), 'gw-det-ev-'));
+  const evidence = createEvidenceStore({ dir: evidenceDir });
+  return {
+    config,
+    plugins,
+    pool,
+    evidenceDir,
+    analyze(video, camera, o = {}) {
+      const cfg = DetectorsConfigSchema.parse({
+        ...extra,
+        motion: { ...config.motion, enabled: o.motion ?? true },
+        ...(o.refreshSec ? { refreshSec: o.refreshSec } : {}),
+      });
+      // A fresh registry per run: the pipeline registers its own metrics.
+      return analyzeVideo({ video, camera, config: cfg, plugins, pool, evidence, logger, metrics: new Registry(), ...(o.suppressions ? { suppressions: o.suppressions } : {}), ...(o.maxSec ? { maxSec: o.maxSec } : {}) });
+    },
+    async close() {
+      await plugins.close();
+      await pool.close();
+      await rm(evidenceDir, { recursive: true, force: true });
+    },
+  };
+}

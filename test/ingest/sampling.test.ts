@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { samplerArgs } from '../../gateway/ingest/ffmpeg-sampler.js';
+import { mediaPath, vtestH264 } from '../helpers/media.js';
+import { startRtspServer, type RtspServer } from '../helpers/rtsp-server.js';
+import { camera, meanDiff, meanLevel, startIngest, waitFor, type Harness } from './support.js';
+
+describe('keyframe-only sampling from a real RTSP server', () => {
+  let rtsp: RtspServer;
+  let h: Harness;
+
+  beforeAll(async () => {
+    rtsp = await startRtspServer({ clips: { street: vtestH264(), lobby: mediaPath('one-by-one-person-detection.mp4') } });
+    h = await startIngest();
+    h.ingest.update([
+      camera({ id: 'street', source: { kind: 'rtsp', url: rtsp.url('street') }, samplingIntervalSec: 2 }),
+      camera({ id: 'lobby', source: { kind: 'rtsp', url: rtsp.url('lobby') }, samplingIntervalSec: 3 }),
+      camera({ id: 'demo', source: { kind: 'file', path: vtestH264() }, samplingIntervalSec: 2 }),
+    ]);
+    await waitFor('6 frames from street, 4 from lobby', () => {
+      const n = (id: string) => h.frames.filter((f) => f.cameraId === id).length;
+      return n('street') >= 6 && n('lobby') >= 4 && n('demo') >= 4;
+    }, 60_000);
+  });
+
+  afterAll(async () => {
+    await h?.close();
+    await rtsp?.close();
+  });
+
+  it('asks ffmpeg to decode keyframes only', () => {
+    const args = samplerArgs({ input: 'rtsp://x', kind: 'rtsp', intervalSec: 5, width: 512, height: 512 });
+    expect(args.slice(args.indexOf('-skip_frame'), args.indexOf('-skip_frame') + 2)).toEqual(['-skip_frame', 'nokey']);
+    expect(args.indexOf('-skip_frame')).toBeLessThan(args.indexOf('-i'));
+  });
+
+  it('delivers frames of the right size and real content', () => {
+    for (const id of ['street', 'lobby']) {
+      const frames = h.frames.filter((f) => f.cameraId === id);
+      for (const f of frames) {
+        expect(f.width).toBe(512);
+        expect(f.height).toBe(512);
+        expect(f.rgb.length).toBe(512 * 512 * 3);
+        expect([f.jpeg[0], f.jpeg[1]]).toEqual([0xff, 0xd8]);
+        expect(meanLevel(f.rgb)).toBeGreaterThan(30);
+      }
+      expect(frames[0]!.jpegWidth).toBe(768);
+      expect(frames[0]!.jpegHeight).toBe(id === 'street' ? 576 : 432);
+      expect(frames.map((f) => f.seq).slice(0, 3)).toEqual([0, 1, 2]);
+    }
+  });
+
+  it('samples at the configured interval, not the stream rate', () => {
+    for (const [id, interval] of [['street', 2], ['lobby', 3]] as const) {
+      const t = h.frames.filter((f) => f.cameraId === id).map((f) => f.capturedAt);
+      const gaps = t.slice(1).map((v, i) => (v - t[i]!) / 1000);
+      const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
+      // The stream runs at 10 fps; keyframe-only sampling on a fixed grid averages the interval.
+      expect(mean).toBeGreaterThan(interval * 0.6);
+      expect(mean).toBeLessThan(interval * 1.6);
+    }
+  });
+
+  it('takes only keyframes (file source: video times are multiples of the 2 s GOP)', () => {
+    const times = h.frames.filter((f) => f.cameraId === 'demo').map((f) => f.videoTimeSec!);
+    expect(times.length).toBeGreaterThanOrEqual(4);
+    for (const t of times) expect(Math.abs(t / 2 - Math.round(t / 2))).toBeLessThan(0.01);
+  });
+
+  it('frames change over time (not a repeated stale frame)', () => {
+    const street = h.frames.filter((f) => f.cameraId === 'street');
+    const diffs = street.slice(1).map((f, i) => meanDiff(f.rgb, street[i]!.rgb));
+    expect(Math.max(...diffs)).toBeGreaterThan(1);
+    expect(diffs.filter((d) => d === 0)).toHaveLength(0);
+  });
+
+  it('reports online cameras with lag and counters, no URL in status', () => {
+    const s = h.ingest.directory.get('street')!;
+    expect(s.state).toBe('online');
+    expect(s.framesSampled).toBeGreaterThanOrEqual(6);
+    expect(s.lagP95Ms).not.toBeNull();
+    expect(JSON.stringify(h.ingest.directory.list())).not.toContain('rtsp://');
+    expect(h.ingest.directory.lastFrame('street')?.[0]).toBe(0xff);
+  });
+
+  it('exports Prometheus metrics per camera and per state', async () => {
+    await new Promise((r) => setTimeout(r, 1_100));
+    const text = await h.metrics.metrics();
+    expect(text).toMatch(/gridwatch_ingest_samples_total\{camera="street"\} \d+/);
+    expect(text).toMatch(/gridwatch_ingest_cameras\{state="online"\} 3/);
+    expect(text).toMatch(/gridwatch_ingest_ffmpeg_processes 3/);
+    expect(text).toMatch(/gridwatch_ingest_lag_p95_seconds \d/);
+  });
+
+  it('hot reload: unchanged cameras keep running, removed ones stop, changed ones restart', async () => {
+    const pidStreet = h.ingest.samplerPid('street');
+    const pidLobby = h.ingest.samplerPid('lobby');
+    expect(pidStreet).toBeDefined();
+    h.ingest.update([
+      camera({ id: 'street', source: { kind: 'rtsp', url: rtsp.url('street') }, samplingIntervalSec: 2, tags: ['new-tag'] }),
+      camera({ id: 'lobby', source: { kind: 'rtsp', url: rtsp.url('lobby') }, samplingIntervalSec: 1 }),
+    ]);
+    expect(h.ingest.samplerPid('street')).toBe(pidStreet);
+    expect(h.ingest.directory.get('demo')).toBeUndefined();
+    await waitFor('lobby restarted', () => h.ingest.samplerPid('lobby') !== undefined && h.ingest.samplerPid('lobby') !== pidLobby);
+    const before = h.frames.length;
+    await waitFor('frames after reload', () => h.frames.slice(before).some((f) => f.cameraId === 'lobby'));
+  });
+
+  it('frames() is an async stream per camera', async () => {
+    const ac = new AbortController();
+    const got = [];
+    for await (const f of h.ingest.frames('street', { signal: ac.signal })) {
+      got.push(f);
+      if (got.length === 2) break;
+    }
+    expect(got.map((f) => f.cameraId)).toEqual(['street', 'street']);
+    expect(got[1]!.seq).toBeGreaterThan(got[0]!.seq);
+  });
+});

@@ -1,0 +1,372 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Alert } from '../../gateway/contracts/alert.js';
+import { PASSWORD, startHarness, type Harness } from './helpers/wall-harness.js';
+
+let h: Harness;
+let alertA: Alert; // 东城区 (330101), 东风社区第一网格
+let alertB: Alert; // 江南区 (330102)
+
+type Auth = { token?: string; cookie?: string; csrf?: string };
+async function call(method: string, path: string, auth: Auth = {}, body?: unknown, raw?: string) {
+  const headers: Record<string, string> = {};
+  if (auth.token) headers.authorization = `Bearer ${auth.token}`;
+  if (auth.cookie) headers.cookie = auth.cookie;
+  if (auth.csrf) headers['x-csrf-token'] = auth.csrf;
+  if (body !== undefined || raw !== undefined)
+    headers['content-type'] = raw !== undefined ? 'text/plain' : 'application/json';
+  const res = await fetch(`${h.url}/api/v1${path}`, {
+    method,
+    headers,
+    body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+  });
+  const type = res.headers.get('content-type') ?? '';
+  const json = type.includes('json') ? ((await res.json()) as Record<string, unknown>) : null;
+  return { status: res.status, json, headers: res.headers, type };
+}
+
+/** A validly signed token for a session that does not exist or has expired. */
+function forgeToken(expiresAt: number): string {
+  const key = Buffer.from(readFileSync(join(h.dataDir, 'wall-session.key'), 'utf8').trim(), 'base64url');
+  const body = `v1.${randomBytes(18).toString('base64url')}.${expiresAt}`;
+  return `${body}.${createHmac('sha256', key).update(body).digest('base64url')}`;
+}
+
+beforeAll(async () => {
+  h = await startHarness();
+  alertA = await h.inject({ cameraId: 'cam-df-01' });
+  alertB = await h.inject({ cameraId: 'cam-bj-01', type: 'street_vending' });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+describe('login and sessions', () => {
+  it('logs in, returns the session with a CSRF token and sets an HttpOnly SameSite cookie', async () => {
+    const r = await call('POST', '/session', {}, { username: 'zhangwei', password: PASSWORD });
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({
+      user: { username: 'zhangwei', displayName: '张伟', role: 'operator', scope: '330101' },
+      scopeName: '东城区',
+    });
+    const cookie = r.headers.get('set-cookie') ?? '';
+    expect(cookie).toMatch(/^gw_session=v1\./);
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    expect(JSON.stringify(r.json)).not.toMatch(/scrypt/);
+  });
+
+  it('refuses a wrong password and an unknown user with the same answer, then rate-limits', async () => {
+    const wrong = await call('POST', '/session', {}, { username: 'chenjie', password: 'nope' });
+    const unknown = await call('POST', '/session', {}, { username: 'nobody', password: 'nope' });
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    expect(wrong.json?.message).toBe(unknown.json?.message);
+    for (let i = 0; i < 4; i++)
+      expect((await call('POST', '/session', {}, { username: 'chenjie', password: 'nope' })).status).toBe(
+        401,
+      );
+    const limited = await call('POST', '/session', {}, { username: 'chenjie', password: PASSWORD });
+    expect(limited.status).toBe(429);
+    expect(limited.json?.code).toBe('GW_RATE_LIMITED');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Another user from the same address is not locked out by lina's failures.
+    expect((await call('POST', '/session', {}, { username: 'wangqiang', password: PASSWORD })).status).toBe(
+      200,
+    );
+  });
+
+  it('refuses malformed login bodies naming the field', async () => {
+    const r = await call('POST', '/session', {}, { username: 'zhangwei' });
+    expect(r.status).toBe(400);
+    expect(r.json).toMatchObject({ code: 'GW_VALIDATION', field: 'password' });
+    const extra = await call(
+      'POST',
+      '/session',
+      {},
+      { username: 'zhangwei', password: PASSWORD, role: 'admin' },
+    );
+    expect(extra.status).toBe(400);
+    expect(String(extra.json?.message)).toMatch(/role|unrecognized/i);
+    const notJson = await call('POST', '/session', {}, undefined, 'username=zhangwei');
+    expect(notJson.status).toBe(415);
+    expect(notJson.json?.code).toBe('GW_VALIDATION');
+    const broken = await fetch(`${h.url}/api/v1/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"username":',
+    });
+    expect(broken.status).toBe(400);
+    expect(((await broken.json()) as { code: string }).code).toBe('GW_VALIDATION');
+  });
+
+  it('logout ends the session for every later request', async () => {
+    const s = await h.login('zhangwei');
+    expect((await call('GET', '/session', { token: s.token })).status).toBe(200);
+    expect((await call('DELETE', '/session', { token: s.token })).status).toBe(200);
+    const after = await call('GET', '/alerts', { token: s.token });
+    expect(after.status).toBe(401);
+    expect(after.json).toMatchObject({ code: 'GW_UNAUTHORIZED', message: 'session ended' });
+  });
+});
+
+describe('every route checks the session', () => {
+  it('refuses each route of the OpenAPI document without a session, with a forged or expired one', async () => {
+    const doc = (await call('GET', '/openapi.json')).json as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const expired = forgeToken(Date.now() - 1_000);
+    const unknown = forgeToken(Date.now() + 60_000);
+    const tampered = `${(await h.login('admin')).token.slice(0, -2)}xx`;
+    let checked = 0;
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const method of Object.keys(ops)) {
+        if (path === '/api/v1/session' && method === 'post') continue;
+        const p = path.replace('/api/v1', '').replace('{id}', alertA.id).replace('{which}', 'latest');
+        for (const [label, auth, message] of [
+          ['none', {}, 'login required'],
+          ['expired', { token: expired }, 'session expired'],
+          ['unknown', { token: unknown }, 'session ended'],
+          ['tampered', { token: tampered }, 'invalid session token'],
+        ] as const) {
+          const r = await call(method.toUpperCase(), p, auth);
+          expect(r.status, `${method} ${p} (${label})`).toBe(401);
+          expect(r.json, `${method} ${p} (${label})`).toMatchObject({ code: 'GW_UNAUTHORIZED', message });
+        }
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(20);
+  });
+
+  it('requires the CSRF header when the session comes from the cookie', async () => {
+    const s = await h.login('zhangwei');
+    const noCsrf = await call(
+      'POST',
+      `/alerts/${alertA.id}/actions`,
+      { cookie: s.cookie },
+      { action: 'note', note: 'x' },
+    );
+    expect(noCsrf.status).toBe(403);
+    expect(noCsrf.json).toMatchObject({ code: 'GW_CSRF', field: 'X-CSRF-Token' });
+    const wrong = await call(
+      'POST',
+      `/alerts/${alertA.id}/actions`,
+      { cookie: s.cookie, csrf: 'x'.repeat(43) },
+      { action: 'note', note: 'x' },
+    );
+    expect(wrong.status).toBe(403);
+    const ok = await call(
+      'POST',
+      `/alerts/${alertA.id}/actions`,
+      { cookie: s.cookie, csrf: s.csrf },
+      { action: 'note', note: '现场已核实' },
+    );
+    expect(ok.status).toBe(200);
+  });
+});
+
+describe('scope', () => {
+  it('an operator of another county never lists, opens, or acts on the alert, its evidence, or its camera', async () => {
+    const b = await h.login('wangqiang'); // 江南区
+    const list = await call('GET', '/alerts', { token: b.token });
+    expect(list.status).toBe(200);
+    const ids = (list.json?.items as Alert[]).map((a) => a.id);
+    expect(ids).toContain(alertB.id);
+    expect(ids).not.toContain(alertA.id);
+    // Another county's alert ids do not even exist for this operator.
+    for (const r of [
+      await call('GET', `/alerts/${alertA.id}`, { token: b.token }),
+      await call('GET', `/alerts/${alertA.id}/evidence/latest`, { token: b.token }),
+      await call('POST', `/alerts/${alertA.id}/actions`, { token: b.token }, { action: 'claim' }),
+    ]) {
+      expect(r.status).toBe(404);
+      expect(r.json?.code).toBe('GW_NOT_FOUND');
+    }
+    const refused = [
+      await call('GET', '/cameras/cam-df-01', { token: b.token }),
+      await call('GET', '/cameras/cam-df-01/frame', { token: b.token }),
+      await call('POST', '/cameras/cam-df-01/live', { token: b.token }),
+      await call('GET', '/alerts?gridCode=330101', { token: b.token }),
+    ];
+    for (const r of refused) expect(r.status).toBe(403);
+    const cams = (await call('GET', '/cameras', { token: b.token })).json as unknown as Array<{ id: string }>;
+    expect(cams.map((c) => c.id)).toEqual(['cam-bj-01']);
+    const tree = (await call('GET', '/grids', { token: b.token })).json as { code: string };
+    expect(tree.code).toBe('330102');
+    const found = (await call('GET', `/grids/search?q=${encodeURIComponent('社区')}`, { token: b.token }))
+      .json as unknown as Array<{ code: string }>;
+    expect(found.length).toBeGreaterThan(0);
+    expect(found.every((g) => g.code.startsWith('330102'))).toBe(true);
+    const after = (await call('GET', `/alerts/${alertA.id}`, { token: (await h.login('zhangwei')).token }))
+      .json?.alert as Alert;
+    expect(after.state).toBe('new');
+  });
+
+  it('a township operator sees only the township; admin sees everything', async () => {
+    const bs = await h.login('beishan'); // 北山街道 only
+    const bsList = (await call('GET', '/alerts', { token: bs.token })).json?.items as Alert[];
+    expect(bsList.map((a) => a.id)).not.toContain(alertA.id);
+    expect((await call('GET', `/alerts/${alertA.id}`, { token: bs.token })).status).toBe(404);
+    const admin = await h.login('admin');
+    const all = (await call('GET', '/alerts', { token: admin.token })).json?.items as Alert[];
+    expect(all.map((a) => a.id)).toEqual(expect.arrayContaining([alertA.id, alertB.id]));
+  });
+
+  it('a viewer reads but cannot act', async () => {
+    const v = await h.login('zhaomin');
+    expect((await call('GET', `/alerts/${alertA.id}`, { token: v.token })).status).toBe(200);
+    const r = await call('POST', `/alerts/${alertA.id}/actions`, { token: v.token }, { action: 'claim' });
+    expect(r.status).toBe(403);
+    expect(r.json?.code).toBe('GW_FORBIDDEN');
+  });
+
+  it('admin routes refuse operators', async () => {
+    const op = await h.login('zhangwei');
+    for (const p of [
+      '/admin/users',
+      '/admin/suppressions',
+      '/admin/dead-letters',
+      '/admin/rejected-cameras',
+      '/admin/plugins',
+      '/admin/health',
+    ]) {
+      const r = await call('GET', p, { token: op.token });
+      expect(r.status, p).toBe(403);
+    }
+    const admin = await h.login('admin');
+    const users = (await call('GET', '/admin/users', { token: admin.token })).json as unknown as Array<
+      Record<string, unknown>
+    >;
+    expect(users.find((u) => u.username === 'zhangwei')).toEqual({
+      username: 'zhangwei',
+      displayName: '张伟',
+      role: 'operator',
+      scope: '330101',
+    });
+    expect(JSON.stringify(users)).not.toMatch(/scrypt|passwordHash/);
+    const rejected = (await call('GET', '/admin/rejected-cameras', { token: admin.token }))
+      .json as unknown as Array<{ errors: string[] }>;
+    expect(rejected[0]?.errors[0]).toMatch(/east\.yaml:12/);
+  });
+});
+
+describe('alerts', () => {
+  it('serves the evidence JPEG of an alert in scope', async () => {
+    const s = await h.login('lina');
+    const res = await fetch(`${h.url}/api/v1/alerts/${alertA.id}/evidence/latest`, {
+      headers: { authorization: `Bearer ${s.token}` },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/jpeg');
+    const buf = Buffer.from(await res.arrayBuffer());
+    expect(buf.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
+  });
+
+  it('malformed actions get a clear error naming the field and change nothing', async () => {
+    const s = await h.login('zhangwei');
+    const before = ((await call('GET', `/alerts/${alertA.id}`, { token: s.token })).json?.alert as Alert)
+      .version;
+    const cases: Array<[unknown, string]> = [
+      [{ action: 'reject' }, 'reason'],
+      [{ action: 'reject', reason: 'because' }, 'reason'],
+      [{ action: 'explode' }, 'action'],
+      [{ action: 'note', note: '' }, 'note'],
+      [{ action: 'confirm', extra: 1 }, ''],
+      [[], ''],
+    ];
+    for (const [body, field] of cases) {
+      const r = await call('POST', `/alerts/${alertA.id}/actions`, { token: s.token }, body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.json?.code).toBe('GW_VALIDATION');
+      if (field) expect(r.json?.field, JSON.stringify(body)).toBe(field);
+      expect(String(r.json?.message)).toContain(`POST /api/v1/alerts/:id/actions body`);
+    }
+    const bad = await call('GET', '/alerts?limit=0&state=burning', { token: s.token });
+    expect(bad.status).toBe(400);
+    expect(bad.json?.field).toMatch(/state|limit/);
+    const after = (await call('GET', `/alerts/${alertA.id}`, { token: s.token })).json?.alert as Alert;
+    expect(after.version).toBe(before);
+  });
+
+  it('claim by one operator shows the claimant; a second operator is refused naming the first', async () => {
+    const a = await h.inject({ cameraId: 'cam-df-02' });
+    const zw = await h.login('zhangwei');
+    const ln = await h.login('lina');
+    const c = await call('POST', `/alerts/${a.id}/actions`, { token: zw.token }, { action: 'claim' });
+    expect(c.status).toBe(200);
+    expect(c.json).toMatchObject({
+      state: 'claimed',
+      claimedBy: { username: 'zhangwei', displayName: '张伟' },
+    });
+    const race = await call('POST', `/alerts/${a.id}/actions`, { token: ln.token }, { action: 'confirm' });
+    expect(race.status).toBe(409);
+    expect(race.json?.code).toBe('GW_CONFLICT');
+    expect(String(race.json?.message)).toContain('张伟');
+    const confirm = await call(
+      'POST',
+      `/alerts/${a.id}/actions`,
+      { token: zw.token },
+      { action: 'confirm', note: '已通知城管' },
+    );
+    expect(confirm.json?.state).toBe('confirmed');
+    const detail = (await call('GET', `/alerts/${a.id}`, { token: ln.token })).json as {
+      audit: Array<{ action: string; actor: string }>;
+    };
+    expect(detail.audit.map((e) => e.action)).toEqual(['create', 'claim', 'confirm']);
+  });
+});
+
+describe('documents and health', () => {
+  it('publishes OpenAPI generated from the zod schemas', async () => {
+    const doc = (await call('GET', '/openapi.json')).json as {
+      openapi: string;
+      paths: Record<
+        string,
+        Record<string, { requestBody?: { content: Record<string, { schema: { oneOf?: unknown[] } }> } }>
+      >;
+    };
+    expect(doc.openapi).toBe('3.0.3');
+    const act = doc.paths['/api/v1/alerts/{id}/actions']?.post;
+    expect(act?.requestBody?.content['application/json']?.schema.oneOf).toHaveLength(6);
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/alerts',
+        '/api/v1/cameras/{id}/live',
+        '/api/v1/grids/search',
+        '/api/v1/admin/suppressions/{id}',
+      ]),
+    );
+  });
+
+  it('serves healthz, readyz, metrics and security headers', async () => {
+    expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${h.url}/readyz`);
+    expect(await ready.json()).toEqual({ ready: true, checks: { redis: { ok: true } } });
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metrics).toMatch(/gridwatch_wall_http_requests_total\{route="GET \/alerts",status="200"\} \d+/);
+    expect(metrics).toMatch(/gridwatch_wall_sockets/);
+    const page = await fetch(`${h.url}/`);
+    expect(page.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(page.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(await page.text()).toContain('网格巡检墙');
+    for (const asset of [
+      '/vendor/mpegts.js',
+      '/socket.io/socket.io.esm.min.js',
+      '/app.js',
+      '/i18n.js',
+      '/style.css',
+    ]) {
+      expect((await fetch(`${h.url}${asset}`)).status, asset).toBe(200);
+    }
+  });
+
+  it('unknown API routes answer JSON 404', async () => {
+    const r = await call('GET', '/nothing-here');
+    expect(r.status).toBe(404);
+    expect(r.json?.code).toBe('GW_NOT_FOUND');
+  });
+});

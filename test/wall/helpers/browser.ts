@@ -1,0 +1,50 @@
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { which } from '../../../gateway/util/which.js';
+
+export const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+/** Debian's chromium, driven by playwright-core (no downloaded browser). */
+export async function launchChromium(): Promise<Browser> {
+  const exe = which('chromium') ?? '/usr/bin/chromium';
+  return chromium.launch({ executablePath: exe, args: CHROMIUM_FLAGS, headless: true });
+}
+
+export interface WallPage {
+  context: BrowserContext;
+  page: Page;
+  errors: string[];
+}
+
+/** A fresh context (own cookies) logged in through the real login form. */
+export async function openWall(
+  browser: Browser,
+  url: string,
+  username: string,
+  password: string,
+  viewport = { width: 1600, height: 900 },
+): Promise<WallPage> {
+  const context = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
+  await page.goto(url);
+  await page.locator('#login-username').fill(username);
+  await page.locator('#login-password').fill(password);
+  await page.locator('#login-form button[type=submit]').click();
+  await page.locator('#app').waitFor({ state: 'visible' });
+  await page.locator('#conn.on').waitFor();
+  return { context, page, errors };
+}
