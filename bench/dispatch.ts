@@ -6,9 +6,10 @@
  *    (Redis with AOF, as the embedded default runs it) and socket emit (a real Socket.IO server
  *    relaying the alert events to rooms, with a real client receiving every one).
  * 2. Latency at 100 findings/s: from sink.submit (the finding entering the queue) to the alert
- *    event arriving at the Socket.IO client (so a little more than "leaving the server").
+ *    event leaving the Socket.IO server.
  */
 import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
@@ -16,7 +17,6 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { Server } from 'socket.io';
-import { io as connect } from 'socket.io-client';
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { createDispatcher, redisOptionsFromUrl } from '../dispatcher/dispatcher.js';
 import { DispatcherConfigSchema } from '../dispatcher/dispatcher-config.js';
@@ -85,18 +85,36 @@ async function main(): Promise<void> {
   });
   const port = await freePort();
   await new Promise<void>((r) => http.listen(port, '127.0.0.1', () => r()));
+  let emitted = 0;
+  let onEmit: (a: Alert, kind: string) => void = () => undefined;
   const notifier: AlertNotifier = {
     alertChanged(alert, kind) {
       io.to(alert.gridPath.map((g) => `grid:${g.code}`)).emit('alert', { kind, alert });
+      emitted++;
+      onEmit(alert, kind);
     },
   };
-  const client = connect(`http://127.0.0.1:${port}`, { transports: ['websocket'] });
-  await new Promise<void>((r) => client.once('connect', () => r()));
+  // The wall client lives in its own process, as a browser would: its decoding is not the
+  // dispatcher's work. It reports how many events it has received.
+  const client = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const c = require('socket.io-client').io(process.argv[1], { transports: ['websocket'] });
+       let n = 0; c.on('connect', () => console.log('connected'));
+       c.on('alert', () => n++); setInterval(() => console.log('n=' + n), 100);`,
+      `http://127.0.0.1:${port}`,
+    ],
+    { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let received = 0;
-  let onAlert: (a: Alert, kind: string) => void = () => undefined;
-  client.on('alert', (m: { kind: string; alert: Alert }) => {
-    received++;
-    onAlert(m.alert, m.kind);
+  await new Promise<void>((r) => {
+    client.stdout!.on('data', (b: Buffer) => {
+      const text = b.toString();
+      if (text.includes('connected')) r();
+      const m = /n=(\d+)\s*$/.exec(text.trim());
+      if (m) received = Number(m[1]);
+    });
   });
 
   const cams = cameras();
@@ -160,13 +178,17 @@ async function main(): Promise<void> {
   const cpu0 = [selfCpu(), cpuOf(redis.pid)];
   const t0 = performance.now();
   await d1.start();
-  while (received < THROUGHPUT_N) await new Promise((r) => setTimeout(r, 5));
+  while (emitted < THROUGHPUT_N) await new Promise((r) => setTimeout(r, 5));
   const secs = (performance.now() - t0) / 1_000;
   const us = [
     ((selfCpu() - cpu0[0]!) * 1e6) / THROUGHPUT_N,
     ((cpuOf(redis.pid) - cpu0[1]!) * 1e6) / THROUGHPUT_N,
   ];
   const rate = THROUGHPUT_N / secs;
+  const recvEnd = Date.now() + 30_000;
+  while (received < THROUGHPUT_N && Date.now() < recvEnd) await new Promise((r) => setTimeout(r, 20));
+  if (received !== THROUGHPUT_N)
+    throw new Error(`the wall client received ${received} of ${THROUGHPUT_N} events`);
   const alerts = (await d1.alerts.list({ scope: GRID.city, limit: 1 })).total;
   await d1.close();
   console.log(
@@ -181,7 +203,7 @@ async function main(): Promise<void> {
   await d2.start();
   const sentAt = new Map<string, number>();
   const lat: number[] = [];
-  onAlert = (a) => {
+  onEmit = (a) => {
     const t = sentAt.get(a.trackIds[0]!);
     if (t !== undefined) lat.push(performance.now() - t);
   };
@@ -204,7 +226,7 @@ async function main(): Promise<void> {
     `latency at ${LATENCY_RATE}/s: n=${lat.length}/${total} p50=${p50.toFixed(1)} ms p99=${p99.toFixed(1)} ms max=${Math.max(...lat).toFixed(1)} ms`,
   );
 
-  client.close();
+  client.kill('SIGTERM');
   await io.close();
   await redis.close();
   await rm(dir, { recursive: true, force: true });
@@ -212,7 +234,7 @@ async function main(): Promise<void> {
   recordResults(
     'dispatch',
     'Dispatcher (npm run bench:dispatch)',
-    `One dispatcher process (BullMQ worker, concurrency ${CONCURRENCY}) on an embedded redis-server with AOF, real GridIndex routing, Socket.IO server and client in the same process.
+    `One dispatcher process (BullMQ worker, concurrency ${CONCURRENCY}) on an embedded redis-server with AOF, real GridIndex routing, Socket.IO server in the same process, emitting each alert to the rooms of its grid path; a Socket.IO client in a separate process (standing in for a wall) receives every event and its count is checked.
 
 | Measure | Result | Target |
 |---|---|---|
@@ -220,13 +242,13 @@ async function main(): Promise<void> {
 | CPU per finding (process CPU time, independent of machine load) | node **${us[0]!.toFixed(0)} µs** + redis-server **${us[1]!.toFixed(0)} µs** → one free core each would sustain ≈ ${Math.round(1e6 / Math.max(us[0]!, us[1]!))}/s | |
 | No-op BullMQ worker, same jobs, same run (ceiling) | ${bareRate.toFixed(0)} jobs/s; CPU per job node ${bareUs[0]!.toFixed(0)} µs + redis ${bareUs[1]!.toFixed(0)} µs | |
 | Dispatcher vs that ceiling | **${((rate / bareRate) * 100).toFixed(0)} %** | |
-| Latency submit → alert event at the client, ${LATENCY_RATE}/s for ${LATENCY_SECONDS} s (n=${lat.length}) | p50 **${p50.toFixed(1)} ms**, p99 **${p99.toFixed(1)} ms**, max ${Math.max(...lat).toFixed(1)} ms | p99 ≤ 100 ms |
+| Latency submit → alert event leaving the Socket.IO server, ${LATENCY_RATE}/s for ${LATENCY_SECONDS} s (n=${lat.length}) | p50 **${p50.toFixed(1)} ms**, p99 **${p99.toFixed(1)} ms**, max ${Math.max(...lat).toFixed(1)} ms | p99 ≤ 100 ms |
 
 Load average when it ran: ${loadavg()
       .map((x) => x.toFixed(1))
       .join(' / ')} (the machine is shared by six engineers' jobs).
 
-Throughput counts from worker start until the client has received one event per finding; the queue was filled beforehand, so producing is not in it. Latency is measured at the Socket.IO client, so it includes the relay (Redis stream → notifier → socket) and the WebSocket hop.`,
+Throughput counts from worker start until the server has emitted one event per finding (the client's count is then checked to match); the queue was filled beforehand, so producing is not in it. Latency runs from \`sink.submit\` to the server's emit, so it includes the queue, the worker, the Redis commit and the relay (Redis stream → notifier).`,
   );
 }
 

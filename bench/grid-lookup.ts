@@ -5,7 +5,7 @@
  * the same run. `npm run bench:grid`
  */
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConfigStore } from '../gateway/config/config-store.js';
 import { polygonContains, type Pt } from '../gateway/grid/geometry.js';
@@ -28,6 +28,8 @@ function mulberry32(seed: number): () => number {
 }
 
 async function main(): Promise<void> {
+  // The machine is shared: record how busy it was, so absolute figures are read with care.
+  const loadBefore = loadavg()[0]!;
   const dir = mkdtempSync(join(tmpdir(), 'gw-bench-grid-'));
   try {
     const t0 = performance.now();
@@ -145,6 +147,9 @@ Demo city: ${DEMO_CITY.name} (${DEMO_CITY.code}), seed 1: ${city.features.length
 | Index and brute force agree | ${agree} / ${B} |
 | Points in a box 20 % larger than the city: null (outside) | ${((100 * nulls) / M).toFixed(2)} % (area ratio predicts ${(100 * expectedNull).toFixed(2)} %) |
 | Config store load: gateway.yaml + grid file + 2,000 cameras in ${camFiles.length} files | ${configMs.toFixed(0)} ms (${loadedCams} accepted, ${rejectedCams} rejected) |
+
+Load average (1 min) ${loadBefore.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end, on ${cpus().length} cores: absolute
+times scale with it; the speed-up and the agreement/null checks do not depend on it.
 
 The demo city's grids tile its bounding box, so every point inside it hits a grid; real data with
 gaps returns null there (never a guess).

@@ -107,6 +107,26 @@ async function main(): Promise<void> {
   const nClients = Number(values.clients);
   const dir = await mkdtemp(join(tmpdir(), 'gw-bench-wall-'));
   const redis = await startEmbeddedRedis({ dir });
+  // Run in reverse: Redis stops before its directory goes.
+  const cleanup: Array<() => Promise<void>> = [
+    () => rm(dir, { recursive: true, force: true }),
+    () => redis.close(),
+  ];
+  try {
+    await measure(redis.url, dir, { rate, seconds, nClients }, cleanup);
+  } finally {
+    // Newest first: the wall before the dispatcher before Redis.
+    for (const c of cleanup.reverse()) await c();
+  }
+}
+
+async function measure(
+  redisUrl: string,
+  dir: string,
+  o: { rate: number; seconds: number; nClients: number },
+  cleanup: Array<() => Promise<void>>,
+): Promise<void> {
+  const { rate, seconds, nClients } = o;
   const logger = createLogger({ level: 'warn', pretty: false });
   const metrics = createMetricsRegistry({ defaultMetrics: false });
   const { index: grids } = await loadGridFile(
@@ -173,7 +193,7 @@ async function main(): Promise<void> {
       dedup: { default: { windowSec: 300, keys: ['camera', 'type', 'zone', 'track'] } },
     }),
     forwarding: [],
-    redisUrl: redis.url,
+    redisUrl,
     grids: () => grids,
     cameras: () => cameras,
     typeInfo: () => ({ type: 'illegal_parking', zh: '违停', en: 'Illegal parking' }),
@@ -184,6 +204,7 @@ async function main(): Promise<void> {
     logger,
     metrics,
   });
+  cleanup.push(() => dispatcher.close());
   await dispatcher.start();
   const wall = createWall({
     config: {
@@ -193,7 +214,7 @@ async function main(): Promise<void> {
       timezone: 'Asia/Shanghai',
     },
     dataDir: dir,
-    redisUrl: redis.url,
+    redisUrl,
     alerts: dispatcher.alerts,
     cameras: directory,
     grids: () => grids,
@@ -205,6 +226,7 @@ async function main(): Promise<void> {
     logger,
   });
   wallNotifier = wall.notifier;
+  cleanup.push(() => wall.close());
   const { url } = await wall.start();
   const tokens = new Map<string, string>();
   for (const u of users) {
@@ -221,6 +243,9 @@ async function main(): Promise<void> {
   // worker registers tsx's hooks itself before importing this file.
   const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); });`;
   const worker = new Worker(boot, { eval: true, workerData: { url, specs } });
+  cleanup.push(async () => {
+    await worker.terminate();
+  });
   const fromWorker = (kind: string) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       const on = (m: Record<string, unknown>) => {
@@ -265,7 +290,6 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, 3_000)); // let the tail arrive
   worker.postMessage({ kind: 'finish' });
   const { deliveries } = (await fromWorker('done')) as unknown as { deliveries: Delivery[] };
-  await worker.terminate();
 
   // Expected recipients per alert: every client whose scope is on the alert's grid path.
   const byAlert = new Map<string, Delivery[]>();
@@ -308,9 +332,4 @@ Alerts never seen by any client: ${lostAlerts}; deliveries missing to a client i
 Command: \`npm run bench:wall -- --rate ${rate} --seconds ${seconds} --clients ${nClients}\``;
   console.log(md);
   recordResults('wall', 'Wall: alert fan-out to 100 clients', md);
-
-  await wall.close();
-  await dispatcher.close();
-  await redis.close();
-  await rm(dir, { recursive: true, force: true });
 }

@@ -192,7 +192,9 @@ export function createAlertStore(opts: { redis: Redis; keys: RedisKeys; eventsMa
     async lookup(dedupKey) {
       const r = await runLookup(dedupKey, alertPrefix);
       if (r.length === 0) return { id: null, alert: null };
-      return { id: r[0]!, alert: r[1] ? parse(r[1], r[0]!) : null };
+      // Hot path (every finding): the alert was written by the commit script from a typed
+      // object, so it is read back without re-validation; get() (API reads) validates.
+      return { id: r[0]!, alert: r[1] ? (JSON.parse(r[1]) as Alert) : null };
     },
     async getMany(ids) {
       if (ids.length === 0) return [];

@@ -56,17 +56,22 @@ if [ ! -s config/grids/demo-city.geojson ]; then
   node dist/scripts/gen-demo-grid.js --out config/grids/demo-city.geojson
 fi
 mkdir -p var/demo
-if [ ! -s var/demo/vtest.avi ]; then
-  say "fetching the demo street footage (Debian package opencv-doc: examples/data/vtest.avi)"
+if [ ! -s var/demo/street.mp4 ]; then
   TMP=$(mktemp -d)
-  if (cd "$TMP" && apt-get download opencv-doc >/dev/null 2>&1); then
-    dpkg-deb --fsys-tarfile "$TMP"/opencv-doc_*.deb | tar -x -C "$TMP" ./usr/share/doc/opencv-doc/examples/data/vtest.avi
-    mv "$TMP/usr/share/doc/opencv-doc/examples/data/vtest.avi" var/demo/vtest.avi
+  say "fetching the demo street footage (Debian package opencv-doc: examples/data/vtest.avi)"
+  if (cd "$TMP" && apt-get download opencv-doc >/dev/null 2>&1) \
+    && dpkg-deb --fsys-tarfile "$TMP"/opencv-doc_*.deb | tar -x -C "$TMP" ./usr/share/doc/opencv-doc/examples/data/vtest.avi; then
+    SRC="$TMP/usr/share/doc/opencv-doc/examples/data/vtest.avi"
+    INPUT=(-i "$SRC")
   else
-    say "opencv-doc unavailable: using a synthetic ffmpeg source for the demo cameras"
-    ffmpeg -loglevel error -y -f lavfi -i "testsrc2=size=768x576:rate=10" -t 60 -c:v libx264 -g 20 -pix_fmt yuv420p "$TMP/synthetic.mp4"
-    mv "$TMP/synthetic.mp4" var/demo/vtest.avi
+    say "opencv-doc unavailable: the demo cameras get a synthetic ffmpeg source instead"
+    INPUT=(-f lavfi -i "testsrc2=size=768x576:rate=10" -t 60)
   fi
+  # H.264 with a keyframe every second: a camera-like stream the sampler can read keyframes from
+  # (vtest.avi itself has one keyframe in 25 s, which forces full decoding).
+  ffmpeg -loglevel error -y "${INPUT[@]}" -an -c:v libx264 -preset veryfast -pix_fmt yuv420p \
+    -g 10 -bf 0 -x264-params repeat-headers=1 "$TMP/street.mp4"
+  mv "$TMP/street.mp4" var/demo/street.mp4
   rm -rf "$TMP"
 fi
 say "ready"

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { DetectedObject } from '../contract.js';
 import type { EvidenceStore } from '../../gateway/contracts/evidence-store.js';
-import type { Finding } from '../../gateway/contracts/finding.js';
+import type { Finding, FindingSink } from '../../gateway/contracts/finding.js';
 import type { Suppression } from '../../gateway/contracts/alert-service.js';
 import type { LoadedCamera } from '../../gateway/contracts/loaded-camera.js';
 import { DependencyMissingError, GridwatchError } from '../../gateway/errors.js';
@@ -69,6 +69,8 @@ export interface AnalyzeVideoOptions {
   intervalSec?: number;
   /** Stop after this many seconds of video. */
   maxSec?: number;
+  /** Where findings also go (they are always collected in the result). */
+  findingSink?: FindingSink;
   /** Operator suppressions in force for the whole run. */
   suppressions?: Suppression[];
 }
@@ -128,7 +130,7 @@ export async function analyzeVideo(o: AnalyzeVideoOptions): Promise<AnalyzeResul
     plugins: o.plugins,
     pool: o.pool,
     evidence: o.evidence,
-    findingSink: { submit: async () => {} },
+    findingSink: o.findingSink ?? { submit: () => Promise.resolve() },
     timeZone: o.timeZone ?? 'Asia/Shanghai',
     logger: o.logger,
     metrics: o.metrics,

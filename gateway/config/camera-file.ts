@@ -3,8 +3,8 @@ import gcoordModule from 'gcoord';
 import { z } from 'zod';
 import type { GridIndex } from '../contracts/grid-index.js';
 import type { LoadedCamera } from '../contracts/loaded-camera.js';
-import { formatIssue, type InputIssue } from '../errors.js';
-import { findSelfIntersection, type Pt } from '../grid/geometry.js';
+import type { InputIssue } from '../errors.js';
+import { findSelfIntersection, ringArea, type Pt } from '../grid/geometry.js';
 import { CameraSchema, type CameraConfig } from './camera-schema.js';
 import { LIMITS, readConfigText } from './read-config-text.js';
 import { parseYamlConfig } from './yaml-config.js';
@@ -112,6 +112,14 @@ function semanticIssues(
           `edges ${x[0]} and ${x[1]} cross or touch`,
           'zone polygon intersects itself',
         );
+      else if (ringArea(z.polygon) === 0) {
+        add(
+          ['zones', zi, 'polygon'],
+          'a polygon with an area',
+          'all points on one line',
+          'zone polygon has no area',
+        );
+      }
     }
     if (isCode(z.gridCode) && !grids.get(z.gridCode)) {
       add(
@@ -222,8 +230,4 @@ export function pathFromDotted(p: string): PathKey[] {
     else if (m[1] !== undefined) out.push(m[1]);
   }
   return out;
-}
-
-export function formatIssues(issues: readonly InputIssue[]): string[] {
-  return issues.map(formatIssue);
 }

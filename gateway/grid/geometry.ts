@@ -67,7 +67,7 @@ export function findSelfIntersection(ring: readonly Pt[]): [number, number] | nu
   return null;
 }
 
-/** Whether the ring (open or closed) repeats a point or has zero area. */
+/** Signed area (shoelace; positive for counter-clockwise rings in lon/lat), open or closed ring. */
 export function ringArea(ring: readonly Pt[]): number {
   let s = 0;
   for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import sharp from 'sharp';
 
 /** What one sampler run produces per frame, before the camera runner stamps it. */
 export interface RawSample {
@@ -74,14 +75,16 @@ export function samplerArgs(s: SamplerInput): string[] {
   const select = s.once
     ? 'null'
     : `select='isnan(prev_selected_t)+gte(floor((t-start_t)/${I}+0.001)-floor((prev_selected_t-start_t)/${I}+0.001)\\,1)'`;
-  const graph =
-    `[0:v:0]${select},showinfo,split=2[a][b];` +
-    `[a]scale='min(${JPEG_MAX_WIDTH},iw)':-2[j];` +
-    `[b]scale=${s.width}:${s.height}:flags=bilinear,format=rgb24[r]`;
-  args.push('-filter_threads', '1', '-filter_complex', graph);
+  // ffmpeg 5.1's CLI hands a frame to the muxer only when the next frame of that output
+  // arrives, so each sample would come out one interval late. vstack + untile=1x2 turns every
+  // sample into two frames emitted at once: the sample itself (released immediately) and a
+  // filler copy (released with the next sample) that runSampler drops. With two outputs the CLI
+  // still held frames back, so there is one output (the evidence JPEG) and the detector RGB is
+  // made from it by sharp in libuv's thread pool.
+  const twice = s.once ? '' : ',split[j1][j2];[j1][j2]vstack,untile=1x2';
+  args.push('-filter_threads', '1', '-filter_complex', `[0:v:0]${select},showinfo,scale='min(${JPEG_MAX_WIDTH},iw)':-2${twice}[j]`);
   const frames = s.once ? ['-frames:v', '1'] : [];
-  args.push('-map', '[j]', ...frames, '-fps_mode', 'passthrough', '-c:v', 'mjpeg', '-q:v', '4', '-f', 'image2pipe', 'pipe:1');
-  args.push('-map', '[r]', ...frames, '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:3');
+  args.push('-map', '[j]', ...frames, '-fps_mode', 'passthrough', '-flush_packets', '1', '-c:v', 'mjpeg', '-q:v', '4', '-f', 'image2pipe', 'pipe:1');
   return args;
 }
 
@@ -119,54 +122,57 @@ function jpegSplitter(onImage: (jpeg: Buffer) => void): (chunk: Buffer) => void 
   };
 }
 
-function fixedChunker(size: number, onChunk: (b: Buffer) => void): (chunk: Buffer) => void {
-  let parts: Buffer[] = [];
-  let have = 0;
-  return (chunk) => {
-    parts.push(chunk);
-    have += chunk.length;
-    while (have >= size) {
-      const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-      onChunk(Buffer.from(all.subarray(0, size)));
-      const rest = all.subarray(size);
-      parts = rest.length ? [rest] : [];
-      have = rest.length;
-    }
-  };
-}
-
 const SHOWINFO = /Parsed_showinfo.*?pts_time:\s*(-?[\d.]+).*?\bs:(\d+)x(\d+)/;
 
-/** Runs one ffmpeg sampler process. Everything CPU-heavy happens in the child. */
+/** Runs one ffmpeg sampler process. Decoding and JPEG encoding happen in the child, the RGB resize in sharp's thread pool. */
 export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffmpeg'): SamplerProcess {
-  const child: ChildProcess = spawn(ffmpegPath, samplerArgs(s), { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(ffmpegPath, samplerArgs(s), { stdio: ['ignore', 'pipe', 'pipe'] });
   const infos: { pts: number; w: number; h: number }[] = [];
-  const jpegs: Buffer[] = [];
-  const rgbs: Buffer[] = [];
+  const jpegs: { jpeg: Buffer; at: number }[] = [];
   let frames = 0;
   let tail = '';
   let lineBuf = '';
+  // Samples leave in order even though each RGB conversion is asynchronous.
+  let chain: Promise<void> = Promise.resolve();
+  let stopped = false;
   const pair = () => {
-    while (infos.length && jpegs.length && rgbs.length) {
+    while (infos.length && jpegs.length) {
       const info = infos.shift()!;
-      const jpeg = jpegs.shift()!;
-      const rgb = rgbs.shift()!;
+      const { jpeg, at } = jpegs.shift()!;
       const size = jpegSize(jpeg) ?? { width: info.w, height: info.h };
       frames++;
-      ev.onSample({
-        ptsSec: info.pts,
-        arrivedAt: Date.now(),
-        sourceWidth: info.w,
-        sourceHeight: info.h,
-        rgb: new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.byteLength),
-        jpeg: new Uint8Array(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength),
-        jpegWidth: size.width,
-        jpegHeight: size.height,
+      chain = chain.then(async () => {
+        let rgb: Buffer;
+        try {
+          rgb = await sharp(jpeg).resize(s.width, s.height, { fit: 'fill', kernel: 'linear' }).removeAlpha().raw().toBuffer();
+        } catch (e) {
+          tail += `\n[rgb] ${e instanceof Error ? e.message : String(e)}`;
+          return;
+        }
+        if (stopped) return;
+        ev.onSample({
+          ptsSec: info.pts,
+          arrivedAt: at,
+          sourceWidth: info.w,
+          sourceHeight: info.h,
+          rgb: new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.byteLength),
+          jpeg: new Uint8Array(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength),
+          jpegWidth: size.width,
+          jpegHeight: size.height,
+        });
       });
     }
   };
-  (child.stdout as Readable).on('data', jpegSplitter((j) => (jpegs.push(j), pair())));
-  (child.stdio[3] as Readable).on('data', fixedChunker(s.width * s.height * 3, (r) => (rgbs.push(r), pair())));
+  // Outputs alternate sample, filler, sample, filler… (see samplerArgs) unless once.
+  let jpegIdx = 0;
+  (child.stdout as Readable).on(
+    'data',
+    jpegSplitter((j) => {
+      if (!s.once && jpegIdx++ % 2 === 1) return;
+      jpegs.push({ jpeg: j, at: Date.now() });
+      pair();
+    }),
+  );
   (child.stderr as Readable).on('data', (d: Buffer) => {
     const text = d.toString('utf8');
     lineBuf += text;
@@ -183,7 +189,7 @@ export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffm
     }
   });
   // Pipes can error (EPIPE) when the child dies; the exit event reports the outcome.
-  for (const stream of [child.stdout, child.stderr, child.stdio[3]]) {
+  for (const stream of [child.stdout, child.stderr]) {
     (stream as Readable | null)?.on('error', (e: Error) => {
       tail += `\n[pipe] ${e.message}`;
     });
@@ -201,13 +207,17 @@ export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffm
       if (exited) return;
       exited = true;
       pair();
-      ev.onExit({ code, signal, stderrTail: tail + lineBuf, frames });
-      resolve();
+      // Let the RGB conversions of frames already received finish before reporting the exit.
+      void chain.then(() => {
+        ev.onExit({ code, signal, stderrTail: tail + lineBuf, frames });
+        resolve();
+      });
     });
   });
   return {
     pid: child.pid,
     async stop() {
+      stopped = true;
       if (exited) return;
       child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), 2_000);

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createConnection } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { DependencyMissingError, GridwatchError } from '../errors.js';
 import { freePort } from '../util/free-port.js';
@@ -63,7 +63,14 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
     '--loglevel',
     'warning',
   ];
-  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A redis left running by a gateway that was SIGKILLed would share this AOF with the new one.
+  await stopStaleRedis(join(dir, 'redis.pid'), log);
+  args.push('--pidfile', join(dir, 'redis.pid'));
+  // Own process group: Ctrl-C in a terminal signals the whole foreground group, and redis must
+  // outlive the gateway's other parts until close() shuts it down last, after the AOF flush.
+  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
   let output = '';
   const collect = (b: Buffer) => {
     output = (output + b.toString()).slice(-4_000);
@@ -108,6 +115,7 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
         const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
         await exitPromise;
         clearTimeout(timer);
+        process.removeListener('exit', killOnExit);
         log?.info({ port }, 'embedded redis stopped');
       })();
       return closing;
@@ -137,4 +145,25 @@ function sendCommand(port: number, cmd: string): Promise<string> {
     sock.on('error', rej);
     sock.on('close', () => res(data));
   });
+}
+
+/** Stops a redis-server whose pidfile is in our data dir (left by a gateway that was killed). */
+async function stopStaleRedis(pidfile: string, log: Logger | undefined): Promise<void> {
+  if (!existsSync(pidfile)) return;
+  const pid = Number(readFileSync(pidfile, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return; // not running: the pidfile is stale
+  }
+  if (!cmdline.includes('redis-server')) return;
+  log?.warn({ pid }, 'stopping a redis-server left running on this data directory by an earlier gateway');
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    if (!existsSync(`/proc/${pid}`)) return;
+  }
+  process.kill(pid, 'SIGKILL');
 }

@@ -95,6 +95,19 @@ export function createWall(opts: WallOptions): Wall {
       ];
     }
   });
+  const seen = new Set<string>();
+  config.users.forEach((u, i) => {
+    if (seen.has(u.username)) {
+      issues.push({
+        source: 'gateway.yaml',
+        path: `users[${i}].username`,
+        expected: 'a unique username',
+        found: JSON.stringify(u.username),
+        message: 'username used twice',
+      });
+    }
+    seen.add(u.username);
+  });
   if (issues.length) throw new ConfigError('wall users', issues);
 
   const redis = redisClient(opts.redisUrl, logger, 'gw-wall');
@@ -126,6 +139,14 @@ export function createWall(opts: WallOptions): Wall {
 
   async function setup(): Promise<{ url: string }> {
     const secret = await loadSessionSecret(config.auth, opts.configDir ?? opts.dataDir, opts.dataDir);
+    for (const u of config.users) {
+      // Not fatal: the grid file may be fixed and hot-reloaded; until then the user sees nothing.
+      if (!opts.grids().get(u.scope))
+        logger.warn(
+          { username: u.username, scope: u.scope },
+          'user scope is not a grid in the grid file: the user will see no alerts',
+        );
+    }
     const auth = createWallAuth({
       config: config.auth,
       users: config.users,

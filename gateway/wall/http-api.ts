@@ -534,13 +534,11 @@ export function createApiRouter(d: HttpApiDeps, version: string): Router {
     }
     const e = err as { type?: string; status?: number; message?: string };
     if (e.type === 'entity.parse.failed' || e.type === 'entity.too.large') {
-      res
-        .status(e.status ?? 400)
-        .json({
-          code: 'GW_VALIDATION',
-          message: `${req.method} ${req.originalUrl}: body: ${e.message}`,
-          field: '(body)',
-        });
+      res.status(e.status ?? 400).json({
+        code: 'GW_VALIDATION',
+        message: `${req.method} ${req.originalUrl}: body: ${e.message}`,
+        field: '(body)',
+      });
       return;
     }
     d.logger.error({ err, url: req.originalUrl }, 'api error');

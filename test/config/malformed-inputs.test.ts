@@ -238,6 +238,23 @@ const CASES: Case[] = [
     check: (i) => expect(i.found).toBe('edges 0 and 2 cross or touch'),
   },
   {
+    name: 'zone polygon with no area (one point clicked three times)',
+    cameras: cam(
+      entry(
+        `${BASE}    zones:\n      - { id: z1, name: 禁停区, rules: [illegal_parking], polygon: [[0.5, 0.5], [0.5, 0.5], [0.5, 0.5]] }\n`,
+      ),
+    ),
+    issues: [
+      {
+        file: 'c.yaml',
+        line: 11,
+        column: 65,
+        path: 'cameras[1].zones[0].polygon',
+        message: 'zone polygon has no area',
+      },
+    ],
+  },
+  {
     name: 'zone polygon with two points',
     cameras: cam(
       entry(

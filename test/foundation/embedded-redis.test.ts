@@ -41,6 +41,19 @@ describe('embedded redis', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('stops a redis left running on the same data dir by a gateway that was killed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gw-emb-'));
+    dirs.push(dir);
+    const orphan = await startEmbeddedRedis({ dir });
+    // no close(): as if the gateway had been SIGKILLed
+    const next = await startEmbeddedRedis({ dir });
+    expect(() => process.kill(orphan.pid!, 0)).toThrow();
+    const c = new Redis(next.url);
+    expect(await c.ping()).toBe('PONG');
+    c.disconnect();
+    await next.close();
+  });
+
   it('names the Debian package when redis-server is missing', async () => {
     const err = await startEmbeddedRedis({
       dir: join(tmpdir(), 'gw-none'),

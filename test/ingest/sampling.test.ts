@@ -15,10 +15,12 @@ describe('keyframe-only sampling from a real RTSP server', () => {
       camera({ id: 'street', source: { kind: 'rtsp', url: rtsp.url('street') }, samplingIntervalSec: 2 }),
       camera({ id: 'lobby', source: { kind: 'rtsp', url: rtsp.url('lobby') }, samplingIntervalSec: 3 }),
       camera({ id: 'demo', source: { kind: 'file', path: vtestH264() }, samplingIntervalSec: 2 }),
+      // vtest.avi has a keyframe only every 25 s: keyframe-only sampling cannot serve 2 s
+      camera({ id: 'longgop', source: { kind: 'file', path: mediaPath('vtest.avi') }, samplingIntervalSec: 2 }),
     ]);
     await waitFor('6 frames from street, 4 from lobby', () => {
       const n = (id: string) => h.frames.filter((f) => f.cameraId === id).length;
-      return n('street') >= 6 && n('lobby') >= 4 && n('demo') >= 4;
+      return n('street') >= 6 && n('lobby') >= 4 && n('demo') >= 4 && n('longgop') >= 3;
     }, 60_000);
   });
 
@@ -66,6 +68,13 @@ describe('keyframe-only sampling from a real RTSP server', () => {
     for (const t of times) expect(Math.abs(t / 2 - Math.round(t / 2))).toBeLessThan(0.01);
   });
 
+  it('decodes every frame when keyframes are further apart than the interval (file with 25 s GOP)', () => {
+    const times = h.frames.filter((f) => f.cameraId === 'longgop').map((f) => f.videoTimeSec!);
+    expect(times.slice(0, 3).every((t) => t < 25)).toBe(true);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeCloseTo(2, 0);
+    expect(h.logs()).toContain('decoding every frame');
+  });
+
   it('frames change over time (not a repeated stale frame)', () => {
     const street = h.frames.filter((f) => f.cameraId === 'street');
     const diffs = street.slice(1).map((f, i) => meanDiff(f.rgb, street[i]!.rgb));
@@ -86,8 +95,8 @@ describe('keyframe-only sampling from a real RTSP server', () => {
     await new Promise((r) => setTimeout(r, 1_100));
     const text = await h.metrics.metrics();
     expect(text).toMatch(/gridwatch_ingest_samples_total\{camera="street"\} \d+/);
-    expect(text).toMatch(/gridwatch_ingest_cameras\{state="online"\} 3/);
-    expect(text).toMatch(/gridwatch_ingest_ffmpeg_processes 3/);
+    expect(text).toMatch(/gridwatch_ingest_cameras\{state="online"\} 4/);
+    expect(text).toMatch(/gridwatch_ingest_ffmpeg_processes 4/);
     expect(text).toMatch(/gridwatch_ingest_lag_p95_seconds \d/);
   });
 

@@ -319,6 +319,44 @@ describe('alerts', () => {
   });
 });
 
+describe('admin: suppressions from operator feedback', () => {
+  it('five false-detection rejections make a suppression that the admin sees live and can undo', async () => {
+    const { wallClient, connected, until } = await import('./helpers/socket-client.js');
+    const admin = await h.login('admin');
+    const sock = wallClient(h.url, admin.token);
+    const changes: Array<{ kind: string; id: string }> = [];
+    sock.on('suppression:changed', (p) => changes.push({ kind: p.kind, id: p.suppression.id }));
+    await connected(sock);
+    try {
+      const op = await h.login('beishan');
+      for (let i = 0; i < 5; i++) {
+        const a = await h.inject({ cameraId: 'cam-bs-01', type: 'fire_smoke' });
+        const r = await call(
+          'POST',
+          `/alerts/${a.id}/actions`,
+          { token: op.token },
+          { action: 'reject', reason: 'false_detection' },
+        );
+        expect(r.status).toBe(200);
+      }
+      const list = (await call('GET', '/admin/suppressions', { token: admin.token }))
+        .json as unknown as Array<{ id: string; cameraId: string; type: string; rejections: number }>;
+      const s = list.find((x) => x.cameraId === 'cam-bs-01' && x.type === 'fire_smoke');
+      expect(s?.rejections).toBe(5);
+      await until(() => changes.some((c) => c.kind === 'new' && c.id === s?.id), 'suppression event');
+      const csrfless = await call('DELETE', `/admin/suppressions/${s!.id}`, { cookie: admin.cookie });
+      expect(csrfless.status).toBe(403);
+      expect((await call('DELETE', `/admin/suppressions/${s!.id}`, { token: admin.token })).status).toBe(200);
+      await until(() => changes.some((c) => c.kind === 'lifted' && c.id === s?.id), 'lift event');
+      const again = await call('DELETE', `/admin/suppressions/${s!.id}`, { token: admin.token });
+      expect(again.status).toBe(404);
+      expect(again.json?.code).toBe('GW_NOT_FOUND');
+    } finally {
+      sock.disconnect();
+    }
+  });
+});
+
 describe('documents and health', () => {
   it('publishes OpenAPI generated from the zod schemas', async () => {
     const doc = (await call('GET', '/openapi.json')).json as {

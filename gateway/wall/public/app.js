@@ -38,6 +38,7 @@ const state = {
   alerts: new Map(),
   lastUpdated: 0,
   selected: null,
+  order: [],
   detailOpen: false,
   view: 'wall',
   filters: { grid: '', type: '', state: 'open' },
@@ -272,7 +273,12 @@ function renderWall() {
   const cards = $('cards');
   cards.replaceChildren(...(list.length ? list.map(cachedCard) : [h('div', { class: 'empty' }, t('empty'))]));
   for (const id of cardCache.keys()) if (!state.alerts.has(id)) cardCache.delete(id);
-  if (state.selected && !list.some((a) => a.id === state.selected)) state.selected = list[0]?.id ?? null;
+  // A decided card leaves the queue: select the one that took its place, so Y/N clear it in order.
+  if (state.selected && !list.some((a) => a.id === state.selected)) {
+    const was = state.order.indexOf(state.selected);
+    state.selected = list[Math.min(Math.max(was, 0), list.length - 1)]?.id ?? null;
+  }
+  state.order = list.map((a) => a.id);
   if (!state.selected && list.length) state.selected = list[0].id;
   cards.querySelectorAll('.card.selected').forEach((c) => c.classList.remove('selected'));
   if (state.selected)
@@ -321,6 +327,17 @@ function upsert(a, kind) {
   return true;
 }
 
+// Browsers allow audio only after a user gesture: the login and every key press unlock it.
+function unlockAudio() {
+  try {
+    state.audio ??= new AudioContext();
+    if (state.audio.state === 'suspended')
+      state.audio.resume().catch((err) => console.warn('audio resume', err));
+  } catch (err) {
+    console.warn('no audio', err);
+  }
+}
+
 function beep() {
   try {
     state.audio ??= new AudioContext();
@@ -352,11 +369,6 @@ async function act(id, body) {
     renderWall();
     if (state.detailOpen && state.selected === id) renderDetail(updated);
     toast(`${t(`act_${body.action}`)} ✓ ${a ? typeLabel(a) : ''}`);
-    if (['confirm', 'reject', 'escalate'].includes(body.action) && state.filters.state === 'open') {
-      // The decided card leaves the open queue: move on to the next one, keyboard-first.
-      const list = visibleAlerts();
-      if (list.length && !list.some((x) => x.id === state.selected)) select(list[0].id);
-    }
   } catch (err) {
     report(err);
   }
@@ -814,6 +826,7 @@ function renderFilters() {
 }
 
 function onKey(ev) {
+  unlockAudio();
   const k = ev.key;
   const inField = ['INPUT', 'SELECT', 'TEXTAREA'].includes(document.activeElement?.tagName);
   if (k === 'Escape') {
@@ -901,7 +914,13 @@ async function enter(session) {
 }
 
 function connect() {
-  const socket = io({ auth: { protocol: PROTOCOL }, transports: ['websocket'], withCredentials: true });
+  // WebSocket first; long-polling when a proxy on the way refuses the upgrade.
+  const socket = io({
+    auth: { protocol: PROTOCOL },
+    transports: ['websocket', 'polling'],
+    tryAllTransports: true,
+    withCredentials: true,
+  });
   state.socket = socket;
   const conn = $('conn');
   socket.on('connect', () => {
@@ -959,6 +978,7 @@ async function boot() {
   );
   $('login-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    unlockAudio();
     $('login-error').textContent = '';
     const fd = new FormData(ev.target);
     try {

@@ -3,13 +3,14 @@
  * background-change part) on the project's real footage, none of which shows fire, smoke or
  * an obstruction appearing. Every finding here is a false positive.
  *
- * Frames are decoded at 512×512 (what the pipeline hands rules) every 5 s (the default
- * sampling) and every 1 s (more samples, harsher on flicker). Three set-ups:
+ * Frames are decoded at 512×512 (what the pipeline hands rules) every 1 s, and every 5th of
+ * them is the 5 s set (the default sampling). Two set-ups each:
  *  - pixels only, no tracks (worst case: nothing masks people and vehicles),
- *  - with tracks from the real CenterNet model through the real tracker, 5 s sampling (as live).
+ *  - with tracks from the real CenterNet model through the real tracker (as live).
  * road_obstruction's dwell is cut to 20 s so the short clips (30-139 s) can raise anything.
  *
  * Run: npx vitest run test/detectors/rules/fire-smoke-fpr.test.ts   (prints the table)
+ *      GRIDWATCH_FPR_FULL=1 npx vitest run test/detectors/rules/fire-smoke-fpr.test.ts   (+ model at 1 s)
  */
 import { execFileSync } from 'node:child_process';
 import { pino } from 'pino';
@@ -66,6 +67,10 @@ async function measure(frames: Uint8Array[], stepMs: number, detections?: Detect
   return c;
 }
 
+// Inference costs ~0.3 s a frame on this shared machine: by default the model runs on the 5 s
+// set only; GRIDWATCH_FPR_FULL=1 runs it on every 1 s frame too (about 3 minutes).
+const full = process.env.GRIDWATCH_FPR_FULL === '1';
+
 const pct = (k: number, n: number) => `${k}/${n} (${((100 * k) / Math.max(1, n)).toFixed(1)}%)`;
 
 describe('pixel heuristics: false positives on real footage without fire or obstructions', () => {
@@ -101,33 +106,41 @@ describe('pixel heuristics: false positives on real footage without fire or obst
     console.log(`\n${table}\n`);
   });
 
-  it('pixels only, every 5 s and every 1 s', async () => {
+  it('measures every clip; with the model masking people and vehicles (as live) nothing fires', async () => {
     for (const clip of CLIPS) {
-      add('pixels only, 5 s', clip, await measure(decode(clip, 5), 5_000));
-      add('pixels only, 1 s', clip, await measure(decode(clip, 1), 1_000));
-    }
-    const five = totals.get('pixels only, 5 s')!;
-    const one = totals.get('pixels only, 1 s')!;
-    // Regression guards at the measured rates (docs/detectors.md), not targets.
-    expect((five.fire + five.smoke) / five.frames).toBeLessThanOrEqual(0.05);
-    expect((one.fire + one.smoke) / one.frames).toBeLessThanOrEqual(0.05);
-  }, 300_000);
-
-  it('with CenterNet tracks masking people and vehicles, every 5 s (as live)', async () => {
-    for (const clip of CLIPS) {
-      const frames = decode(clip, 5);
+      // Decoded once every 1 s; every 5th frame is the 5 s (default sampling) set.
+      const frames = decode(clip, 1);
+      const every5 = <T,>(a: T[]) => a.filter((_, i) => i % 5 === 0);
       const dets: DetectedObject[][] = [];
-      for (const f of frames) {
-        const r = await pool.infer({ cameraId: 'fpr', rgb: f.slice(), width: S, height: S });
+      for (let i = 0; i < frames.length; i++) {
+        if (!full && i % 5 !== 0) {
+          dets.push([]);
+          continue;
+        }
+        const r = await pool.infer({ cameraId: 'fpr', rgb: frames[i]!.slice(), width: S, height: S });
         if (r.status !== 'done') throw new Error(`inference ${r.status}`);
         dets.push(r.objects);
       }
-      // The model must really be seeing things, or the masking proves nothing.
-      if (clip === 'vtest.avi') expect(dets.flat().filter((d) => d.label === 'person').length).toBeGreaterThan(20);
-      add('model tracks, 5 s', clip, await measure(frames, 5_000, dets));
+      // The model must really be seeing people, or the masking proves nothing.
+      if (clip === 'vtest.avi') expect(dets.flat().filter((d) => d.label === 'person').length).toBeGreaterThan(50);
+      add('pixels only, 5 s', clip, await measure(every5(frames), 5_000));
+      add('pixels only, 1 s', clip, await measure(frames, 1_000));
+      add('model tracks, 5 s', clip, await measure(every5(frames), 5_000, every5(dets)));
+      if (full) add('model tracks, 1 s', clip, await measure(frames, 1_000, dets));
     }
-    const t = totals.get('model tracks, 5 s')!;
-    expect((t.fire + t.smoke) / t.frames).toBeLessThanOrEqual(0.05);
-    expect(t.obstruction / t.frames).toBeLessThanOrEqual(0.1);
-  }, 300_000);
+    // Regression guards at the rates measured on 2026-11-27 (docs/detectors.md), not targets.
+    for (const setup of ['model tracks, 5 s', 'model tracks, 1 s']) {
+      if (setup.endsWith('1 s') && !full) continue;
+      const t = totals.get(setup)!;
+      expect(t.frames).toBeGreaterThanOrEqual(56);
+      expect((t.fire + t.smoke) / t.frames, setup).toBeLessThanOrEqual(0.02);
+      expect(t.obstruction / t.frames, setup).toBeLessThanOrEqual(0.02);
+    }
+    for (const setup of ['pixels only, 5 s', 'pixels only, 1 s']) {
+      const t = totals.get(setup)!;
+      // Without masks only colour and flicker protect the fire part; smoke leans on masks more.
+      expect(t.fire / t.frames, setup).toBeLessThanOrEqual(0.02);
+      expect(t.smoke / t.frames, setup).toBeLessThanOrEqual(0.05);
+    }
+  }, 600_000);
 });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import plugin, { FireSmokeOptionsSchema } from '../../../detectors/plugins/fire_smoke/index.js';
 import { det, feed, firstHit, keys, makeRule, rect, type Sample } from './helpers.js';
-import { background, drawFlames, drawSmoke, fillRect, H, noisy, W } from './synthetic-frames.js';
+import { FRAME, background, drawFlames, drawSmoke, fillRect, H, noisy, W } from './synthetic-frames.js';
 
 const BG = background(11);
-const dims = { width: W, height: H };
+const dims = FRAME;
 
 function scene(n: number, draw: (px: Uint8Array, i: number) => void, extra: (i: number) => Partial<Sample> = () => ({})): Sample[] {
   return Array.from({ length: n }, (_, i) => {

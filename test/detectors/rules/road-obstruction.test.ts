@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import plugin, { RoadObstructionOptionsSchema } from '../../../detectors/plugins/road_obstruction/index.js';
 import { det, feed, firstHit, keys, makeRule, rect, repeat, type Sample } from './helpers.js';
-import { background, fillRect, H, noisy, W } from './synthetic-frames.js';
+import { FRAME, background, fillRect, H, noisy, W } from './synthetic-frames.js';
 
 const ROAD = rect('lane', 0.1, 0.4, 0.9, 0.98, '辅路');
 const BG = background(7);
-const dims = { width: W, height: H };
+const dims = FRAME;
 
 /** A pile of material (brown, 40×24 px) on the road from sample `from` on, at x. */
 function withPile(i: number, from: number, x = (_i: number) => 100): Uint8Array {

@@ -3,8 +3,12 @@
  * obstructions is not available here (none of ../shared/media shows either), so positives are
  * drawn; the false-positive side is measured on the real clips (fire-smoke-fpr.test.ts).
  */
+/** Frames are 512×384 (rules see 512-wide frames live); drawing coordinates are in a 256×192 design space. */
 export const W = 256;
 export const H = 192;
+const K = 2;
+const PW = W * K;
+const PH = H * K;
 
 /** Deterministic PRNG (mulberry32), so a failing test fails the same way every run. */
 export function rng(seed: number): () => number {
@@ -21,12 +25,12 @@ export function rng(seed: number): () => number {
 /** A textured street-like scene (asphalt grain, paving lines), the same every call for one seed. */
 export function background(seed = 1): Uint8Array {
   const r = rng(seed);
-  const px = new Uint8Array(W * H * 3);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const line = x % 32 < 2 || y % 24 < 2 ? 60 : 0;
-      const v = 70 + Math.floor(r() * 50) + line + (y > H / 2 ? 20 : 0);
-      const o = (y * W + x) * 3;
+  const px = new Uint8Array(PW * PH * 3);
+  for (let y = 0; y < PH; y++) {
+    for (let x = 0; x < PW; x++) {
+      const line = x % 64 < 4 || y % 48 < 4 ? 60 : 0;
+      const v = 70 + Math.floor(r() * 50) + line + (y > PH / 2 ? 20 : 0);
+      const o = (y * PW + x) * 3;
       px[o] = v;
       px[o + 1] = v + 4;
       px[o + 2] = v + 10;
@@ -43,14 +47,17 @@ export function noisy(base: Uint8Array, seed: number, amp = 4, gain = 1): Uint8A
   return out;
 }
 
+/** Frame size handed to the rules. */
+export const FRAME = { width: PW, height: PH };
+
 export function clamp(v: number): number {
   return v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
 }
 
 export function fillRect(px: Uint8Array, x1: number, y1: number, x2: number, y2: number, rgb: [number, number, number]): void {
-  for (let y = Math.max(0, y1); y < Math.min(H, y2); y++) {
-    for (let x = Math.max(0, x1); x < Math.min(W, x2); x++) {
-      const o = (y * W + x) * 3;
+  for (let y = Math.max(0, y1 * K); y < Math.min(PH, y2 * K); y++) {
+    for (let x = Math.max(0, x1 * K); x < Math.min(PW, x2 * K); x++) {
+      const o = (y * PW + x) * 3;
       px[o] = rgb[0];
       px[o + 1] = rgb[1];
       px[o + 2] = rgb[2];
@@ -61,11 +68,11 @@ export function fillRect(px: Uint8Array, x1: number, y1: number, x2: number, y2:
 /** Flames: a ragged tongue of red-orange-yellow pixels whose shape changes every sample. */
 export function drawFlames(px: Uint8Array, cx: number, baseY: number, width: number, height: number, seed: number): void {
   const r = rng(seed);
-  for (let x = cx - width / 2; x < cx + width / 2; x++) {
-    const h = height * (0.3 + 0.7 * r());
-    for (let y = baseY - h; y < baseY; y++) {
+  for (let x = (cx - width / 2) * K; x < (cx + width / 2) * K; x++) {
+    const h = height * K * (0.3 + 0.7 * r());
+    for (let y = baseY * K - h; y < baseY * K; y++) {
       if (r() < 0.25) continue;
-      const o = (Math.floor(y) * W + Math.floor(x)) * 3;
+      const o = (Math.floor(y) * PW + Math.floor(x)) * 3;
       px[o] = 230 + Math.floor(r() * 25);
       px[o + 1] = 90 + Math.floor(r() * 120);
       px[o + 2] = 10 + Math.floor(r() * 40);
@@ -76,11 +83,12 @@ export function drawFlames(px: Uint8Array, cx: number, baseY: number, width: num
 /** Smoke: a grey, texture-flattening disc of the given radius, blended over the scene. */
 export function drawSmoke(px: Uint8Array, cx: number, cy: number, radius: number, seed: number): void {
   const r = rng(seed);
+  [cx, cy, radius] = [cx * K, cy * K, radius * K];
   for (let y = Math.floor(cy - radius); y < cy + radius; y++) {
     for (let x = Math.floor(cx - radius); x < cx + radius; x++) {
-      if (x < 0 || y < 0 || x >= W || y >= H) continue;
+      if (x < 0 || y < 0 || x >= PW || y >= PH) continue;
       if ((x - cx) ** 2 + (y - cy) ** 2 > radius ** 2) continue;
-      const o = (y * W + x) * 3;
+      const o = (y * PW + x) * 3;
       const grey = 175 + r() * 4;
       for (let k = 0; k < 3; k++) px[o + k] = clamp(px[o + k]! * 0.15 + grey * 0.85);
     }
