@@ -70,7 +70,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     if (opts.httpPort !== undefined) gw.http.port = opts.httpPort;
     await mkdir(gw.dataDir, { recursive: true });
 
-    const redis: RedisConnection = await openRedis({ config: gw.redis, dataDir: gw.dataDir, baseDir, logger });
+    const redis: RedisConnection = await openRedis({
+      config: gw.redis,
+      dataDir: gw.dataDir,
+      baseDir,
+      logger,
+    });
     closers.push({ name: 'redis', close: () => redis.close() });
     log.info({ redis: redis.describe() }, 'redis ready');
 
@@ -91,7 +96,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         if (!ingest || !detectors) throw new GridwatchError('GW_NOT_READY', 'gateway is still starting');
         const frame = await ingest.grabFrame(alert.cameraId, 30_000);
         const r = await detectors.pipeline.recheck(frame, alert);
-        const path = await evidence.put(`${alert.id}-recheck-${frame.capturedAt}`, frame.jpeg, frame.capturedAt);
+        const path = await evidence.put(
+          `${alert.id}-recheck-${frame.capturedAt}`,
+          frame.jpeg,
+          frame.capturedAt,
+        );
         return { present: r.present, score: r.score, evidence: path };
       },
     };
@@ -172,8 +181,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
             redis: await dispatcher.alerts
               .suppressions()
               .then(() => ({ ok: true, detail: redis.describe() }))
-              .catch((err: unknown) => ({ ok: false, detail: err instanceof Error ? err.message : String(err) })),
-            config: { ok: true, detail: `${cams.length} cameras accepted, ${rejected.length} rejected, ${store.grids().size} grids` },
+              .catch((err: unknown) => ({
+                ok: false,
+                detail: err instanceof Error ? err.message : String(err),
+              })),
+            config: {
+              ok: true,
+              detail: `${cams.length} cameras accepted, ${rejected.length} rejected, ${store.grids().size} grids`,
+            },
             detectors: { ok: pool.alive > 0, detail: `backend ${pool.backend}, ${pool.alive} workers` },
           };
           return { ready: Object.values(checks).every((c) => c.ok), checks };
@@ -197,7 +212,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
     // Frames flow only once every consumer exists.
     ing.onFrame((frame, cam) => {
-      det.pipeline.process(frame, cam).catch((err: unknown) => log.error({ err, camera: cam.id }, 'frame processing failed'));
+      det.pipeline
+        .process(frame, cam)
+        .catch((err: unknown) => log.error({ err, camera: cam.id }, 'frame processing failed'));
     });
     dispatcher.onSuppressions((list) => det.pipeline.setSuppressions(list));
     const applyCameras = async () => {
@@ -223,7 +240,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { config: { type: 'string', short: 'c', default: 'config/gateway.yaml' }, port: { type: 'string' } },
+    options: {
+      config: { type: 'string', short: 'c', default: 'config/gateway.yaml' },
+      port: { type: 'string' },
+    },
   });
   const logger = createLogger();
   let gateway: Gateway;

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import type { Logger } from 'pino';
@@ -90,6 +90,7 @@ async function probe(video: string): Promise<{ width: number; height: number; du
  */
 export async function analyzeVideo(o: AnalyzeVideoOptions): Promise<AnalyzeResult> {
   if (!which('ffmpeg') || !which('ffprobe')) throw new DependencyMissingError('ffmpeg', 'ffmpeg');
+  if (!existsSync(o.video)) throw new GridwatchError('GW_VIDEO', `${o.video}: no such video file`, { status: 400 });
   const t0 = performance.now();
   const interval = o.intervalSec ?? o.camera.samplingIntervalSec;
   const startAt = o.startAt ?? Date.parse('2026-01-05T01:00:00Z');

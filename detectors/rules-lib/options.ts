@@ -26,3 +26,14 @@ export const minHitsOption = z
   .max(1_000)
   .default(3)
   .describe('Samples a track must have been detected in before it counts (filters one-frame ghosts)');
+
+export function minSeenShareOption(defaultShare: number) {
+  return z
+    .number()
+    .min(0)
+    .max(1)
+    .default(defaultShare)
+    .describe(
+      'Share of samples since it appeared in which the track must have been detected; chains of different passers-by linked at one spot miss many',
+    );
+}

@@ -42,12 +42,10 @@ export function createHealthRouter(opts: {
       res.status(r.ready ? 200 : 503).json(r);
     } catch (err) {
       opts.logger.error({ err }, 'readiness check failed');
-      res
-        .status(503)
-        .json({
-          ready: false,
-          checks: { readiness: { ok: false, detail: 'readiness check threw (see the gateway log)' } },
-        });
+      res.status(503).json({
+        ready: false,
+        checks: { readiness: { ok: false, detail: 'readiness check threw (see the gateway log)' } },
+      });
     }
   });
   router.get('/metrics', async (_req, res) => {

@@ -53,8 +53,7 @@ const JPEG_MAX_WIDTH = 1280;
  * ffmpeg arguments for keyframe-only sampling. The select filter keeps the first keyframe of
  * each interval slot (floor((t - start)/I) changes), so the long-run rate equals the interval even when
  * the GOP does not divide it; showinfo reports pts and source size of each kept frame on
- * stderr; split feeds an MJPEG evidence output (fd 1) and an RGB24 detector output (fd 3),
- * so decoding, scaling and JPEG encoding all happen inside the ffmpeg child process.
+ * stderr; the kept frames are scaled to at most 1280 px wide and written as MJPEG to stdout.
  */
 export function samplerArgs(s: SamplerInput): string[] {
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
@@ -64,8 +63,8 @@ export function samplerArgs(s: SamplerInput): string[] {
     // A file plays on its own clock, looped, like a camera would deliver it.
     args.push('-re', '-stream_loop', '-1');
   }
-  // One decoder thread: frame threading holds N frames inside the decoder, and with most packets
-  // skipped that delays each keyframe by N GOPs; one thread is also what 2,000 cameras can afford.
+  // One decoder thread: frame threads add latency and memory per camera, and a node with 2,000
+  // cameras has no spare cores to give each stream several.
   args.push('-threads', '1', '-flags', 'low_delay');
   if (!s.fullDecode) args.push('-skip_frame', 'nokey');
   args.push('-analyzeduration', '2000000', '-probesize', '2000000', '-i', s.input, '-an', '-sn', '-dn');
@@ -75,16 +74,12 @@ export function samplerArgs(s: SamplerInput): string[] {
   const select = s.once
     ? 'null'
     : `select='isnan(prev_selected_t)+gte(floor((t-start_t)/${I}+0.001)-floor((prev_selected_t-start_t)/${I}+0.001)\\,1)'`;
-  // ffmpeg 5.1's CLI hands a frame to the muxer only when the next frame of that output
-  // arrives, so each sample would come out one interval late. vstack + untile=1x2 turns every
-  // sample into two frames emitted at once: the sample itself (released immediately) and a
-  // filler copy (released with the next sample) that runSampler drops. With two outputs the CLI
-  // still held frames back, so there is one output (the evidence JPEG) and the detector RGB is
-  // made from it by sharp in libuv's thread pool.
-  const twice = s.once ? '' : ',split[j1][j2];[j1][j2]vstack,untile=1x2';
-  args.push('-filter_threads', '1', '-filter_complex', `[0:v:0]${select},showinfo,scale='min(${JPEG_MAX_WIDTH},iw)':-2${twice}[j]`);
+  // One output (the evidence JPEG); the detector RGB is made from it by sharp in libuv's thread
+  // pool. The mjpeg encoder must run single-threaded: with frame threads it holds each frame
+  // until the next one arrives, which made every sample one interval late.
+  args.push('-filter_threads', '1', '-filter_complex', `[0:v:0]${select},showinfo,scale='min(${JPEG_MAX_WIDTH},iw)':-2[j]`);
   const frames = s.once ? ['-frames:v', '1'] : [];
-  args.push('-map', '[j]', ...frames, '-fps_mode', 'passthrough', '-flush_packets', '1', '-c:v', 'mjpeg', '-q:v', '4', '-f', 'image2pipe', 'pipe:1');
+  args.push('-map', '[j]', ...frames, '-fps_mode', 'passthrough', '-flush_packets', '1', '-c:v', 'mjpeg', '-threads', '1', '-q:v', '4', '-f', 'image2pipe', 'pipe:1');
   return args;
 }
 
@@ -163,12 +158,9 @@ export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffm
       });
     }
   };
-  // Outputs alternate sample, filler, sample, filler… (see samplerArgs) unless once.
-  let jpegIdx = 0;
   (child.stdout as Readable).on(
     'data',
     jpegSplitter((j) => {
-      if (!s.once && jpegIdx++ % 2 === 1) return;
       jpegs.push({ jpeg: j, at: Date.now() });
       pair();
     }),

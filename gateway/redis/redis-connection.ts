@@ -32,7 +32,13 @@ export async function openRedis(opts: {
       ...(cfg && 'embedded' in cfg ? { port: cfg.embedded.port } : {}),
       logger: opts.logger,
     });
-    return { url: r.url, options: {}, embedded: true, describe: () => `embedded ${r.url}`, close: () => r.close() };
+    return {
+      url: r.url,
+      options: {},
+      embedded: true,
+      describe: () => `embedded ${r.url}`,
+      close: () => r.close(),
+    };
   }
   const password = cfg.password ? resolveSecret(cfg.password, opts.baseDir) : undefined;
   if ('url' in cfg) {
@@ -47,7 +53,11 @@ export async function openRedis(opts: {
   return {
     // BullMQ and the socket adapter build connections from options; the URL only names the db.
     url: 'redis://sentinel',
-    options: { sentinels: cfg.sentinels, name: cfg.name, ...(password ? { password, sentinelPassword: password } : {}) },
+    options: {
+      sentinels: cfg.sentinels,
+      name: cfg.name,
+      ...(password ? { password, sentinelPassword: password } : {}),
+    },
     embedded: false,
     describe: () => `sentinel ${cfg.name} via ${cfg.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}`,
     close: async () => undefined,

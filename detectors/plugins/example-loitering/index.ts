@@ -13,6 +13,7 @@ import { definePlugin, type RuleEmission } from '../../contract.js';
 import { createDwellBook, dwellMs } from '../../rules-lib/dwell.js';
 import { filterZones, zoneOf } from '../../rules-lib/geometry.js';
 import { boxOf, round } from '../../rules-lib/boxes.js';
+import { createSeenShare } from '../../rules-lib/seen-share.js';
 
 // 1. Options: strict (a typo in camera YAML is an error, not ignored), every field described
 //    (the descriptions become the JSON Schema and the docs), defaults for what cameras omit.
@@ -21,6 +22,12 @@ export const LoiteringOptionsSchema = z
     zones: z.array(z.string()).optional().describe('Only these zone ids; omitted = every zone listing loitering'),
     dwellSec: z.number().min(0).max(86_400).default(120).describe('Seconds a person must stand in the zone'),
     minScore: z.number().min(0).max(1).default(0.4).describe('Minimum smoothed person score'),
+    minSeenShare: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.7)
+      .describe('Share of samples the person must have been detected in (see rules-lib/seen-share.ts)'),
   })
   .describe('loitering options');
 export type LoiteringOptions = z.infer<typeof LoiteringOptionsSchema>;
@@ -31,15 +38,23 @@ export default definePlugin<LoiteringOptions>({
   createRule({ options }) {
     // Per-camera state lives here, in the closure: one rule instance per camera.
     const book = createDwellBook();
+    // Sparse samples can chain different passers-by at one spot into one "standing" track;
+    // someone really standing is detected in nearly every sample.
+    const seen = createSeenShare();
     return {
       evaluate(input) {
         // Outside the schedule window: forget all clocks and report nothing.
-        if (!book.begin(input)) return [];
+        if (!book.begin(input)) {
+          seen.clear();
+          return [];
+        }
+        seen.observe(input);
         const zones = filterZones(input.zones, options.zones);
         const out: RuleEmission[] = [];
         for (const t of input.tracks) {
           // Walkers have stationarySince === null: they never count.
           if (t.label !== 'person' || t.stationarySince === null || t.score < options.minScore) continue;
+          if (seen.share(t.trackId) < options.minSeenShare) continue;
           const zone = zoneOf(t.box, zones); // by the feet (bottom-centre of the box)
           if (!zone) continue;
           const key = `loitering:${t.trackId}`; // one event per person while they stay

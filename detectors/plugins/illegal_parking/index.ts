@@ -8,7 +8,8 @@ import { definePlugin, type RuleEmission } from '../../contract.js';
 import { createDwellBook, dwellMs } from '../../rules-lib/dwell.js';
 import { filterZones, placeKeyOf, zoneOf } from '../../rules-lib/geometry.js';
 import { boxOf, round } from '../../rules-lib/boxes.js';
-import { dwellOption, minHitsOption, minScoreOption, zonesOption } from '../../rules-lib/options.js';
+import { dwellOption, minHitsOption, minScoreOption, minSeenShareOption, zonesOption } from '../../rules-lib/options.js';
+import { createSeenShare } from '../../rules-lib/seen-share.js';
 
 export const IllegalParkingOptionsSchema = z
   .strictObject({
@@ -17,6 +18,7 @@ export const IllegalParkingOptionsSchema = z
     // Street views score vehicles 0.35-0.45 (CenterNet at 512 on vtest.avi): 0.3 keeps them.
     minScore: minScoreOption(0.3),
     minHits: minHitsOption,
+    minSeenShare: minSeenShareOption(0.5),
     classes: z
       .array(z.string().min(1))
       .min(1)
@@ -30,16 +32,22 @@ export default definePlugin<IllegalParkingOptions>({
   optionsSchema: IllegalParkingOptionsSchema,
   createRule({ options }) {
     const book = createDwellBook();
+    const seen = createSeenShare();
     const classes = new Set(options.classes);
     return {
       evaluate(input) {
-        if (!book.begin(input)) return [];
+        if (!book.begin(input)) {
+          seen.clear();
+          return [];
+        }
+        seen.observe(input);
         const zones = filterZones(input.zones, options.zones);
         const out: RuleEmission[] = [];
         for (const t of input.tracks) {
           // t.label is the track's strongest label over all samples, not the latest one.
           if (!classes.has(t.label)) continue;
           if (t.stationarySince === null || t.score < options.minScore || t.hits < options.minHits) continue;
+          if (seen.share(t.trackId) < options.minSeenShare) continue;
           const zone = zoneOf(t.box, zones);
           if (!zone) continue;
           const key = `illegal_parking:${t.trackId}`;
