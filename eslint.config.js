@@ -18,6 +18,6 @@ export default tseslint.config(
   },
   {
     files: ['gateway/wall/public/**/*.js'],
-    languageOptions: { globals: { window: 'readonly', document: 'readonly', localStorage: 'readonly', fetch: 'readonly', location: 'readonly', navigator: 'readonly', Audio: 'readonly', AudioContext: 'readonly', io: 'readonly', mpegts: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', URLSearchParams: 'readonly', HTMLElement: 'readonly', Event: 'readonly', KeyboardEvent: 'readonly' } },
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', localStorage: 'readonly', fetch: 'readonly', location: 'readonly', navigator: 'readonly', Audio: 'readonly', AudioContext: 'readonly', io: 'readonly', mpegts: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', URLSearchParams: 'readonly', HTMLElement: 'readonly', Event: 'readonly', KeyboardEvent: 'readonly', CSS: 'readonly', Node: 'readonly', getComputedStyle: 'readonly', requestAnimationFrame: 'readonly', URL: 'readonly', FormData: 'readonly' } },
   },
 );

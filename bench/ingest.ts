@@ -55,9 +55,43 @@ function mainStreamClip(): string {
   const out = join(ARTIFACTS_DIR, 'vtest-1080p25.mp4');
   if (existsSync(out)) return out;
   const tmp = `${out}.tmp.mp4`;
-  execFileSync('ffmpeg', ['-y', '-loglevel', 'error', '-t', '20', '-i', vtestH264(), '-vf', 'scale=1920:1080,fps=25', '-an', '-c:v', 'libx264',
-    '-preset', 'veryfast', '-profile:v', 'high', '-b:v', '4M', '-maxrate', '4M', '-bufsize', '8M', '-g', '50', '-keyint_min', '50', '-sc_threshold', '0', '-bf', '0',
-    '-pix_fmt', 'yuv420p', '-x264-params', 'repeat-headers=1', tmp]);
+  execFileSync('ffmpeg', [
+    '-y',
+    '-loglevel',
+    'error',
+    '-t',
+    '20',
+    '-i',
+    vtestH264(),
+    '-vf',
+    'scale=1920:1080,fps=25',
+    '-an',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-profile:v',
+    'high',
+    '-b:v',
+    '4M',
+    '-maxrate',
+    '4M',
+    '-bufsize',
+    '8M',
+    '-g',
+    '50',
+    '-keyint_min',
+    '50',
+    '-sc_threshold',
+    '0',
+    '-bf',
+    '0',
+    '-pix_fmt',
+    'yuv420p',
+    '-x264-params',
+    'repeat-headers=1',
+    tmp,
+  ]);
   renameSync(tmp, out);
   return out;
 }
@@ -112,7 +146,11 @@ interface StepResult {
 async function fleetStep(n: number, seconds: number): Promise<StepResult> {
   const paths = Array.from({ length: n }, (_, i) => `sim/cam-${i}`);
   const rtsp = await startRtspServer({ fanout: { clip: vtestH264(), paths } });
-  const logger = createLogger({ level: 'warn', pretty: false, destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+  const logger = createLogger({
+    level: 'warn',
+    pretty: false,
+    destination: new Writable({ write: (_c, _e, cb) => cb() }),
+  });
   const ingest = createIngest({
     config: IngestConfigSchema.parse({ maxFfmpeg: 2_000, maxDecodesPerSec: 400, startStaggerMs: 20 }),
     timeZone: 'Asia/Shanghai',
@@ -132,7 +170,13 @@ async function fleetStep(n: number, seconds: number): Promise<StepResult> {
     lags.push(f.capturedAt - (f.scheduledAt ?? f.capturedAt));
   });
   const cams: LoadedCamera[] = paths.map((p, i) => ({
-    ...CameraSchema.parse({ id: `sim-${i}`, name: `sim ${i}`, source: { kind: 'rtsp', url: rtsp.url(p) }, samplingIntervalSec: 10, location: { lon: 116.4, lat: 39.9 } }),
+    ...CameraSchema.parse({
+      id: `sim-${i}`,
+      name: `sim ${i}`,
+      source: { kind: 'rtsp', url: rtsp.url(p) },
+      samplingIntervalSec: 10,
+      location: { lon: 116.4, lat: 39.9 },
+    }),
     file: 'bench.yaml',
     line: i + 1,
     baseDir: '/tmp',
@@ -142,18 +186,25 @@ async function fleetStep(n: number, seconds: number): Promise<StepResult> {
   ingest.update(cams);
   // staggered start (n × 20 ms) plus a first sample from every camera
   const warmEnd = Date.now() + n * 20 + 25_000;
-  while (Date.now() < warmEnd && ingest.directory.list().filter((s) => s.framesSampled > 0).length < n) await sleep(500);
+  while (Date.now() < warmEnd && ingest.directory.list().filter((s) => s.framesSampled > 0).length < n)
+    await sleep(500);
   await sleep(3_000);
   const pids = () => cams.map((c) => ingest.samplerPid(c.id));
   const p0 = pids();
-  const cpu0 = p0.reduce<number>((a, p) => a + cpuSec(p), 0) + process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6;
+  const cpu0 =
+    p0.reduce<number>((a, p) => a + cpuSec(p), 0) +
+    process.cpuUsage().user / 1e6 +
+    process.cpuUsage().system / 1e6;
   measuring = true;
   const t0 = Date.now();
   await sleep(seconds * 1000);
   measuring = false;
   const el = (Date.now() - t0) / 1000;
   const p1 = pids();
-  const cpu1 = p1.reduce<number>((a, p) => a + cpuSec(p), 0) + process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6;
+  const cpu1 =
+    p1.reduce<number>((a, p) => a + cpuSec(p), 0) +
+    process.cpuUsage().user / 1e6 +
+    process.cpuUsage().system / 1e6;
   const pss = p1.reduce<number>((a, p) => a + pssMiB(p), 0);
   const online = ingest.directory.list().filter((s) => s.state === 'online').length;
   const nodeMiB = (process.memoryUsage().rss - heap0) / 2 ** 20;
@@ -206,7 +257,11 @@ async function main(): Promise<void> {
       : 'No step kept p95 lag under 1 s.',
     'The machine is shared with other jobs while measuring; figures are upper bounds on cost.',
   ].join('\n');
-  recordResults('ingest', 'Ingest: keyframe-only sampling and fleet capacity', `### CPU per sampled frame\n\n${part1}\n\n### Fleet capacity\n\n${part2}`);
+  recordResults(
+    'ingest',
+    'Ingest: keyframe-only sampling and fleet capacity',
+    `### CPU per sampled frame\n\n${part1}\n\n### Fleet capacity\n\n${part2}`,
+  );
   process.stderr.write(`${part2}\n`);
 }
 

@@ -73,16 +73,24 @@ export function createAlertEngine(d: AlertEngineDeps): AlertEngine {
     registers: [d.metrics],
   });
 
-  // Camera lookups by id; rebuilt only when the config store hands out a new list.
+  // Camera lookups by id. The list is re-read when its identity changes, but at most once a
+  // second: a config store that hands out a fresh copy on every call (ConfigStore.cameras()
+  // does) would otherwise cost a 2,000-entry Map per finding. Edits show within a second.
   let camList: readonly LoadedCamera[] | null = null;
   let camMap = new Map<string, LoadedCamera>();
-  const camera = (id: string): LoadedCamera | undefined => {
-    const list = d.cameras();
-    if (list !== camList) {
-      camList = list;
-      camMap = new Map(list.map((c) => [c.id, c]));
+  let camAt = -Infinity;
+  const camera = (id: string, force = false): LoadedCamera | undefined => {
+    const t = Date.now();
+    if (camList === null || force || t - camAt >= 1_000) {
+      const list = d.cameras();
+      camAt = t;
+      if (list !== camList) {
+        camList = list;
+        camMap = new Map(list.map((c) => [c.id, c]));
+      }
     }
-    return camMap.get(id);
+    // A camera added a moment ago must not fail its first finding for good: re-read on a miss.
+    return camMap.get(id) ?? (force ? undefined : camera(id, true));
   };
   let suppressed = new Set<string>();
   const supKey = (c: string, z: string | null, t: string) => `${c}|${z ?? '-'}|${t}`;

@@ -150,8 +150,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     await store.load();
     closers.push({ name: 'config', close: () => store.close() });
 
+    // Browsers get live video through the wall's same-origin, scope-checked proxy: the media
+    // server stays on loopback and no camera URL or credential reaches a page.
+    const mediaPath = gw.ingest.liveView.publicPath ?? '/media';
     ingest = createIngest({
-      config: gw.ingest,
+      config: { ...gw.ingest, liveView: { ...gw.ingest.liveView, publicPath: mediaPath } },
       timeZone: gw.timezone,
       logger,
       metrics,
@@ -203,7 +206,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       metrics,
       routers: [{ path: '/api/platform', router: dispatcher.callbackRouter }],
       admin: { rejectedCameras: () => store.rejected(), plugins: () => det.plugins.status() },
-      liveProxy: { path: '/media', origin: () => ing.liveOrigin() },
+      liveProxy: { path: mediaPath, origin: () => ing.liveOrigin() },
       logger,
     });
     const w = wall;

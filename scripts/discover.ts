@@ -36,7 +36,8 @@ const PROBE = (id: string) =>
   `<a:ReplyTo><a:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address></a:ReplyTo><a:To s:mustUnderstand="1">urn:schemas-xmlsoap-org:ws:2005:04:discovery</a:To></s:Header>` +
   `<s:Body><Probe xmlns="http://schemas.xmlsoap.org/ws/2005/04/discovery"><d:Types xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery" xmlns:dp0="http://www.onvif.org/ver10/network/wsdl">dp0:NetworkVideoTransmitter</d:Types></Probe></s:Body></s:Envelope>`;
 
-const tag = (xml: string, name: string) => new RegExp(`<(?:\\w+:)?${name}[^>]*>([^<]*)</`).exec(xml)?.[1]?.trim() ?? null;
+const tag = (xml: string, name: string) =>
+  new RegExp(`<(?:\\w+:)?${name}[^>]*>([^<]*)</`).exec(xml)?.[1]?.trim() ?? null;
 
 /** Sends one Probe and collects ProbeMatches for `timeoutMs`. */
 export async function probe(timeoutMs: number, logger: Logger): Promise<FoundDevice[]> {
@@ -77,14 +78,20 @@ export async function probe(timeoutMs: number, logger: Logger): Promise<FoundDev
     sock.bind(0, () => resolve());
   });
   sock.setMulticastTTL(1);
-  await new Promise<void>((resolve, reject) => sock.send(PROBE(id), 3702, '239.255.255.250', (e) => (e ? reject(e) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    sock.send(PROBE(id), 3702, '239.255.255.250', (e) => (e ? reject(e) : resolve())),
+  );
   await new Promise((r) => setTimeout(r, timeoutMs));
   sock.close();
   return [...found.values()];
 }
 
 /** Fills in profiles with the onvif client when credentials are known. */
-export async function describeDevices(devices: FoundDevice[], creds: { username: string; password: string } | null, logger: Logger): Promise<FoundDevice[]> {
+export async function describeDevices(
+  devices: FoundDevice[],
+  creds: { username: string; password: string } | null,
+  logger: Logger,
+): Promise<FoundDevice[]> {
   for (const d of devices) {
     if (!creds) {
       d.error = 'no credentials given: profiles unknown';
@@ -115,7 +122,12 @@ export function cameraYaml(devices: FoundDevice[], user: string | null, password
   const head =
     '# Written by scripts/discover.ts. Before enabling each camera: set its name, location\n' +
     '# (lon/lat: 0 is a placeholder and fails validation on purpose), grid and rules.\n' +
-    devices.map((d) => `# ${d.host}:${d.port} model=${d.model ?? '?'} profiles=${d.profiles?.map((p) => `${p.token}(${p.width}x${p.height})`).join(',') ?? d.error}`).join('\n') +
+    devices
+      .map(
+        (d) =>
+          `# ${d.host}:${d.port} model=${d.model ?? '?'} profiles=${d.profiles?.map((p) => `${p.token}(${p.width}x${p.height})`).join(',') ?? d.error}`,
+      )
+      .join('\n') +
     '\n';
   return head + stringify({ site: 'ONVIF discovery', cameras });
 }
@@ -138,13 +150,18 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const devices = await probe(Number(values.timeout), logger);
-  await describeDevices(devices, values.user && password !== undefined ? { username: values.user, password } : null, logger);
+  await describeDevices(
+    devices,
+    values.user && password !== undefined ? { username: values.user, password } : null,
+    logger,
+  );
   if (values.json) process.stdout.write(`${JSON.stringify(devices, null, 2)}\n`);
   else {
     if (!devices.length) process.stdout.write('no ONVIF device answered\n');
     for (const d of devices) {
       process.stdout.write(`${d.host}:${d.port}  model=${d.model ?? '?'}  name=${d.name ?? '?'}\n`);
-      for (const p of d.profiles ?? []) process.stdout.write(`  profile ${p.token} ${p.name} ${p.width}x${p.height} ${p.encoding ?? ''}\n`);
+      for (const p of d.profiles ?? [])
+        process.stdout.write(`  profile ${p.token} ${p.name} ${p.width}x${p.height} ${p.encoding ?? ''}\n`);
       if (d.error) process.stdout.write(`  (${d.error})\n`);
     }
   }

@@ -45,6 +45,15 @@ export const TrackerOptionsSchema = z
       .describe(
         'Samples a stationary track survives without a match (parked vehicles flicker below the score threshold and get occluded)',
       ),
+    maxMissedPerson: z
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .default(1)
+      .describe(
+        'Samples a person track survives without a match, stationary or not: people are detected reliably, and a longer grace lets the next person at the same spot (a counter, a bus stop) inherit the track and its dwell',
+      ),
     stationaryTolerance: z
       .number()
       .min(0)
@@ -241,7 +250,12 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
         const t = live[ti]!;
         if (!usedT.has(ti)) {
           t.missed += 1;
-          const limit = t.stationarySince === null ? o.maxMissed : o.maxMissedStationary;
+          const limit =
+            t.family === 'person'
+              ? Math.min(o.maxMissedPerson, t.stationarySince === null ? o.maxMissed : o.maxMissedStationary)
+              : t.stationarySince === null
+                ? o.maxMissed
+                : o.maxMissedStationary;
           if (t.missed > limit) continue;
         }
         kept.push(t);

@@ -131,7 +131,10 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
       downSince = null;
       offlineRaised = false;
     }
-    log[next === 'online' || next === 'connecting' ? 'info' : 'warn']({ from: prev, to: next, reason: why }, 'camera state');
+    log[next === 'online' || next === 'connecting' ? 'info' : 'warn'](
+      { from: prev, to: next, reason: why },
+      'camera state',
+    );
     d.emitStatus(status());
   }
 
@@ -201,17 +204,33 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
     switch (s.kind) {
       case 'rtsp': {
         const c = credentials();
-        return { input: withCredentials(s.url, c.username, c.password), kind: 'rtsp', transport: s.transport };
+        return {
+          input: withCredentials(s.url, c.username, c.password),
+          kind: 'rtsp',
+          transport: s.transport,
+        };
       }
       case 'onvif': {
         const r = await onvifResolution();
         const c = credentials();
-        return { input: withCredentials(r.streamUri, c.username, c.password), kind: 'rtsp', transport: s.transport };
+        return {
+          input: withCredentials(r.streamUri, c.username, c.password),
+          kind: 'rtsp',
+          transport: s.transport,
+        };
       }
       case 'file':
-        return { input: isAbsolute(s.path) ? s.path : resolvePath(cam.baseDir, s.path), kind: 'file', transport: 'tcp' };
+        return {
+          input: isAbsolute(s.path) ? s.path : resolvePath(cam.baseDir, s.path),
+          kind: 'file',
+          transport: 'tcp',
+        };
       case 'snapshot':
-        throw new SourceFailure({ state: 'misconfigured', code: 'mode_unsupported', message: `mode ${mode} needs a video stream; this camera only has a snapshot URL` });
+        throw new SourceFailure({
+          state: 'misconfigured',
+          code: 'mode_unsupported',
+          message: `mode ${mode} needs a video stream; this camera only has a snapshot URL`,
+        });
     }
   }
 
@@ -221,7 +240,13 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
     return cam.detectors.some((u) => isScheduleActive(cam.schedules[u.rule], now, d.timeZone)) ? 1 : 0;
   }
 
-  function accept(s: RawSample, scheduledAt: number, capturedAt: number, seq: number, videoTimeSec?: number): void {
+  function accept(
+    s: RawSample,
+    scheduledAt: number,
+    capturedAt: number,
+    seq: number,
+    videoTimeSec?: number,
+  ): void {
     const lag = Math.max(0, s.arrivedAt - scheduledAt);
     lags.push(lag);
     if (lags.length > 50) lags.shift();
@@ -234,7 +259,10 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
     onvifFailures = 0;
     const size = `${s.sourceWidth}x${s.sourceHeight}`;
     if (sourceSize !== null && sourceSize !== size) {
-      setState('degraded', `resolution_changed: the stream changed from ${sourceSize} to ${size}; detector zones are normalised, check their placement`);
+      setState(
+        'degraded',
+        `resolution_changed: the stream changed from ${sourceSize} to ${size}; detector zones are normalised, check their placement`,
+      );
       degradedFrames = 5;
       log.warn({ from: sourceSize, to: size }, 'camera resolution changed');
       // ffmpeg keeps its encoders at the first size and would stretch the evidence JPEG: restart
@@ -247,7 +275,10 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
       }
     } else if (lags.length >= 5 && (p95(lags.slice(-10)) ?? 0) > Math.max(2_000, intervalMs)) {
       // One late sample is noise (a busy core); most of the recent ones late is a real backlog.
-      setState('degraded', `lagging: recent samples arrive ${((p95(lags.slice(-10)) ?? 0) / 1000).toFixed(1)} s after they were due (p95)`);
+      setState(
+        'degraded',
+        `lagging: recent samples arrive ${((p95(lags.slice(-10)) ?? 0) / 1000).toFixed(1)} s after they were due (p95)`,
+      );
       degradedFrames = 1;
     } else if (degradedFrames > 0) {
       degradedFrames--;
@@ -272,7 +303,11 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
   }
 
   /** Runs ffmpeg until it exits; resolves with its classified failure (null: a burst that got its frame). */
-  function runPipeline(src: { input: string; kind: 'rtsp' | 'file'; transport: 'tcp' | 'udp' }, once: boolean, scheduledAt: number): Promise<Failure | null> {
+  function runPipeline(
+    src: { input: string; kind: 'rtsp' | 'file'; transport: 'tcp' | 'udp' },
+    once: boolean,
+    scheduledAt: number,
+  ): Promise<Failure | null> {
     return new Promise<Failure | null>((resolve) => {
       let seq = 0;
       let anchor: number | null = null;
@@ -303,7 +338,11 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
               pts0 = s.ptsSec;
             }
             // Same slot grid as the select filter in ffmpeg: it starts at the first frame.
-            const slotStart = anchor + (pts0 + Math.floor((s.ptsSec - pts0) / cam.samplingIntervalSec + 1e-6) * cam.samplingIntervalSec) * 1000;
+            const slotStart =
+              anchor +
+              (pts0 +
+                Math.floor((s.ptsSec - pts0) / cam.samplingIntervalSec + 1e-6) * cam.samplingIntervalSec) *
+                1000;
             const capturedAt = src.kind === 'file' ? Math.round(anchor + s.ptsSec * 1000) : s.arrivedAt;
             accept(s, slotStart, capturedAt, seq++, src.kind === 'file' ? s.ptsSec : undefined);
           },
@@ -312,7 +351,11 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
             d.metrics.ffmpegProcesses.dec();
             const stderr = redactText(info.stderrTail, secrets);
             if (stallKill === 'resolution_changed') {
-              resolve({ state: 'offline', code: 'resolution_changed', message: 'restart at the new resolution' });
+              resolve({
+                state: 'offline',
+                code: 'resolution_changed',
+                message: 'restart at the new resolution',
+              });
               return;
             }
             if (stallKill) {
@@ -323,7 +366,12 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
               resolve(null);
               return;
             }
-            const f = classifyFfmpegExit({ code: info.code, signal: info.signal, stderr, frames: info.frames });
+            const f = classifyFfmpegExit({
+              code: info.code,
+              signal: info.signal,
+              stderr,
+              frames: info.frames,
+            });
             log.debug({ code: info.code, signal: info.signal, stderr: stderr.slice(-800) }, 'ffmpeg exited');
             resolve(f);
           },
@@ -344,12 +392,22 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
           const gap = await maxKeyframeGapSec(src.input, log);
           if (gap !== null && gap > cam.samplingIntervalSec) {
             fullDecode = true;
-            log.warn({ keyframeGapSec: gap, intervalSec: cam.samplingIntervalSec }, 'file keyframes are further apart than the sampling interval: decoding every frame');
+            log.warn(
+              { keyframeGapSec: gap, intervalSec: cam.samplingIntervalSec },
+              'file keyframes are further apart than the sampling interval: decoding every frame',
+            );
           }
         }
-        lease = await d.budget.acquire({ cameraId: cam.id, ffmpeg: true, rate: 1 / cam.samplingIntervalSec, priority: priority() }, abort.signal);
+        lease = await d.budget.acquire(
+          { cameraId: cam.id, ffmpeg: true, rate: 1 / cam.samplingIntervalSec, priority: priority() },
+          abort.signal,
+        );
         if (abort.signal.aborted) throw new Stopped();
-        f = (await runPipeline(src, false, Date.now())) ?? { state: 'offline', code: 'stream_ended', message: 'the stream ended' };
+        f = (await runPipeline(src, false, Date.now())) ?? {
+          state: 'offline',
+          code: 'stream_ended',
+          message: 'the stream ended',
+        };
         if (cam.source.kind === 'onvif') onvifFailures++;
       } catch (e) {
         if (e instanceof Stopped || abort.signal.aborted) throw new Stopped();
@@ -363,7 +421,8 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
       d.metrics.restarts.inc({ camera: cam.id, reason: f.code });
       if (f.code === 'resolution_changed') continue; // stays degraded with its reason
       fail(f);
-      const wait = procFrames > 0 && f.code !== 'stalled' ? d.config.backoff.initialMs * Math.random() : backoffMs(f);
+      const wait =
+        procFrames > 0 && f.code !== 'stalled' ? d.config.backoff.initialMs * Math.random() : backoffMs(f);
       if (procFrames > 0) attempt = 0;
       await sleep(wait);
     }
@@ -380,7 +439,10 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
       try {
         if (mode === 'burst') {
           const src = await streamInput();
-          const lease = await d.budget.acquire({ cameraId: cam.id, ffmpeg: true, rate: 0, priority: priority() }, abort.signal);
+          const lease = await d.budget.acquire(
+            { cameraId: cam.id, ffmpeg: true, rate: 0, priority: priority() },
+            abort.signal,
+          );
           try {
             const r = await runPipeline(src, true, scheduledAt);
             if (procFrames === 0) failure = r;
@@ -393,7 +455,8 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
           const c = credentials();
           const s = await fetchSnapshot({
             url,
-            auth: cam.source.kind === 'snapshot' ? cam.source.auth : c.username !== undefined ? 'digest' : 'none',
+            auth:
+              cam.source.kind === 'snapshot' ? cam.source.auth : c.username !== undefined ? 'digest' : 'none',
             ...c,
             timeoutMs: Math.min(10_000, Math.max(2_000, intervalMs)),
             ...d.frameSize,
@@ -403,7 +466,8 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
       } catch (e) {
         if (e instanceof Stopped || abort.signal.aborted) throw new Stopped();
         if (e instanceof SourceFailure) failure = e.failure;
-        else if (e instanceof SnapshotFailure) failure = { ...e.failure, message: redactText(e.failure.message, secrets) };
+        else if (e instanceof SnapshotFailure)
+          failure = { ...e.failure, message: redactText(e.failure.message, secrets) };
         else throw e;
       }
       if (failure) {
@@ -421,17 +485,30 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
     if (s.kind === 'snapshot') return s.url;
     if (s.kind === 'onvif') {
       const r = await onvifResolution();
-      if (!r.snapshotUri) throw new SourceFailure({ state: 'misconfigured', code: 'mode_unsupported', message: 'mode snapshot: the ONVIF device has no snapshot URI; use persistent or burst' });
+      if (!r.snapshotUri)
+        throw new SourceFailure({
+          state: 'misconfigured',
+          code: 'mode_unsupported',
+          message: 'mode snapshot: the ONVIF device has no snapshot URI; use persistent or burst',
+        });
       return r.snapshotUri;
     }
-    throw new SourceFailure({ state: 'misconfigured', code: 'mode_unsupported', message: `mode snapshot needs a snapshot or onvif source, not ${s.kind}` });
+    throw new SourceFailure({
+      state: 'misconfigured',
+      code: 'mode_unsupported',
+      message: `mode snapshot needs a snapshot or onvif source, not ${s.kind}`,
+    });
   }
 
   async function main(): Promise<void> {
     try {
       if (d.startDelayMs > 0) await sleep(d.startDelayMs);
       if (mode === 'burst' && cam.source.kind === 'file') {
-        fail({ state: 'misconfigured', code: 'mode_unsupported', message: 'mode burst needs a network stream; a file source plays persistently' });
+        fail({
+          state: 'misconfigured',
+          code: 'mode_unsupported',
+          message: 'mode burst needs a network stream; a file source plays persistently',
+        });
         return;
       }
       if (mode === 'persistent') await persistentLoop();
@@ -439,7 +516,10 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
     } catch (e) {
       if (e instanceof Stopped) return;
       log.error({ err: e }, 'camera runner crashed');
-      setState('offline', `internal_error: ${redactText(e instanceof Error ? e.message : String(e), secrets)}`);
+      setState(
+        'offline',
+        `internal_error: ${redactText(e instanceof Error ? e.message : String(e), secrets)}`,
+      );
     }
   }
 
@@ -494,14 +574,32 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
 /** Largest keyframe gap in the first 60 s of a file (packet flags only, no decoding). */
 async function maxKeyframeGapSec(path: string, log: Logger): Promise<number | null> {
   try {
-    const { stdout } = await execFileP('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-read_intervals', '%+60',
-      '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', path], { maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await execFileP(
+      'ffprobe',
+      [
+        '-v',
+        'error',
+        '-select_streams',
+        'v:0',
+        '-read_intervals',
+        '%+60',
+        '-show_entries',
+        'packet=pts_time,flags',
+        '-of',
+        'csv=p=0',
+        path,
+      ],
+      { maxBuffer: 16 * 1024 * 1024 },
+    );
     const keys = stdout
       .split('\n')
       .filter((l) => /,K/.test(l))
       .map((l) => Number(l.split(',')[0]))
       .filter((t) => Number.isFinite(t));
-    const dur = stdout.split('\n').map((l) => Number(l.split(',')[0])).filter((t) => Number.isFinite(t));
+    const dur = stdout
+      .split('\n')
+      .map((l) => Number(l.split(',')[0]))
+      .filter((t) => Number.isFinite(t));
     if (!keys.length) return null;
     const gaps = keys.slice(1).map((t, i) => t - keys[i]!);
     // A single keyframe in the probed span: the gap is at least the span itself.

@@ -34,7 +34,11 @@ interface Waiter {
  * granted in priority order, one grant per `staggerMs` so that a boot or a network blip does
  * not make 2,000 cameras connect in the same second.
  */
-export function createDecodeBudget(opts: { maxFfmpeg: number; maxDecodesPerSec: number; staggerMs: number }): DecodeBudget {
+export function createDecodeBudget(opts: {
+  maxFfmpeg: number;
+  maxDecodesPerSec: number;
+  staggerMs: number;
+}): DecodeBudget {
   let ffmpeg = 0;
   let rate = 0;
   let seq = 0;
@@ -48,7 +52,8 @@ export function createDecodeBudget(opts: { maxFfmpeg: number; maxDecodesPerSec: 
   let tokensAt = Date.now();
   const tokenWaiters: { resolve(): void; reject(e: unknown): void }[] = [];
 
-  const fits = (r: BudgetRequest) => (!r.ffmpeg || ffmpeg < opts.maxFfmpeg) && rate + r.rate <= opts.maxDecodesPerSec + 1e-9;
+  const fits = (r: BudgetRequest) =>
+    (!r.ffmpeg || ffmpeg < opts.maxFfmpeg) && rate + r.rate <= opts.maxDecodesPerSec + 1e-9;
 
   function pump(): void {
     if (timer || closed) return;
@@ -77,10 +82,13 @@ export function createDecodeBudget(opts: { maxFfmpeg: number; maxDecodesPerSec: 
         return;
       }
       const spare = Math.max(0.1, opts.maxDecodesPerSec - rate);
-      timer = setTimeout(() => {
-        timer = null;
-        pump();
-      }, Math.ceil(((1 - tokens) / spare) * 1000));
+      timer = setTimeout(
+        () => {
+          timer = null;
+          pump();
+        },
+        Math.ceil(((1 - tokens) / spare) * 1000),
+      );
     }
   }
 

@@ -38,7 +38,12 @@ export interface SamplerInput {
 export interface SamplerEvents {
   onSample(s: RawSample): void;
   /** Process ended; `stderrTail` is raw (may contain the URL: redact before showing). */
-  onExit(info: { code: number | null; signal: NodeJS.Signals | null; stderrTail: string; frames: number }): void;
+  onExit(info: {
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stderrTail: string;
+    frames: number;
+  }): void;
 }
 
 export interface SamplerProcess {
@@ -58,7 +63,12 @@ const JPEG_MAX_WIDTH = 1280;
 export function samplerArgs(s: SamplerInput): string[] {
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
   if (s.kind === 'rtsp') {
-    args.push('-rtsp_transport', s.transport ?? 'tcp', '-timeout', String(Math.round((s.ioTimeoutSec ?? 10) * 1e6)));
+    args.push(
+      '-rtsp_transport',
+      s.transport ?? 'tcp',
+      '-timeout',
+      String(Math.round((s.ioTimeoutSec ?? 10) * 1e6)),
+    );
   } else {
     // A file plays on its own clock, looped, like a camera would deliver it.
     args.push('-re', '-stream_loop', '-1');
@@ -77,9 +87,31 @@ export function samplerArgs(s: SamplerInput): string[] {
   // One output (the evidence JPEG); the detector RGB is made from it by sharp in libuv's thread
   // pool. The mjpeg encoder must run single-threaded: with frame threads it holds each frame
   // until the next one arrives, which made every sample one interval late.
-  args.push('-filter_threads', '1', '-filter_complex', `[0:v:0]${select},showinfo,scale='min(${JPEG_MAX_WIDTH},iw)':-2[j]`);
+  args.push(
+    '-filter_threads',
+    '1',
+    '-filter_complex',
+    `[0:v:0]${select},showinfo,scale='min(${JPEG_MAX_WIDTH},iw)':-2[j]`,
+  );
   const frames = s.once ? ['-frames:v', '1'] : [];
-  args.push('-map', '[j]', ...frames, '-fps_mode', 'passthrough', '-flush_packets', '1', '-c:v', 'mjpeg', '-threads', '1', '-q:v', '4', '-f', 'image2pipe', 'pipe:1');
+  args.push(
+    '-map',
+    '[j]',
+    ...frames,
+    '-fps_mode',
+    'passthrough',
+    '-flush_packets',
+    '1',
+    '-c:v',
+    'mjpeg',
+    '-threads',
+    '1',
+    '-q:v',
+    '4',
+    '-f',
+    'image2pipe',
+    'pipe:1',
+  );
   return args;
 }
 
@@ -139,7 +171,11 @@ export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffm
       chain = chain.then(async () => {
         let rgb: Buffer;
         try {
-          rgb = await sharp(jpeg).resize(s.width, s.height, { fit: 'fill', kernel: 'linear' }).removeAlpha().raw().toBuffer();
+          rgb = await sharp(jpeg)
+            .resize(s.width, s.height, { fit: 'fill', kernel: 'linear' })
+            .removeAlpha()
+            .raw()
+            .toBuffer();
         } catch (e) {
           tail += `\n[rgb] ${e instanceof Error ? e.message : String(e)}`;
           return;

@@ -18,7 +18,12 @@ export interface IngestMetrics {
  */
 export function createIngestMetrics(registry: Registry): IngestMetrics {
   const registers = [registry];
-  const samples = new Counter({ name: 'gridwatch_ingest_samples_total', help: 'Frames sampled, per camera', labelNames: ['camera'], registers });
+  const samples = new Counter({
+    name: 'gridwatch_ingest_samples_total',
+    help: 'Frames sampled, per camera',
+    labelNames: ['camera'],
+    registers,
+  });
   const restarts = new Counter({
     name: 'gridwatch_ingest_restarts_total',
     help: 'Camera pipeline restarts, per camera and reason code',
@@ -31,13 +36,44 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
     registers,
   });
-  const ffmpegProcesses = new Gauge({ name: 'gridwatch_ingest_ffmpeg_processes', help: 'ffmpeg sampler processes running now', registers });
-  const liveRelays = new Gauge({ name: 'gridwatch_ingest_live_relays', help: 'Live-view relays running now', registers });
-  const byState = new Gauge({ name: 'gridwatch_ingest_cameras', help: 'Cameras per state', labelNames: ['state'], registers });
-  const lastFrame = new Gauge({ name: 'gridwatch_ingest_last_frame_timestamp_seconds', help: 'Time of the last sampled frame, per camera', labelNames: ['camera'], registers });
-  const camLag = new Gauge({ name: 'gridwatch_ingest_camera_lag_p95_seconds', help: 'p95 sample lag over the last 50 samples, per camera', labelNames: ['camera'], registers });
-  const fleetLag = new Gauge({ name: 'gridwatch_ingest_lag_p95_seconds', help: 'p95 sample lag over recent samples, all cameras', registers });
-  const rate = new Gauge({ name: 'gridwatch_ingest_samples_per_second', help: 'Frames sampled per second over the last minute, all cameras', registers });
+  const ffmpegProcesses = new Gauge({
+    name: 'gridwatch_ingest_ffmpeg_processes',
+    help: 'ffmpeg sampler processes running now',
+    registers,
+  });
+  const liveRelays = new Gauge({
+    name: 'gridwatch_ingest_live_relays',
+    help: 'Live-view relays running now',
+    registers,
+  });
+  const byState = new Gauge({
+    name: 'gridwatch_ingest_cameras',
+    help: 'Cameras per state',
+    labelNames: ['state'],
+    registers,
+  });
+  const lastFrame = new Gauge({
+    name: 'gridwatch_ingest_last_frame_timestamp_seconds',
+    help: 'Time of the last sampled frame, per camera',
+    labelNames: ['camera'],
+    registers,
+  });
+  const camLag = new Gauge({
+    name: 'gridwatch_ingest_camera_lag_p95_seconds',
+    help: 'p95 sample lag over the last 50 samples, per camera',
+    labelNames: ['camera'],
+    registers,
+  });
+  const fleetLag = new Gauge({
+    name: 'gridwatch_ingest_lag_p95_seconds',
+    help: 'p95 sample lag over recent samples, all cameras',
+    registers,
+  });
+  const rate = new Gauge({
+    name: 'gridwatch_ingest_samples_per_second',
+    help: 'Frames sampled per second over the last minute, all cameras',
+    registers,
+  });
   return {
     samples,
     restarts,

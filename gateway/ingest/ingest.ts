@@ -40,13 +40,28 @@ export interface Ingest {
   liveOrigin(): string | null;
   /** Test and health hook: pid of a camera's ffmpeg sampler. */
   samplerPid(cameraId: string): number | undefined;
-  stats(): { ffmpeg: number; decodeRate: number; waiting: number; samplesPerSec: number; lagP95Ms: number | null };
+  stats(): {
+    ffmpeg: number;
+    decodeRate: number;
+    waiting: number;
+    samplesPerSec: number;
+    lagP95Ms: number | null;
+  };
   close(): Promise<void>;
 }
 
 /** Fields whose change means the running pipeline must restart (everything that reaches ffmpeg or scheduling). */
 function pipelineKey(c: LoadedCamera): string {
-  return JSON.stringify([c.enabled, c.source, c.credentials, c.samplingIntervalSec, c.mode, c.baseDir, c.detectors.map((d) => d.rule), c.schedules]);
+  return JSON.stringify([
+    c.enabled,
+    c.source,
+    c.credentials,
+    c.samplingIntervalSec,
+    c.mode,
+    c.baseDir,
+    c.detectors.map((d) => d.rule),
+    c.schedules,
+  ]);
 }
 
 /**
@@ -93,7 +108,12 @@ export function createIngest(opts: IngestOptions): Ingest {
     }
   }
 
-  async function raiseOffline(cam: LoadedCamera, s: CameraStatus, episodeStart: number, lastJpeg: Uint8Array | null): Promise<void> {
+  async function raiseOffline(
+    cam: LoadedCamera,
+    s: CameraStatus,
+    episodeStart: number,
+    lastJpeg: Uint8Array | null,
+  ): Promise<void> {
     const now = Date.now();
     let evidence: string | null = null;
     if (lastJpeg) {
@@ -140,7 +160,9 @@ export function createIngest(opts: IngestOptions): Ingest {
       emitFrame: (f) => emitFrame(runners.get(cam.id)?.cam ?? cam, f),
       emitStatus,
       raiseOffline: (s, start, jpeg) => {
-        raiseOffline(cam, s, start, jpeg).catch((e: unknown) => log.error({ err: e, camera: cam.id }, 'camera_offline finding could not be submitted'));
+        raiseOffline(cam, s, start, jpeg).catch((e: unknown) =>
+          log.error({ err: e, camera: cam.id }, 'camera_offline finding could not be submitted'),
+        );
       },
     });
   }
@@ -188,9 +210,14 @@ export function createIngest(opts: IngestOptions): Ingest {
       if (closed) throw new ClosedError('ingest');
       const r = runnerOf(id);
       if (r.cam.source.kind === 'snapshot') {
-        throw new GridwatchError('GW_LIVE_UNSUPPORTED', `camera ${id} is a snapshot camera and has no live video`, { status: 409 });
+        throw new GridwatchError(
+          'GW_LIVE_UNSUPPORTED',
+          `camera ${id} is a snapshot camera and has no live video`,
+          { status: 409 },
+        );
       }
-      if (!r.cam.enabled) throw new GridwatchError('GW_LIVE_UNSUPPORTED', `camera ${id} is disabled`, { status: 409 });
+      if (!r.cam.enabled)
+        throw new GridwatchError('GW_LIVE_UNSUPPORTED', `camera ${id} is disabled`, { status: 409 });
       return live.start(id, () => r.liveSource());
     },
   };
@@ -268,7 +295,11 @@ export function createIngest(opts: IngestOptions): Ingest {
       return new Promise<Frame>((resolve, reject) => {
         const t = setTimeout(() => {
           frameListeners.delete(cb);
-          reject(new GridwatchError('GW_TIMEOUT', `camera ${cameraId} gave no frame within ${timeoutMs} ms`, { status: 504 }));
+          reject(
+            new GridwatchError('GW_TIMEOUT', `camera ${cameraId} gave no frame within ${timeoutMs} ms`, {
+              status: 504,
+            }),
+          );
         }, timeoutMs);
         const cb = (f: Frame) => {
           if (f.cameraId !== cameraId) return;

@@ -114,15 +114,22 @@ export function createLiveRelay(opts: {
     const dir = await mkdtemp(join(tmpdir(), 'gw-nms-'));
     const self = fileURLToPath(import.meta.url);
     const ts = self.endsWith('.ts');
-    const child = fork(self.replace(/live-relay\.(ts|js)$/, `nms-child.$1`), [JSON.stringify({ rtmpPort: rtmp, httpPort: http, secret, storeDir: dir })], {
-      execArgv: ts ? ['--import', 'tsx'] : [],
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
+    const child = fork(
+      self.replace(/live-relay\.(ts|js)$/, `nms-child.$1`),
+      [JSON.stringify({ rtmpPort: rtmp, httpPort: http, secret, storeDir: dir })],
+      {
+        execArgv: ts ? ['--import', 'tsx'] : [],
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      },
+    );
     const nmsLog = log.child({ component: 'node-media-server' });
     child.stdout?.on('data', (d: Buffer) => nmsLog.debug(d.toString().trim()));
     child.stderr?.on('data', (d: Buffer) => nmsLog.warn(d.toString().trim()));
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new GridwatchError('GW_LIVE_FAILED', 'node-media-server did not start within 15 s')), 15_000);
+      const t = setTimeout(
+        () => reject(new GridwatchError('GW_LIVE_FAILED', 'node-media-server did not start within 15 s')),
+        15_000,
+      );
       child.on('message', (m: NmsEvent) => {
         if (m.type === 'ready') {
           clearTimeout(t);
@@ -159,12 +166,54 @@ export function createLiveRelay(opts: {
   async function pushArgs(src: LiveSource, target: string): Promise<string[]> {
     const base = ['-hide_banner', '-nostdin', '-loglevel', 'error'];
     if (src.kind === 'rtsp') {
-      return [...base, '-rtsp_transport', src.transport, '-timeout', '10000000', '-i', src.input, '-map', '0:v:0', '-c:v', 'copy', '-an', '-f', 'flv', target];
+      return [
+        ...base,
+        '-rtsp_transport',
+        src.transport,
+        '-timeout',
+        '10000000',
+        '-i',
+        src.input,
+        '-map',
+        '0:v:0',
+        '-c:v',
+        'copy',
+        '-an',
+        '-f',
+        'flv',
+        target,
+      ];
     }
-    const { stdout } = await execFileP('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', src.input]);
+    const { stdout } = await execFileP('ffprobe', [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'stream=codec_name',
+      '-of',
+      'csv=p=0',
+      src.input,
+    ]);
     const copy = stdout.trim() === 'h264';
-    const enc = copy ? ['-c:v', 'copy'] : ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-g', '50', '-pix_fmt', 'yuv420p'];
-    return [...base, '-re', '-stream_loop', '-1', '-i', src.input, '-map', '0:v:0', ...enc, '-an', '-f', 'flv', target];
+    const enc = copy
+      ? ['-c:v', 'copy']
+      : ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-g', '50', '-pix_fmt', 'yuv420p'];
+    return [
+      ...base,
+      '-re',
+      '-stream_loop',
+      '-1',
+      '-i',
+      src.input,
+      '-map',
+      '0:v:0',
+      ...enc,
+      '-an',
+      '-f',
+      'flv',
+      target,
+    ];
   }
 
   async function stopRelay(r: Relay, why: string): Promise<void> {
@@ -225,11 +274,27 @@ export function createLiveRelay(opts: {
             relays.delete(cameraId);
             if (relay.idleTimer) clearTimeout(relay.idleTimer);
           }
-          log.info({ camera: cameraId, code: proc.exitCode, signal: proc.signalCode, stderr: redactText(stderr, src.secrets).replace(/sign=[\w-]+/g, 'sign=***').slice(-500) }, 'live relay ended');
+          log.info(
+            {
+              camera: cameraId,
+              code: proc.exitCode,
+              signal: proc.signalCode,
+              stderr: redactText(stderr, src.secrets)
+                .replace(/sign=[\w-]+/g, 'sign=***')
+                .slice(-500),
+            },
+            'live relay ended',
+          );
         });
         relay.ready = new Promise<void>((resolve, reject) => {
           const t = setTimeout(() => {
-            reject(new GridwatchError('GW_LIVE_FAILED', `live relay for camera ${cameraId} did not start within 15 s`, { status: 504 }));
+            reject(
+              new GridwatchError(
+                'GW_LIVE_FAILED',
+                `live relay for camera ${cameraId} did not start within 15 s`,
+                { status: 504 },
+              ),
+            );
             void stopRelay(relay, 'start timeout');
           }, 15_000);
           publishWaiters.set(cameraId, () => {
@@ -238,8 +303,19 @@ export function createLiveRelay(opts: {
           });
           void relay.exited.then(() => {
             clearTimeout(t);
-            const f = classifyFfmpegExit({ code: proc.exitCode, signal: proc.signalCode, stderr: redactText(stderr, src.secrets).replace(/sign=[\w-]+/g, 'sign=***'), frames: 0 });
-            reject(new GridwatchError('GW_LIVE_FAILED', `live relay for camera ${cameraId} failed: ${f.code}: ${f.message}`, { status: 502 }));
+            const f = classifyFfmpegExit({
+              code: proc.exitCode,
+              signal: proc.signalCode,
+              stderr: redactText(stderr, src.secrets).replace(/sign=[\w-]+/g, 'sign=***'),
+              frames: 0,
+            });
+            reject(
+              new GridwatchError(
+                'GW_LIVE_FAILED',
+                `live relay for camera ${cameraId} failed: ${f.code}: ${f.message}`,
+                { status: 502 },
+              ),
+            );
           });
         });
         relays.set(cameraId, relay);
@@ -262,9 +338,17 @@ export function createLiveRelay(opts: {
       if (closed) return;
       closed = true;
       await Promise.all([...relays.values()].map((r) => stopRelay(r, 'closing')));
-      const n = nms ?? (nmsStarting ? await nmsStarting.catch((e: unknown) => (log.warn({ err: e }, 'node-media-server failed while closing'), null)) : null);
+      const n =
+        nms ??
+        (nmsStarting
+          ? await nmsStarting.catch(
+              (e: unknown) => (log.warn({ err: e }, 'node-media-server failed while closing'), null),
+            )
+          : null);
       if (n) {
-        const exited = new Promise<void>((resolve) => (n.child.exitCode !== null ? resolve() : n.child.once('exit', () => resolve())));
+        const exited = new Promise<void>((resolve) =>
+          n.child.exitCode !== null ? resolve() : n.child.once('exit', () => resolve()),
+        );
         if (n.child.connected) n.child.send({ type: 'stop' });
         const t = setTimeout(() => n.child.kill('SIGKILL'), 3_000);
         await exited;

@@ -21,7 +21,12 @@ interface Nms {
 const require = createRequire(import.meta.url);
 const NodeMediaServer = require('node-media-server') as new (config: unknown) => Nms;
 
-const cfg = JSON.parse(process.argv[2] ?? '{}') as { rtmpPort: number; httpPort: number; secret: string; storeDir: string };
+const cfg = JSON.parse(process.argv[2] ?? '{}') as {
+  rtmpPort: number;
+  httpPort: number;
+  secret: string;
+  storeDir: string;
+};
 const send = (m: Record<string, unknown>) => {
   if (process.send) process.send(m);
 };

@@ -28,7 +28,10 @@ export class OnvifFailure extends Error {
 interface RawProfile {
   $?: { token?: string };
   name?: string;
-  videoEncoderConfiguration?: { encoding?: string; resolution?: { width?: number | string; height?: number | string } };
+  videoEncoderConfiguration?: {
+    encoding?: string;
+    resolution?: { width?: number | string; height?: number | string };
+  };
 }
 
 export function profileInfo(p: RawProfile): OnvifProfileInfo {
@@ -43,7 +46,10 @@ export function profileInfo(p: RawProfile): OnvifProfileInfo {
 }
 
 /** The sub-stream: the smallest H.264 profile (cheapest to decode); unknown sizes go last. */
-export function chooseSamplingProfile(profiles: OnvifProfileInfo[], wanted?: string): OnvifProfileInfo | undefined {
+export function chooseSamplingProfile(
+  profiles: OnvifProfileInfo[],
+  wanted?: string,
+): OnvifProfileInfo | undefined {
   if (wanted) return profiles.find((p) => p.token === wanted);
   const area = (p: OnvifProfileInfo) => (p.width && p.height ? p.width * p.height : Number.MAX_SAFE_INTEGER);
   const h264 = profiles.filter((p) => !p.encoding || /h264|h\.264/i.test(p.encoding));
@@ -53,12 +59,27 @@ export function chooseSamplingProfile(profiles: OnvifProfileInfo[], wanted?: str
 function classify(e: unknown, secrets: string[]): Failure {
   const msg = redactText(e instanceof Error ? e.message : String(e), secrets);
   if (/NotAuthorized|not authorized|401|Unauthorized|Sender not Authorized/i.test(msg)) {
-    return { state: 'misconfigured', code: 'auth_failed', message: 'the ONVIF device rejected the credentials' };
+    return {
+      state: 'misconfigured',
+      code: 'auth_failed',
+      message: 'the ONVIF device rejected the credentials',
+    };
   }
-  if (/ENOTFOUND|EAI_AGAIN/.test(msg)) return { state: 'misconfigured', code: 'unknown_host', message: 'the ONVIF host name does not resolve' };
-  if (/ECONNREFUSED/.test(msg)) return { state: 'offline', code: 'connection_refused', message: 'connection refused by the ONVIF service' };
-  if (/timeout|ETIMEDOUT/i.test(msg)) return { state: 'offline', code: 'timeout', message: 'the ONVIF device did not answer in time' };
-  return { state: 'misconfigured', code: 'onvif_failed', message: `ONVIF request failed: ${msg.slice(0, 200)}` };
+  if (/ENOTFOUND|EAI_AGAIN/.test(msg))
+    return { state: 'misconfigured', code: 'unknown_host', message: 'the ONVIF host name does not resolve' };
+  if (/ECONNREFUSED/.test(msg))
+    return {
+      state: 'offline',
+      code: 'connection_refused',
+      message: 'connection refused by the ONVIF service',
+    };
+  if (/timeout|ETIMEDOUT/i.test(msg))
+    return { state: 'offline', code: 'timeout', message: 'the ONVIF device did not answer in time' };
+  return {
+    state: 'misconfigured',
+    code: 'onvif_failed',
+    message: `ONVIF request failed: ${msg.slice(0, 200)}`,
+  };
 }
 
 /** Resolves stream and snapshot URIs of an ONVIF device with the `onvif` package (Profile S, Media1/Media2). */
@@ -83,8 +104,12 @@ export async function resolveOnvif(opts: {
     preserveAddress: true,
   });
   // The library emits 'warning'/'error' on its EventEmitter; an unhandled 'error' would throw.
-  cam.on('error', (e: unknown) => opts.logger.warn({ err: redactText(String(e), secrets) }, 'onvif client error'));
-  cam.on('warning', (w: unknown) => opts.logger.debug({ warning: redactText(String(w), secrets) }, 'onvif client warning'));
+  cam.on('error', (e: unknown) =>
+    opts.logger.warn({ err: redactText(String(e), secrets) }, 'onvif client error'),
+  );
+  cam.on('warning', (w: unknown) =>
+    opts.logger.debug({ warning: redactText(String(w), secrets) }, 'onvif client warning'),
+  );
   try {
     await cam.connect();
     const raw = ((cam as unknown as { profiles?: RawProfile[] }).profiles ?? []) as RawProfile[];
@@ -93,22 +118,41 @@ export async function resolveOnvif(opts: {
     if (!profile) {
       throw new OnvifFailure(
         opts.profile
-          ? { state: 'misconfigured', code: 'profile_not_found', message: `the device has no media profile ${opts.profile} (has ${profiles.map((p) => p.token).join(', ') || 'none'})` }
+          ? {
+              state: 'misconfigured',
+              code: 'profile_not_found',
+              message: `the device has no media profile ${opts.profile} (has ${profiles.map((p) => p.token).join(', ') || 'none'})`,
+            }
           : { state: 'misconfigured', code: 'no_profiles', message: 'the device reports no media profiles' },
       );
     }
-    const stream = (await (cam.getStreamUri as (o: object) => Promise<unknown>)({ protocol: 'RTSP', profileToken: profile.token })) as { uri?: string };
-    if (!stream?.uri) throw new OnvifFailure({ state: 'misconfigured', code: 'onvif_failed', message: 'GetStreamUri returned no URI' });
+    const stream = (await (cam.getStreamUri as (o: object) => Promise<unknown>)({
+      protocol: 'RTSP',
+      profileToken: profile.token,
+    })) as { uri?: string };
+    if (!stream?.uri)
+      throw new OnvifFailure({
+        state: 'misconfigured',
+        code: 'onvif_failed',
+        message: 'GetStreamUri returned no URI',
+      });
     let snapshotUri: string | null = null;
     try {
-      const snap = (await (cam.getSnapshotUri as (o: object) => Promise<unknown>)({ profileToken: profile.token })) as { uri?: string };
+      const snap = (await (cam.getSnapshotUri as (o: object) => Promise<unknown>)({
+        profileToken: profile.token,
+      })) as { uri?: string };
       snapshotUri = snap?.uri ?? null;
     } catch (e) {
       // Snapshot is optional in Profile S; sampling falls back to the stream.
       opts.logger.info({ err: redactText(String(e), secrets) }, 'onvif device has no snapshot URI');
       snapshotUri = null;
     }
-    return { profile, profiles, streamUri: stripUserinfo(stream.uri), snapshotUri: snapshotUri ? stripUserinfo(snapshotUri) : null };
+    return {
+      profile,
+      profiles,
+      streamUri: stripUserinfo(stream.uri),
+      snapshotUri: snapshotUri ? stripUserinfo(snapshotUri) : null,
+    };
   } catch (e) {
     if (e instanceof OnvifFailure) throw e;
     throw new OnvifFailure(classify(e, secrets));

@@ -31,7 +31,14 @@ function parseChallenge(header: string): Record<string, string> {
 }
 
 /** RFC 7616 digest response (MD5, qop=auth), which is what IP cameras implement. */
-export function digestHeader(method: string, url: string, user: string, pass: string, challenge: string, nc = 1): string {
+export function digestHeader(
+  method: string,
+  url: string,
+  user: string,
+  pass: string,
+  challenge: string,
+  nc = 1,
+): string {
   const c = parseChallenge(challenge);
   const uri = new URL(url);
   const path = uri.pathname + uri.search;
@@ -39,9 +46,22 @@ export function digestHeader(method: string, url: string, user: string, pass: st
   const ha2 = md5(`${method}:${path}`);
   const ncHex = nc.toString(16).padStart(8, '0');
   const cnonce = randomBytes(8).toString('hex');
-  const qop = c.qop?.split(',').map((q) => q.trim()).includes('auth') ? 'auth' : undefined;
-  const response = qop ? md5(`${ha1}:${c.nonce}:${ncHex}:${cnonce}:${qop}:${ha2}`) : md5(`${ha1}:${c.nonce}:${ha2}`);
-  const parts = [`username="${user}"`, `realm="${c.realm ?? ''}"`, `nonce="${c.nonce ?? ''}"`, `uri="${path}"`, `response="${response}"`];
+  const qop = c.qop
+    ?.split(',')
+    .map((q) => q.trim())
+    .includes('auth')
+    ? 'auth'
+    : undefined;
+  const response = qop
+    ? md5(`${ha1}:${c.nonce}:${ncHex}:${cnonce}:${qop}:${ha2}`)
+    : md5(`${ha1}:${c.nonce}:${ha2}`);
+  const parts = [
+    `username="${user}"`,
+    `realm="${c.realm ?? ''}"`,
+    `nonce="${c.nonce ?? ''}"`,
+    `uri="${path}"`,
+    `response="${response}"`,
+  ];
   if (qop) parts.push(`qop=${qop}`, `nc=${ncHex}`, `cnonce="${cnonce}"`);
   if (c.opaque) parts.push(`opaque="${c.opaque}"`);
   if (c.algorithm) parts.push(`algorithm=${c.algorithm}`);
@@ -51,10 +71,21 @@ export function digestHeader(method: string, url: string, user: string, pass: st
 function networkFailure(e: unknown): Failure {
   const cause = (e as { cause?: { code?: string } }).cause;
   const code = cause?.code ?? (e as { name?: string }).name ?? '';
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { state: 'misconfigured', code: 'unknown_host', message: 'the camera host name does not resolve' };
-  if (code === 'ECONNREFUSED') return { state: 'offline', code: 'connection_refused', message: 'connection refused (camera or its HTTP service is down)' };
-  if (code === 'TimeoutError' || code === 'AbortError' || code === 'UND_ERR_CONNECT_TIMEOUT') return { state: 'offline', code: 'timeout', message: 'the camera did not answer in time' };
-  return { state: 'offline', code: 'unreachable', message: `snapshot request failed (${code || 'network error'})` };
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return { state: 'misconfigured', code: 'unknown_host', message: 'the camera host name does not resolve' };
+  if (code === 'ECONNREFUSED')
+    return {
+      state: 'offline',
+      code: 'connection_refused',
+      message: 'connection refused (camera or its HTTP service is down)',
+    };
+  if (code === 'TimeoutError' || code === 'AbortError' || code === 'UND_ERR_CONNECT_TIMEOUT')
+    return { state: 'offline', code: 'timeout', message: 'the camera did not answer in time' };
+  return {
+    state: 'offline',
+    code: 'unreachable',
+    message: `snapshot request failed (${code || 'network error'})`,
+  };
 }
 
 /** Fetches one JPEG (basic or digest auth) and turns it into a sample; pixel work runs in sharp's thread pool. */
@@ -71,7 +102,11 @@ export async function fetchSnapshot(req: SnapshotRequest): Promise<RawSample> {
       await res.arrayBuffer();
       if (/^Digest/i.test(challenge)) {
         headers.authorization = digestHeader('GET', req.url, req.username, req.password ?? '', challenge);
-        res = await fetch(req.url, { headers, signal: AbortSignal.timeout(req.timeoutMs), redirect: 'follow' });
+        res = await fetch(req.url, {
+          headers,
+          signal: AbortSignal.timeout(req.timeoutMs),
+          redirect: 'follow',
+        });
       }
     }
   } catch (e) {
@@ -79,16 +114,34 @@ export async function fetchSnapshot(req: SnapshotRequest): Promise<RawSample> {
   }
   const body = Buffer.from(await res.arrayBuffer());
   if (res.status === 401 || res.status === 403) {
-    throw new SnapshotFailure({ state: 'misconfigured', code: 'auth_failed', message: `the camera rejected the credentials (HTTP ${res.status})` });
+    throw new SnapshotFailure({
+      state: 'misconfigured',
+      code: 'auth_failed',
+      message: `the camera rejected the credentials (HTTP ${res.status})`,
+    });
   }
-  if (res.status === 404) throw new SnapshotFailure({ state: 'misconfigured', code: 'stream_not_found', message: 'no snapshot at this URL (HTTP 404)' });
-  if (!res.ok) throw new SnapshotFailure({ state: 'offline', code: 'server_error', message: `the camera answered HTTP ${res.status}` });
+  if (res.status === 404)
+    throw new SnapshotFailure({
+      state: 'misconfigured',
+      code: 'stream_not_found',
+      message: 'no snapshot at this URL (HTTP 404)',
+    });
+  if (!res.ok)
+    throw new SnapshotFailure({
+      state: 'offline',
+      code: 'server_error',
+      message: `the camera answered HTTP ${res.status}`,
+    });
   const arrivedAt = Date.now();
   let meta: Metadata;
   try {
     meta = await sharp(body).metadata();
   } catch {
-    throw new SnapshotFailure({ state: 'misconfigured', code: 'not_image', message: `the URL did not return an image (content-type ${res.headers.get('content-type') ?? 'none'})` });
+    throw new SnapshotFailure({
+      state: 'misconfigured',
+      code: 'not_image',
+      message: `the URL did not return an image (content-type ${res.headers.get('content-type') ?? 'none'})`,
+    });
   }
   const w = meta.width ?? 0;
   const h = meta.height ?? 0;
@@ -97,7 +150,10 @@ export async function fetchSnapshot(req: SnapshotRequest): Promise<RawSample> {
   let jw = w;
   let jh = h;
   if (meta.format !== 'jpeg' || w > 1280) {
-    const out = await sharp(body).resize({ width: Math.min(1280, w), withoutEnlargement: true }).jpeg({ quality: 80 }).toBuffer({ resolveWithObject: true });
+    const out = await sharp(body)
+      .resize({ width: Math.min(1280, w), withoutEnlargement: true })
+      .jpeg({ quality: 80 })
+      .toBuffer({ resolveWithObject: true });
     jpeg = out.data;
     jw = out.info.width;
     jh = out.info.height;

@@ -162,6 +162,42 @@ describe('gateway end to end', () => {
     sdh.close();
   }, 240_000);
 
+  it('relays live video on request through the wall, to the county in scope only', async () => {
+    const [dz, dh] = await Promise.all([login('duanzhou'), login('dinghu')]);
+    const headers = (t: string) => ({ authorization: `Bearer ${t}`, 'content-type': 'application/json' });
+    const denied = await fetch(`${url}/api/v1/cameras/e2e-street/live`, {
+      method: 'POST',
+      headers: headers(dh),
+      body: '{}',
+    });
+    expect(denied.status).toBe(403);
+    const r = await fetch(`${url}/api/v1/cameras/e2e-street/live`, {
+      method: 'POST',
+      headers: headers(dz),
+      body: '{}',
+    });
+    expect(r.status).toBe(200);
+    const ticket = (await r.json()) as { flvUrl: string };
+    expect(ticket.flvUrl.startsWith('/media/')).toBe(true);
+    expect(ticket.flvUrl).not.toMatch(/rtsp:|@|password/i);
+    const ac = new AbortController();
+    const flv = await fetch(new URL(ticket.flvUrl, url), {
+      headers: { authorization: `Bearer ${dz}` },
+      signal: ac.signal,
+    });
+    expect(flv.status).toBe(200);
+    const reader = flv.body!.getReader();
+    let bytes = new Uint8Array(0);
+    while (bytes.length < 64 * 1024) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      bytes = new Uint8Array([...bytes, ...value]);
+    }
+    ac.abort();
+    expect(Buffer.from(bytes.subarray(0, 3)).toString()).toBe('FLV');
+    expect(bytes.length).toBeGreaterThanOrEqual(64 * 1024);
+  }, 120_000);
+
   it('shuts down on SIGTERM: exit code 0 and its redis-server gone', async () => {
     const pidfile = join(dir, 'var', 'redis', 'redis.pid');
     expect(existsSync(pidfile)).toBe(true);

@@ -35,9 +35,12 @@ export interface OnvifSim {
 const NS =
   'xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:tds="http://www.onvif.org/ver10/device/wsdl" ' +
   'xmlns:trt="http://www.onvif.org/ver10/media/wsdl" xmlns:tt="http://www.onvif.org/ver10/schema"';
-const envelope = (body: string) => `<?xml version="1.0" encoding="UTF-8"?><s:Envelope ${NS}><s:Body>${body}</s:Body></s:Envelope>`;
+const envelope = (body: string) =>
+  `<?xml version="1.0" encoding="UTF-8"?><s:Envelope ${NS}><s:Body>${body}</s:Body></s:Envelope>`;
 const fault = (sub: string, text: string) =>
-  envelope(`<s:Fault><s:Code><s:Value>s:Sender</s:Value><s:Subcode><s:Value>${sub}</s:Value></s:Subcode></s:Code><s:Reason><s:Text xml:lang="en">${text}</s:Text></s:Reason></s:Fault>`);
+  envelope(
+    `<s:Fault><s:Code><s:Value>s:Sender</s:Value><s:Subcode><s:Value>${sub}</s:Value></s:Subcode></s:Code><s:Reason><s:Text xml:lang="en">${text}</s:Text></s:Reason></s:Fault>`,
+  );
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 function wsseOk(body: string, user: string, pass: string): boolean {
@@ -46,7 +49,9 @@ function wsseOk(body: string, user: string, pass: string): boolean {
   const n = /<(?:\w+:)?Nonce[^>]*>([^<]*)</.exec(body)?.[1];
   const c = /<(?:\w+:)?Created[^>]*>([^<]*)</.exec(body)?.[1];
   if (u !== user || !p || !n || !c) return false;
-  const digest = createHash('sha1').update(Buffer.concat([Buffer.from(n, 'base64'), Buffer.from(c), Buffer.from(pass)])).digest('base64');
+  const digest = createHash('sha1')
+    .update(Buffer.concat([Buffer.from(n, 'base64'), Buffer.from(c), Buffer.from(pass)]))
+    .digest('base64');
   return digest === p;
 }
 
@@ -64,13 +69,21 @@ export async function startOnvifSim(opts: OnvifSimOptions): Promise<OnvifSim> {
     if (/^Digest /.test(auth) && f.username === opts.username && f.nonce === nonce) {
       const ha1 = md5(`${opts.username}:${realm}:${opts.password}`);
       const ha2 = md5(`GET:${f.uri}`);
-      const expect = f.qop ? md5(`${ha1}:${nonce}:${f.nc}:${f.cnonce}:${f.qop}:${ha2}`) : md5(`${ha1}:${nonce}:${ha2}`);
+      const expect = f.qop
+        ? md5(`${ha1}:${nonce}:${f.nc}:${f.cnonce}:${f.qop}:${ha2}`)
+        : md5(`${ha1}:${nonce}:${ha2}`);
       if (expect === f.response) {
-        res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': opts.snapshotJpeg.length }).end(opts.snapshotJpeg);
+        res
+          .writeHead(200, { 'content-type': 'image/jpeg', 'content-length': opts.snapshotJpeg.length })
+          .end(opts.snapshotJpeg);
         return;
       }
     }
-    res.writeHead(401, { 'www-authenticate': `Digest realm="${realm}", qop="auth", nonce="${nonce}", algorithm=MD5` }).end();
+    res
+      .writeHead(401, {
+        'www-authenticate': `Digest realm="${realm}", qop="auth", nonce="${nonce}", algorithm=MD5`,
+      })
+      .end();
   }
 
   function soap(body: string): { status: number; xml: string } {
@@ -88,7 +101,8 @@ export async function startOnvifSim(opts: OnvifSimOptions): Promise<OnvifSim> {
         ),
       };
     }
-    if (!wsseOk(body, opts.username, opts.password)) return { status: 400, xml: fault('ter:NotAuthorized', 'Sender not Authorized') };
+    if (!wsseOk(body, opts.username, opts.password))
+      return { status: 400, xml: fault('ter:NotAuthorized', 'Sender not Authorized') };
     const base = `http://${host}:${port}`;
     switch (op) {
       case 'GetServices':
@@ -113,7 +127,9 @@ export async function startOnvifSim(opts: OnvifSimOptions): Promise<OnvifSim> {
       case 'GetVideoSources':
         return {
           status: 200,
-          xml: envelope(`<trt:GetVideoSourcesResponse><trt:VideoSources token="vs0"><tt:Framerate>25</tt:Framerate><tt:Resolution><tt:Width>${opts.profiles[0]?.width ?? 0}</tt:Width><tt:Height>${opts.profiles[0]?.height ?? 0}</tt:Height></tt:Resolution></trt:VideoSources></trt:GetVideoSourcesResponse>`),
+          xml: envelope(
+            `<trt:GetVideoSourcesResponse><trt:VideoSources token="vs0"><tt:Framerate>25</tt:Framerate><tt:Resolution><tt:Width>${opts.profiles[0]?.width ?? 0}</tt:Width><tt:Height>${opts.profiles[0]?.height ?? 0}</tt:Height></tt:Resolution></trt:VideoSources></trt:GetVideoSourcesResponse>`,
+          ),
         };
       case 'GetProfiles':
         return {
@@ -138,13 +154,17 @@ export async function startOnvifSim(opts: OnvifSimOptions): Promise<OnvifSim> {
         if (!p) return { status: 400, xml: fault('ter:NoProfile', 'no such profile') };
         return {
           status: 200,
-          xml: envelope(`<trt:GetStreamUriResponse><trt:MediaUri><tt:Uri>${esc(p.streamUri)}</tt:Uri><tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false</tt:InvalidAfterReboot><tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:GetStreamUriResponse>`),
+          xml: envelope(
+            `<trt:GetStreamUriResponse><trt:MediaUri><tt:Uri>${esc(p.streamUri)}</tt:Uri><tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false</tt:InvalidAfterReboot><tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:GetStreamUriResponse>`,
+          ),
         };
       }
       case 'GetSnapshotUri':
         return {
           status: 200,
-          xml: envelope(`<trt:GetSnapshotUriResponse><trt:MediaUri><tt:Uri>${base}/snapshot.jpg</tt:Uri><tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false</tt:InvalidAfterReboot><tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:GetSnapshotUriResponse>`),
+          xml: envelope(
+            `<trt:GetSnapshotUriResponse><trt:MediaUri><tt:Uri>${base}/snapshot.jpg</tt:Uri><tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false</tt:InvalidAfterReboot><tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:GetSnapshotUriResponse>`,
+          ),
         };
       default:
         return { status: 400, xml: fault('ter:ActionNotSupported', `${op} not supported`) };

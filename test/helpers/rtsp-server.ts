@@ -43,10 +43,22 @@ export interface RtspServer {
  */
 export async function prepareClip(clip: string, gopSec?: number): Promise<string> {
   mkdirSync(ARTIFACTS_DIR, { recursive: true });
-  const out = join(ARTIFACTS_DIR, `rtsp-${basename(clip).replace(/\.[^.]+$/, '')}${gopSec ? `-g${gopSec}` : ''}.ts`);
+  const out = join(
+    ARTIFACTS_DIR,
+    `rtsp-${basename(clip).replace(/\.[^.]+$/, '')}${gopSec ? `-g${gopSec}` : ''}.ts`,
+  );
   if (existsSync(out) && statSync(out).mtimeMs >= statSync(clip).mtimeMs) return out;
-  const { stdout } = await execFileP('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries',
-    'stream=codec_name,r_frame_rate', '-of', 'default=nw=1', clip]);
+  const { stdout } = await execFileP('ffprobe', [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=codec_name,r_frame_rate',
+    '-of',
+    'default=nw=1',
+    clip,
+  ]);
   const codec = /codec_name=(\S+)/.exec(stdout)?.[1];
   const rate = /r_frame_rate=(\d+)\/(\d+)/.exec(stdout);
   const fps = rate ? Number(rate[1]) / Number(rate[2]) : 25;
@@ -54,9 +66,24 @@ export async function prepareClip(clip: string, gopSec?: number): Promise<string
   const enc =
     codec === 'h264' && !gopSec
       ? ['-c:v', 'copy']
-      : ['-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-bf', '0',
-          '-g', String(Math.max(1, Math.round(fps * (gopSec ?? 2)))), '-keyint_min', String(Math.max(1, Math.round(fps * (gopSec ?? 2)))),
-          '-sc_threshold', '0', '-x264-params', 'repeat-headers=1'];
+      : [
+          '-c:v',
+          'libx264',
+          '-preset',
+          'veryfast',
+          '-pix_fmt',
+          'yuv420p',
+          '-bf',
+          '0',
+          '-g',
+          String(Math.max(1, Math.round(fps * (gopSec ?? 2)))),
+          '-keyint_min',
+          String(Math.max(1, Math.round(fps * (gopSec ?? 2)))),
+          '-sc_threshold',
+          '0',
+          '-x264-params',
+          'repeat-headers=1',
+        ];
   await execFileP('ffmpeg', ['-y', '-loglevel', 'error', '-i', clip, '-an', ...enc, '-f', 'mpegts', tmp]);
   renameSync(tmp, out);
   return out;
@@ -83,13 +110,20 @@ function waitExit(child: ChildProcess, ms: number): Promise<void> {
  * and the ingest benchmark.
  */
 export async function startRtspServer(opts: RtspServerOptions): Promise<RtspServer> {
-  if (!existsSync(PYTHON)) throw new Error(`${PYTHON} missing: apt-get install python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp`);
+  if (!existsSync(PYTHON))
+    throw new Error(
+      `${PYTHON} missing: apt-get install python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp`,
+    );
   const groups: { paths: string[]; clip: string; udp: number }[] = [];
   for (const [path, clip] of Object.entries(opts.clips ?? {})) {
     groups.push({ paths: [path.replace(/^\/+/, '')], clip: await prepareClip(clip, opts.gopSec), udp: 0 });
   }
   if (opts.fanout && opts.fanout.paths.length) {
-    groups.push({ paths: opts.fanout.paths.map((p) => p.replace(/^\/+/, '')), clip: await prepareClip(opts.fanout.clip, opts.gopSec), udp: 0 });
+    groups.push({
+      paths: opts.fanout.paths.map((p) => p.replace(/^\/+/, '')),
+      clip: await prepareClip(opts.fanout.clip, opts.gopSec),
+      udp: 0,
+    });
   }
   if (!groups.length) throw new Error('startRtspServer: give clips or fanout');
   const port = opts.port ?? (await freePort());
@@ -98,8 +132,27 @@ export async function startRtspServer(opts: RtspServerOptions): Promise<RtspServ
     g.udp = await freePort();
     // RTP to a port nobody listens on yet is fine: the server's udpsrc binds it when a client
     // first asks for the mount, and the feeder's clock keeps running meanwhile (a live camera).
-    const f = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', g.clip,
-      '-an', '-c', 'copy', '-f', 'rtp', `rtp://127.0.0.1:${g.udp}?pkt_size=1200`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const f = spawn(
+      'ffmpeg',
+      [
+        '-hide_banner',
+        '-nostdin',
+        '-loglevel',
+        'error',
+        '-re',
+        '-stream_loop',
+        '-1',
+        '-i',
+        g.clip,
+        '-an',
+        '-c',
+        'copy',
+        '-f',
+        'rtp',
+        `rtp://127.0.0.1:${g.udp}?pkt_size=1200`,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     f.stderr?.resume();
     feeders.push(f);
   }
@@ -118,7 +171,10 @@ export async function startRtspServer(opts: RtspServerOptions): Promise<RtspServ
     });
     await new Promise<void>((resolve, reject) => {
       const rl = createInterface({ input: child.stdout! });
-      const timer = setTimeout(() => reject(new Error(`RTSP server did not start in 15 s: ${stderr}`)), 15_000);
+      const timer = setTimeout(
+        () => reject(new Error(`RTSP server did not start in 15 s: ${stderr}`)),
+        15_000,
+      );
       rl.on('line', (line) => {
         if (line.startsWith('READY')) {
           clearTimeout(timer);

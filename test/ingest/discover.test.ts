@@ -30,7 +30,12 @@ describe('scripts/discover (ONVIF WS-Discovery)', () => {
       env: { ...process.env, SIM_PW: 'Disc-Pw-9', CAM_PW: 'Disc-Pw-9' },
       timeout: 60_000,
     }).toString();
-    const devices = JSON.parse(stdout) as { host: string; port: number; model: string; profiles: { token: string; width: number }[] }[];
+    const devices = JSON.parse(stdout) as {
+      host: string;
+      port: number;
+      model: string;
+      profiles: { token: string; width: number }[];
+    }[];
     expect(devices).toHaveLength(1);
     expect(devices[0]!.host).toBe('127.0.0.1');
     expect(devices[0]!.model).toBe('DS-2CD-SIM');

@@ -46,7 +46,11 @@ describe('decode budget', () => {
   it('staggers grants so a fleet does not connect at once', async () => {
     const b = createDecodeBudget({ maxFfmpeg: 100, maxDecodesPerSec: 100, staggerMs: 40 });
     const times: number[] = [];
-    await Promise.all(['a', 'b', 'c', 'd'].map((id) => b.acquire({ cameraId: id, ffmpeg: true, rate: 0.1, priority: 0 }).then(() => times.push(Date.now()))));
+    await Promise.all(
+      ['a', 'b', 'c', 'd'].map((id) =>
+        b.acquire({ cameraId: id, ffmpeg: true, rate: 0.1, priority: 0 }).then(() => times.push(Date.now())),
+      ),
+    );
     for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(35);
     b.close();
   });
@@ -60,7 +64,12 @@ describe('fleet modes against a real RTSP server', () => {
     rtsp = await startRtspServer({ clips: { lobby: mediaPath('one-by-one-person-detection.mp4') } });
     h = await startIngest({ maxFfmpeg: 1 });
     h.ingest.update([
-      camera({ id: 'burst', source: { kind: 'rtsp', url: rtsp.url('lobby') }, mode: 'burst', samplingIntervalSec: 3 }),
+      camera({
+        id: 'burst',
+        source: { kind: 'rtsp', url: rtsp.url('lobby') },
+        mode: 'burst',
+        samplingIntervalSec: 3,
+      }),
       camera({ id: 'snapmode', source: { kind: 'rtsp', url: rtsp.url('lobby') }, mode: 'snapshot' }),
     ]);
   });
@@ -82,8 +91,13 @@ describe('fleet modes against a real RTSP server', () => {
   });
 
   it('snapshot mode on an RTSP-only camera is a configuration error', async () => {
-    await waitFor('snapmode misconfigured', () => h.ingest.directory.get('snapmode')?.state === 'misconfigured');
-    expect(h.ingest.directory.get('snapmode')!.reason).toMatch(/^mode_unsupported: mode snapshot needs a snapshot or onvif source/);
+    await waitFor(
+      'snapmode misconfigured',
+      () => h.ingest.directory.get('snapmode')?.state === 'misconfigured',
+    );
+    expect(h.ingest.directory.get('snapmode')!.reason).toMatch(
+      /^mode_unsupported: mode snapshot needs a snapshot or onvif source/,
+    );
   });
 });
 
@@ -99,8 +113,32 @@ describe('a stream that changes resolution', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gw-res-'));
     const part = (name: string, size: string, from: number) => {
       const out = join(dir, name);
-      execFileSync('ffmpeg', ['-loglevel', 'error', '-ss', String(from), '-t', '6', '-i', vtestH264(), '-vf', `scale=${size}`, '-an', '-c:v', 'libx264',
-        '-preset', 'ultrafast', '-g', '10', '-bf', '0', '-x264-params', 'repeat-headers=1', '-f', 'mpegts', out]);
+      execFileSync('ffmpeg', [
+        '-loglevel',
+        'error',
+        '-ss',
+        String(from),
+        '-t',
+        '6',
+        '-i',
+        vtestH264(),
+        '-vf',
+        `scale=${size}`,
+        '-an',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-g',
+        '10',
+        '-bf',
+        '0',
+        '-x264-params',
+        'repeat-headers=1',
+        '-f',
+        'mpegts',
+        out,
+      ]);
       return readFileSync(out);
     };
     const clip = join(dir, 'switch.ts');
@@ -110,8 +148,14 @@ describe('a stream that changes resolution', () => {
     h = await startIngest();
     const states: string[] = [];
     h.ingest.directory.onState((s) => states.push(`${s.state}:${s.reason ?? ''}`));
-    h.ingest.update([camera({ id: 'switch', source: { kind: 'rtsp', url: rtsp.url('switch') }, samplingIntervalSec: 1 })]);
-    await waitFor('resolution change reported', () => states.find((s) => s.startsWith('degraded:resolution_changed')), 30_000);
+    h.ingest.update([
+      camera({ id: 'switch', source: { kind: 'rtsp', url: rtsp.url('switch') }, samplingIntervalSec: 1 }),
+    ]);
+    await waitFor(
+      'resolution change reported',
+      () => states.find((s) => s.startsWith('degraded:resolution_changed')),
+      30_000,
+    );
     expect(states.find((s) => s.startsWith('degraded:'))).toMatch(/(768x576 to 640x360|640x360 to 768x576)/);
     // the pipeline restarts at the new size, so evidence JPEGs come at the real size
     await waitFor('frames at both sizes', () => new Set(h.frames.map((f) => f.jpegWidth)).size === 2, 30_000);

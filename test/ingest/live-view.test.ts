@@ -35,10 +35,21 @@ describe('live view relay through node-media-server', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    rtsp = await startRtspServer({ clips: { gate: mediaPath('car-detection.mp4') }, auth: { username: 'admin', password: PASSWORD } });
-    h = await startIngest({ liveView: { rtmpPort: 0, httpPort: 0, idleStopSec: 2, tokenTtlSec: 60 } }, { ...process.env, LIVE_PW: PASSWORD });
+    rtsp = await startRtspServer({
+      clips: { gate: mediaPath('car-detection.mp4') },
+      auth: { username: 'admin', password: PASSWORD },
+    });
+    h = await startIngest(
+      { liveView: { rtmpPort: 0, httpPort: 0, idleStopSec: 2, tokenTtlSec: 60 } },
+      { ...process.env, LIVE_PW: PASSWORD },
+    );
     h.ingest.update([
-      camera({ id: 'gate', source: { kind: 'rtsp', url: rtsp.url('gate') }, credentials: { username: 'admin', password: { env: 'LIVE_PW' } }, samplingIntervalSec: 10 }),
+      camera({
+        id: 'gate',
+        source: { kind: 'rtsp', url: rtsp.url('gate') },
+        credentials: { username: 'admin', password: { env: 'LIVE_PW' } },
+        samplingIntervalSec: 10,
+      }),
       camera({ id: 'demo', source: { kind: 'file', path: vtestH264() }, samplingIntervalSec: 10 }),
       camera({ id: 'still', source: { kind: 'snapshot', url: 'http://127.0.0.1:9/snap.jpg' } }),
     ]);
@@ -49,7 +60,8 @@ describe('live view relay through node-media-server', () => {
     await rtsp?.close();
   });
 
-  const relays = async () => Number(/gridwatch_ingest_live_relays (\d+)/.exec(await h.metrics.metrics())?.[1]);
+  const relays = async () =>
+    Number(/gridwatch_ingest_live_relays (\d+)/.exec(await h.metrics.metrics())?.[1]);
 
   it('starts a relay on request; a client reads FLV; no credentials in the ticket', async () => {
     const ticket = await h.ingest.directory.startLiveView('gate');
@@ -97,7 +109,9 @@ describe('live view relay through node-media-server', () => {
   });
 
   it('explains why a snapshot camera has no live view', async () => {
-    await expect(h.ingest.directory.startLiveView('still')).rejects.toMatchObject({ code: 'GW_LIVE_UNSUPPORTED' });
+    await expect(h.ingest.directory.startLiveView('still')).rejects.toMatchObject({
+      code: 'GW_LIVE_UNSUPPORTED',
+    });
     await expect(h.ingest.directory.startLiveView('nope')).rejects.toMatchObject({ code: 'GW_NOT_FOUND' });
   });
 

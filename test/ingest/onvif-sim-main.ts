@@ -13,7 +13,13 @@ const sim = await startOnvifSim({
   model: 'DS-2CD-SIM',
   discovery: true,
   profiles: [
-    { token: 'Profile_1', name: 'mainStream', width: 1920, height: 1080, streamUri: 'rtsp://127.0.0.1:554/main' },
+    {
+      token: 'Profile_1',
+      name: 'mainStream',
+      width: 1920,
+      height: 1080,
+      streamUri: 'rtsp://127.0.0.1:554/main',
+    },
     { token: 'Profile_2', name: 'subStream', width: 640, height: 360, streamUri: 'rtsp://127.0.0.1:554/sub' },
   ],
 });

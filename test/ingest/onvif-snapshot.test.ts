@@ -21,8 +21,24 @@ describe('ONVIF and snapshot sources', () => {
   const count = (id: string) => h.frames.filter((f) => f.cameraId === id).length;
 
   beforeAll(async () => {
-    rtsp = await startRtspServer({ clips: { main: vtestH264(), sub: mediaPath('one-by-one-person-detection.mp4') } });
-    jpeg = execFileSync('ffmpeg', ['-loglevel', 'error', '-ss', '5', '-i', vtestH264(), '-frames:v', '1', '-c:v', 'mjpeg', '-f', 'image2pipe', '-']);
+    rtsp = await startRtspServer({
+      clips: { main: vtestH264(), sub: mediaPath('one-by-one-person-detection.mp4') },
+    });
+    jpeg = execFileSync('ffmpeg', [
+      '-loglevel',
+      'error',
+      '-ss',
+      '5',
+      '-i',
+      vtestH264(),
+      '-frames:v',
+      '1',
+      '-c:v',
+      'mjpeg',
+      '-f',
+      'image2pipe',
+      '-',
+    ]);
     sim = await startOnvifSim({
       username: 'admin',
       password: ONVIF_PW,
@@ -34,7 +50,8 @@ describe('ONVIF and snapshot sources', () => {
     });
     basic = createServer((req, res) => {
       const ok = req.headers.authorization === `Basic ${Buffer.from(`viewer:${SNAP_PW}`).toString('base64')}`;
-      if (req.url === '/html') return res.writeHead(200, { 'content-type': 'text/html' }).end('<html>login</html>');
+      if (req.url === '/html')
+        return res.writeHead(200, { 'content-type': 'text/html' }).end('<html>login</html>');
       if (!ok) return res.writeHead(401, { 'www-authenticate': 'Basic realm="cam"' }).end();
       res.writeHead(200, { 'content-type': 'image/jpeg' }).end(jpeg);
     });
@@ -43,14 +60,42 @@ describe('ONVIF and snapshot sources', () => {
     h = await startIngest({}, { ...process.env, ONVIF_PW, SNAP_PW, WRONG: 'nope-wrong' });
     const creds = (env: string, username = 'admin') => ({ username, password: { env } });
     h.ingest.update([
-      camera({ id: 'onvif-stream', source: { kind: 'onvif', host: '127.0.0.1', port: sim.port }, credentials: creds('ONVIF_PW'), samplingIntervalSec: 1 }),
-      camera({ id: 'onvif-snap', source: { kind: 'onvif', host: '127.0.0.1', port: sim.port }, credentials: creds('ONVIF_PW'), mode: 'snapshot', samplingIntervalSec: 1 }),
-      camera({ id: 'onvif-badpw', source: { kind: 'onvif', host: '127.0.0.1', port: sim.port }, credentials: creds('WRONG') }),
-      camera({ id: 'snap-basic', source: { kind: 'snapshot', url: `http://127.0.0.1:${basicPort}/snap.jpg`, auth: 'basic' }, credentials: creds('SNAP_PW', 'viewer'), samplingIntervalSec: 1 }),
-      camera({ id: 'snap-badpw', source: { kind: 'snapshot', url: `http://127.0.0.1:${basicPort}/snap.jpg`, auth: 'basic' }, credentials: creds('WRONG', 'viewer') }),
+      camera({
+        id: 'onvif-stream',
+        source: { kind: 'onvif', host: '127.0.0.1', port: sim.port },
+        credentials: creds('ONVIF_PW'),
+        samplingIntervalSec: 1,
+      }),
+      camera({
+        id: 'onvif-snap',
+        source: { kind: 'onvif', host: '127.0.0.1', port: sim.port },
+        credentials: creds('ONVIF_PW'),
+        mode: 'snapshot',
+        samplingIntervalSec: 1,
+      }),
+      camera({
+        id: 'onvif-badpw',
+        source: { kind: 'onvif', host: '127.0.0.1', port: sim.port },
+        credentials: creds('WRONG'),
+      }),
+      camera({
+        id: 'snap-basic',
+        source: { kind: 'snapshot', url: `http://127.0.0.1:${basicPort}/snap.jpg`, auth: 'basic' },
+        credentials: creds('SNAP_PW', 'viewer'),
+        samplingIntervalSec: 1,
+      }),
+      camera({
+        id: 'snap-badpw',
+        source: { kind: 'snapshot', url: `http://127.0.0.1:${basicPort}/snap.jpg`, auth: 'basic' },
+        credentials: creds('WRONG', 'viewer'),
+      }),
       camera({ id: 'snap-html', source: { kind: 'snapshot', url: `http://127.0.0.1:${basicPort}/html` } }),
     ]);
-    await waitFor('frames from onvif and snapshot cameras', () => count('onvif-stream') >= 3 && count('onvif-snap') >= 3 && count('snap-basic') >= 3, 60_000);
+    await waitFor(
+      'frames from onvif and snapshot cameras',
+      () => count('onvif-stream') >= 3 && count('onvif-snap') >= 3 && count('snap-basic') >= 3,
+      60_000,
+    );
   });
 
   afterAll(async () => {
@@ -61,7 +106,14 @@ describe('ONVIF and snapshot sources', () => {
   });
 
   it('resolves profiles, stream and snapshot URIs with the onvif client and picks the sub-stream', async () => {
-    const r = await resolveOnvif({ host: '127.0.0.1', port: sim.port, username: 'admin', password: ONVIF_PW, timeoutMs: 5_000, logger: createLogger({ level: 'silent', pretty: false }) });
+    const r = await resolveOnvif({
+      host: '127.0.0.1',
+      port: sim.port,
+      username: 'admin',
+      password: ONVIF_PW,
+      timeoutMs: 5_000,
+      logger: createLogger({ level: 'silent', pretty: false }),
+    });
     expect(r.profiles.map((p) => [p.token, p.width, p.height])).toEqual([
       ['Profile_1', 1920, 1080],
       ['Profile_2', 640, 360],
@@ -70,7 +122,15 @@ describe('ONVIF and snapshot sources', () => {
     expect(r.streamUri).toBe(rtsp.url('sub'));
     expect(r.snapshotUri).toBe(`http://127.0.0.1:${sim.port}/snapshot.jpg`);
     expect(chooseSamplingProfile(r.profiles, 'Profile_1')?.name).toBe('mainStream');
-    expect(sim.requests).toEqual(expect.arrayContaining(['GetSystemDateAndTime', 'GetCapabilities', 'GetProfiles', 'GetStreamUri', 'GetSnapshotUri']));
+    expect(sim.requests).toEqual(
+      expect.arrayContaining([
+        'GetSystemDateAndTime',
+        'GetCapabilities',
+        'GetProfiles',
+        'GetStreamUri',
+        'GetSnapshotUri',
+      ]),
+    );
   });
 
   it('samples an ONVIF camera through its resolved sub-stream', () => {
@@ -94,7 +154,9 @@ describe('ONVIF and snapshot sources', () => {
 
   it('classifies wrong ONVIF and snapshot credentials and non-image URLs', async () => {
     await waitFor('bad cameras classified', () =>
-      ['onvif-badpw', 'snap-badpw', 'snap-html'].every((id) => h.ingest.directory.get(id)?.state === 'misconfigured'),
+      ['onvif-badpw', 'snap-badpw', 'snap-html'].every(
+        (id) => h.ingest.directory.get(id)?.state === 'misconfigured',
+      ),
     );
     expect(h.ingest.directory.get('onvif-badpw')!.reason).toMatch(/^auth_failed: /);
     expect(h.ingest.directory.get('snap-badpw')!.reason).toMatch(/^auth_failed: .*HTTP 401/);

@@ -9,19 +9,29 @@ describe('keyframe-only sampling from a real RTSP server', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    rtsp = await startRtspServer({ clips: { street: vtestH264(), lobby: mediaPath('one-by-one-person-detection.mp4') } });
+    rtsp = await startRtspServer({
+      clips: { street: vtestH264(), lobby: mediaPath('one-by-one-person-detection.mp4') },
+    });
     h = await startIngest();
     h.ingest.update([
       camera({ id: 'street', source: { kind: 'rtsp', url: rtsp.url('street') }, samplingIntervalSec: 2 }),
       camera({ id: 'lobby', source: { kind: 'rtsp', url: rtsp.url('lobby') }, samplingIntervalSec: 3 }),
       camera({ id: 'demo', source: { kind: 'file', path: vtestH264() }, samplingIntervalSec: 2 }),
       // vtest.avi has a keyframe only every 25 s: keyframe-only sampling cannot serve 2 s
-      camera({ id: 'longgop', source: { kind: 'file', path: mediaPath('vtest.avi') }, samplingIntervalSec: 2 }),
+      camera({
+        id: 'longgop',
+        source: { kind: 'file', path: mediaPath('vtest.avi') },
+        samplingIntervalSec: 2,
+      }),
     ]);
-    await waitFor('6 frames from street, 4 from lobby', () => {
-      const n = (id: string) => h.frames.filter((f) => f.cameraId === id).length;
-      return n('street') >= 6 && n('lobby') >= 4 && n('demo') >= 4 && n('longgop') >= 3;
-    }, 60_000);
+    await waitFor(
+      '6 frames from street, 4 from lobby',
+      () => {
+        const n = (id: string) => h.frames.filter((f) => f.cameraId === id).length;
+        return n('street') >= 6 && n('lobby') >= 4 && n('demo') >= 4 && n('longgop') >= 3;
+      },
+      60_000,
+    );
   });
 
   afterAll(async () => {
@@ -31,7 +41,10 @@ describe('keyframe-only sampling from a real RTSP server', () => {
 
   it('asks ffmpeg to decode keyframes only', () => {
     const args = samplerArgs({ input: 'rtsp://x', kind: 'rtsp', intervalSec: 5, width: 512, height: 512 });
-    expect(args.slice(args.indexOf('-skip_frame'), args.indexOf('-skip_frame') + 2)).toEqual(['-skip_frame', 'nokey']);
+    expect(args.slice(args.indexOf('-skip_frame'), args.indexOf('-skip_frame') + 2)).toEqual([
+      '-skip_frame',
+      'nokey',
+    ]);
     expect(args.indexOf('-skip_frame')).toBeLessThan(args.indexOf('-i'));
   });
 
@@ -52,7 +65,10 @@ describe('keyframe-only sampling from a real RTSP server', () => {
   });
 
   it('samples at the configured interval, not the stream rate', () => {
-    for (const [id, interval] of [['street', 2], ['lobby', 3]] as const) {
+    for (const [id, interval] of [
+      ['street', 2],
+      ['lobby', 3],
+    ] as const) {
       const t = h.frames.filter((f) => f.cameraId === id).map((f) => f.capturedAt);
       const gaps = t.slice(1).map((v, i) => (v - t[i]!) / 1000);
       const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
@@ -105,12 +121,20 @@ describe('keyframe-only sampling from a real RTSP server', () => {
     const pidLobby = h.ingest.samplerPid('lobby');
     expect(pidStreet).toBeDefined();
     h.ingest.update([
-      camera({ id: 'street', source: { kind: 'rtsp', url: rtsp.url('street') }, samplingIntervalSec: 2, tags: ['new-tag'] }),
+      camera({
+        id: 'street',
+        source: { kind: 'rtsp', url: rtsp.url('street') },
+        samplingIntervalSec: 2,
+        tags: ['new-tag'],
+      }),
       camera({ id: 'lobby', source: { kind: 'rtsp', url: rtsp.url('lobby') }, samplingIntervalSec: 1 }),
     ]);
     expect(h.ingest.samplerPid('street')).toBe(pidStreet);
     expect(h.ingest.directory.get('demo')).toBeUndefined();
-    await waitFor('lobby restarted', () => h.ingest.samplerPid('lobby') !== undefined && h.ingest.samplerPid('lobby') !== pidLobby);
+    await waitFor(
+      'lobby restarted',
+      () => h.ingest.samplerPid('lobby') !== undefined && h.ingest.samplerPid('lobby') !== pidLobby,
+    );
     const before = h.frames.length;
     await waitFor('frames after reload', () => h.frames.slice(before).some((f) => f.cameraId === 'lobby'));
   });

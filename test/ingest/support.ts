@@ -14,7 +14,11 @@ import { createLogger } from '../../gateway/logger.js';
 import { createMetricsRegistry } from '../../gateway/metrics.js';
 
 export function camera(entry: Record<string, unknown>): LoadedCamera {
-  const parsed = CameraSchema.parse({ name: `测试 ${String(entry.id)}`, location: { lon: 116.4, lat: 39.9 }, ...entry });
+  const parsed = CameraSchema.parse({
+    name: `测试 ${String(entry.id)}`,
+    location: { lon: 116.4, lat: 39.9 },
+    ...entry,
+  });
   return { ...parsed, file: 'test.yaml', line: 1, baseDir: process.cwd(), wgs84: { lon: 116.4, lat: 39.9 } };
 }
 
@@ -28,7 +32,10 @@ export interface Harness {
 }
 
 /** A real ingest with a log capture and an in-memory finding sink. */
-export async function startIngest(config: Partial<IngestConfig> = {}, env: NodeJS.ProcessEnv = process.env): Promise<Harness> {
+export async function startIngest(
+  config: Partial<IngestConfig> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Harness> {
   let logText = '';
   const dest = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -43,7 +50,11 @@ export async function startIngest(config: Partial<IngestConfig> = {}, env: NodeJ
   const dir = await mkdtemp(join(tmpdir(), 'gw-ingest-ev-'));
   const evidence = createEvidenceStore({ dir, timeZone: 'Asia/Shanghai' });
   const ingest = createIngest({
-    config: IngestConfigSchema.parse({ startStaggerMs: 0, backoff: { initialMs: 300, maxMs: 2_000 }, ...config }),
+    config: IngestConfigSchema.parse({
+      startStaggerMs: 0,
+      backoff: { initialMs: 300, maxMs: 2_000 },
+      ...config,
+    }),
     timeZone: 'Asia/Shanghai',
     logger,
     metrics,
@@ -56,7 +67,11 @@ export async function startIngest(config: Partial<IngestConfig> = {}, env: NodeJ
   return { ingest, frames, findings, logs: () => logText, metrics, close: () => ingest.close() };
 }
 
-export async function waitFor<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => T | undefined | null | false,
+  timeoutMs = 30_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = fn();

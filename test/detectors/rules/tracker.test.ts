@@ -149,3 +149,21 @@ describe('tracker', () => {
     expect(out.map((t) => t.trackId)).toEqual(['cam1-1', 'cam1-2']);
   });
 });
+
+describe('tracker: people at a shared spot', () => {
+  it('does not hand a person’s track to the next person at the same spot after two missed samples', () => {
+    const tr = createTracker();
+    const spot: NBox = { x1: 0.5, y1: 0.4, x2: 0.55, y2: 0.6 };
+    for (let i = 0; i < 5; i++) tr.update([det('person', spot, 0.6)], T0 + i * S);
+    const first = tr.tracks()[0]!.trackId;
+    tr.update([], T0 + 5 * S);
+    tr.update([], T0 + 6 * S); // the first person has left
+    const next = tr.update([det('person', spot, 0.6)], T0 + 7 * S);
+    expect(next).toHaveLength(1);
+    expect(next[0]!.trackId).not.toBe(first);
+    expect(next[0]!.firstSeen).toBe(T0 + 7 * S);
+    // One missed sample (a head turned, an occlusion) keeps the identity.
+    tr.update([], T0 + 8 * S);
+    expect(tr.update([det('person', spot, 0.6)], T0 + 9 * S)[0]!.trackId).toBe(next[0]!.trackId);
+  });
+});
