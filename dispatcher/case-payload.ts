@@ -57,15 +57,15 @@ export function buildCase(
     seq: number;
     idempotencyKey: string;
     crs: Crs;
-    publicUrl: string;
+    /** Signed URL the platform can fetch an evidence image from (see evidence-links.ts). */
+    evidenceUrl: (relPath: string) => string;
     note: string | null;
   },
 ): CasePayload {
-  const base = opts.publicUrl.replace(/\/+$/, '');
   const evidence: CasePayload['evidence'] = [];
-  if (a.evidence.first) evidence.push({ role: 'first', url: `${base}/evidence/${a.evidence.first}` });
+  if (a.evidence.first) evidence.push({ role: 'first', url: opts.evidenceUrl(a.evidence.first) });
   if (a.evidence.latest && a.evidence.latest !== a.evidence.first)
-    evidence.push({ role: 'latest', url: `${base}/evidence/${a.evidence.latest}` });
+    evidence.push({ role: 'latest', url: opts.evidenceUrl(a.evidence.latest) });
   return {
     schema: 'gridwatch.case/1',
     kind: opts.kind,

@@ -1,6 +1,6 @@
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { hostname } from 'node:os';
-import type { Router } from 'express';
+import express, { type Router } from 'express';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -26,6 +26,7 @@ import { createAlertRelay, type AlertRelay } from './alert-relay.js';
 import { createAlertService } from './alert-service.js';
 import { createAlertStore } from './alert-store.js';
 import { createCallbackRouter } from './callback-router.js';
+import { createEvidenceRouter } from './evidence-links.js';
 import type { DispatcherConfig, ForwardTarget } from './dispatcher-config.js';
 import { createFeedback } from './feedback.js';
 import { createForwarder, type ResolvedTarget } from './forwarder.js';
@@ -68,6 +69,8 @@ export interface Dispatcher {
   alerts: AlertService;
   /** Platform status callbacks; mount e.g. at /api/platform → POST /api/platform/callbacks. */
   callbackRouter: Router;
+  /** Signed evidence links for the platform; mount at /evidence (serves nothing without an evidence store). */
+  evidenceRouter: Router;
   /** Called with the whole current list whenever a suppression appears or is lifted (any process). */
   onSuppressions(cb: (list: Suppression[]) => void): () => void;
   start(): Promise<void>;
@@ -209,6 +212,9 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
     logger,
     onSuppressionsChanged: suppressionsChanged,
   });
+  const evidenceRouter = o.evidence
+    ? createEvidenceRouter({ targets, evidence: o.evidence, clock, logger })
+    : express.Router();
   const callbackRouter = createCallbackRouter({
     targets,
     engine,
@@ -298,6 +304,7 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
     queues,
     alerts,
     callbackRouter,
+    evidenceRouter,
     sink: {
       async submit(f: Finding) {
         if (closed) throw new ClosedError('dispatcher');

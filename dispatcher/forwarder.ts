@@ -9,6 +9,7 @@ import { NotFoundError } from '../gateway/errors.js';
 import type { AlertEngine } from './alert-engine.js';
 import type { AlertStore } from './alert-store.js';
 import { buildCase } from './case-payload.js';
+import { EVIDENCE_LINK_TTL_SEC, evidenceLink } from './evidence-links.js';
 import type { DispatcherConfig, ForwardTarget } from './dispatcher-config.js';
 import { forwardJobId, QUEUES, type QueuePayload } from './queue-map.js';
 import type { RedisKeys } from './redis-keys.js';
@@ -161,7 +162,8 @@ export function createForwarder(d: {
         seq: m.seq,
         idempotencyKey: idem,
         crs: t.crs,
-        publicUrl: d.publicUrl,
+        evidenceUrl: (rel) =>
+          evidenceLink(d.publicUrl, rel, t, Math.floor(d.clock() / 1_000) + EVIDENCE_LINK_TTL_SEC),
         note: m.kind === 'case.reopen' ? '二次识别: 问题仍存在 (re-check: still present)' : null,
       });
       const body = JSON.stringify(payload);

@@ -204,7 +204,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         }),
       },
       metrics,
-      routers: [{ path: '/api/platform', router: dispatcher.callbackRouter }],
+      routers: [
+        { path: '/api/platform', router: dispatcher.callbackRouter },
+        { path: '/evidence', router: dispatcher.evidenceRouter },
+      ],
       admin: { rejectedCameras: () => store.rejected(), plugins: () => det.plugins.status() },
       liveProxy: { path: mediaPath, origin: () => ing.liveOrigin() },
       logger,

@@ -63,7 +63,11 @@ export function createDwellBook(): DwellBook {
 }
 
 /** The zone's effective dwell in ms: configured seconds times the operators' feedback factor. */
-export function dwellMs(dwellSec: number, zoneId: string | null, dwellFactor: Readonly<Record<string, number>>): number {
+export function dwellMs(
+  dwellSec: number,
+  zoneId: string | null,
+  dwellFactor: Readonly<Record<string, number>>,
+): number {
   const f = zoneId === null ? 1 : (dwellFactor[zoneId] ?? 1);
   // A broken factor (0, negative, NaN) from feedback must not make every sample alarm.
   return dwellSec * 1_000 * (Number.isFinite(f) && f > 0 ? f : 1);

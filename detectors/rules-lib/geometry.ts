@@ -4,7 +4,11 @@ import type { NBox, ZoneView } from '../contract.js';
 export { iou } from '../tracker/tracker.js';
 
 /** Ray casting; points exactly on an edge may fall either way, which is fine at pixel scale. */
-export function pointInPolygon(x: number, y: number, polygon: ReadonlyArray<readonly [number, number]>): boolean {
+export function pointInPolygon(
+  x: number,
+  y: number,
+  polygon: ReadonlyArray<readonly [number, number]>,
+): boolean {
   let inside = false;
   for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) {
     const [xi, yi] = polygon[i]!;
@@ -34,7 +38,10 @@ export function zoneOf<Z extends ZoneView>(b: NBox, zones: readonly Z[]): Z | nu
 }
 
 /** Zones the rule should look at: all it was given, or only the listed ids. */
-export function filterZones<Z extends ZoneView>(zones: readonly Z[], only: readonly string[] | undefined): Z[] {
+export function filterZones<Z extends ZoneView>(
+  zones: readonly Z[],
+  only: readonly string[] | undefined,
+): Z[] {
   if (!only || only.length === 0) return [...zones];
   const set = new Set(only);
   return zones.filter((z) => set.has(z.id));
@@ -56,7 +63,12 @@ export function relativeDistance(a: NBox, ref: NBox): number {
 /** Smallest box holding all of `boxes` (which must not be empty). */
 export function unionBox(boxes: readonly NBox[]): NBox {
   return boxes.reduce(
-    (u, b) => ({ x1: Math.min(u.x1, b.x1), y1: Math.min(u.y1, b.y1), x2: Math.max(u.x2, b.x2), y2: Math.max(u.y2, b.y2) }),
+    (u, b) => ({
+      x1: Math.min(u.x1, b.x1),
+      y1: Math.min(u.y1, b.y1),
+      x2: Math.max(u.x2, b.x2),
+      y2: Math.max(u.y2, b.y2),
+    }),
     { x1: 1, y1: 1, x2: 0, y2: 0 },
   );
 }

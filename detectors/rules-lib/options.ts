@@ -16,7 +16,9 @@ export function minScoreOption(defaultScore: number) {
     .min(0)
     .max(1)
     .default(defaultScore)
-    .describe('Minimum smoothed track score (the tracker averages over samples, so one weak frame does not decide)');
+    .describe(
+      'Minimum smoothed track score (the tracker averages over samples, so one weak frame does not decide)',
+    );
 }
 
 export const minHitsOption = z

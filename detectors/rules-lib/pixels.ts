@@ -35,7 +35,7 @@ export function isFirePixel(r: number, g: number, b: number): boolean {
  * Reads every `stride`-th pixel each way (2 = a quarter of the pixels; a 512² frame's 8×10 px
  * cells still get 20 samples each), which keeps both pixel rules at a few ms per sample.
  */
-export function cellGrid(frame: FrameView, gw: number, gh: number, stride = 2): CellGrid | null {
+export function cellGrid(frame: FrameView, gw: number, gh: number, stride = 1): CellGrid | null {
   const { rgb, width: w, height: h } = frame;
   if (!rgb || w <= 0 || h <= 0 || rgb.length < w * h * 3) return null;
   const n = gw * gh;

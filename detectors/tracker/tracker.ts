@@ -190,11 +190,14 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
   }
 
   function checkClock(at: number): void {
-    if (!Number.isFinite(at)) throw new ValidationError('tracker', [issue('at', 'a finite ms timestamp', at)]);
+    if (!Number.isFinite(at))
+      throw new ValidationError('tracker', [issue('at', 'a finite ms timestamp', at)]);
     // A clock going backwards would make dwell times negative; offline analysis restarts a
     // tracker per video, so this only happens on a programming error.
     if (at < lastAt) {
-      throw new ValidationError('tracker', [issue('at', `a time not before the previous sample (${lastAt})`, at)]);
+      throw new ValidationError('tracker', [
+        issue('at', `a time not before the previous sample (${lastAt})`, at),
+      ]);
     }
     lastAt = at;
   }

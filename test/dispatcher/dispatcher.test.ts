@@ -379,8 +379,18 @@ describe('lifecycle', () => {
       location: { crs: 'GCJ02' },
       confirmedBy: { username: 'zhangsan', displayName: '张三' },
       evidence: [
-        { role: 'first', url: 'https://gridwatch.example.cn/evidence/2026-11-27/cam-a_1.jpg' },
-        { role: 'latest', url: 'https://gridwatch.example.cn/evidence/2026-11-27/cam-a_2.jpg' },
+        {
+          role: 'first',
+          url: expect.stringMatching(
+            /^https:\/\/gridwatch\.example\.cn\/evidence\/2026-11-27\/cam-a_1\.jpg\?t=[\w-]+&exp=\d+&sig=[0-9a-f]{64}$/,
+          ),
+        },
+        {
+          role: 'latest',
+          url: expect.stringMatching(
+            /^https:\/\/gridwatch\.example\.cn\/evidence\/2026-11-27\/cam-a_2\.jpg\?/,
+          ),
+        },
       ],
     });
     // GCJ-02 is offset from WGS84 by a few hundred metres in Shenzhen; WGS84 would mean no conversion.

@@ -17,13 +17,21 @@ export const CrowdGatheringOptionsSchema = z
   .strictObject({
     zones: zonesOption,
     dwellSec: dwellOption(120, 'the crowd must last'),
-    minPeople: z.number().int().min(2).max(1_000).default(10).describe('People in the zone that make a crowd'),
+    minPeople: z
+      .number()
+      .int()
+      .min(2)
+      .max(1_000)
+      .default(10)
+      .describe('People in the zone that make a crowd'),
     minStationaryShare: z
       .number()
       .min(0)
       .max(1)
       .default(0.5)
-      .describe('Share of the counted people that must be standing, not walking through (0 = count everyone)'),
+      .describe(
+        'Share of the counted people that must be standing, not walking through (0 = count everyone)',
+      ),
     // On vtest.avi static things the model calls 'person' (a tripod, bollards) score 0.2-0.39;
     // real people 0.46-0.73. A distant crowd scores lower: lower this for far views.
     minScore: minScoreOption(0.4),

@@ -8,11 +8,28 @@ import plugin, { LoiteringOptionsSchema } from './index.js';
 import { createTracker } from '../../tracker/tracker.js';
 import type { DetectedObject, RuleEmission, RuleInput, ZoneView } from '../../contract.js';
 
-const ZONE: ZoneView = { id: 'gate', name: '校门口', polygon: [[0.4, 0.4], [0.8, 0.4], [0.8, 0.9], [0.4, 0.9]] };
-const STANDING: DetectedObject = { label: 'person', score: 0.6, box: { x1: 0.55, y1: 0.5, x2: 0.6, y2: 0.7 } };
+const ZONE: ZoneView = {
+  id: 'gate',
+  name: '校门口',
+  polygon: [
+    [0.4, 0.4],
+    [0.8, 0.4],
+    [0.8, 0.9],
+    [0.4, 0.9],
+  ],
+};
+const STANDING: DetectedObject = {
+  label: 'person',
+  score: 0.6,
+  box: { x1: 0.55, y1: 0.5, x2: 0.6, y2: 0.7 },
+};
 
 /** Runs `samples` (detections per 5 s sample) through tracker and rule; returns each sample's emissions. */
-function run(samples: DetectedObject[][], opts: Partial<RuleInput> = {}, options: unknown = {}): RuleEmission[][] {
+function run(
+  samples: DetectedObject[][],
+  opts: Partial<RuleInput> = {},
+  options: unknown = {},
+): RuleEmission[][] {
   const rule = plugin.createRule!({
     cameraId: 'cam-1',
     options: LoiteringOptionsSchema.parse(options),
@@ -52,14 +69,26 @@ describe('example-loitering', () => {
       { ...STANDING, box: { x1: 0.02 * i, y1: 0.5, x2: 0.02 * i + 0.05, y2: 0.7 } },
     ]);
     expect(run(walking).flat()).toEqual([]);
-    const outside = Array.from({ length: 30 }, () => [{ ...STANDING, box: { x1: 0.1, y1: 0.1, x2: 0.15, y2: 0.3 } }]);
+    const outside = Array.from({ length: 30 }, () => [
+      { ...STANDING, box: { x1: 0.1, y1: 0.1, x2: 0.15, y2: 0.3 } },
+    ]);
     expect(run(outside).flat()).toEqual([]);
   });
 
   it('honours the schedule (inactive = nothing, clocks restart) and dwellFactor', () => {
-    expect(run(Array.from({ length: 30 }, () => [STANDING]), { active: false }).flat()).toEqual([]);
+    expect(
+      run(
+        Array.from({ length: 30 }, () => [STANDING]),
+        { active: false },
+      ).flat(),
+    ).toEqual([]);
     // Factor 2 doubles the dwell to 240 s: 30 samples (145 s) are not enough.
-    expect(run(Array.from({ length: 30 }, () => [STANDING]), { dwellFactor: { gate: 2 } }).flat()).toEqual([]);
+    expect(
+      run(
+        Array.from({ length: 30 }, () => [STANDING]),
+        { dwellFactor: { gate: 2 } },
+      ).flat(),
+    ).toEqual([]);
   });
 
   it('rejects unknown options (a typo in camera YAML must not pass silently)', () => {

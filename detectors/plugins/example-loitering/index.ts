@@ -19,7 +19,10 @@ import { createSeenShare } from '../../rules-lib/seen-share.js';
 //    (the descriptions become the JSON Schema and the docs), defaults for what cameras omit.
 export const LoiteringOptionsSchema = z
   .strictObject({
-    zones: z.array(z.string()).optional().describe('Only these zone ids; omitted = every zone listing loitering'),
+    zones: z
+      .array(z.string())
+      .optional()
+      .describe('Only these zone ids; omitted = every zone listing loitering'),
     dwellSec: z.number().min(0).max(86_400).default(120).describe('Seconds a person must stand in the zone'),
     minScore: z.number().min(0).max(1).default(0.4).describe('Minimum smoothed person score'),
     minSeenShare: z

@@ -57,15 +57,27 @@ export const FireSmokeOptionsSchema = z
           .min(0.001)
           .max(1)
           .default(0.1)
-          .describe('A fire-coloured blob larger than this share of the frame is scenery (floor, wall, sunset)'),
+          .describe(
+            'A fire-coloured blob larger than this share of the frame is scenery (floor, wall, sunset)',
+          ),
       })
       .default({ enabled: true, cellShare: 0.25, minCells: 2, minFlicker: 0.12, maxFrameShare: 0.1 })
       .describe('Flame part'),
     smoke: z
       .strictObject({
         enabled: z.boolean().default(true).describe('Look for smoke'),
-        maxSaturation: z.number().min(0).max(1).default(0.15).describe('Greyness: max (max−min)/max of a cell colour'),
-        minLumaDelta: z.number().min(0).max(255).default(12).describe('Luminance change against the background'),
+        maxSaturation: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.15)
+          .describe('Greyness: max (max−min)/max of a cell colour'),
+        minLumaDelta: z
+          .number()
+          .min(0)
+          .max(255)
+          .default(12)
+          .describe('Luminance change against the background'),
         maxTextureRatio: z
           .number()
           .min(0)
@@ -155,14 +167,22 @@ export function createFireSmokeDetector(o: FireSmokeOptions): FireSmokeDetector 
   const bgAge = new Uint16Array(n);
   let runs: Run[] = [];
 
-  function track(kind: 'fire' | 'smoke', comps: ReturnType<typeof components>, at: number, flicker: (cells: number[]) => number) {
+  function track(
+    kind: 'fire' | 'smoke',
+    comps: ReturnType<typeof components>,
+    at: number,
+    flicker: (cells: number[]) => number,
+  ) {
     const mine = runs.filter((r) => r.kind === kind);
     const used = new Set<Run>();
     for (const c of comps) {
       const run = mine.find(
         // Smoke's base moves less than a walker's: a light-coated pedestrian, unmasked when the
         // model missed them, looks like a small grey blob that wanders.
-        (r) => !used.has(r) && iou(grow(r.box, 0.5), c.box) > 0 && rooted(r.origin, c.box, kind === 'fire' ? 0.75 : 0.35),
+        (r) =>
+          !used.has(r) &&
+          iou(grow(r.box, 0.5), c.box) > 0 &&
+          rooted(r.origin, c.box, kind === 'fire' ? 0.75 : 0.35),
       );
       if (run) {
         const f = flicker(c.cells);
@@ -291,7 +311,15 @@ export function createFireSmokeDetector(o: FireSmokeOptions): FireSmokeDetector 
         const growth = r.maxArea / Math.max(1, r.firstArea);
         if (r.kind === 'fire' && flicker < o.fire.minFlicker) continue;
         if (r.kind === 'smoke' && o.smoke.minGrowth > 0 && growth < o.smoke.minGrowth) continue;
-        hits.push({ kind: r.kind, id: r.id, start: r.start, box: r.box, samples: r.samples, flicker, growth });
+        hits.push({
+          kind: r.kind,
+          id: r.id,
+          start: r.start,
+          box: r.box,
+          samples: r.samples,
+          flicker,
+          growth,
+        });
       }
       return hits;
     },

@@ -8,7 +8,13 @@ import { definePlugin, type RuleEmission } from '../../contract.js';
 import { createDwellBook, dwellMs } from '../../rules-lib/dwell.js';
 import { filterZones, placeKeyOf, zoneOf } from '../../rules-lib/geometry.js';
 import { boxOf, round } from '../../rules-lib/boxes.js';
-import { dwellOption, minHitsOption, minScoreOption, minSeenShareOption, zonesOption } from '../../rules-lib/options.js';
+import {
+  dwellOption,
+  minHitsOption,
+  minScoreOption,
+  minSeenShareOption,
+  zonesOption,
+} from '../../rules-lib/options.js';
 import { createSeenShare } from '../../rules-lib/seen-share.js';
 
 export const IllegalParkingOptionsSchema = z
@@ -63,7 +69,11 @@ export default definePlugin<IllegalParkingOptions>({
             firstSeen: start,
             lastSeen: input.frame.at,
             placeKey: placeKeyOf(t.box, 'park'),
-            details: { label: t.label, dwellSec: Math.round((input.frame.at - start) / 1_000), zoneName: zone.name },
+            details: {
+              label: t.label,
+              dwellSec: Math.round((input.frame.at - start) / 1_000),
+              zoneName: zone.name,
+            },
           });
         }
         book.end();

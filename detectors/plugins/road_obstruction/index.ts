@@ -66,7 +66,13 @@ export const RoadObstructionOptionsSchema = z
           .max(255)
           .default(18)
           .describe('A changed cell must keep its new look within this difference, or it is traffic'),
-        minCells: z.number().int().min(1).max(10_000).default(6).describe('Connected changed cells an obstruction needs'),
+        minCells: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .default(6)
+          .describe('Connected changed cells an obstruction needs'),
         maxZoneShare: z
           .number()
           .min(0.01)
@@ -79,7 +85,9 @@ export const RoadObstructionOptionsSchema = z
           .min(0)
           .max(1_000)
           .default(2)
-          .describe('Samples a background cell must have been seen unchanged before a change against it counts'),
+          .describe(
+            'Samples a background cell must have been seen unchanged before a change against it counts',
+          ),
         gainRadius: z
           .number()
           .int()
@@ -173,7 +181,9 @@ export function createBackgroundChange(p: RoadObstructionOptions['pixels']): Bac
         return { cp, bp };
       });
       const diffWith = (skip: Uint8Array): { d: Float32Array } => {
-        const gains = planes.map(({ cp, bp }) => localGain(cp, bp, p.gridWidth, p.gridHeight, p.gainRadius, skip));
+        const gains = planes.map(({ cp, bp }) =>
+          localGain(cp, bp, p.gridWidth, p.gridHeight, p.gainRadius, skip),
+        );
         const d = new Float32Array(n);
         for (let c = 0; c < n; c++) {
           d[c] =
@@ -230,7 +240,8 @@ export function createBackgroundChange(p: RoadObstructionOptions['pixels']): Bac
         } else {
           changedSince[c] = Number.NaN;
           if (bgAge[c]! < 65_535) bgAge[c] = bgAge[c]! + 1;
-          for (let k = 0; k < 3; k++) bg[c * 3 + k] = bg[c * 3 + k]! + p.learnRate * (cur[c * 3 + k]! - bg[c * 3 + k]!);
+          for (let k = 0; k < 3; k++)
+            bg[c * 3 + k] = bg[c * 3 + k]! + p.learnRate * (cur[c * 3 + k]! - bg[c * 3 + k]!);
         }
       }
       return { changedShare: share, reset: false };

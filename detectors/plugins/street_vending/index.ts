@@ -15,7 +15,13 @@ import { definePlugin, type NBox, type RuleEmission, type TrackedObject } from '
 import { createDwellBook, dwellMs } from '../../rules-lib/dwell.js';
 import { filterZones, placeKeyOf, relativeDistance, unionBox, zoneOf } from '../../rules-lib/geometry.js';
 import { boxOf, round } from '../../rules-lib/boxes.js';
-import { dwellOption, minHitsOption, minScoreOption, minSeenShareOption, zonesOption } from '../../rules-lib/options.js';
+import {
+  dwellOption,
+  minHitsOption,
+  minScoreOption,
+  minSeenShareOption,
+  zonesOption,
+} from '../../rules-lib/options.js';
 import { createSeenShare } from '../../rules-lib/seen-share.js';
 
 /** Why each: see docs/detectors.md ("street_vending"). */
@@ -53,7 +59,11 @@ export const StreetVendingOptionsSchema = z
     minScore: minScoreOption(0.4),
     minHits: minHitsOption,
     minSeenShare: minSeenShareOption(0.7),
-    cueClasses: z.array(z.string().min(1)).min(1).default(DEFAULT_CUES).describe('Labels that count as goods or stall furniture'),
+    cueClasses: z
+      .array(z.string().min(1))
+      .min(1)
+      .default(DEFAULT_CUES)
+      .describe('Labels that count as goods or stall furniture'),
     cueMinScore: z.number().min(0).max(1).default(0.25).describe('Minimum smoothed score of a cue object'),
     cueRadius: z
       .number()
@@ -66,7 +76,9 @@ export const StreetVendingOptionsSchema = z
       .min(0)
       .max(1)
       .default(0.6)
-      .describe('A cue with more than this share of its area inside the person’s box is carried, not displayed'),
+      .describe(
+        'A cue with more than this share of its area inside the person’s box is carried, not displayed',
+      ),
     clusterRadius: z
       .number()
       .positive()

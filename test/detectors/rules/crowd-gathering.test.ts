@@ -34,7 +34,9 @@ describe('crowd_gathering', () => {
     );
     expect((await feed(makeRule(plugin), walkers, { zones: [ZONE] })).flat()).toEqual([]);
     expect((await feed(makeRule(plugin), repeat(40, group(8)), { zones: [ZONE] })).flat()).toEqual([]);
-    expect(firstHit(await feed(makeRule(plugin, { minPeople: 8 }), repeat(40, group(8)), { zones: [ZONE] }))).toBe(24);
+    expect(
+      firstHit(await feed(makeRule(plugin, { minPeople: 8 }), repeat(40, group(8)), { zones: [ZONE] })),
+    ).toBe(24);
   });
 
   it('rides out a short dip in the count (occlusion) but ends the episode after graceSec', async () => {
@@ -54,7 +56,13 @@ describe('crowd_gathering', () => {
   it('honours zones, schedule and dwellFactor', async () => {
     const other = rect('road', 0, 0, 1, 0.2);
     expect((await feed(makeRule(plugin), repeat(40, group(12)), { zones: [other] })).flat()).toEqual([]);
-    expect((await feed(makeRule(plugin), repeat(40, group(12), { active: false }), { zones: [ZONE] })).flat()).toEqual([]);
-    expect(firstHit(await feed(makeRule(plugin), repeat(60, group(12)), { zones: [ZONE], dwellFactor: { square: 1.5 } }))).toBe(36);
+    expect(
+      (await feed(makeRule(plugin), repeat(40, group(12), { active: false }), { zones: [ZONE] })).flat(),
+    ).toEqual([]);
+    expect(
+      firstHit(
+        await feed(makeRule(plugin), repeat(60, group(12)), { zones: [ZONE], dwellFactor: { square: 1.5 } }),
+      ),
+    ).toBe(36);
   });
 });

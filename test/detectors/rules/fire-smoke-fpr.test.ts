@@ -26,16 +26,42 @@ import { makeRule, T0 } from './helpers.js';
 
 const CLIPS = ['vtest.avi', 'car-detection.mp4', 'one-by-one-person-detection.mp4', 'highway-traffic.avi'];
 const S = 512;
-const WHOLE: ZoneView = { id: 'all', name: 'whole frame', polygon: [[0, 0], [1, 0], [1, 1], [0, 1]] };
+const WHOLE: ZoneView = {
+  id: 'all',
+  name: 'whole frame',
+  polygon: [
+    [0, 0],
+    [1, 0],
+    [1, 1],
+    [0, 1],
+  ],
+};
 
 function decode(clip: string, everySec: number): Uint8Array[] {
   const raw = execFileSync(
     'ffmpeg',
-    ['-nostdin', '-v', 'error', '-i', mediaPath(clip), '-an', '-vf', `fps=1/${everySec},scale=${S}:${S}`, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1'],
+    [
+      '-nostdin',
+      '-v',
+      'error',
+      '-i',
+      mediaPath(clip),
+      '-an',
+      '-vf',
+      `fps=1/${everySec},scale=${S}:${S}`,
+      '-pix_fmt',
+      'rgb24',
+      '-f',
+      'rawvideo',
+      'pipe:1',
+    ],
     { maxBuffer: 1 << 30 },
   );
   const n = Math.floor(raw.length / (S * S * 3));
-  return Array.from({ length: n }, (_, i) => new Uint8Array(raw.buffer, raw.byteOffset + i * S * S * 3, S * S * 3));
+  return Array.from(
+    { length: n },
+    (_, i) => new Uint8Array(raw.buffer, raw.byteOffset + i * S * S * 3, S * S * 3),
+  );
 }
 
 interface Count {
@@ -47,7 +73,11 @@ interface Count {
   ms: number;
 }
 
-async function measure(frames: Uint8Array[], stepMs: number, detections?: DetectedObject[][]): Promise<Count> {
+async function measure(
+  frames: Uint8Array[],
+  stepMs: number,
+  detections?: DetectedObject[][],
+): Promise<Count> {
   const fs = makeRule(fireSmoke);
   const ro = makeRule(roadObstruction, { dwellSec: 20 });
   const tracker = createTracker();
@@ -55,7 +85,13 @@ async function measure(frames: Uint8Array[], stepMs: number, detections?: Detect
   for (let i = 0; i < frames.length; i++) {
     const at = T0 + i * stepMs;
     const tracks: TrackedObject[] = detections ? tracker.update(detections[i]!, at) : [];
-    const base = { frame: { cameraId: 'fpr', at, width: S, height: S, rgb: frames[i]! }, tracks, active: true, inferred: true, dwellFactor: {} };
+    const base = {
+      frame: { cameraId: 'fpr', at, width: S, height: S, rgb: frames[i]! },
+      tracks,
+      active: true,
+      inferred: true,
+      dwellFactor: {},
+    };
     const t0 = performance.now();
     const f: RuleEmission[] = await fs.evaluate({ ...base, zones: [] });
     const o: RuleEmission[] = await ro.evaluate({ ...base, zones: [WHOLE] });
@@ -78,7 +114,9 @@ describe('pixel heuristics: false positives on real footage without fire or obst
   const rows: string[] = [];
   const totals = new Map<string, Count>();
   const add = (setup: string, clip: string, c: Count) => {
-    rows.push(`| ${setup} | ${clip} | ${pct(c.fire, c.frames)} | ${pct(c.smoke, c.frames)} | ${pct(c.obstruction, c.frames)} |`);
+    rows.push(
+      `| ${setup} | ${clip} | ${pct(c.fire, c.frames)} | ${pct(c.smoke, c.frames)} | ${pct(c.obstruction, c.frames)} |`,
+    );
     const t = totals.get(setup) ?? { frames: 0, fire: 0, smoke: 0, obstruction: 0, ms: 0 };
     totals.set(setup, {
       frames: t.frames + c.frames,
@@ -90,7 +128,12 @@ describe('pixel heuristics: false positives on real footage without fire or obst
   };
 
   beforeAll(async () => {
-    pool = createInferencePool({ workers: 1, backend: 'wasm', logger: pino({ level: 'silent' }), metrics: new Registry() });
+    pool = createInferencePool({
+      workers: 1,
+      backend: 'wasm',
+      logger: pino({ level: 'silent' }),
+      metrics: new Registry(),
+    });
     await pool.ready();
   });
   afterAll(async () => {
@@ -99,9 +142,15 @@ describe('pixel heuristics: false positives on real footage without fire or obst
       '| set-up | clip | fire frames | smoke frames | obstruction frames (dwell 20 s) |',
       '| --- | --- | --- | --- | --- |',
       ...rows,
-      ...[...totals].map(([s, c]) => `| **${s}** | **all four** | **${pct(c.fire, c.frames)}** | **${pct(c.smoke, c.frames)}** | **${pct(c.obstruction, c.frames)}** |`),
+      ...[...totals].map(
+        ([s, c]) =>
+          `| **${s}** | **all four** | **${pct(c.fire, c.frames)}** | **${pct(c.smoke, c.frames)}** | **${pct(c.obstruction, c.frames)}** |`,
+      ),
       '',
-      ...[...totals].map(([s, c]) => `${s}: both pixel rules ${(c.ms / Math.max(1, c.frames)).toFixed(1)} ms per 512×512 sample`),
+      ...[...totals].map(
+        ([s, c]) =>
+          `${s}: both pixel rules ${(c.ms / Math.max(1, c.frames)).toFixed(1)} ms per 512×512 sample`,
+      ),
     ].join('\n');
     console.log(`\n${table}\n`);
   });
@@ -110,7 +159,7 @@ describe('pixel heuristics: false positives on real footage without fire or obst
     for (const clip of CLIPS) {
       // Decoded once every 1 s; every 5th frame is the 5 s (default sampling) set.
       const frames = decode(clip, 1);
-      const every5 = <T,>(a: T[]) => a.filter((_, i) => i % 5 === 0);
+      const every5 = <T>(a: T[]) => a.filter((_, i) => i % 5 === 0);
       const dets: DetectedObject[][] = [];
       for (let i = 0; i < frames.length; i++) {
         if (!full && i % 5 !== 0) {
@@ -122,7 +171,8 @@ describe('pixel heuristics: false positives on real footage without fire or obst
         dets.push(r.objects);
       }
       // The model must really be seeing people, or the masking proves nothing.
-      if (clip === 'vtest.avi') expect(dets.flat().filter((d) => d.label === 'person').length).toBeGreaterThan(50);
+      if (clip === 'vtest.avi')
+        expect(dets.flat().filter((d) => d.label === 'person').length).toBeGreaterThan(50);
       add('pixels only, 5 s', clip, await measure(every5(frames), 5_000));
       add('pixels only, 1 s', clip, await measure(frames, 1_000));
       add('model tracks, 5 s', clip, await measure(every5(frames), 5_000, every5(dets)));

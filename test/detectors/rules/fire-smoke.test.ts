@@ -6,7 +6,11 @@ import { FRAME, background, drawFlames, drawSmoke, fillRect, H, noisy, W } from 
 const BG = background(11);
 const dims = FRAME;
 
-function scene(n: number, draw: (px: Uint8Array, i: number) => void, extra: (i: number) => Partial<Sample> = () => ({})): Sample[] {
+function scene(
+  n: number,
+  draw: (px: Uint8Array, i: number) => void,
+  extra: (i: number) => Partial<Sample> = () => ({}),
+): Sample[] {
   return Array.from({ length: n }, (_, i) => {
     const px = noisy(BG, 100 + i);
     draw(px, i);
@@ -16,10 +20,14 @@ function scene(n: number, draw: (px: Uint8Array, i: number) => void, extra: (i: 
 
 describe('fire_smoke (heuristic)', () => {
   it('raises flickering flames that stay in place, after minSamples samples', async () => {
-    const out = await feed(makeRule(plugin), scene(10, (px, i) => i >= 3 && drawFlames(px, 120, 150, 24, 40, 7 + i)), {
-      zones: [],
-      ...dims,
-    });
+    const out = await feed(
+      makeRule(plugin),
+      scene(10, (px, i) => i >= 3 && drawFlames(px, 120, 150, 24, 40, 7 + i)),
+      {
+        zones: [],
+        ...dims,
+      },
+    );
     expect(firstHit(out)).toBe(5); // flames from sample 3; third sample in a row is 5
     const e = out[9]!.find((x) => x.details?.kind === 'fire');
     expect(e).toBeDefined();
@@ -41,7 +49,10 @@ describe('fire_smoke (heuristic)', () => {
     const hit = out.findIndex((e) => e.some((x) => x.details?.kind === 'smoke'));
     expect(hit).toBeGreaterThanOrEqual(4);
     expect(hit).toBeLessThanOrEqual(6);
-    const fog: Sample[] = Array.from({ length: 10 }, (_, i) => ({ objects: [], rgb: noisy(BG, 300 + i, 4, i >= 3 ? 1.5 : 1) }));
+    const fog: Sample[] = Array.from({ length: 10 }, (_, i) => ({
+      objects: [],
+      rgb: noisy(BG, 300 + i, 4, i >= 3 ? 1.5 : 1),
+    }));
     expect((await feed(makeRule(plugin), fog, { zones: [], ...dims })).flat()).toEqual([]);
   });
 
@@ -65,7 +76,15 @@ describe('fire_smoke (heuristic)', () => {
     expect((await feed(makeRule(plugin), flames(), { zones: [far], ...dims })).flat()).toEqual([]);
     const near = rect('yard', 0.3, 0.5, 0.7, 0.95);
     expect(firstHit(await feed(makeRule(plugin), flames(), { zones: [near], ...dims }))).toBe(5);
-    expect((await feed(makeRule(plugin), flames(() => ({ active: false })), { zones: [], ...dims })).flat()).toEqual([]);
+    expect(
+      (
+        await feed(
+          makeRule(plugin),
+          flames(() => ({ active: false })),
+          { zones: [], ...dims },
+        )
+      ).flat(),
+    ).toEqual([]);
     expect(FireSmokeOptionsSchema.safeParse({ fire: { flicker: 1 } }).success).toBe(false);
   });
 });

@@ -84,8 +84,15 @@ export async function feed(rule: Rule, samples: Sample[], o: FeedOpts): Promise<
   return out;
 }
 
-export function repeat(n: number, objects: DetectedObject[] | ((i: number) => DetectedObject[]), extra: Omit<Sample, 'objects'> = {}): Sample[] {
-  return Array.from({ length: n }, (_, i) => ({ objects: typeof objects === 'function' ? objects(i) : objects, ...extra }));
+export function repeat(
+  n: number,
+  objects: DetectedObject[] | ((i: number) => DetectedObject[]),
+  extra: Omit<Sample, 'objects'> = {},
+): Sample[] {
+  return Array.from({ length: n }, (_, i) => ({
+    objects: typeof objects === 'function' ? objects(i) : objects,
+    ...extra,
+  }));
 }
 
 /** Index of the first sample with an emission, or -1. */

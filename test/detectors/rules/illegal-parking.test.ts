@@ -11,7 +11,9 @@ const CAR: NBox = { x1: 0.55, y1: 0.12, x2: 0.65, y2: 0.2 };
 /** The van as CenterNet sees it on a street view: 'truck' or 'car' at 0.35-0.45, sometimes missed. */
 function van(i: number): DetectedObject[] {
   if (i % 7 === 3) return [];
-  return [det(i % 3 === 0 ? 'car' : 'truck', { ...VAN, x1: VAN.x1 + (i % 2) * 0.003 }, 0.35 + (i % 5) * 0.02)];
+  return [
+    det(i % 3 === 0 ? 'car' : 'truck', { ...VAN, x1: VAN.x1 + (i % 2) * 0.003 }, 0.35 + (i % 5) * 0.02),
+  ];
 }
 function walker(i: number): DetectedObject {
   const x = 0.5 + ((i * 0.04) % 0.45);
@@ -60,9 +62,15 @@ describe('illegal_parking', () => {
   });
 
   it('multiplies the dwell by the zone’s dwellFactor', async () => {
-    const out = await feed(makeRule(plugin), repeat(80, van), { zones: [ZONE], dwellFactor: { 'no-park': 2 } });
+    const out = await feed(makeRule(plugin), repeat(80, van), {
+      zones: [ZONE],
+      dwellFactor: { 'no-park': 2 },
+    });
     expect(firstHit(out)).toBe(72);
-    const other = await feed(makeRule(plugin), repeat(80, van), { zones: [ZONE], dwellFactor: { elsewhere: 3 } });
+    const other = await feed(makeRule(plugin), repeat(80, van), {
+      zones: [ZONE],
+      dwellFactor: { elsewhere: 3 },
+    });
     expect(firstHit(other)).toBe(36);
   });
 
@@ -82,13 +90,18 @@ describe('illegal_parking', () => {
   });
 
   it('keeps counting through frames the motion gate skipped', async () => {
-    const samples: Sample[] = repeat(40, [det('car', CAR, 0.42)]).map((s, i) => ({ ...s, inferred: i % 6 === 0 }));
+    const samples: Sample[] = repeat(40, [det('car', CAR, 0.42)]).map((s, i) => ({
+      ...s,
+      inferred: i % 6 === 0,
+    }));
     const out = await feed(makeRule(plugin), samples, { zones: [ZONE] });
     expect(firstHit(out)).toBe(36);
   });
 
   it('needs a credible track: low scores and one-sample ghosts do not count', async () => {
-    const weak = await feed(makeRule(plugin, { dwellSec: 10 }), repeat(20, [det('car', CAR, 0.2)]), { zones: [ZONE] });
+    const weak = await feed(makeRule(plugin, { dwellSec: 10 }), repeat(20, [det('car', CAR, 0.2)]), {
+      zones: [ZONE],
+    });
     expect(weak.flat()).toEqual([]);
     const opts = IllegalParkingOptionsSchema.parse({ minHits: 5, dwellSec: 0 });
     const out = await feed(makeRule(plugin, opts), repeat(8, [det('car', CAR, 0.5)]), { zones: [ZONE] });
@@ -96,9 +109,13 @@ describe('illegal_parking', () => {
   });
 
   it('restricts to listed zones and rejects bad options', async () => {
-    const out = await feed(makeRule(plugin, { zones: ['other'], dwellSec: 10 }), repeat(10, [det('car', CAR)]), {
-      zones: [ZONE],
-    });
+    const out = await feed(
+      makeRule(plugin, { zones: ['other'], dwellSec: 10 }),
+      repeat(10, [det('car', CAR)]),
+      {
+        zones: [ZONE],
+      },
+    );
     expect(out.flat()).toEqual([]);
     expect(IllegalParkingOptionsSchema.safeParse({ dwellSec: -1 }).success).toBe(false);
     expect(IllegalParkingOptionsSchema.safeParse({ classes: [] }).success).toBe(false);

@@ -18,9 +18,17 @@ describe('road_obstruction: objects', () => {
   it('raises a stationary non-vehicle object in the road zone after dwellSec', async () => {
     const rule = makeRule(plugin, { dwellSec: 60, pixels: { enabled: false } });
     const suitcase = det('suitcase', { x1: 0.4, y1: 0.6, x2: 0.46, y2: 0.7 }, 0.4);
-    const out = await feed(rule, repeat(20, [suitcase, det('person', { x1: 0.2, y1: 0.5, x2: 0.25, y2: 0.7 }, 0.6), det('car', { x1: 0.6, y1: 0.5, x2: 0.75, y2: 0.65 })]), {
-      zones: [ROAD],
-    });
+    const out = await feed(
+      rule,
+      repeat(20, [
+        suitcase,
+        det('person', { x1: 0.2, y1: 0.5, x2: 0.25, y2: 0.7 }, 0.6),
+        det('car', { x1: 0.6, y1: 0.5, x2: 0.75, y2: 0.65 }),
+      ]),
+      {
+        zones: [ROAD],
+      },
+    );
     expect(firstHit(out)).toBe(12);
     expect(keys(out)).toEqual([expect.stringMatching(/^road_obstruction:obj:/)]); // not the person nor the car
     expect(out[19]![0]!.details).toMatchObject({ source: 'object', label: 'suitcase' });
@@ -43,7 +51,10 @@ describe('road_obstruction: background change (heuristic)', () => {
   });
 
   it('ignores a thing that keeps moving, a change outside the zone, and an unchanged scene', async () => {
-    const moving: Sample[] = Array.from({ length: 30 }, (_, i) => ({ objects: [], rgb: withPile(i, 0, (k) => 10 + ((k * 45) % 200)) }));
+    const moving: Sample[] = Array.from({ length: 30 }, (_, i) => ({
+      objects: [],
+      rgb: withPile(i, 0, (k) => 10 + ((k * 45) % 200)),
+    }));
     expect((await feed(makeRule(plugin, opts), moving, { zones: [ROAD], ...dims })).flat()).toEqual([]);
     const elsewhere: Sample[] = Array.from({ length: 30 }, (_, i) => {
       const px = noisy(BG, 2_000 + i);
@@ -51,14 +62,20 @@ describe('road_obstruction: background change (heuristic)', () => {
       return { objects: [], rgb: px };
     });
     expect((await feed(makeRule(plugin, opts), elsewhere, { zones: [ROAD], ...dims })).flat()).toEqual([]);
-    const still: Sample[] = Array.from({ length: 30 }, (_, i) => ({ objects: [], rgb: noisy(BG, 3_000 + i) }));
+    const still: Sample[] = Array.from({ length: 30 }, (_, i) => ({
+      objects: [],
+      rgb: noisy(BG, 3_000 + i),
+    }));
     expect((await feed(makeRule(plugin, opts), still, { zones: [ROAD], ...dims })).flat()).toEqual([]);
   });
 
   it('leaves cells under people and vehicles to the other rules', async () => {
     // The "pile" is where a parked car is tracked: no obstruction from pixels.
     const car = det('car', { x1: 95 / W, y1: 115 / H, x2: 145 / W, y2: 149 / H }, 0.5);
-    const samples: Sample[] = Array.from({ length: 30 }, (_, i) => ({ objects: i >= 5 ? [car] : [], rgb: withPile(i, 5) }));
+    const samples: Sample[] = Array.from({ length: 30 }, (_, i) => ({
+      objects: i >= 5 ? [car] : [],
+      rgb: withPile(i, 5),
+    }));
     expect((await feed(makeRule(plugin, opts), samples, { zones: [ROAD], ...dims })).flat()).toEqual([]);
   });
 
@@ -81,10 +98,30 @@ describe('road_obstruction: background change (heuristic)', () => {
   it('honours the schedule and dwellFactor', async () => {
     const samples = (active: (i: number) => boolean): Sample[] =>
       Array.from({ length: 40 }, (_, i) => ({ objects: [], rgb: withPile(i, 5), active: active(i) }));
-    expect((await feed(makeRule(plugin, opts), samples(() => false), { zones: [ROAD], ...dims })).flat()).toEqual([]);
+    expect(
+      (
+        await feed(
+          makeRule(plugin, opts),
+          samples(() => false),
+          { zones: [ROAD], ...dims },
+        )
+      ).flat(),
+    ).toEqual([]);
     // Window opens at sample 10: the background is learnt then (pile included), so nothing is "new".
-    expect((await feed(makeRule(plugin, opts), samples((i) => i >= 10), { zones: [ROAD], ...dims })).flat()).toEqual([]);
-    const slow = await feed(makeRule(plugin, opts), samples(() => true), { zones: [ROAD], dwellFactor: { lane: 2 }, ...dims });
+    expect(
+      (
+        await feed(
+          makeRule(plugin, opts),
+          samples((i) => i >= 10),
+          { zones: [ROAD], ...dims },
+        )
+      ).flat(),
+    ).toEqual([]);
+    const slow = await feed(
+      makeRule(plugin, opts),
+      samples(() => true),
+      { zones: [ROAD], dwellFactor: { lane: 2 }, ...dims },
+    );
     expect(firstHit(slow)).toBe(29);
   });
 

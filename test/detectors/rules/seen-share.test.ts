@@ -10,7 +10,16 @@ const SPOT = { x1: 0.5, y1: 0.4, x2: 0.54, y2: 0.55 };
 describe('seen share (passers-by chained at one spot)', () => {
   it('counts detected samples over samples since first seen, inferred frames only', () => {
     const s = createSeenShare();
-    const t = { trackId: 'a', label: 'person', score: 0.5, box: SPOT, firstSeen: 0, lastSeen: 0, stationarySince: null, hits: 1 };
+    const t = {
+      trackId: 'a',
+      label: 'person',
+      score: 0.5,
+      box: SPOT,
+      firstSeen: 0,
+      lastSeen: 0,
+      stationarySince: null,
+      hits: 1,
+    };
     s.observe({ inferred: true, tracks: [{ ...t, missed: 0 }] });
     s.observe({ inferred: true, tracks: [{ ...t, missed: 1 }] });
     s.observe({ inferred: false, tracks: [{ ...t, missed: 1 }] });

@@ -22,7 +22,11 @@ describe('street_vending', () => {
   it('does not count people who pass, even with bags, nor a person standing without goods', async () => {
     const passing = repeat(150, (i) => [
       det('person', { x1: 0.1 + ((i * 0.05) % 0.7), y1: 0.5, x2: 0.15 + ((i * 0.05) % 0.7), y2: 0.7 }, 0.6),
-      det('handbag', { x1: 0.15 + ((i * 0.05) % 0.7), y1: 0.6, x2: 0.18 + ((i * 0.05) % 0.7), y2: 0.65 }, 0.4),
+      det(
+        'handbag',
+        { x1: 0.15 + ((i * 0.05) % 0.7), y1: 0.6, x2: 0.18 + ((i * 0.05) % 0.7), y2: 0.65 },
+        0.4,
+      ),
     ]);
     expect((await feed(makeRule(plugin), passing, { zones: [ZONE] })).flat()).toEqual([]);
     const waiting = repeat(150, [VENDOR]);
@@ -31,24 +35,55 @@ describe('street_vending', () => {
 
   it('treats a bag inside the person’s box as carried, not displayed', async () => {
     const carried = det('handbag', { x1: 0.41, y1: 0.55, x2: 0.44, y2: 0.6 }, 0.5);
-    expect((await feed(makeRule(plugin, { dwellSec: 60 }), repeat(30, [VENDOR, carried]), { zones: [ZONE] })).flat()).toEqual([]);
+    expect(
+      (
+        await feed(makeRule(plugin, { dwellSec: 60 }), repeat(30, [VENDOR, carried]), { zones: [ZONE] })
+      ).flat(),
+    ).toEqual([]);
     const onGround = det('suitcase', { x1: 0.46, y1: 0.6, x2: 0.5, y2: 0.66 }, 0.4);
-    expect(firstHit(await feed(makeRule(plugin, { dwellSec: 60 }), repeat(30, [VENDOR, onGround]), { zones: [ZONE] }))).toBe(12);
+    expect(
+      firstHit(
+        await feed(makeRule(plugin, { dwellSec: 60 }), repeat(30, [VENDOR, onGround]), { zones: [ZONE] }),
+      ),
+    ).toBe(12);
   });
 
   it('needs cues in minCueShare of the samples', async () => {
     // Cues seen in one sample of four: below the default share of 0.5.
     const rare = repeat(150, (i) => (i % 4 === 0 ? STALL : [VENDOR]));
-    expect((await feed(makeRule(plugin), rare, { zones: [ZONE], tracker: { maxMissedStationary: 0, maxMissed: 0 } })).flat()).toEqual([]);
+    expect(
+      (
+        await feed(makeRule(plugin), rare, {
+          zones: [ZONE],
+          tracker: { maxMissedStationary: 0, maxMissed: 0 },
+        })
+      ).flat(),
+    ).toEqual([]);
     const often = repeat(150, (i) => (i % 4 === 0 ? [VENDOR] : STALL));
-    expect(firstHit(await feed(makeRule(plugin), often, { zones: [ZONE], tracker: { maxMissedStationary: 0, maxMissed: 0 } }))).toBeGreaterThanOrEqual(120);
+    expect(
+      firstHit(
+        await feed(makeRule(plugin), often, {
+          zones: [ZONE],
+          tracker: { maxMissedStationary: 0, maxMissed: 0 },
+        }),
+      ),
+    ).toBeGreaterThanOrEqual(120);
   });
 
   it('honours zones, schedule and dwellFactor', async () => {
-    const outside = repeat(130, STALL.map((d) => ({ ...d, box: { ...d.box, y1: d.box.y1 - 0.38, y2: d.box.y2 - 0.38 } })));
+    const outside = repeat(
+      130,
+      STALL.map((d) => ({ ...d, box: { ...d.box, y1: d.box.y1 - 0.38, y2: d.box.y2 - 0.38 } })),
+    );
     expect((await feed(makeRule(plugin), outside, { zones: [ZONE] })).flat()).toEqual([]);
-    expect((await feed(makeRule(plugin), repeat(130, STALL, { active: false }), { zones: [ZONE] })).flat()).toEqual([]);
-    expect(firstHit(await feed(makeRule(plugin), repeat(130, STALL), { zones: [ZONE], dwellFactor: { pavement: 0.5 } }))).toBe(60);
+    expect(
+      (await feed(makeRule(plugin), repeat(130, STALL, { active: false }), { zones: [ZONE] })).flat(),
+    ).toEqual([]);
+    expect(
+      firstHit(
+        await feed(makeRule(plugin), repeat(130, STALL), { zones: [ZONE], dwellFactor: { pavement: 0.5 } }),
+      ),
+    ).toBe(60);
   });
 
   it('re-arms when the vendor leaves and comes back later as a new track', async () => {

@@ -54,7 +54,14 @@ export function clamp(v: number): number {
   return v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
 }
 
-export function fillRect(px: Uint8Array, x1: number, y1: number, x2: number, y2: number, rgb: [number, number, number]): void {
+export function fillRect(
+  px: Uint8Array,
+  x1: number,
+  y1: number,
+  x2: number,
+  y2: number,
+  rgb: [number, number, number],
+): void {
   for (let y = Math.max(0, y1 * K); y < Math.min(PH, y2 * K); y++) {
     for (let x = Math.max(0, x1 * K); x < Math.min(PW, x2 * K); x++) {
       const o = (y * PW + x) * 3;
@@ -66,7 +73,14 @@ export function fillRect(px: Uint8Array, x1: number, y1: number, x2: number, y2:
 }
 
 /** Flames: a ragged tongue of red-orange-yellow pixels whose shape changes every sample. */
-export function drawFlames(px: Uint8Array, cx: number, baseY: number, width: number, height: number, seed: number): void {
+export function drawFlames(
+  px: Uint8Array,
+  cx: number,
+  baseY: number,
+  width: number,
+  height: number,
+  seed: number,
+): void {
   const r = rng(seed);
   for (let x = (cx - width / 2) * K; x < (cx + width / 2) * K; x++) {
     const h = height * K * (0.3 + 0.7 * r());

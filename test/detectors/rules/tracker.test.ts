@@ -56,7 +56,12 @@ describe('tracker', () => {
     const vehicles = tr.tracks().filter((t) => t.label !== 'person');
     expect(vehicles.every((t) => t.stationarySince === T0)).toBe(true);
     // The person never shares a track with a vehicle.
-    expect(tr.tracks().filter((t) => t.label === 'person').every((t) => !first.includes(t.trackId))).toBe(true);
+    expect(
+      tr
+        .tracks()
+        .filter((t) => t.label === 'person')
+        .every((t) => !first.includes(t.trackId)),
+    ).toBe(true);
   });
 
   it('drops a moving track after maxMissed and a stationary one after maxMissedStationary', () => {
@@ -100,7 +105,8 @@ describe('tracker', () => {
     expect(again[0]!.trackId).toBe(moved[0]!.trackId);
     // Slow creep adds up against the anchor instead of being forgiven sample by sample.
     let t = tr.tracks()[0]!;
-    for (let i = 1; i <= 4; i++) t = tr.update([det('car', shift(CAR, 0.05 + i * 0.012))], T0 + (3 + i) * S)[0]!;
+    for (let i = 1; i <= 4; i++)
+      t = tr.update([det('car', shift(CAR, 0.05 + i * 0.012))], T0 + (3 + i) * S)[0]!;
     expect(t.stationarySince).not.toBe(T0 + 2 * S);
   });
 
@@ -112,7 +118,10 @@ describe('tracker', () => {
     const walker = createTracker();
     for (let i = 0; i < 8; i++) {
       // 1.3 m/s over 5 s is several body widths per sample.
-      walker.update([det('person', { x1: 0.05 + i * 0.1, y1: 0.5, x2: 0.09 + i * 0.1, y2: 0.62 })], T0 + i * S);
+      walker.update(
+        [det('person', { x1: 0.05 + i * 0.1, y1: 0.5, x2: 0.09 + i * 0.1, y2: 0.62 })],
+        T0 + i * S,
+      );
     }
     expect(walker.tracks().every((t) => t.stationarySince === null)).toBe(true);
   });
