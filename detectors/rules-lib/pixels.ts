@@ -32,8 +32,9 @@ export function isFirePixel(r: number, g: number, b: number): boolean {
 
 /**
  * Reduce a frame to gw × gh cells. Returns null when the frame carries no (or a short) buffer.
- * Reads every `stride`-th pixel each way (2 = a quarter of the pixels; a 512² frame's 8×10 px
- * cells still get 20 samples each), which keeps both pixel rules at a few ms per sample.
+ * `stride` reads every n-th pixel each way. Measured on the clips: stride 2 saved ~1 ms of
+ * ~3 ms per 512² frame but made the texture estimate noisy enough to raise the smoke
+ * heuristic's unmasked false positives from 4/335 to 18/279 samples, so the default reads all.
  */
 export function cellGrid(frame: FrameView, gw: number, gh: number, stride = 1): CellGrid | null {
   const { rgb, width: w, height: h } = frame;

@@ -1,4 +1,3 @@
-/* global CSS, Node, getComputedStyle, requestAnimationFrame, URL, FormData */
 // The operator wall. Plain ES module, no build step. All data arrives scope-checked by the
 // server; this page only filters and displays. Text from the server goes in via textContent.
 import { io } from '/socket.io/socket.io.esm.min.js';
