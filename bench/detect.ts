@@ -29,29 +29,72 @@ const logger = pino({ level: 'warn' });
 const FRAME = 512 * 512 * 3;
 
 function frames(n: number): Uint8Array[] {
-  const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', mediaPath('vtest.avi'), '-vf', `fps=1/3,scale=512:512`, '-frames:v', String(n), '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1'], { maxBuffer: 1 << 30 });
-  return Array.from({ length: raw.length / FRAME }, (_, i) => new Uint8Array(raw.subarray(i * FRAME, (i + 1) * FRAME)));
+  const raw = execFileSync(
+    'ffmpeg',
+    [
+      '-v',
+      'error',
+      '-i',
+      mediaPath('vtest.avi'),
+      '-vf',
+      `fps=1/3,scale=512:512`,
+      '-frames:v',
+      String(n),
+      '-pix_fmt',
+      'rgb24',
+      '-f',
+      'rawvideo',
+      'pipe:1',
+    ],
+    { maxBuffer: 1 << 30 },
+  );
+  return Array.from(
+    { length: raw.length / FRAME },
+    (_, i) => new Uint8Array(raw.subarray(i * FRAME, (i + 1) * FRAME)),
+  );
 }
 
-async function throughput(workers: number, imgs: Uint8Array[], backend: 'auto' | 'wasm'): Promise<{ fps: number; msPerFrame: number; inferMs: number; backend: string; fallbacks: string[] }> {
+async function throughput(
+  workers: number,
+  imgs: Uint8Array[],
+  backend: 'auto' | 'wasm',
+): Promise<{ fps: number; msPerFrame: number; inferMs: number; backend: string; fallbacks: string[] }> {
   const pool = createInferencePool({ workers, backend, logger, metrics: new Registry() });
   try {
     await pool.ready();
     // Warm-up: the first inference of each worker compiles kernels.
-    await Promise.all(Array.from({ length: workers }, (_, i) => pool.infer({ cameraId: `w${i}`, rgb: imgs[i]!.slice(), width: 512, height: 512 })));
+    await Promise.all(
+      Array.from({ length: workers }, (_, i) =>
+        pool.infer({ cameraId: `w${i}`, rgb: imgs[i]!.slice(), width: 512, height: 512 }),
+      ),
+    );
     const t0 = performance.now();
-    const res = await Promise.all(imgs.map((img, i) => pool.infer({ cameraId: `c${i}`, rgb: img.slice(), width: 512, height: 512 })));
+    const res = await Promise.all(
+      imgs.map((img, i) => pool.infer({ cameraId: `c${i}`, rgb: img.slice(), width: 512, height: 512 })),
+    );
     const ms = performance.now() - t0;
     const infer = res.flatMap((r) => (r.status === 'done' ? [r.inferMs] : []));
     const h = pool.health();
-    return { fps: (imgs.length / ms) * 1000, msPerFrame: ms / imgs.length, inferMs: infer.reduce((a, b) => a + b, 0) / infer.length, backend: h.backend ?? '?', fallbacks: h.fallbacks };
+    return {
+      fps: (imgs.length / ms) * 1000,
+      msPerFrame: ms / imgs.length,
+      inferMs: infer.reduce((a, b) => a + b, 0) / infer.length,
+      backend: h.backend ?? '?',
+      fallbacks: h.fallbacks,
+    };
   } finally {
     await pool.close();
   }
 }
 
 function cam(raw: Record<string, unknown>): LoadedCamera {
-  const c = CameraSchema.parse({ name: 'bench', source: { kind: 'file', path: 'x' }, location: { lon: 120.15, lat: 30.28 }, samplingIntervalSec: 1, ...raw });
+  const c = CameraSchema.parse({
+    name: 'bench',
+    source: { kind: 'file', path: 'x' },
+    location: { lon: 120.15, lat: 30.28 },
+    samplingIntervalSec: 1,
+    ...raw,
+  });
   return { ...c, file: 'bench', line: 1, baseDir: '.', wgs84: { lon: 120.15, lat: 30.28 } };
 }
 
@@ -65,9 +108,18 @@ async function main(): Promise<void> {
   const two = await throughput(2, imgs, 'wasm');
   const three = await throughput(3, imgs, 'wasm');
   lines.push(`### CenterNet 512² on ${imgs.length} real vtest.avi frames (backend ${one.backend})`, '');
-  lines.push('| setup | ms/frame (wall) | fps | ms in model per frame | vs one thread |', '| --- | ---: | ---: | ---: | ---: |');
-  for (const [name, r] of [['1 wasm worker', one], ['pool, 2 workers', two], ['pool, 3 workers', three]] as const) {
-    lines.push(`| ${name} | ${r.msPerFrame.toFixed(0)} | ${r.fps.toFixed(2)} | ${r.inferMs.toFixed(0)} | ${(r.fps / one.fps).toFixed(2)}× |`);
+  lines.push(
+    '| setup | ms/frame (wall) | fps | ms in model per frame | vs one thread |',
+    '| --- | ---: | ---: | ---: | ---: |',
+  );
+  for (const [name, r] of [
+    ['1 wasm worker', one],
+    ['pool, 2 workers', two],
+    ['pool, 3 workers', three],
+  ] as const) {
+    lines.push(
+      `| ${name} | ${r.msPerFrame.toFixed(0)} | ${r.fps.toFixed(2)} | ${r.inferMs.toFixed(0)} | ${(r.fps / one.fps).toFixed(2)}× |`,
+    );
   }
   lines.push('', `tfjs-node: not used — ${one.fallbacks.join('; ') || 'available'}.`, '');
   lines.push(
@@ -79,22 +131,55 @@ async function main(): Promise<void> {
   const config = DetectorsConfigSchema.parse({});
   const plugins = await loadPlugins({ config, baseDir: '.', logger, metrics: new Registry() });
   const tracks: TrackedObject[] = Array.from({ length: 20 }, (_, i) => ({
-    label: i % 2 ? 'car' : 'person', score: 0.5, box: { x1: i / 25, y1: 0.1, x2: i / 25 + 0.03, y2: 0.3 }, trackId: `t${i}`, firstSeen: 0, lastSeen: 0, stationarySince: 0, missed: 0, hits: 5,
+    label: i % 2 ? 'car' : 'person',
+    score: 0.5,
+    box: { x1: i / 25, y1: 0.1, x2: i / 25 + 0.03, y2: 0.3 },
+    trackId: `t${i}`,
+    firstSeen: 0,
+    lastSeen: 0,
+    stationarySince: 0,
+    missed: 0,
+    hits: 5,
   }));
-  const zones = [{ id: 'z', name: 'z', polygon: [[0, 0], [1, 0], [1, 1], [0, 1]] as Array<[number, number]> }];
-  const input = (at: number): RuleInput => ({ frame: { cameraId: 'b', at, width: 512, height: 512 }, tracks: tracks.map((t) => ({ ...t, lastSeen: at })), zones, active: true, inferred: true, dwellFactor: {} });
+  const zones = [
+    {
+      id: 'z',
+      name: 'z',
+      polygon: [
+        [0, 0],
+        [1, 0],
+        [1, 1],
+        [0, 1],
+      ] as Array<[number, number]>,
+    },
+  ];
+  const input = (at: number): RuleInput => ({
+    frame: { cameraId: 'b', at, width: 512, height: 512 },
+    tracks: tracks.map((t) => ({ ...t, lastSeen: at })),
+    zones,
+    active: true,
+    inferred: true,
+    dwellFactor: {},
+  });
   const N = 2_000;
   const isolated = await plugins.createRule('illegal_parking', 'b', { dwellSec: 1e6 });
   for (let i = 0; i < 100; i++) await isolated!.evaluate(input(i));
   let t0 = performance.now();
   for (let i = 0; i < N; i++) await isolated!.evaluate(input(1_000 + i));
   const isoUs = ((performance.now() - t0) / N) * 1000;
-  const direct = illegalParking.createRule!({ cameraId: 'b', options: illegalParking.optionsSchema!.parse({ dwellSec: 1e6 }), logger });
+  const direct = illegalParking.createRule!({
+    cameraId: 'b',
+    options: illegalParking.optionsSchema!.parse({ dwellSec: 1e6 }),
+    logger,
+  });
   t0 = performance.now();
   for (let i = 0; i < N; i++) await direct.evaluate(input(1_000 + i));
   const dirUs = ((performance.now() - t0) / N) * 1000;
   lines.push('### Rules in a worker thread per plugin', '');
-  lines.push(`illegal_parking.evaluate with 20 tracks, ${N} calls: direct ${dirUs.toFixed(0)} µs/call, through its plugin thread ${isoUs.toFixed(0)} µs/call (structured clone + two messages). At one sample per camera every 5 s that is ${((isoUs * 2_000) / 5 / 1e6 * 100).toFixed(2)}% of one core for 2,000 cameras per rule, next to ~${one.inferMs.toFixed(0)} ms of model time per inferred frame: the price of being able to terminate a rule stuck in a synchronous loop.`, '');
+  lines.push(
+    `illegal_parking.evaluate with 20 tracks, ${N} calls: direct ${dirUs.toFixed(0)} µs/call, through its plugin thread ${isoUs.toFixed(0)} µs/call (structured clone + two messages). At one sample per camera every 5 s that is ${(((isoUs * 2_000) / 5 / 1e6) * 100).toFixed(2)}% of one core for 2,000 cameras per rule, next to ~${one.inferMs.toFixed(0)} ms of model time per inferred frame: the price of being able to terminate a rule stuck in a synchronous loop.`,
+    '',
+  );
 
   // 3. Motion gate savings with the zones of the footage tests.
   const evDir = mkdtempSync(join(tmpdir(), 'gw-bench-det-'));
@@ -102,19 +187,92 @@ async function main(): Promise<void> {
   await pool.ready();
   const tracker = { maxMissedStationary: 2 };
   const clips: Array<[string, string, LoadedCamera]> = [
-    ['vtest.avi', 'van zone, illegal_parking 20 s', cam({ id: 'v', detectors: [{ rule: 'illegal_parking', options: { dwellSec: 20 } }], zones: [{ id: 'van', name: 'van', polygon: [[0.82, 0.05], [0.945, 0.05], [0.945, 0.21], [0.82, 0.21]], rules: ['illegal_parking'] }] })],
-    ['one-by-one-person-detection.mp4', 'table zone, loitering 5 s', cam({ id: 'o', detectors: [{ rule: 'loitering', options: { dwellSec: 5, minScore: 0.3 } }], zones: [{ id: 't', name: 't', polygon: [[0.38, 0.5], [0.84, 0.5], [0.84, 1], [0.38, 1]], rules: ['loitering'] }] })],
-    ['car-detection.mp4', 'whole lot, illegal_parking 10 s', cam({ id: 'c', detectors: [{ rule: 'illegal_parking', options: { dwellSec: 10 } }], zones: [{ id: 'l', name: 'l', polygon: [[0.01, 0.01], [0.99, 0.01], [0.99, 0.99], [0.01, 0.99]], rules: ['illegal_parking'] }] })],
+    [
+      'vtest.avi',
+      'van zone, illegal_parking 20 s',
+      cam({
+        id: 'v',
+        detectors: [{ rule: 'illegal_parking', options: { dwellSec: 20 } }],
+        zones: [
+          {
+            id: 'van',
+            name: 'van',
+            polygon: [
+              [0.82, 0.05],
+              [0.945, 0.05],
+              [0.945, 0.21],
+              [0.82, 0.21],
+            ],
+            rules: ['illegal_parking'],
+          },
+        ],
+      }),
+    ],
+    [
+      'one-by-one-person-detection.mp4',
+      'table zone, loitering 5 s',
+      cam({
+        id: 'o',
+        detectors: [{ rule: 'loitering', options: { dwellSec: 5, minScore: 0.3 } }],
+        zones: [
+          {
+            id: 't',
+            name: 't',
+            polygon: [
+              [0.38, 0.5],
+              [0.84, 0.5],
+              [0.84, 1],
+              [0.38, 1],
+            ],
+            rules: ['loitering'],
+          },
+        ],
+      }),
+    ],
+    [
+      'car-detection.mp4',
+      'whole lot, illegal_parking 10 s',
+      cam({
+        id: 'c',
+        detectors: [{ rule: 'illegal_parking', options: { dwellSec: 10 } }],
+        zones: [
+          {
+            id: 'l',
+            name: 'l',
+            polygon: [
+              [0.01, 0.01],
+              [0.99, 0.01],
+              [0.99, 0.99],
+              [0.01, 0.99],
+            ],
+            rules: ['illegal_parking'],
+          },
+        ],
+      }),
+    ],
   ];
   lines.push('### Motion gate (1 s sampling, zones of the footage tests)', '');
-  lines.push('| clip | zone and rule | samples | inferred, gate on | saved | events gate on / off | same events | wall s on / off |', '| --- | --- | ---: | ---: | ---: | ---: | --- | ---: |');
+  lines.push(
+    '| clip | zone and rule | samples | inferred, gate on | saved | events gate on / off | same events | wall s on / off |',
+    '| --- | --- | ---: | ---: | ---: | ---: | --- | ---: |',
+  );
   try {
     for (const [file, what, camera] of clips) {
       const run = (enabled: boolean): Promise<AnalyzeResult> =>
-        analyzeVideo({ video: mediaPath(file), camera, config: DetectorsConfigSchema.parse({ motion: { enabled }, tracker }), plugins, pool, evidence: createEvidenceStore({ dir: evDir }), logger, metrics: new Registry() });
+        analyzeVideo({
+          video: mediaPath(file),
+          camera,
+          config: DetectorsConfigSchema.parse({ motion: { enabled }, tracker }),
+          plugins,
+          pool,
+          evidence: createEvidenceStore({ dir: evDir }),
+          logger,
+          metrics: new Registry(),
+        });
       const on = await run(true);
       const off = await run(false);
-      const sig = (r: AnalyzeResult) => r.events.map((e) => `${e.type}/${e.zone}@${Math.round(e.start / 5)}`).join(',');
+      const sig = (r: AnalyzeResult) =>
+        r.events.map((e) => `${e.type}/${e.zone}@${Math.round(e.start / 5)}`).join(',');
       const saved = 1 - on.framesInferred / on.framesSampled;
       const raisedDiff = on.events.map((e, i) => Math.abs(e.raisedAt - (off.events[i]?.raisedAt ?? NaN)));
       lines.push(

@@ -3,15 +3,24 @@ import { TrackerOptionsSchema } from './tracker/tracker.js';
 
 const MotionSchema = z
   .strictObject({
-    enabled: z.boolean().default(true).describe('Skip the model on frames without motion in the active zones'),
-    recheckSec: z.number().positive().default(30).describe('Run the model at least this often even without motion, so stopped objects stay tracked'),
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe('Skip the model on frames without motion in the active zones'),
+    recheckSec: z
+      .number()
+      .positive()
+      .default(30)
+      .describe('Run the model at least this often even without motion, so stopped objects stay tracked'),
     pixelThreshold: z
       .number()
       .int()
       .min(1)
       .max(255)
       .default(16)
-      .describe('Gray-level change (0-255) of an 80×60 cell, against the frame the model last saw, that counts as motion'),
+      .describe(
+        'Gray-level change (0-255) of an 80×60 cell, against the frame the model last saw, that counts as motion',
+      ),
     minChangedCells: z
       .number()
       .int()
@@ -24,19 +33,42 @@ const MotionSchema = z
 
 const ModelSchema = z
   .strictObject({
-    minScore: z.number().min(0).max(1).default(0.2).describe('Detections below this score are dropped before tracking'),
+    minScore: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.2)
+      .describe('Detections below this score are dropped before tracking'),
     nmsIou: z.number().min(0.05).max(1).default(0.4).describe('Per-class non-maximum suppression IoU'),
-    path: z.string().min(1).optional().describe('CenterNet model.json; default: the one shipped with @vladmandic/human'),
+    path: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('CenterNet model.json; default: the one shipped with @vladmandic/human'),
   })
   .describe('Object model (CenterNet, COCO-80)');
 
 /** `detectors:` section of gateway.yaml. Owned by the detectors component. */
 export const DetectorsConfigSchema = z
   .strictObject({
-    pluginDirs: z.array(z.string()).default([]).describe('Extra plugin directories, relative to gateway.yaml'),
-    workers: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default('auto').describe('Inference worker threads; auto = one per core'),
-    backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto').describe('TF.js backend; auto = tfjs-node when installed, else wasm'),
-    pluginTimeoutMs: z.number().int().positive().default(2_000).describe('A plugin call slower than this disables the plugin'),
+    pluginDirs: z
+      .array(z.string())
+      .default([])
+      .describe('Extra plugin directories, relative to gateway.yaml'),
+    workers: z
+      .union([z.literal('auto'), z.number().int().min(1).max(64)])
+      .default('auto')
+      .describe('Inference worker threads; auto = one per core'),
+    backend: z
+      .enum(['auto', 'tensorflow', 'wasm', 'cpu'])
+      .default('auto')
+      .describe('TF.js backend; auto = tfjs-node when installed, else wasm'),
+    pluginTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(2_000)
+      .describe('A plugin call slower than this disables the plugin'),
     pluginLoadTimeoutMs: z
       .number()
       .int()
@@ -52,7 +84,9 @@ export const DetectorsConfigSchema = z
       .number()
       .positive()
       .default(60)
-      .describe('While an event persists, re-submit it (new finding id, same key) at most this often so the open alert gets a fresh last-seen and evidence'),
+      .describe(
+        'While an event persists, re-submit it (new finding id, same key) at most this often so the open alert gets a fresh last-seen and evidence',
+      ),
   })
   .describe('Detectors: plugins, model workers, motion gate');
 export type DetectorsConfig = z.infer<typeof DetectorsConfigSchema>;

@@ -5,12 +5,22 @@ import type { FindingSink } from '../gateway/contracts/finding.js';
 import type { DetectorsConfig } from './detectors-config.js';
 import { loadPlugins, type PluginSet } from './loader/plugin-loader.js';
 import { createInferencePool, type InferencePool } from './model/inference-pool.js';
-import { createDetectionPipeline, type DetectionPipeline, type PipelineEvent } from './pipeline/detection-pipeline.js';
+import {
+  createDetectionPipeline,
+  type DetectionPipeline,
+  type PipelineEvent,
+} from './pipeline/detection-pipeline.js';
 
 export { DetectorsConfigSchema, type DetectorsConfig } from './detectors-config.js';
 export { loadPlugins, type PluginSet, type PluginStatus, type RuleHandle } from './loader/plugin-loader.js';
 export { createInferencePool, type InferencePool, type InferencePoolHealth } from './model/inference-pool.js';
-export { createDetectionPipeline, matchRecheck, type DetectionPipeline, type PipelineEvent, type PipelineHealth } from './pipeline/detection-pipeline.js';
+export {
+  createDetectionPipeline,
+  matchRecheck,
+  type DetectionPipeline,
+  type PipelineEvent,
+  type PipelineHealth,
+} from './pipeline/detection-pipeline.js';
 export { analyzeVideo, type AnalyzeResult, type AnalyzedEvent } from './pipeline/analyze-video.js';
 
 export interface Detectors {
@@ -35,7 +45,12 @@ export interface CreateDetectorsOptions {
 
 /** Everything the gateway needs from the detectors, wired in the order it must start. */
 export async function createDetectors(o: CreateDetectorsOptions): Promise<Detectors> {
-  const plugins = await loadPlugins({ config: o.config, baseDir: o.baseDir, logger: o.logger, metrics: o.metrics });
+  const plugins = await loadPlugins({
+    config: o.config,
+    baseDir: o.baseDir,
+    logger: o.logger,
+    metrics: o.metrics,
+  });
   const pool = createInferencePool({
     workers: o.config.workers,
     backend: o.config.backend,

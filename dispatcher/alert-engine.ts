@@ -27,6 +27,12 @@ export interface UpdateExtras {
 export interface AlertEngine {
   ingest(f: Finding): Promise<IngestOutcome>;
   /**
+   * Ingests a batch: findings with the same dedup key one after another, in batch order
+   * (they would only race each other's compare-and-set), different keys at once (their
+   * Redis calls share pipelines). One settled result per finding, in input order.
+   */
+  ingestMany(fs: readonly Finding[]): Promise<PromiseSettledResult<IngestOutcome>[]>;
+  /**
    * Compare-and-set loop: `fn` sees the current alert and returns the change (or null for
    * none); on a version race it runs again on the fresher alert, so its checks see the
    * winner's state and can throw ConflictError naming them.
@@ -259,6 +265,29 @@ export function createAlertEngine(d: AlertEngineDeps): AlertEngine {
       }
       findings.inc({ outcome: 'duplicate' });
       return { kind: 'duplicate', alert: null };
+    },
+
+    async ingestMany(fs) {
+      const out: PromiseSettledResult<IngestOutcome>[] = new Array(fs.length);
+      const groups = new Map<string, number[]>();
+      fs.forEach((f, i) => {
+        const k = dedupKey(f, dedupCfg(f.type).keys);
+        const g = groups.get(k);
+        if (g) g.push(i);
+        else groups.set(k, [i]);
+      });
+      await Promise.all(
+        [...groups.values()].map(async (idx) => {
+          for (const i of idx) {
+            try {
+              out[i] = { status: 'fulfilled', value: await engine.ingest(fs[i]!) };
+            } catch (reason) {
+              out[i] = { status: 'rejected', reason };
+            }
+          }
+        }),
+      );
+      return out;
     },
 
     async update(id, fn) {

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { AlertSchema } from '../gateway/contracts/alert.js';
+import { AlertSchema, type Alert } from '../gateway/contracts/alert.js';
 import type { AlertNotifier, Suppression } from '../gateway/contracts/alert-service.js';
 
 /**
@@ -16,6 +16,19 @@ import type { AlertNotifier, Suppression } from '../gateway/contracts/alert-serv
 export interface AlertRelay {
   start(): Promise<void>;
   close(): Promise<void>;
+}
+
+function looksLikeAlert(a: unknown): a is Alert {
+  if (typeof a !== 'object' || a === null) return false;
+  const x = a as Record<string, unknown>;
+  return (
+    typeof x.id === 'string' &&
+    typeof x.state === 'string' &&
+    typeof x.type === 'string' &&
+    typeof x.gridCode === 'string' &&
+    Array.isArray(x.gridPath) &&
+    typeof x.version === 'number'
+  );
 }
 
 export function createAlertRelay(d: {
@@ -40,15 +53,20 @@ export function createAlertRelay(d: {
     for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
     const kind = f.kind ?? '';
     if ((kind === 'new' || kind === 'update') && f.alert) {
-      const r = AlertSchema.safeParse(JSON.parse(f.alert));
-      if (!r.success) {
+      // Only the commit script writes this stream, with JSON.stringify of an Alert the engine
+      // built from a validated finding; the full schema check cost ~4 % of the dispatcher's CPU
+      // per finding (profile of the throughput bench). A cheap shape check still keeps a stray
+      // entry (another writer, a damaged stream) from reaching the walls.
+      const a = JSON.parse(f.alert) as unknown;
+      if (!looksLikeAlert(a)) {
+        const r = AlertSchema.safeParse(a);
         logger.error(
-          { issues: r.error.issues.slice(0, 3) },
-          'alert event does not match the Alert schema; dropped',
+          { issues: r.success ? [] : r.error.issues.slice(0, 3) },
+          'alert event does not look like an Alert; dropped',
         );
         return;
       }
-      d.notifier.alertChanged(r.data, kind);
+      d.notifier.alertChanged(a, kind);
       return;
     }
     if ((kind === 'suppression.new' || kind === 'suppression.lifted') && f.suppression) {

@@ -8,7 +8,21 @@ import { FindingSchema } from '../gateway/contracts/finding.js';
 export const QUEUES = {
   findings: {
     name: 'findings',
+    /** Job name 'finding': one finding (job id from its id). */
     schema: FindingSchema,
+    /**
+     * Job name 'batch': findings the sink grouped because they arrived faster than Redis took
+     * them. Elements are checked one by one, so one bad finding does not fail the others.
+     */
+    batchSchema: z
+      .strictObject({
+        findings: z
+          .array(z.unknown())
+          .min(1)
+          .max(1_000)
+          .describe('Finding payloads, each checked against FindingSchema'),
+      })
+      .describe('Findings queued together by one producer'),
   },
   forward: {
     name: 'forward',

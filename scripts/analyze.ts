@@ -22,8 +22,23 @@ import { analyzeVideo } from '../detectors/pipeline/analyze-video.js';
 
 /** Offline analysis routes nothing: any grid code a camera names is accepted as is. */
 function acceptingGrids(): GridIndex {
-  const info = (code: string): GridInfo => ({ code, name: code, level: 'grid', parent: null, kind: 'offline' });
-  return { size: 0, lookup: () => null, get: info, path: (c) => [info(c)], within: () => true, children: () => [], roots: () => [], search: () => [] };
+  const info = (code: string): GridInfo => ({
+    code,
+    name: code,
+    level: 'grid',
+    parent: null,
+    kind: 'offline',
+  });
+  return {
+    size: 0,
+    lookup: () => null,
+    get: info,
+    path: (c) => [info(c)],
+    within: () => true,
+    children: () => [],
+    roots: () => [],
+    search: () => [],
+  };
 }
 
 async function main(): Promise<number> {
@@ -42,15 +57,26 @@ async function main(): Promise<number> {
     strict: true,
   });
   if (!values.video || !values.camera) {
-    process.stderr.write('usage: npm run analyze -- --video FILE --camera CAMERA.yaml [--camera-id ID] [--evidence DIR] [--interval SEC] [--max-sec SEC] [--no-motion]\n');
+    process.stderr.write(
+      'usage: npm run analyze -- --video FILE --camera CAMERA.yaml [--camera-id ID] [--evidence DIR] [--interval SEC] [--max-sec SEC] [--no-motion]\n',
+    );
     return 2;
   }
-  const logger = createLogger({ level: process.env.GRIDWATCH_LOG_LEVEL ?? 'warn', pretty: false, destination: process.stderr });
+  const logger = createLogger({
+    level: process.env.GRIDWATCH_LOG_LEVEL ?? 'warn',
+    pretty: false,
+    destination: process.stderr,
+  });
   const metrics = createMetricsRegistry({ defaultMetrics: false });
   const num = (name: string, v: string | undefined) => {
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new GridwatchError('GW_ARGS', `--${name}: expected a positive number, found ${JSON.stringify(v)}`, { status: 400 });
+    if (!Number.isFinite(n) || n <= 0)
+      throw new GridwatchError(
+        'GW_ARGS',
+        `--${name}: expected a positive number, found ${JSON.stringify(v)}`,
+        { status: 400 },
+      );
     return n;
   };
   const interval = num('interval', values.interval);
@@ -63,7 +89,8 @@ async function main(): Promise<number> {
   });
   const plugins = await loadPlugins({ config, baseDir: process.cwd(), logger, metrics });
   try {
-    for (const p of plugins.status()) if (p.error) process.stderr.write(`plugin ${p.name} disabled: ${p.error.code}: ${p.error.message}\n`);
+    for (const p of plugins.status())
+      if (p.error) process.stderr.write(`plugin ${p.name} disabled: ${p.error.code}: ${p.error.message}\n`);
     const camFile = resolve(values.camera);
     const read = await readCameraFile(camFile, acceptingGrids(), (c) => plugins.validateCamera(c));
     const problems = [...read.fileIssues, ...read.entries.flatMap((e) => e.issues)];
@@ -71,20 +98,41 @@ async function main(): Promise<number> {
     const entries = read.entries.filter((e) => e.camera && (!wanted || e.id === wanted));
     if (problems.length || entries.length === 0) {
       for (const i of problems) process.stderr.write(`${formatIssue(i)}\n`);
-      if (!problems.length) process.stderr.write(`${camFile}: ${wanted ? `no valid camera with id ${wanted}` : 'no cameras'}\n`);
+      if (!problems.length)
+        process.stderr.write(`${camFile}: ${wanted ? `no valid camera with id ${wanted}` : 'no cameras'}\n`);
       return 2;
     }
     if (entries.length > 1) {
-      process.stderr.write(`${camFile}: ${entries.length} cameras; pick one with --camera-id (${entries.map((e) => e.id).join(', ')})\n`);
+      process.stderr.write(
+        `${camFile}: ${entries.length} cameras; pick one with --camera-id (${entries.map((e) => e.id).join(', ')})\n`,
+      );
       return 2;
     }
     const camera = entries[0]!.camera!;
     const evDir = values.evidence ? resolve(values.evidence) : await mkdtemp(join(tmpdir(), 'gw-analyze-'));
     const evidence = createEvidenceStore({ dir: evDir });
-    const pool = createInferencePool({ workers: config.workers, backend: config.backend, logger, metrics, minScore: config.model.minScore, iouThreshold: config.model.nmsIou });
+    const pool = createInferencePool({
+      workers: config.workers,
+      backend: config.backend,
+      logger,
+      metrics,
+      minScore: config.model.minScore,
+      iouThreshold: config.model.nmsIou,
+    });
     try {
       await pool.ready();
-      const r = await analyzeVideo({ video: resolve(values.video), camera, config, plugins, pool, evidence, logger, metrics, ...(interval ? { intervalSec: interval } : {}), ...(maxSec ? { maxSec } : {}) });
+      const r = await analyzeVideo({
+        video: resolve(values.video),
+        camera,
+        config,
+        plugins,
+        pool,
+        evidence,
+        logger,
+        metrics,
+        ...(interval ? { intervalSec: interval } : {}),
+        ...(maxSec ? { maxSec } : {}),
+      });
       for (const e of r.events) {
         process.stdout.write(
           `${JSON.stringify({ type: e.type, zone: e.zone, start: e.start, end: e.end, raisedAt: e.raisedAt, trackIds: e.trackIds, score: e.score, evidence: e.evidence.map((p) => join(evDir, p)), findingIds: e.findingIds })}\n`,
@@ -107,7 +155,9 @@ main().then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`${err instanceof GridwatchError ? `${err.code}: ` : ''}${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(
+      `${err instanceof GridwatchError ? `${err.code}: ` : ''}${err instanceof Error ? err.message : String(err)}\n`,
+    );
     process.exitCode = err instanceof GridwatchError && err.status < 500 ? 2 : 1;
   },
 );

@@ -6,7 +6,13 @@ import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { z } from 'zod';
-import { PluginManifestSchema, type DetectorPlugin, type PluginManifest, type RuleEmission, type RuleInput } from '../contract.js';
+import {
+  PluginManifestSchema,
+  type DetectorPlugin,
+  type PluginManifest,
+  type RuleEmission,
+  type RuleInput,
+} from '../contract.js';
 import type { FindingTypeInfo } from '../../gateway/contracts/finding.js';
 import type { CameraConfig } from '../../gateway/config/camera-schema.js';
 import { ClosedError, GridwatchError, type InputIssue } from '../../gateway/errors.js';
@@ -94,9 +100,18 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
   const timeoutMs = opts.config.pluginTimeoutMs;
   // Importing starts a thread and compiles the module: slower than a call, above all under tsx.
   const loadTimeoutMs = opts.config.pluginLoadTimeoutMs;
-  const mDisabled = new Counter({ name: 'gridwatch_detector_plugins_disabled_total', help: 'Plugins disabled after a load error, a throw or a timeout', labelNames: ['plugin', 'code'], registers: [opts.metrics] });
-  const under = opts.builtinDir === undefined ? fileURLToPath(new URL('../plugins/', import.meta.url)) : opts.builtinDir;
-  const dirs = [...(under ? [under] : []), ...opts.config.pluginDirs.map((d) => (isAbsolute(d) ? d : resolve(opts.baseDir, d)))];
+  const mDisabled = new Counter({
+    name: 'gridwatch_detector_plugins_disabled_total',
+    help: 'Plugins disabled after a load error, a throw or a timeout',
+    labelNames: ['plugin', 'code'],
+    registers: [opts.metrics],
+  });
+  const under =
+    opts.builtinDir === undefined ? fileURLToPath(new URL('../plugins/', import.meta.url)) : opts.builtinDir;
+  const dirs = [
+    ...(under ? [under] : []),
+    ...opts.config.pluginDirs.map((d) => (isAbsolute(d) ? d : resolve(opts.baseDir, d))),
+  ];
   const entries: Entry[] = [];
   const byType = new Map<string, Entry>();
   let nextCall = 1;
@@ -125,7 +140,11 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
         return;
       }
       const timer = setTimeout(() => {
-        disable(e, 'GW_PLUGIN_TIMEOUT', `plugin ${e.name}: ${what} did not return within ${timeoutMs} ms (pluginTimeoutMs); plugin disabled`);
+        disable(
+          e,
+          'GW_PLUGIN_TIMEOUT',
+          `plugin ${e.name}: ${what} did not return within ${timeoutMs} ms (pluginTimeoutMs); plugin disabled`,
+        );
       }, timeoutMs);
       e.calls.set(msg.call, { resolve: res, timer });
       try {
@@ -133,7 +152,11 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
       } catch (err) {
         clearTimeout(timer);
         e.calls.delete(msg.call);
-        res({ type: 'callError', call: msg.call, message: `cannot send to plugin: ${err instanceof Error ? err.message : String(err)}` });
+        res({
+          type: 'callError',
+          call: msg.call,
+          message: `cannot send to plugin: ${err instanceof Error ? err.message : String(err)}`,
+        });
       }
     });
   }
@@ -145,7 +168,10 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
       try {
         return { manifest: JSON.parse(text), file: mf };
       } catch (err) {
-        throw new GridwatchError('GW_PLUGIN_MANIFEST', `${mf}${jsonLine(text, err)}: not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+        throw new GridwatchError(
+          'GW_PLUGIN_MANIFEST',
+          `${mf}${jsonLine(text, err)}: not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
+        );
       }
     }
     const pj = join(dir, 'package.json');
@@ -155,9 +181,13 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
       try {
         pkg = JSON.parse(text);
       } catch (err) {
-        throw new GridwatchError('GW_PLUGIN_MANIFEST', `${pj}${jsonLine(text, err)}: not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+        throw new GridwatchError(
+          'GW_PLUGIN_MANIFEST',
+          `${pj}${jsonLine(text, err)}: not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
+        );
       }
-      if (pkg && typeof pkg === 'object' && 'gridwatch' in pkg) return { manifest: (pkg as { gridwatch: unknown }).gridwatch, file: `${pj} (key "gridwatch")` };
+      if (pkg && typeof pkg === 'object' && 'gridwatch' in pkg)
+        return { manifest: (pkg as { gridwatch: unknown }).gridwatch, file: `${pj} (key "gridwatch")` };
     }
     return null;
   }
@@ -165,22 +195,43 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
   function resolveEntry(dir: string, entry: string): string {
     const abs = resolve(dir, entry);
     const rel = relative(dir, abs);
-    if (rel.startsWith('..') || isAbsolute(rel)) throw new GridwatchError('GW_PLUGIN_MANIFEST', `entry ${JSON.stringify(entry)} points outside the plugin folder ${dir}`);
+    if (rel.startsWith('..') || isAbsolute(rel))
+      throw new GridwatchError(
+        'GW_PLUGIN_MANIFEST',
+        `entry ${JSON.stringify(entry)} points outside the plugin folder ${dir}`,
+      );
     if (existsSync(abs)) return abs;
     // Under tsx/vitest the sources are .ts; a built plugin ships the .js named in the manifest.
     const ts = abs.replace(/\.(c|m)?js$/, (_m, p: string | undefined) => `.${p ?? ''}ts`);
     if (ts !== abs && existsSync(ts)) return ts;
-    throw new GridwatchError('GW_PLUGIN_ENTRY', `entry ${entry} not found in ${dir}${ts !== abs ? ` (nor ${basename(ts)})` : ''}`);
+    throw new GridwatchError(
+      'GW_PLUGIN_ENTRY',
+      `entry ${entry} not found in ${dir}${ts !== abs ? ` (nor ${basename(ts)})` : ''}`,
+    );
   }
 
   async function loadOne(dir: string): Promise<void> {
-    const e: Entry = { name: basename(dir), version: '0.0.0', dir, manifest: null, schema: undefined, error: null, worker: null, calls: new Map(), instances: 0 };
+    const e: Entry = {
+      name: basename(dir),
+      version: '0.0.0',
+      dir,
+      manifest: null,
+      schema: undefined,
+      error: null,
+      worker: null,
+      calls: new Map(),
+      instances: 0,
+    };
     let found: Awaited<ReturnType<typeof readManifest>>;
     try {
       found = await readManifest(dir);
     } catch (err) {
       entries.push(e);
-      disable(e, err instanceof GridwatchError ? err.code : 'GW_PLUGIN_MANIFEST', `plugin ${e.name}: ${err instanceof Error ? err.message : String(err)}`);
+      disable(
+        e,
+        err instanceof GridwatchError ? err.code : 'GW_PLUGIN_MANIFEST',
+        `plugin ${e.name}: ${err instanceof Error ? err.message : String(err)}`,
+      );
       return;
     }
     if (!found) {
@@ -190,7 +241,9 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
     entries.push(e);
     const parsed = PluginManifestSchema.safeParse(found.manifest);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+      const issues = parsed.error.issues
+        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+        .join('; ');
       disable(e, 'GW_PLUGIN_MANIFEST', `plugin ${e.name}: invalid manifest ${found.file}: ${issues}`);
       return;
     }
@@ -199,25 +252,44 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
     e.name = m.name;
     e.version = m.version;
     if (entries.some((o) => o !== e && o.manifest && o.name === m.name && !o.error)) {
-      disable(e, 'GW_PLUGIN_DUPLICATE', `plugin ${m.name} in ${dir}: a plugin with this name is already loaded`);
+      disable(
+        e,
+        'GW_PLUGIN_DUPLICATE',
+        `plugin ${m.name} in ${dir}: a plugin with this name is already loaded`,
+      );
       return;
     }
     const clash = m.findingTypes.find((t) => byType.has(t.type));
     if (clash) {
-      disable(e, 'GW_PLUGIN_DUPLICATE', `plugin ${m.name} in ${dir}: finding type ${clash.type} is already raised by plugin ${byType.get(clash.type)?.name}`);
+      disable(
+        e,
+        'GW_PLUGIN_DUPLICATE',
+        `plugin ${m.name} in ${dir}: finding type ${clash.type} is already raised by plugin ${byType.get(clash.type)?.name}`,
+      );
       return;
     }
     let entryPath: string;
     try {
       entryPath = resolveEntry(dir, m.entry);
     } catch (err) {
-      disable(e, err instanceof GridwatchError ? err.code : 'GW_PLUGIN_ENTRY', `plugin ${m.name}: ${err instanceof Error ? err.message : String(err)}`);
+      disable(
+        e,
+        err instanceof GridwatchError ? err.code : 'GW_PLUGIN_ENTRY',
+        `plugin ${m.name}: ${err instanceof Error ? err.message : String(err)}`,
+      );
       return;
     }
     const w = spawnWorker(import.meta.url, 'plugin-worker', { name: `plugin:${m.name}` });
     e.worker = w;
     const loaded = new Promise<PluginReply>((res) => {
-      const timer = setTimeout(() => res({ type: 'loadError', message: `import did not finish within ${loadTimeoutMs} ms (pluginLoadTimeoutMs)` }), loadTimeoutMs);
+      const timer = setTimeout(
+        () =>
+          res({
+            type: 'loadError',
+            message: `import did not finish within ${loadTimeoutMs} ms (pluginLoadTimeoutMs)`,
+          }),
+        loadTimeoutMs,
+      );
       w.on('message', (r: PluginReply) => {
         if (r.type === 'log') return forwardLog(m.name, r.line);
         if (r.type === 'loaded' || r.type === 'loadError') {
@@ -239,17 +311,31 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
       w.on('exit', (code) => {
         clearTimeout(timer);
         res({ type: 'loadError', message: `thread exited with code ${code}` });
-        if (e.worker === w && !closed) disable(e, 'GW_PLUGIN_CRASHED', `plugin ${m.name}: its thread exited (code ${code})`);
+        if (e.worker === w && !closed)
+          disable(e, 'GW_PLUGIN_CRASHED', `plugin ${m.name}: its thread exited (code ${code})`);
       });
     });
-    w.postMessage({ type: 'load', entryUrl: pathToFileURL(entryPath).href, name: m.name, logLevel: opts.logger.level } satisfies HostMessage);
+    w.postMessage({
+      type: 'load',
+      entryUrl: pathToFileURL(entryPath).href,
+      name: m.name,
+      logLevel: opts.logger.level,
+    } satisfies HostMessage);
     const r = await loaded;
     if (r.type !== 'loaded') {
-      disable(e, 'GW_PLUGIN_LOAD', `plugin ${m.name}: loading ${entryPath} failed: ${r.type === 'loadError' ? r.message : 'unexpected reply'}`);
+      disable(
+        e,
+        'GW_PLUGIN_LOAD',
+        `plugin ${m.name}: loading ${entryPath} failed: ${r.type === 'loadError' ? r.message : 'unexpected reply'}`,
+      );
       return;
     }
     if (m.kind !== 'model' && !r.hasRule) {
-      disable(e, 'GW_PLUGIN_LOAD', `plugin ${m.name}: manifest kind is ${m.kind} but the module has no createRule`);
+      disable(
+        e,
+        'GW_PLUGIN_LOAD',
+        `plugin ${m.name}: manifest kind is ${m.kind} but the module has no createRule`,
+      );
       return;
     }
     // The worker imported it without throwing or hanging; import here too for the options
@@ -258,11 +344,18 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
       const mod = (await import(pathToFileURL(entryPath).href)) as { default?: DetectorPlugin };
       e.schema = mod.default?.optionsSchema as z.ZodType | undefined;
     } catch (err) {
-      disable(e, 'GW_PLUGIN_LOAD', `plugin ${m.name}: import on the main thread failed: ${err instanceof Error ? err.message : String(err)}`);
+      disable(
+        e,
+        'GW_PLUGIN_LOAD',
+        `plugin ${m.name}: import on the main thread failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
       return;
     }
     for (const t of m.findingTypes) byType.set(t.type, e);
-    log.info({ plugin: m.name, version: m.version, types: m.findingTypes.map((t) => t.type) }, 'plugin loaded');
+    log.info(
+      { plugin: m.name, version: m.version, types: m.findingTypes.map((t) => t.type) },
+      'plugin loaded',
+    );
   }
 
   const pluginLogs = new Map<string, Logger>();
@@ -273,7 +366,15 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
       pluginLogs.set(name, pl);
     }
     try {
-      const { level, msg, time: _t, pid: _p, hostname: _h, plugin: _n, ...rest } = JSON.parse(line) as Record<string, unknown> & { level: number; msg?: string };
+      const {
+        level,
+        msg,
+        time: _t,
+        pid: _p,
+        hostname: _h,
+        plugin: _n,
+        ...rest
+      } = JSON.parse(line) as Record<string, unknown> & { level: number; msg?: string };
       const fn = level >= 50 ? 'error' : level >= 40 ? 'warn' : level >= 30 ? 'info' : 'debug';
       pl[fn](rest, typeof msg === 'string' ? msg : '');
     } catch (err) {
@@ -312,7 +413,13 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
     },
     typeInfos() {
       return enabled().flatMap((e) =>
-        e.manifest!.findingTypes.map((t) => ({ type: t.type, zh: t.zh, en: t.en, ...(t.color ? { color: t.color } : {}), ...(t.icon ? { icon: t.icon } : {}) })),
+        e.manifest!.findingTypes.map((t) => ({
+          type: t.type,
+          zh: t.zh,
+          en: t.en,
+          ...(t.color ? { color: t.color } : {}),
+          ...(t.icon ? { icon: t.icon } : {}),
+        })),
       );
     },
     ruleNames() {
@@ -321,27 +428,61 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
     validateCamera(cam) {
       const issues: InputIssue[] = [];
       const known = [...byType.keys()];
-      const where = { source: cam.file ?? `camera ${cam.id}`, ...(cam.line === undefined ? {} : { line: cam.line }) };
+      const where = {
+        source: cam.file ?? `camera ${cam.id}`,
+        ...(cam.line === undefined ? {} : { line: cam.line }),
+      };
       cam.detectors.forEach((d, i) => {
         const e = byType.get(d.rule);
         if (!e) {
-          issues.push({ ...where, path: `detectors[${i}].rule`, expected: `one of ${known.join(', ') || '(no plugins loaded)'}`, found: JSON.stringify(d.rule), message: `unknown rule ${JSON.stringify(d.rule)}` });
+          issues.push({
+            ...where,
+            path: `detectors[${i}].rule`,
+            expected: `one of ${known.join(', ') || '(no plugins loaded)'}`,
+            found: JSON.stringify(d.rule),
+            message: `unknown rule ${JSON.stringify(d.rule)}`,
+          });
           return;
         }
         if (!e.schema) return;
         const r = e.schema.safeParse(d.options, { reportInput: true });
         if (r.success) return;
         for (const iss of r.error.issues) {
-          const path = [`detectors[${i}].options`, ...iss.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))].join('').replace('.options.[', '.options[');
+          const path = [
+            `detectors[${i}].options`,
+            ...iss.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)),
+          ]
+            .join('')
+            .replace('.options.[', '.options[');
           const input = (iss as { input?: unknown }).input;
-          issues.push({ ...where, path, expected: 'expected' in iss ? String(iss.expected) : 'valid option', found: input === undefined ? 'missing or invalid' : JSON.stringify(input), message: iss.message });
+          issues.push({
+            ...where,
+            path,
+            expected: 'expected' in iss ? String(iss.expected) : 'valid option',
+            found: input === undefined ? 'missing or invalid' : JSON.stringify(input),
+            message: iss.message,
+          });
         }
       });
       const used = new Set(cam.detectors.map((d) => d.rule));
       cam.zones.forEach((z, j) => {
         z.rules.forEach((r, k) => {
-          if (!byType.has(r)) issues.push({ ...where, path: `zones[${j}].rules[${k}]`, expected: `one of ${known.join(', ')}`, found: JSON.stringify(r), message: `unknown rule ${JSON.stringify(r)}` });
-          else if (!used.has(r)) issues.push({ ...where, path: `zones[${j}].rules[${k}]`, expected: `a rule listed under detectors`, found: JSON.stringify(r), message: `zone lists rule ${r} but the camera does not run it (add it under detectors:)` });
+          if (!byType.has(r))
+            issues.push({
+              ...where,
+              path: `zones[${j}].rules[${k}]`,
+              expected: `one of ${known.join(', ')}`,
+              found: JSON.stringify(r),
+              message: `unknown rule ${JSON.stringify(r)}`,
+            });
+          else if (!used.has(r))
+            issues.push({
+              ...where,
+              path: `zones[${j}].rules[${k}]`,
+              expected: `a rule listed under detectors`,
+              found: JSON.stringify(r),
+              message: `zone lists rule ${r} but the camera does not run it (add it under detectors:)`,
+            });
         });
       });
       return issues;
@@ -350,13 +491,24 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
       if (closed) throw new ClosedError('plugin loader');
       const e = byType.get(rule);
       if (!e || e.error || !e.manifest) {
-        log.warn({ rule, cameraId, reason: e?.error?.message ?? 'no plugin raises it' }, 'rule not available for camera');
+        log.warn(
+          { rule, cameraId, reason: e?.error?.message ?? 'no plugin raises it' },
+          'rule not available for camera',
+        );
         return null;
       }
       const instance = ++e.instances;
-      const r = await call(e, { type: 'create', call: nextCall++, instance, cameraId, options }, `createRule for camera ${cameraId}`);
+      const r = await call(
+        e,
+        { type: 'create', call: nextCall++, instance, cameraId, options },
+        `createRule for camera ${cameraId}`,
+      );
       if (r.type !== 'ok') {
-        disable(e, 'GW_PLUGIN_FAILED', `plugin ${e.name}: createRule for camera ${cameraId} threw: ${r.type === 'callError' ? r.message : r.type}; plugin disabled`);
+        disable(
+          e,
+          'GW_PLUGIN_FAILED',
+          `plugin ${e.name}: createRule for camera ${cameraId} threw: ${r.type === 'callError' ? r.message : r.type}; plugin disabled`,
+        );
         return null;
       }
       const manifest = e.manifest;
@@ -368,17 +520,34 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
         wantsPixels: manifest.consumes.includes('pixels'),
         async evaluate(input) {
           if (e.error || disposed) return [];
-          const res = await call(e, { type: 'evaluate', call: nextCall++, instance, input }, `evaluate for camera ${cameraId}`);
+          const res = await call(
+            e,
+            { type: 'evaluate', call: nextCall++, instance, input },
+            `evaluate for camera ${cameraId}`,
+          );
           if (res.type === 'ok') return (res.emissions ?? []).filter((em) => em.type === rule);
-          if (!e.error) disable(e, 'GW_PLUGIN_FAILED', `plugin ${e.name}: evaluate for camera ${cameraId} threw: ${res.type === 'callError' ? res.message : res.type}; plugin disabled`);
+          if (!e.error)
+            disable(
+              e,
+              'GW_PLUGIN_FAILED',
+              `plugin ${e.name}: evaluate for camera ${cameraId} threw: ${res.type === 'callError' ? res.message : res.type}; plugin disabled`,
+            );
           return [];
         },
         async close() {
           if (disposed) return;
           disposed = true;
           if (e.error || closed) return;
-          const res = await call(e, { type: 'dispose', call: nextCall++, instance }, `close for camera ${cameraId}`);
-          if (res.type !== 'ok') log.warn({ plugin: e.name, cameraId, error: res.type === 'callError' ? res.message : res.type }, 'rule close failed');
+          const res = await call(
+            e,
+            { type: 'dispose', call: nextCall++, instance },
+            `close for camera ${cameraId}`,
+          );
+          if (res.type !== 'ok')
+            log.warn(
+              { plugin: e.name, cameraId, error: res.type === 'callError' ? res.message : res.type },
+              'rule close failed',
+            );
         },
       };
     },

@@ -32,11 +32,18 @@ async function handle(msg: HostMessage): Promise<void> {
       logger = pino({ level: msg.logLevel, base: { plugin: msg.name } }, sink);
       const mod = (await import(msg.entryUrl)) as { default?: DetectorPlugin };
       const p = mod.default;
-      if (!p || typeof p !== 'object') throw new Error('the entry module has no default export (expected definePlugin({...}))');
-      if (p.createRule !== undefined && typeof p.createRule !== 'function') throw new Error('createRule is not a function');
-      if (p.createModel !== undefined && typeof p.createModel !== 'function') throw new Error('createModel is not a function');
+      if (!p || typeof p !== 'object')
+        throw new Error('the entry module has no default export (expected definePlugin({...}))');
+      if (p.createRule !== undefined && typeof p.createRule !== 'function')
+        throw new Error('createRule is not a function');
+      if (p.createModel !== undefined && typeof p.createModel !== 'function')
+        throw new Error('createModel is not a function');
       plugin = p;
-      send({ type: 'loaded', hasRule: typeof p.createRule === 'function', hasModel: typeof p.createModel === 'function' });
+      send({
+        type: 'loaded',
+        hasRule: typeof p.createRule === 'function',
+        hasModel: typeof p.createModel === 'function',
+      });
     } catch (err) {
       send({ type: 'loadError', message: errText(err) });
     }
@@ -47,7 +54,14 @@ async function handle(msg: HostMessage): Promise<void> {
     if (msg.type === 'create') {
       if (!plugin.createRule) throw new Error('plugin has no createRule');
       const options = plugin.optionsSchema ? plugin.optionsSchema.parse(msg.options) : msg.options;
-      rules.set(msg.instance, plugin.createRule({ cameraId: msg.cameraId, options, logger: logger.child({ cameraId: msg.cameraId }) }));
+      rules.set(
+        msg.instance,
+        plugin.createRule({
+          cameraId: msg.cameraId,
+          options,
+          logger: logger.child({ cameraId: msg.cameraId }),
+        }),
+      );
       send({ type: 'ok', call: msg.call });
     } else if (msg.type === 'evaluate') {
       const rule = rules.get(msg.instance);

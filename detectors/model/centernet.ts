@@ -25,7 +25,13 @@ const require = createRequire(import.meta.url);
 export async function initBackend(choice: BackendChoice): Promise<BackendResult> {
   const fallbacks: string[] = [];
   const order: Array<'tensorflow' | 'wasm' | 'cpu'> =
-    choice === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : choice === 'tensorflow' ? ['tensorflow', 'wasm', 'cpu'] : choice === 'wasm' ? ['wasm', 'cpu'] : ['cpu'];
+    choice === 'auto'
+      ? ['tensorflow', 'wasm', 'cpu']
+      : choice === 'tensorflow'
+        ? ['tensorflow', 'wasm', 'cpu']
+        : choice === 'wasm'
+          ? ['wasm', 'cpu']
+          : ['cpu'];
   for (const b of order) {
     try {
       if (b === 'tensorflow') {
@@ -139,7 +145,8 @@ export async function runCenterNet(
 ): Promise<DetectedObject[]> {
   const out = tf.tidy(() => {
     let img = tf.tensor3d(rgb, [height, width, 3], 'int32').toFloat();
-    if (width !== MODEL_SIZE || height !== MODEL_SIZE) img = tf.image.resizeBilinear(img, [MODEL_SIZE, MODEL_SIZE]);
+    if (width !== MODEL_SIZE || height !== MODEL_SIZE)
+      img = tf.image.resizeBilinear(img, [MODEL_SIZE, MODEL_SIZE]);
     return model.execute(img.expandDims(0), 'tower_0/detections') as tf.Tensor;
   });
   try {

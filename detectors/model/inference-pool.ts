@@ -77,6 +77,8 @@ interface Slot {
   index: number;
   worker: Worker | null;
   ready: boolean;
+  /** Deaths in a row before the worker ever became ready. */
+  startFailures: number;
   job: (Pending & { id: number }) | null;
   closing: boolean;
 }
@@ -103,11 +105,32 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
     buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30],
     registers: [reg],
   });
-  const mBackend = new Gauge({ name: 'gridwatch_detector_backend_info', help: 'TF.js backend in use (value 1)', labelNames: ['backend'], registers: [reg] });
-  const mDropped = new Counter({ name: 'gridwatch_detector_frames_dropped_total', help: 'Frames replaced by a newer frame of the same camera before inference', registers: [reg] });
-  const mSkipped = new Counter({ name: 'gridwatch_detector_motion_skipped_total', help: 'Frames the motion gate kept from the model', registers: [reg] });
-  const mInferred = new Counter({ name: 'gridwatch_detector_frames_inferred_total', help: 'Frames the model ran on', registers: [reg] });
-  const mRestarts = new Counter({ name: 'gridwatch_detector_worker_restarts_total', help: 'Inference workers restarted after dying', registers: [reg] });
+  const mBackend = new Gauge({
+    name: 'gridwatch_detector_backend_info',
+    help: 'TF.js backend in use (value 1)',
+    labelNames: ['backend'],
+    registers: [reg],
+  });
+  const mDropped = new Counter({
+    name: 'gridwatch_detector_frames_dropped_total',
+    help: 'Frames replaced by a newer frame of the same camera before inference',
+    registers: [reg],
+  });
+  const mSkipped = new Counter({
+    name: 'gridwatch_detector_motion_skipped_total',
+    help: 'Frames the motion gate kept from the model',
+    registers: [reg],
+  });
+  const mInferred = new Counter({
+    name: 'gridwatch_detector_frames_inferred_total',
+    help: 'Frames the model ran on',
+    registers: [reg],
+  });
+  const mRestarts = new Counter({
+    name: 'gridwatch_detector_worker_restarts_total',
+    help: 'Inference workers restarted after dying',
+    registers: [reg],
+  });
   new Gauge({
     name: 'gridwatch_detector_queue_depth',
     help: 'Cameras with a frame waiting for a worker',
@@ -159,15 +182,31 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
 
   function onExit(slot: Slot, w: Worker, code: number): void {
     if (slot.worker !== w) return;
+    const wasReady = slot.ready;
     slot.worker = null;
     slot.ready = false;
     const job = slot.job;
     slot.job = null;
     if (job) {
       busyCameras.delete(job.req.cameraId);
-      job.reject(new GridwatchError('GW_INFERENCE_WORKER_DIED', `inference worker ${slot.index} exited (code ${code}) during a job`));
+      job.reject(
+        new GridwatchError(
+          'GW_INFERENCE_WORKER_DIED',
+          `inference worker ${slot.index} exited (code ${code}) during a job`,
+        ),
+      );
     }
     if (closed || slot.closing) return;
+    if (!wasReady && ++slot.startFailures >= 3) {
+      // A worker that cannot even start (broken install, missing file) would restart forever.
+      const msg = `inference worker ${slot.index} died ${slot.startFailures} times before loading the model${lastError ? `: ${lastError}` : ''}`;
+      log.error({ worker: slot.index }, msg);
+      if (!readySettled) {
+        readySettled = true;
+        readyReject(new GridwatchError('GW_MODEL_LOAD', msg));
+      }
+      return;
+    }
     restarts++;
     mRestarts.inc();
     log.warn({ worker: slot.index, code }, 'inference worker exited; restarting');
@@ -181,11 +220,15 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
   function onMessage(slot: Slot, m: WorkerReply): void {
     if (m.type === 'ready') {
       slot.ready = true;
+      slot.startFailures = 0;
       if (backend === null) {
         backend = m.backend;
         fallbacks = m.fallbacks;
         mBackend.set({ backend: m.backend }, 1);
-        log.info({ backend: m.backend, fallbacks: m.fallbacks, loadMs: Math.round(m.loadMs), workers: n }, 'inference backend ready');
+        log.info(
+          { backend: m.backend, fallbacks: m.fallbacks, loadMs: Math.round(m.loadMs), workers: n },
+          'inference backend ready',
+        );
         for (const f of m.fallbacks) log.info({ fallback: f }, 'TF.js backend not used');
       }
       if (slots.every((s) => s.ready) && !readySettled) {
@@ -200,7 +243,9 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
       log.error({ worker: slot.index, message: m.message }, 'inference worker could not load the model');
       if (!readySettled) {
         readySettled = true;
-        readyReject(new GridwatchError('GW_MODEL_LOAD', `inference worker could not load the model: ${m.message}`));
+        readyReject(
+          new GridwatchError('GW_MODEL_LOAD', `inference worker could not load the model: ${m.message}`),
+        );
       }
       slot.closing = true;
       void slot.worker?.terminate();
@@ -212,7 +257,9 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
     busyCameras.delete(job.req.cameraId);
     if (m.type === 'error') {
       lastError = m.message;
-      job.reject(new GridwatchError('GW_INFERENCE', `inference failed for camera ${job.req.cameraId}: ${m.message}`));
+      job.reject(
+        new GridwatchError('GW_INFERENCE', `inference failed for camera ${job.req.cameraId}: ${m.message}`),
+      );
     } else {
       if (m.inferred) {
         mInferred.inc();
@@ -256,18 +303,29 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
       try {
         motion = picked.req.motion?.();
       } catch (err) {
-        log.error({ err, cameraId: picked.req.cameraId }, 'motion request builder threw; inferring without the gate');
+        log.error(
+          { err, cameraId: picked.req.cameraId },
+          'motion request builder threw; inferring without the gate',
+        );
       }
-      const msg: JobMessage = { type: 'job', id, rgb: picked.req.rgb, width: picked.req.width, height: picked.req.height, ...(motion ? { motion } : {}) };
+      const msg: JobMessage = {
+        type: 'job',
+        id,
+        rgb: picked.req.rgb,
+        width: picked.req.width,
+        height: picked.req.height,
+        ...(motion ? { motion } : {}),
+      };
       // Transfer the pixels: no copy. The caller must not reuse rgb afterwards.
       const buf = picked.req.rgb.buffer;
-      const transfer = buf instanceof ArrayBuffer && buf.byteLength === picked.req.rgb.byteLength ? [buf] : [];
+      const transfer =
+        buf instanceof ArrayBuffer && buf.byteLength === picked.req.rgb.byteLength ? [buf] : [];
       slot.worker.postMessage(msg, transfer);
     }
   }
 
   for (let i = 0; i < n; i++) {
-    const slot: Slot = { index: i, worker: null, ready: false, job: null, closing: false };
+    const slot: Slot = { index: i, worker: null, ready: false, startFailures: 0, job: null, closing: false };
     slots.push(slot);
     spawn(slot);
   }
@@ -277,7 +335,13 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
     infer(req) {
       if (closed) return Promise.reject(new ClosedError('inference pool'));
       if (req.rgb.length !== req.width * req.height * 3) {
-        return Promise.reject(new GridwatchError('GW_FRAME_SIZE', `frame of camera ${req.cameraId}: rgb has ${req.rgb.length} bytes, expected ${req.width}×${req.height}×3`, { status: 400 }));
+        return Promise.reject(
+          new GridwatchError(
+            'GW_FRAME_SIZE',
+            `frame of camera ${req.cameraId}: rgb has ${req.rgb.length} bytes, expected ${req.width}×${req.height}×3`,
+            { status: 400 },
+          ),
+        );
       }
       return new Promise<InferenceResult>((resolve, reject) => {
         const old = queue.get(req.cameraId);
@@ -312,7 +376,8 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
     },
     async restartWorker(index) {
       const w = slots[index]?.worker;
-      if (!w) throw new GridwatchError('GW_NOT_FOUND', `inference worker ${index} is not running`, { status: 404 });
+      if (!w)
+        throw new GridwatchError('GW_NOT_FOUND', `inference worker ${index} is not running`, { status: 404 });
       await w.terminate();
     },
     async close() {

@@ -43,7 +43,10 @@ async function job(msg: JobMessage): Promise<void> {
     const t0 = performance.now();
     const objects = run ? await runCenterNet(model, msg.rgb, msg.width, msg.height, decode) : [];
     const inferMs = run ? performance.now() - t0 : 0;
-    reply({ type: 'result', id: msg.id, inferred: run, objects, gray, changed, area, inferMs }, gray ? [gray.buffer as ArrayBuffer] : []);
+    reply(
+      { type: 'result', id: msg.id, inferred: run, objects, gray, changed, area, inferMs },
+      gray ? [gray.buffer as ArrayBuffer] : [],
+    );
   } catch (err) {
     reply({ type: 'error', id: msg.id, message: err instanceof Error ? err.message : String(err) });
   }

@@ -44,7 +44,10 @@ function inPolygon(x: number, y: number, poly: ReadonlyArray<readonly [number, n
  * Grid cells whose centre lies in any polygon (normalised coordinates), grown by `marginCells`
  * so an object entering the zone is seen one cell early. No polygons → whole image.
  */
-export function zoneMask(polygons: ReadonlyArray<ReadonlyArray<readonly [number, number]>>, marginCells = 1): Uint8Array {
+export function zoneMask(
+  polygons: ReadonlyArray<ReadonlyArray<readonly [number, number]>>,
+  marginCells = 1,
+): Uint8Array {
   const mask = new Uint8Array(GRID_W * GRID_H);
   if (polygons.length === 0) return mask.fill(1);
   for (let gy = 0; gy < GRID_H; gy++) {
@@ -78,7 +81,12 @@ export interface MotionMeasure {
   area: number;
 }
 
-export function measureMotion(ref: Uint8Array, cur: Uint8Array, mask: Uint8Array, pixelThreshold: number): MotionMeasure {
+export function measureMotion(
+  ref: Uint8Array,
+  cur: Uint8Array,
+  mask: Uint8Array,
+  pixelThreshold: number,
+): MotionMeasure {
   let changed = 0;
   let area = 0;
   for (let i = 0; i < cur.length; i++) {

@@ -76,10 +76,24 @@ export interface AnalyzeVideoOptions {
 }
 
 async function probe(video: string): Promise<{ width: number; height: number; duration: number }> {
-  const { stdout } = await execFileP('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height:format=duration', '-of', 'json', video]);
-  const j = JSON.parse(stdout) as { streams?: Array<{ width?: number; height?: number }>; format?: { duration?: string } };
+  const { stdout } = await execFileP('ffprobe', [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=width,height:format=duration',
+    '-of',
+    'json',
+    video,
+  ]);
+  const j = JSON.parse(stdout) as {
+    streams?: Array<{ width?: number; height?: number }>;
+    format?: { duration?: string };
+  };
   const s = j.streams?.[0];
-  if (!s?.width || !s.height) throw new GridwatchError('GW_VIDEO', `${video}: no video stream found`, { status: 400 });
+  if (!s?.width || !s.height)
+    throw new GridwatchError('GW_VIDEO', `${video}: no video stream found`, { status: 400 });
   return { width: s.width, height: s.height, duration: Number(j.format?.duration ?? 0) };
 }
 
@@ -90,7 +104,8 @@ async function probe(video: string): Promise<{ width: number; height: number; du
  */
 export async function analyzeVideo(o: AnalyzeVideoOptions): Promise<AnalyzeResult> {
   if (!which('ffmpeg') || !which('ffprobe')) throw new DependencyMissingError('ffmpeg', 'ffmpeg');
-  if (!existsSync(o.video)) throw new GridwatchError('GW_VIDEO', `${o.video}: no such video file`, { status: 400 });
+  if (!existsSync(o.video))
+    throw new GridwatchError('GW_VIDEO', `${o.video}: no such video file`, { status: 400 });
   const t0 = performance.now();
   const interval = o.intervalSec ?? o.camera.samplingIntervalSec;
   const startAt = o.startAt ?? Date.parse('2026-01-05T01:00:00Z');
@@ -105,13 +120,26 @@ export async function analyzeVideo(o: AnalyzeVideoOptions): Promise<AnalyzeResul
   const frames: AnalyzedFrame[] = [];
   const rel = (at: number) => Math.round((at - startAt) / 10) / 100;
   const onEvent = (e: PipelineEvent) => {
-    if (e.kind === 'frame') frames.push({ t: rel(e.at), inferred: e.inferred, changedCells: e.changedCells, objects: e.objects });
+    if (e.kind === 'frame')
+      frames.push({ t: rel(e.at), inferred: e.inferred, changedCells: e.changedCells, objects: e.objects });
     else if (e.kind === 'emission') {
       const em = e.emission;
       const k = `${em.type}|${em.key}`;
       const ev = events.get(k);
       if (!ev) {
-        events.set(k, { type: em.type, zone: em.zoneId, key: em.key, start: rel(em.firstSeen), end: rel(em.lastSeen), raisedAt: rel(e.at), trackIds: [...em.trackIds], score: em.score, evidence: [], findingIds: [], plugin: e.plugin });
+        events.set(k, {
+          type: em.type,
+          zone: em.zoneId,
+          key: em.key,
+          start: rel(em.firstSeen),
+          end: rel(em.lastSeen),
+          raisedAt: rel(e.at),
+          trackIds: [...em.trackIds],
+          score: em.score,
+          evidence: [],
+          findingIds: [],
+          plugin: e.plugin,
+        });
       } else {
         ev.end = rel(em.lastSeen);
         ev.score = Math.max(ev.score, em.score);
@@ -122,7 +150,8 @@ export async function analyzeVideo(o: AnalyzeVideoOptions): Promise<AnalyzeResul
       const target = events.get(`${e.finding.type}|${e.key}`);
       if (target) {
         target.findingIds.push(e.finding.id);
-        for (const p of [e.finding.evidence.first, e.finding.evidence.latest]) if (p && !target.evidence.includes(p)) target.evidence.push(p);
+        for (const p of [e.finding.evidence.first, e.finding.evidence.latest])
+          if (p && !target.evidence.includes(p)) target.evidence.push(p);
       }
     }
   };
@@ -139,7 +168,22 @@ export async function analyzeVideo(o: AnalyzeVideoOptions): Promise<AnalyzeResul
   });
   if (o.suppressions) pipeline.setSuppressions(o.suppressions);
 
-  const args = ['-nostdin', '-v', 'error', '-i', o.video, ...(o.maxSec ? ['-t', String(o.maxSec)] : []), '-an', '-vf', `fps=1/${interval},scale=${w}:${h}`, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1'];
+  const args = [
+    '-nostdin',
+    '-v',
+    'error',
+    '-i',
+    o.video,
+    ...(o.maxSec ? ['-t', String(o.maxSec)] : []),
+    '-an',
+    '-vf',
+    `fps=1/${interval},scale=${w}:${h}`,
+    '-pix_fmt',
+    'rgb24',
+    '-f',
+    'rawvideo',
+    'pipe:1',
+  ];
   const ff = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   ff.stderr.on('data', (d: Buffer) => {
@@ -179,7 +223,12 @@ export async function analyzeVideo(o: AnalyzeVideoOptions): Promise<AnalyzeResul
       }
     }
     const code = await exited;
-    if (code !== 0) throw new GridwatchError('GW_VIDEO', `ffmpeg could not decode ${o.video} (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`, { status: 400 });
+    if (code !== 0)
+      throw new GridwatchError(
+        'GW_VIDEO',
+        `ffmpeg could not decode ${o.video} (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
+        { status: 400 },
+      );
   } finally {
     if (ff.exitCode === null) ff.kill('SIGKILL');
     await pipeline.close();

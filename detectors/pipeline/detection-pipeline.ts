@@ -5,7 +5,12 @@ import type { DetectedObject, NBox, RuleEmission, RuleInput, TrackedObject, Zone
 import type { Alert } from '../../gateway/contracts/alert.js';
 import type { Suppression } from '../../gateway/contracts/alert-service.js';
 import type { EvidenceStore } from '../../gateway/contracts/evidence-store.js';
-import { FindingSchema, type Finding, type FindingSink, type FindingTypeInfo } from '../../gateway/contracts/finding.js';
+import {
+  FindingSchema,
+  type Finding,
+  type FindingSink,
+  type FindingTypeInfo,
+} from '../../gateway/contracts/finding.js';
 import type { Frame } from '../../gateway/contracts/frame.js';
 import type { LoadedCamera } from '../../gateway/contracts/loaded-camera.js';
 import { isScheduleActive } from '../../gateway/config/schedule.js';
@@ -103,9 +108,24 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
   const { config, plugins, pool, evidence, findingSink, timeZone } = opts;
   const log = opts.logger.child({ component: 'detection-pipeline' });
   const reg = opts.metrics;
-  const mFindings = new Counter({ name: 'gridwatch_detector_findings_total', help: 'Findings submitted (first and refresh)', labelNames: ['type', 'kind'], registers: [reg] });
-  const mSuppressed = new Counter({ name: 'gridwatch_detector_emissions_suppressed_total', help: 'Rule emissions dropped by an operator suppression', labelNames: ['type'], registers: [reg] });
-  const mErrors = new Counter({ name: 'gridwatch_detector_pipeline_errors_total', help: 'Frames or findings that failed in the pipeline', labelNames: ['stage'], registers: [reg] });
+  const mFindings = new Counter({
+    name: 'gridwatch_detector_findings_total',
+    help: 'Findings submitted (first and refresh)',
+    labelNames: ['type', 'kind'],
+    registers: [reg],
+  });
+  const mSuppressed = new Counter({
+    name: 'gridwatch_detector_emissions_suppressed_total',
+    help: 'Rule emissions dropped by an operator suppression',
+    labelNames: ['type'],
+    registers: [reg],
+  });
+  const mErrors = new Counter({
+    name: 'gridwatch_detector_pipeline_errors_total',
+    help: 'Frames or findings that failed in the pipeline',
+    labelNames: ['stage'],
+    registers: [reg],
+  });
   const states = new Map<string, CamState>();
   const pendingStates = new Map<string, Promise<CamState>>();
   let suppressions: readonly Suppression[] = [];
@@ -177,7 +197,9 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
   }
 
   function activeRules(st: CamState, at: number): string[] {
-    return st.rules.filter((r) => isScheduleActive(st.cam.schedules[r.rule], at, timeZone)).map((r) => r.rule);
+    return st.rules
+      .filter((r) => isScheduleActive(st.cam.schedules[r.rule], at, timeZone))
+      .map((r) => r.rule);
   }
 
   /** Union of the zones the active rules look at; a rule without zones looks at the whole image. */
@@ -193,22 +215,45 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
     return st.mask;
   }
 
-  function dwellFactorFor(cameraId: string, type: string, zones: readonly ZoneView[]): Record<string, number> {
+  function dwellFactorFor(
+    cameraId: string,
+    type: string,
+    zones: readonly ZoneView[],
+  ): Record<string, number> {
     const f: Record<string, number> = {};
     for (const s of suppressions) {
       if (s.action !== 'raise_dwell' || s.cameraId !== cameraId || s.type !== type) continue;
-      for (const z of zones) if (s.zoneId === null || s.zoneId === z.id) f[z.id] = Math.max(f[z.id] ?? 1, s.dwellFactor);
+      for (const z of zones)
+        if (s.zoneId === null || s.zoneId === z.id) f[z.id] = Math.max(f[z.id] ?? 1, s.dwellFactor);
     }
     return f;
   }
 
   const isSuppressed = (cameraId: string, type: string, zoneId: string | null) =>
-    suppressions.some((s) => s.action === 'suppress' && s.cameraId === cameraId && s.type === type && (s.zoneId === null || s.zoneId === zoneId));
+    suppressions.some(
+      (s) =>
+        s.action === 'suppress' &&
+        s.cameraId === cameraId &&
+        s.type === type &&
+        (s.zoneId === null || s.zoneId === zoneId),
+    );
 
-  async function storeEvidence(name: string, frame: Frame, st: CamState, em: RuleEmission, at: number): Promise<string | null> {
+  async function storeEvidence(
+    name: string,
+    frame: Frame,
+    st: CamState,
+    em: RuleEmission,
+    at: number,
+  ): Promise<string | null> {
     try {
-      const zones = st.cam.zones.filter((z) => em.zoneId === null ? z.rules.includes(em.type) : z.id === em.zoneId);
-      const local = new Intl.DateTimeFormat('sv-SE', { timeZone, dateStyle: 'short', timeStyle: 'medium' }).format(at);
+      const zones = st.cam.zones.filter((z) =>
+        em.zoneId === null ? z.rules.includes(em.type) : z.id === em.zoneId,
+      );
+      const local = new Intl.DateTimeFormat('sv-SE', {
+        timeZone,
+        dateStyle: 'short',
+        timeStyle: 'medium',
+      }).format(at);
       const caption = `${em.type} · ${st.cam.name} · ${local}`;
       const color = colors.get(em.type);
       const jpeg = await drawEvidence(frame.jpeg, frame.jpegWidth, frame.jpegHeight, {
@@ -221,12 +266,21 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
     } catch (err) {
       mErrors.inc({ stage: 'evidence' });
       lastError = `evidence: ${err instanceof Error ? err.message : String(err)}`;
-      log.error({ err, cameraId: st.cam.id, type: em.type }, 'could not store evidence; submitting the finding without it');
+      log.error(
+        { err, cameraId: st.cam.id, type: em.type },
+        'could not store evidence; submitting the finding without it',
+      );
       return null;
     }
   }
 
-  function toFinding(st: CamState, h: RuleHandle, em: RuleEmission, id: string, ev: { first: string | null; latest: string | null }): Finding | null {
+  function toFinding(
+    st: CamState,
+    h: RuleHandle,
+    em: RuleEmission,
+    id: string,
+    ev: { first: string | null; latest: string | null },
+  ): Finding | null {
     const box = (b: RuleEmission['boxes'][number]) => ({
       x1: clamp01(Math.min(b.x1, b.x2)),
       y1: clamp01(Math.min(b.y1, b.y2)),
@@ -255,11 +309,21 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
     if (r.success) return r.data;
     mErrors.inc({ stage: 'finding_schema' });
     lastError = `plugin ${h.plugin} emitted an invalid finding: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
-    log.error({ plugin: h.plugin, cameraId: st.cam.id, issues: r.error.issues }, 'rule emission does not make a valid finding; dropped');
+    log.error(
+      { plugin: h.plugin, cameraId: st.cam.id, issues: r.error.issues },
+      'rule emission does not make a valid finding; dropped',
+    );
     return null;
   }
 
-  async function handleEmission(st: CamState, h: RuleHandle, em: RuleEmission, frame: Frame, at: number, seen: Set<string>): Promise<void> {
+  async function handleEmission(
+    st: CamState,
+    h: RuleHandle,
+    em: RuleEmission,
+    frame: Frame,
+    at: number,
+    seen: Set<string>,
+  ): Promise<void> {
     const evKey = `${em.type}|${em.key}`;
     seen.add(evKey);
     emit({ kind: 'emission', cameraId: st.cam.id, at, plugin: h.plugin, emission: em });
@@ -302,22 +366,53 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
    * Otherwise a person who left stays "present" until the next re-check, and the next person
    * stepping into the same spot inherits the track (seen on one-by-one-person-detection.mp4).
    */
-  function trackStep(st: CamState, res: Extract<InferenceResult, { status: 'done' }>, at: number, mask: Uint8Array | null): readonly TrackedObject[] {
+  function trackStep(
+    st: CamState,
+    res: Extract<InferenceResult, { status: 'done' }>,
+    at: number,
+    mask: Uint8Array | null,
+  ): readonly TrackedObject[] {
     const tracks = res.inferred ? st.tracker.update(res.objects, at) : st.tracker.carry(at);
     st.doubt = mask !== null && tracks.some((t) => (t.missed > 0 || t.hits < 3) && touchesMask(t.box, mask));
     return tracks;
   }
 
-  async function afterInference(st: CamState, frame: Frame, res: Extract<InferenceResult, { status: 'done' }>, tracks: readonly TrackedObject[], at: number, active: string[]): Promise<void> {
-    emit({ kind: 'frame', cameraId: st.cam.id, at, inferred: res.inferred, changedCells: res.changed, objects: res.objects, tracks });
+  async function afterInference(
+    st: CamState,
+    frame: Frame,
+    res: Extract<InferenceResult, { status: 'done' }>,
+    tracks: readonly TrackedObject[],
+    at: number,
+    active: string[],
+  ): Promise<void> {
+    emit({
+      kind: 'frame',
+      cameraId: st.cam.id,
+      at,
+      inferred: res.inferred,
+      changedCells: res.changed,
+      objects: res.objects,
+      tracks,
+    });
     const seen = new Set<string>();
     const results = await Promise.all(
       st.rules.map(async ({ rule, handle }) => {
         const zones: ZoneView[] = st.cam.zones
           .filter((z) => z.rules.includes(rule))
-          .map((z) => ({ id: z.id, name: z.name, polygon: z.polygon, ...(z.gridCode ? { gridCode: z.gridCode } : {}) }));
+          .map((z) => ({
+            id: z.id,
+            name: z.name,
+            polygon: z.polygon,
+            ...(z.gridCode ? { gridCode: z.gridCode } : {}),
+          }));
         const input: RuleInput = {
-          frame: { cameraId: st.cam.id, at, width: frame.width, height: frame.height, ...(handle.wantsPixels ? { rgb: frame.rgb } : {}) },
+          frame: {
+            cameraId: st.cam.id,
+            at,
+            width: frame.width,
+            height: frame.height,
+            ...(handle.wantsPixels ? { rgb: frame.rgb } : {}),
+          },
           tracks,
           zones,
           active: active.includes(rule),
@@ -357,7 +452,15 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
       let res: InferenceResult;
       let tracks: readonly TrackedObject[] = [];
       if (active.length === 0) {
-        res = { status: 'done', inferred: false, objects: [], gray: null, changed: null, area: null, inferMs: 0 };
+        res = {
+          status: 'done',
+          inferred: false,
+          objects: [],
+          gray: null,
+          changed: null,
+          area: null,
+          inferMs: 0,
+        };
         tracks = trackStep(st, res, at, mask);
       } else {
         // The pool transfers the pixel buffer to the worker; rules that read pixels get a copy.
@@ -374,7 +477,11 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
                   mask,
                   pixelThreshold: config.motion.pixelThreshold,
                   minChangedCells: config.motion.minChangedCells,
-                  force: st.doubt || st.lastInferAt === null || at - st.lastInferAt >= config.motion.recheckSec * 1_000 || at < st.lastInferAt,
+                  force:
+                    st.doubt ||
+                    st.lastInferAt === null ||
+                    at - st.lastInferAt >= config.motion.recheckSec * 1_000 ||
+                    at < st.lastInferAt,
                 }),
               }
             : {}),
@@ -406,7 +513,7 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
     },
     async update(cameras) {
       if (closed) throw new ClosedError('detection pipeline');
-      const ids = new Set(cameras.map((c) => c.id));
+      const ids = new Set(cameras.filter((c) => c.enabled).map((c) => c.id));
       for (const [id, st] of states) {
         if (ids.has(id)) continue;
         states.delete(id);
@@ -433,7 +540,12 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
     },
     async recheck(frame, alert) {
       if (closed) throw new ClosedError('detection pipeline');
-      const res = await pool.infer({ cameraId: `recheck:${alert.cameraId}:${alert.id}`, rgb: new Uint8Array(frame.rgb), width: frame.width, height: frame.height });
+      const res = await pool.infer({
+        cameraId: `recheck:${alert.cameraId}:${alert.id}`,
+        rgb: new Uint8Array(frame.rgb),
+        width: frame.width,
+        height: frame.height,
+      });
       if (res.status !== 'done') return { present: false, score: 0 };
       return matchRecheck(res.objects, alert.boxes);
     },
@@ -460,7 +572,10 @@ function touchesMask(b: NBox, mask: Uint8Array): boolean {
  * Present when, for some box of the alert, a detection of the same class family overlaps it
  * (IoU ≥ 0.3, or its centre inside the alert box: a parked car's box jitters between samples).
  */
-export function matchRecheck(objects: readonly DetectedObject[], boxes: ReadonlyArray<NBox & { label: string }>): { present: boolean; score: number } {
+export function matchRecheck(
+  objects: readonly DetectedObject[],
+  boxes: ReadonlyArray<NBox & { label: string }>,
+): { present: boolean; score: number } {
   let score = 0;
   for (const b of boxes) {
     for (const o of objects) {

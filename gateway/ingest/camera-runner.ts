@@ -11,7 +11,7 @@ import type { Logger } from '../logger.js';
 import { redactText } from '../util/redact.js';
 import { classifyFfmpegExit, type Failure } from './classify-failure.js';
 import type { DecodeBudget, Lease } from './decode-budget.js';
-import { runSampler, type RawSample, type SamplerProcess } from './ffmpeg-sampler.js';
+import { runSampler, slotIndex, type RawSample, type SamplerProcess } from './ffmpeg-sampler.js';
 import type { IngestConfig } from './ingest-config.js';
 import { p95, type IngestMetrics } from './ingest-metrics.js';
 import { OnvifFailure, resolveOnvif, withCredentials, type OnvifResolution } from './onvif-resolver.js';
@@ -311,6 +311,7 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
     return new Promise<Failure | null>((resolve) => {
       let seq = 0;
       let anchor: number | null = null;
+      let clock = 0;
       let pts0 = 0;
       procFrames = 0;
       stallKill = null;
@@ -331,19 +332,21 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
           onSample(s) {
             procFrames++;
             if (once) return accept(s, scheduledAt, s.arrivedAt, 0);
-            // Map stream time to wall time at the first frame; later frames measure backlog
-            // growth plus the wait for a keyframe after each slot opens.
+            // Map stream time to wall time with the smallest delivery delay seen on this
+            // connection (the first frame is often late: ffmpeg probes the stream first). Lag is
+            // then the delay beyond that best case plus the wait for a keyframe in each slot.
+            const offset = s.arrivedAt - s.ptsSec * 1000;
             if (anchor === null) {
-              anchor = s.arrivedAt - s.ptsSec * 1000;
               pts0 = s.ptsSec;
+              clock = offset;
             }
+            anchor = anchor === null ? offset : Math.min(anchor, offset);
             // Same slot grid as the select filter in ffmpeg: it starts at the first frame.
             const slotStart =
               anchor +
-              (pts0 +
-                Math.floor((s.ptsSec - pts0) / cam.samplingIntervalSec + 1e-6) * cam.samplingIntervalSec) *
-                1000;
-            const capturedAt = src.kind === 'file' ? Math.round(anchor + s.ptsSec * 1000) : s.arrivedAt;
+              (pts0 + slotIndex(s.ptsSec, pts0, cam.samplingIntervalSec) * cam.samplingIntervalSec) * 1000;
+            // A file's capture time follows its own clock from the first frame (steady, monotonic).
+            const capturedAt = src.kind === 'file' ? Math.round(clock + s.ptsSec * 1000) : s.arrivedAt;
             accept(s, slotStart, capturedAt, seq++, src.kind === 'file' ? s.ptsSec : undefined);
           },
           onExit(info) {

@@ -53,6 +53,13 @@ export interface SamplerProcess {
 }
 
 const JPEG_MAX_WIDTH = 1280;
+/** See samplerArgs: the slot grid of ffmpeg's select and of the lag computation must agree. */
+export const SLOT_TOLERANCE_SEC = 0.25;
+
+/** Slot index of a frame at `ptsSec` on the grid that starts at the first kept frame `pts0Sec`. */
+export function slotIndex(ptsSec: number, pts0Sec: number, intervalSec: number): number {
+  return Math.floor((ptsSec - pts0Sec + SLOT_TOLERANCE_SEC) / intervalSec);
+}
 
 /**
  * ffmpeg arguments for keyframe-only sampling. The select filter keeps the first keyframe of
@@ -79,11 +86,16 @@ export function samplerArgs(s: SamplerInput): string[] {
   if (!s.fullDecode) args.push('-skip_frame', 'nokey');
   args.push('-analyzeduration', '2000000', '-probesize', '2000000', '-i', s.input, '-an', '-sn', '-dn');
   const I = s.intervalSec;
-  // The grid starts at the first frame (start_t), so when the GOP divides the interval every
-  // slot opens exactly on a keyframe and no sample waits for one.
+  // The grid starts at the first frame, so when the GOP divides the interval every slot opens
+  // exactly on a keyframe and no sample waits for one.
+  // Keyframe timestamps jitter (RTP arrival timing): one up to SLOT_TOLERANCE_SEC before a slot
+  // boundary counts for the new slot, or the sample would wait a whole GOP.
+  const g = (x: string) => `floor((${x}-ld(0)+${SLOT_TOLERANCE_SEC})/${I})`;
+  // ld(0) holds the first kept frame's time (st(0,t) on the first frame): the grid starts
+  // there, and runSampler's caller rebuilds the same grid from the first showinfo pts.
   const select = s.once
     ? 'null'
-    : `select='isnan(prev_selected_t)+gte(floor((t-start_t)/${I}+0.001)-floor((prev_selected_t-start_t)/${I}+0.001)\\,1)'`;
+    : `select='if(isnan(prev_selected_t)\\,st(0\\,t)*0+1\\,gte(${g('t')}-${g('prev_selected_t')}\\,1))'`;
   // One output (the evidence JPEG); the detector RGB is made from it by sharp in libuv's thread
   // pool. The mjpeg encoder must run single-threaded: with frame threads it holds each frame
   // until the next one arrives, which made every sample one interval late.
@@ -91,7 +103,7 @@ export function samplerArgs(s: SamplerInput): string[] {
     '-filter_threads',
     '1',
     '-filter_complex',
-    `[0:v:0]${select},showinfo,scale='min(${JPEG_MAX_WIDTH},iw)':-2[j]`,
+    `[0:v:0]${select},showinfo,scale='min(${JPEG_MAX_WIDTH},iw)':-2:flags=bilinear[j]`,
   );
   const frames = s.once ? ['-frames:v', '1'] : [];
   args.push(

@@ -195,6 +195,75 @@ describe('queue and dedup', () => {
   });
 });
 
+describe('sink batching (group commit)', () => {
+  it('findings submitted together share jobs; each still makes its own alert exactly once', async () => {
+    const { d } = await make({ prefix: 'tbatch', workers: false });
+    const fs = Array.from({ length: 60 }, (_, i) => finding({ trackIds: [`g${i}`] }));
+    // The third finding is submitted twice while it waits: it rides on one entry.
+    await Promise.all([...fs.map((f) => d.sink.submit(f)), d.sink.submit(fs[2]!)]);
+    const waiting = await d.queues.findings.getJobs(['wait']);
+    const sizes = waiting.map((j) =>
+      j.name === 'batch' ? (j.data as { findings: unknown[] }).findings.length : 1,
+    );
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(60);
+    expect(waiting.length).toBeLessThan(60);
+    expect(waiting.some((j) => j.name === 'batch')).toBe(true);
+    // Another dispatcher instance on the same Redis does the work.
+    const { d: w } = await make({ prefix: 'tbatch' });
+    await waitFor('alerts', async () => (await allAlerts(w)).length === 60);
+    const done = await waitFor('completed', async () => {
+      const c = await w.queues.findings.getJobs(['completed']);
+      return c.length === waiting.length ? c : null;
+    });
+    const outcomes: Record<string, number> = {};
+    for (const j of done) {
+      const r: Record<string, number> =
+        j.name === 'batch'
+          ? (JSON.parse(j.returnvalue as string) as Record<string, number>)
+          : { [j.returnvalue as string]: 1 };
+      for (const [k, v] of Object.entries(r)) outcomes[k] = (outcomes[k] ?? 0) + v;
+    }
+    expect(outcomes).toEqual({ new: 60 });
+    expect((await allAlerts(w)).every((a) => a.count === 1)).toBe(true);
+  });
+
+  it('a bad finding in a batch fails for good on its own, counted once; the rest go through; a re-run batch doubles nothing', async () => {
+    const { d, metrics } = await make({ config: { fallbackGridCode: undefined } });
+    const good = [finding({ trackIds: ['b1'] }), finding({ trackIds: ['b2'] })];
+    const bad = { ...finding({ trackIds: ['b3'] }), id: 'det-batch-bad-0001', score: 7 };
+    const lost = finding({ id: 'det-batch-nocam-0001', cameraId: 'nope' });
+    const batch = { findings: [good[0], bad, lost, good[1]] };
+    const job = await d.queues.findings.add('batch', batch, { attempts: 5 });
+    await waitFor('batch done', async () => (await job.getState()) === 'completed');
+    const done = await d.queues.findings.getJob(job.id!);
+    expect(JSON.parse(done!.returnvalue as string)).toEqual({ new: 2, failed: 1 });
+    const badJob = await waitFor('bad failed', async () => {
+      const j = await d.queues.findings.getJob('f.det-batch-bad-0001');
+      return j && (await j.getState()) === 'failed' ? j : null;
+    });
+    expect(badJob.failedReason).toMatch(/score: .*(<=|1)/);
+    const lostJob = await waitFor('unknown camera failed', async () => {
+      const j = await d.queues.findings.getJob('f.det-batch-nocam-0001');
+      return j && (await j.getState()) === 'failed' ? j : null;
+    });
+    expect(lostJob.failedReason).toContain('camera nope is not configured');
+    const m = await metrics.getSingleMetricAsString('gridwatch_dispatcher_jobs_failed_total');
+    expect(m).toContain('{queue="findings",code="GW_VALIDATION"} 1');
+    expect(m).toContain('{queue="findings",code="GW_UNKNOWN_CAMERA"} 1');
+    // The same batch delivered again (as after a crash): the seen-set skips what was applied.
+    const again = await d.queues.findings.add('batch', batch, { attempts: 5 });
+    await waitFor('again done', async () => (await again.getState()) === 'completed');
+    const second = await d.queues.findings.getJob(again.id!);
+    expect(JSON.parse(second!.returnvalue as string)).toEqual({ duplicate: 2, failed: 1 });
+    const alerts = await allAlerts(d);
+    expect(alerts.filter((a) => a.trackIds.some((t) => t === 'b1' || t === 'b2'))).toHaveLength(2);
+    expect(alerts.every((a) => a.count === 1)).toBe(true);
+    expect(await metrics.getSingleMetricAsString('gridwatch_dispatcher_jobs_failed_total')).toContain(
+      '{queue="findings",code="GW_UNKNOWN_CAMERA"} 1',
+    );
+  });
+});
+
 describe('routing', () => {
   it('routes by zone, then camera, then location, then fallback, with every ancestor', async () => {
     const { d, metrics } = await make();

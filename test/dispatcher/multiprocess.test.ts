@@ -114,10 +114,13 @@ async function spawnWorker(): Promise<ChildProcess> {
   return child;
 }
 
-async function producer(notifier?: ReturnType<typeof recordingNotifier>): Promise<Dispatcher> {
+async function producer(
+  notifier?: ReturnType<typeof recordingNotifier>,
+  sinkBatchMax?: number,
+): Promise<Dispatcher> {
   const { index } = await loadGridFile(join(dir, 'grids.geojson'));
   const d = createDispatcher({
-    config: DispatcherConfigSchema.parse({ prefix: PREFIX }),
+    config: DispatcherConfigSchema.parse({ prefix: PREFIX, ...(sinkBatchMax ? { sinkBatchMax } : {}) }),
     forwarding: [],
     redisUrl: redis.url,
     grids: () => index,
@@ -142,11 +145,30 @@ async function drained(d: Dispatcher): Promise<boolean> {
   return (c.wait ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0) === 0;
 }
 
+type Done = { name: string; data: unknown; returnvalue: unknown };
+const idsOf = (j: Done): string[] =>
+  j.name === 'batch'
+    ? (j.data as { findings: { id: string }[] }).findings.map((f) => f.id)
+    : [(j.data as { id: string }).id];
+/** Outcome counts summed over completed jobs (a batch returns its counts, a single job its kind). */
+function outcomes(jobs: Done[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const j of jobs) {
+    const r: Record<string, number> =
+      j.name === 'batch'
+        ? (JSON.parse(j.returnvalue as string) as Record<string, number>)
+        : { [j.returnvalue as string]: 1 };
+    for (const [k, v] of Object.entries(r)) out[k] = (out[k] ?? 0) + v;
+  }
+  return out;
+}
+
 describe('dispatcher processes against one Redis', () => {
   it('findings for the same vehicle handled by two processes make one alert', async () => {
     await Promise.all([spawnWorker(), spawnWorker()]);
     const notifier = recordingNotifier();
-    const d = await producer(notifier);
+    // Small sink batches, so that the findings spread over many jobs and both processes race.
+    const d = await producer(notifier, 4);
     const findings = Array.from({ length: 60 }, (_, i) =>
       finding({ id: `mp-same-vehicle-${i}`, placeKey: 'car-粤B12345', trackIds: [`t${i % 3}`] }),
     );
@@ -161,10 +183,10 @@ describe('dispatcher processes against one Redis', () => {
       typeLabel: { zh: '违停' },
     });
     const done = await d.queues.findings.getJobs(['completed'], 0, 100);
-    expect(done).toHaveLength(60);
+    expect(done.flatMap(idsOf).sort()).toEqual(findings.map((f) => f.id).sort());
     // Both processes really took part: the race between them is what the test is about.
     expect(new Set(done.map((j) => j.processedBy)).size).toBe(2);
-    expect(new Set(done.map((j) => j.returnvalue))).toEqual(new Set(['new', 'update']));
+    expect(outcomes(done)).toEqual({ new: 1, update: 59 });
     // Changes made in the worker processes reach this process's notifier through the Redis stream.
     await waitFor('relayed', async () => notifier.events.some((e) => e.alert.count === 60));
     expect(notifier.events.filter((e) => e.kind === 'new')).toHaveLength(1);
@@ -173,7 +195,7 @@ describe('dispatcher processes against one Redis', () => {
 
   it('SIGKILL of a process holding jobs: no finding lost, none doubled', async () => {
     const victim = await spawnWorker();
-    const d = await producer();
+    const d = await producer(undefined, 10);
     const N = 400;
     const findings = Array.from({ length: N }, (_, i) =>
       finding({ id: `mp-kill-${i}`, placeKey: `spot-${i}`, trackIds: [`k${i}`] }),
@@ -197,5 +219,15 @@ describe('dispatcher processes against one Redis', () => {
     expect(mine.every((a) => a.count === 1)).toBe(true);
     const failed = await d.queues.findings.getJobs(['failed']);
     expect(failed).toHaveLength(0);
+    // Every finding was applied once: jobs the victim died holding were run again, and what it
+    // had already applied of them came back as duplicates (seen-set), not as second alerts.
+    const mineIds = new Set(findings.map((f) => f.id));
+    const done = (await d.queues.findings.getJobs(['completed'], 0, 1_000)).filter((j) =>
+      idsOf(j).every((id) => mineIds.has(id)),
+    );
+    expect(done.flatMap(idsOf).sort()).toEqual([...mineIds].sort());
+    const o = outcomes(done);
+    expect((o.new ?? 0) + (o.duplicate ?? 0)).toBe(N);
+    expect(Object.keys(o).filter((k) => k !== 'new' && k !== 'duplicate')).toEqual([]);
   });
 });

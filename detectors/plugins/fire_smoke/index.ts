@@ -50,7 +50,7 @@ export const FireSmokeOptionsSchema = z
           .number()
           .min(0)
           .max(1)
-          .default(0.12)
+          .default(0.08)
           .describe('Mean change of the fire-coloured share per cell between samples'),
         maxFrameShare: z
           .number()
@@ -61,7 +61,7 @@ export const FireSmokeOptionsSchema = z
             'A fire-coloured blob larger than this share of the frame is scenery (floor, wall, sunset)',
           ),
       })
-      .default({ enabled: true, cellShare: 0.25, minCells: 2, minFlicker: 0.12, maxFrameShare: 0.1 })
+      .default({ enabled: true, cellShare: 0.25, minCells: 2, minFlicker: 0.08, maxFrameShare: 0.1 })
       .describe('Flame part'),
     smoke: z
       .strictObject({

@@ -4,8 +4,20 @@ import { mediaPath } from '../../helpers/media.js';
 import { decodeFrames } from './helpers.js';
 
 // Zones looked up on the frames themselves: the parked van (top right) and the walking path.
-const VAN = [[0.82, 0.05], [0.945, 0.05], [0.945, 0.21], [0.82, 0.21]] as Array<[number, number]>;
-const PATH = [[0.0, 0.3], [0.6, 0.33], [0.95, 0.45], [0.95, 0.75], [0.45, 0.6], [0.0, 0.45]] as Array<[number, number]>;
+const VAN = [
+  [0.82, 0.05],
+  [0.945, 0.05],
+  [0.945, 0.21],
+  [0.82, 0.21],
+] as Array<[number, number]>;
+const PATH = [
+  [0.0, 0.3],
+  [0.6, 0.33],
+  [0.95, 0.45],
+  [0.95, 0.75],
+  [0.45, 0.6],
+  [0.0, 0.45],
+] as Array<[number, number]>;
 
 describe('motion gate pixel work on real footage', () => {
   const [a, b, c] = decodeFrames(mediaPath('vtest.avi'), [30, 31, 32], 512, 512);

@@ -11,14 +11,29 @@ import { mediaPath } from '../../helpers/media.js';
 import { createRig, type Rig } from '../footage/setup.js';
 import { camera, decodeFrames } from './helpers.js';
 
-const VAN_ZONE: Array<[number, number]> = [[0.82, 0.05], [0.945, 0.05], [0.945, 0.21], [0.82, 0.21]];
+const VAN_ZONE: Array<[number, number]> = [
+  [0.82, 0.05],
+  [0.945, 0.05],
+  [0.945, 0.21],
+  [0.82, 0.21],
+];
 const cam = camera({
   id: 'cam-van',
   samplingIntervalSec: 1,
   detectors: [{ rule: 'illegal_parking', options: { dwellSec: 10 } }],
   zones: [{ id: 'van-bay', name: '面包车禁停区', polygon: VAN_ZONE, rules: ['illegal_parking'] }],
 });
-const sup = (s: Partial<Suppression>): Suppression => ({ id: 's1', cameraId: 'cam-van', zoneId: 'van-bay', type: 'illegal_parking', action: 'suppress', dwellFactor: 1, rejections: 3, createdAt: 0, ...s });
+const sup = (s: Partial<Suppression>): Suppression => ({
+  id: 's1',
+  cameraId: 'cam-van',
+  zoneId: 'van-bay',
+  type: 'illegal_parking',
+  action: 'suppress',
+  dwellFactor: 1,
+  rejections: 3,
+  createdAt: 0,
+  ...s,
+});
 
 describe('detection pipeline on vtest.avi (van zone, 10 s dwell)', () => {
   let rig: Rig;
@@ -72,7 +87,10 @@ describe('detection pipeline on vtest.avi (van zone, 10 s dwell)', () => {
   }, 180_000);
 
   it('lengthens the dwell by the raise_dwell factor', async () => {
-    const r = await rig.analyze(mediaPath('vtest.avi'), cam, { maxSec: 30, suppressions: [sup({ action: 'raise_dwell', dwellFactor: 2 })] });
+    const r = await rig.analyze(mediaPath('vtest.avi'), cam, {
+      maxSec: 30,
+      suppressions: [sup({ action: 'raise_dwell', dwellFactor: 2 })],
+    });
     expect(base.events[0]!.raisedAt).toBeLessThan(15);
     expect(r.events[0]!.raisedAt).toBeGreaterThanOrEqual(20);
   }, 180_000);
@@ -80,16 +98,55 @@ describe('detection pipeline on vtest.avi (van zone, 10 s dwell)', () => {
   it('recheck (二次识别) finds the van still at its box, and nothing where the lawn is', async () => {
     const f = submitted[0]!;
     const alert: Alert = AlertSchema.parse({
-      id: 'a1', state: 'new', type: f.type, typeLabel: { zh: '违章停车', en: 'Illegal parking' }, cameraId: 'cam-van', cameraName: 'x', zoneId: 'van-bay', zoneName: 'x',
-      gridCode: '330106', gridPath: [], routedBy: 'zone', location: { lon: 120, lat: 30 }, score: f.score, count: 1, trackIds: f.trackIds, boxes: f.boxes,
-      firstSeen: f.firstSeen, lastSeen: f.lastSeen, createdAt: 0, updatedAt: 0, evidence: f.evidence, claimedBy: null, escalationLevel: 0, rejectReason: null, caseId: null, version: 1,
+      id: 'a1',
+      state: 'new',
+      type: f.type,
+      typeLabel: { zh: '违章停车', en: 'Illegal parking' },
+      cameraId: 'cam-van',
+      cameraName: 'x',
+      zoneId: 'van-bay',
+      zoneName: 'x',
+      gridCode: '330106',
+      gridPath: [],
+      routedBy: 'zone',
+      location: { lon: 120, lat: 30 },
+      score: f.score,
+      count: 1,
+      trackIds: f.trackIds,
+      boxes: f.boxes,
+      firstSeen: f.firstSeen,
+      lastSeen: f.lastSeen,
+      createdAt: 0,
+      updatedAt: 0,
+      evidence: f.evidence,
+      claimedBy: null,
+      escalationLevel: 0,
+      rejectReason: null,
+      caseId: null,
+      version: 1,
     });
     const pipeline = createDetectionPipeline({
-      config: rig.config, plugins: rig.plugins, pool: rig.pool, evidence: createEvidenceStore({ dir: rig.evidenceDir }), findingSink: { submit: () => Promise.resolve() },
-      timeZone: 'Asia/Shanghai', logger: pino({ level: 'silent' }), metrics: new Registry(),
+      config: rig.config,
+      plugins: rig.plugins,
+      pool: rig.pool,
+      evidence: createEvidenceStore({ dir: rig.evidenceDir }),
+      findingSink: { submit: () => Promise.resolve() },
+      timeZone: 'Asia/Shanghai',
+      logger: pino({ level: 'silent' }),
+      metrics: new Registry(),
     });
     const [rgb] = decodeFrames(mediaPath('vtest.avi'), [60], 512, 512);
-    const frame = { cameraId: 'cam-van', seq: 0, capturedAt: Date.now(), width: 512, height: 512, rgb: rgb!, jpeg: new Uint8Array(0), jpegWidth: 768, jpegHeight: 576 };
+    const frame = {
+      cameraId: 'cam-van',
+      seq: 0,
+      capturedAt: Date.now(),
+      width: 512,
+      height: 512,
+      rgb: rgb!,
+      jpeg: new Uint8Array(0),
+      jpegWidth: 768,
+      jpegHeight: 576,
+    };
     const there = await pipeline.recheck(frame, alert);
     expect(there.present).toBe(true);
     expect(there.score).toBeGreaterThan(0.2);
@@ -104,7 +161,12 @@ describe('detection pipeline on vtest.avi (van zone, 10 s dwell)', () => {
 
   it('matchRecheck counts a jittered box of the same class family and ignores other classes', () => {
     const box = { x1: 0.5, y1: 0.5, x2: 0.6, y2: 0.6, label: 'truck', score: 0.4 };
-    expect(matchRecheck([{ label: 'car', score: 0.33, box: { x1: 0.51, y1: 0.52, x2: 0.62, y2: 0.61 } }], [box])).toEqual({ present: true, score: 0.33 });
-    expect(matchRecheck([{ label: 'person', score: 0.9, box: { x1: 0.5, y1: 0.5, x2: 0.6, y2: 0.6 } }], [box]).present).toBe(false);
+    expect(
+      matchRecheck([{ label: 'car', score: 0.33, box: { x1: 0.51, y1: 0.52, x2: 0.62, y2: 0.61 } }], [box]),
+    ).toEqual({ present: true, score: 0.33 });
+    expect(
+      matchRecheck([{ label: 'person', score: 0.9, box: { x1: 0.5, y1: 0.5, x2: 0.6, y2: 0.6 } }], [box])
+        .present,
+    ).toBe(false);
   });
 });

@@ -8,7 +8,19 @@ import { FIXTURES, camera, captureLogger } from './helpers.js';
 
 const input = (at: number): RuleInput => ({
   frame: { cameraId: 'c1', at, width: 512, height: 512 },
-  tracks: [{ label: 'person', score: 0.6, box: { x1: 0.1, y1: 0.1, x2: 0.2, y2: 0.4 }, trackId: 't1', firstSeen: 0, lastSeen: at, stationarySince: 0, missed: 0, hits: 3 }],
+  tracks: [
+    {
+      label: 'person',
+      score: 0.6,
+      box: { x1: 0.1, y1: 0.1, x2: 0.2, y2: 0.4 },
+      trackId: 't1',
+      firstSeen: 0,
+      lastSeen: at,
+      stationarySince: 0,
+      missed: 0,
+      hits: 3,
+    },
+  ],
   zones: [],
   active: true,
   inferred: true,
@@ -21,7 +33,10 @@ describe('plugin loader', () => {
   const metrics = new Registry();
 
   beforeAll(async () => {
-    const config = DetectorsConfigSchema.parse({ pluginDirs: [join(FIXTURES, 'bad-plugins')], pluginTimeoutMs: 1_000 });
+    const config = DetectorsConfigSchema.parse({
+      pluginDirs: [join(FIXTURES, 'bad-plugins')],
+      pluginTimeoutMs: 1_000,
+    });
     set = await loadPlugins({ config, baseDir: FIXTURES, logger: cap.logger, metrics });
   });
   afterAll(async () => {
@@ -31,7 +46,13 @@ describe('plugin loader', () => {
 
   it('loads the built-in plugins and a package.json plugin, and disables the broken ones with clear errors', () => {
     const st = new Map(set.status().map((s) => [s.name, s]));
-    for (const name of ['illegal_parking', 'street_vending', 'crowd_gathering', 'example-loitering', 'every-person']) {
+    for (const name of [
+      'illegal_parking',
+      'street_vending',
+      'crowd_gathering',
+      'example-loitering',
+      'every-person',
+    ]) {
       expect(st.get(name)?.status, name).toBe('enabled');
     }
     const imp = st.get('throws-at-import');
@@ -49,7 +70,10 @@ describe('plugin loader', () => {
 
     expect(set.ruleNames()).toContain('illegal_parking');
     expect(set.ruleNames()).not.toContain('broken_import');
-    expect(set.typeInfos().find((t) => t.type === 'illegal_parking')).toMatchObject({ zh: '违章停车', en: 'Illegal parking' });
+    expect(set.typeInfos().find((t) => t.type === 'illegal_parking')).toMatchObject({
+      zh: '违章停车',
+      en: 'Illegal parking',
+    });
     expect(set.typeInfos().some((t) => t.type === 'broken_import')).toBe(false);
   });
 
@@ -70,8 +94,12 @@ describe('plugin loader', () => {
     const em = await ok!.evaluate(input(2_000));
     expect(em).toHaveLength(1);
     expect(em[0]).toMatchObject({ type: 'person_seen', key: 't1' });
-    expect(cap.lines.some((l) => l.plugin === 'every-person' && l.msg === 'every-person rule created')).toBe(true);
-    expect(await metrics.getSingleMetricAsString('gridwatch_detector_plugins_disabled_total')).toMatch(/plugin="hangs-in-evaluate",code="GW_PLUGIN_TIMEOUT"} 1/);
+    expect(cap.lines.some((l) => l.plugin === 'every-person' && l.msg === 'every-person rule created')).toBe(
+      true,
+    );
+    expect(await metrics.getSingleMetricAsString('gridwatch_detector_plugins_disabled_total')).toMatch(
+      /plugin="hangs-in-evaluate",code="GW_PLUGIN_TIMEOUT"} 1/,
+    );
   });
 
   it('disables a plugin whose evaluate throws, with the message, after its good samples', async () => {
@@ -92,7 +120,18 @@ describe('plugin loader', () => {
         { rule: 'illegal_parkin', options: {} },
         { rule: 'illegal_parking', options: { dwellSec: -5, colour: 'red' } },
       ],
-      zones: [{ id: 'z1', name: '禁停区', polygon: [[0, 0], [1, 0], [1, 1]], rules: ['illegal_parking', 'crowd_gathering'] }],
+      zones: [
+        {
+          id: 'z1',
+          name: '禁停区',
+          polygon: [
+            [0, 0],
+            [1, 0],
+            [1, 1],
+          ],
+          rules: ['illegal_parking', 'crowd_gathering'],
+        },
+      ],
     });
     const issues = set.validateCamera(cam);
     const byPath = new Map(issues.map((i) => [i.path, i]));
@@ -102,7 +141,11 @@ describe('plugin loader', () => {
     expect(issues.some((i) => i.path === 'detectors[1].options' && /colour/.test(i.message))).toBe(true);
     expect(byPath.get('zones[0].rules[1]')?.message).toMatch(/does not run it/);
     expect(issues.every((i) => i.source === 'test.yaml' && i.line === 1)).toBe(true);
-    expect(set.validateCamera(camera({ id: 'ok', detectors: [{ rule: 'illegal_parking', options: { dwellSec: 60 } }] }))).toEqual([]);
+    expect(
+      set.validateCamera(
+        camera({ id: 'ok', detectors: [{ rule: 'illegal_parking', options: { dwellSec: 60 } }] }),
+      ),
+    ).toEqual([]);
   });
 
   it('returns null for a rule no enabled plugin raises, instead of throwing', async () => {

@@ -30,12 +30,30 @@ describe('npm run analyze (scripts/analyze.ts)', () => {
   it('prints one JSON line per finding event and a summary, with evidence on disk', async () => {
     const ev = await mkdtemp(join(tmpdir(), 'gw-analyze-'));
     dirs.push(ev);
-    const r = await analyze(['--video', mediaPath('vtest.avi'), '--camera', join(FIXTURES, 'vtest-van.yaml'), '--evidence', ev, '--max-sec', '30']);
+    const r = await analyze([
+      '--video',
+      mediaPath('vtest.avi'),
+      '--camera',
+      join(FIXTURES, 'vtest-van.yaml'),
+      '--evidence',
+      ev,
+      '--max-sec',
+      '30',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const summary = lines.at(-1)!;
-    expect(summary).toMatchObject({ summary: true, camera: 'vtest-van', framesSampled: 30, findings: 1, backend: 'wasm' });
+    expect(summary).toMatchObject({
+      summary: true,
+      camera: 'vtest-van',
+      framesSampled: 30,
+      findings: 1,
+      backend: 'wasm',
+    });
     expect(summary.framesInferred as number).toBeLessThan(30);
     const [event] = lines;
     expect(event).toMatchObject({ type: 'illegal_parking', zone: 'van-bay', start: 0 });
@@ -45,18 +63,32 @@ describe('npm run analyze (scripts/analyze.ts)', () => {
   }, 180_000);
 
   it('rejects a bad camera file naming file, line and field, with exit code 2', async () => {
-    const r = await analyze(['--video', mediaPath('vtest.avi'), '--camera', join(FIXTURES, 'bad-camera.yaml')]);
+    const r = await analyze([
+      '--video',
+      mediaPath('vtest.avi'),
+      '--camera',
+      join(FIXTURES, 'bad-camera.yaml'),
+    ]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     const file = join(FIXTURES, 'bad-camera.yaml');
     expect(r.stderr).toContain(`${file}:8`);
     expect(r.stderr).toMatch(/cameras\[0\]\.detectors\[0\]\.rule: unknown rule "ilegal_parking"/);
-    expect(r.stderr).toMatch(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:11\\S* cameras\\[0\\]\\.detectors\\[1\\]\\.options\\.dwellSec`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:11\\S* cameras\\[0\\]\\.detectors\\[1\\]\\.options\\.dwellSec`,
+      ),
+    );
     expect(r.stderr).toMatch(/colour/);
   }, 120_000);
 
   it('says what is missing when the video does not exist', async () => {
-    const r = await analyze(['--video', '/nonexistent/clip.mp4', '--camera', join(FIXTURES, 'vtest-van.yaml')]);
+    const r = await analyze([
+      '--video',
+      '/nonexistent/clip.mp4',
+      '--camera',
+      join(FIXTURES, 'vtest-van.yaml'),
+    ]);
     expect(r.code).toBeGreaterThan(0);
     expect(r.stderr).toMatch(/\/nonexistent\/clip\.mp4/);
   }, 120_000);

@@ -7,11 +7,22 @@ import { createRig, type Rig } from './setup.js';
 // The high table stands at x 0.50-0.68, y 0.19-0.77 of the frame (looked at frames 5 s and
 // 20 s); people stand beside it with their feet at y ≈ 0.88-0.92. The zone takes the floor
 // around the table.
-const TABLE_ZONE: Array<[number, number]> = [[0.38, 0.5], [0.84, 0.5], [0.84, 1.0], [0.38, 1.0]];
+const TABLE_ZONE: Array<[number, number]> = [
+  [0.38, 0.5],
+  [0.84, 0.5],
+  [0.84, 1.0],
+  [0.38, 1.0],
+];
 // When someone is at the table, from a 2 s probe of the clip with the model (score ≥ 0.3)
 // checked against frames looked at by eye: five visits (22-44, 48-68, 72-86, 92-114,
 // 122-136 s). Each window below runs from the middle of one gap to the middle of the next.
-const VISITS: Array<[number, number]> = [[15, 46], [46, 70], [70, 89], [89, 118], [118, 140]];
+const VISITS: Array<[number, number]> = [
+  [15, 46],
+  [46, 70],
+  [70, 89],
+  [89, 118],
+  [118, 140],
+];
 
 const cam = (dwellSec: number) =>
   camera({
@@ -36,7 +47,11 @@ describe('one-by-one-person-detection.mp4: people who stay at a table, one after
 
   it('raises a dwell finding per visit longer than a short dwell, re-arming after each person leaves', () => {
     const ev = short.events.filter((e) => e.type === 'loitering');
-    console.log(ev.map((e) => `${e.trackIds.join(',')} ${e.start}-${e.end}s raised ${e.raisedAt}s score ${e.score}`).join('\n'));
+    console.log(
+      ev
+        .map((e) => `${e.trackIds.join(',')} ${e.start}-${e.end}s raised ${e.raisedAt}s score ${e.score}`)
+        .join('\n'),
+    );
     const visitOf = (t: number) => VISITS.findIndex(([a, b]) => t >= a && t <= b);
     // Every event lies within one visit and is raised at least the dwell after it started.
     for (const e of ev) {
@@ -57,6 +72,8 @@ describe('one-by-one-person-detection.mp4: people who stay at a table, one after
     const long = await rig.analyze(mediaPath('one-by-one-person-detection.mp4'), cam(60));
     expect(long.events).toEqual([]);
     // People were there: the model saw a person in the zone in dozens of samples.
-    expect(long.frames.filter((f) => f.objects.some((o) => o.label === 'person' && o.score >= 0.3)).length).toBeGreaterThanOrEqual(20);
+    expect(
+      long.frames.filter((f) => f.objects.some((o) => o.label === 'person' && o.score >= 0.3)).length,
+    ).toBeGreaterThanOrEqual(20);
   }, 180_000);
 });

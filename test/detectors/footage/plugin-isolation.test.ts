@@ -23,7 +23,19 @@ describe('broken plugins next to the default rules, on vtest.avi', () => {
         { rule: 'illegal_parking', options: { dwellSec: 15 } },
         { rule: 'person_seen', options: { minHits: 3 } },
       ],
-      zones: [{ id: 'van-bay', name: '面包车禁停区', polygon: [[0.82, 0.05], [0.945, 0.05], [0.945, 0.21], [0.82, 0.21]], rules: ['illegal_parking'] }],
+      zones: [
+        {
+          id: 'van-bay',
+          name: '面包车禁停区',
+          polygon: [
+            [0.82, 0.05],
+            [0.945, 0.05],
+            [0.945, 0.21],
+            [0.82, 0.21],
+          ],
+          rules: ['illegal_parking'],
+        },
+      ],
     });
     const r = await rig.analyze(mediaPath('vtest.avi'), cam, { maxSec: 30 });
     const status = new Map(rig.plugins.status().map((s) => [s.name, s]));

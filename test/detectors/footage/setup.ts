@@ -17,7 +17,17 @@ export interface Rig {
   plugins: PluginSet;
   pool: InferencePool;
   evidenceDir: string;
-  analyze(video: string, camera: LoadedCamera, o?: { motion?: boolean; suppressions?: Suppression[]; refreshSec?: number; maxSec?: number; findingSink?: FindingSink }): Promise<AnalyzeResult>;
+  analyze(
+    video: string,
+    camera: LoadedCamera,
+    o?: {
+      motion?: boolean;
+      suppressions?: Suppression[];
+      refreshSec?: number;
+      maxSec?: number;
+      findingSink?: FindingSink;
+    },
+  ): Promise<AnalyzeResult>;
   close(): Promise<void>;
 }
 
@@ -55,7 +65,19 @@ export async function createRig(input: Partial<Record<string, unknown>> = {}): P
         ...(o.refreshSec ? { refreshSec: o.refreshSec } : {}),
       });
       // A fresh registry per run: the pipeline registers its own metrics.
-      return analyzeVideo({ video, camera, config: cfg, plugins, pool, evidence, logger, metrics: new Registry(), ...(o.suppressions ? { suppressions: o.suppressions } : {}), ...(o.maxSec ? { maxSec: o.maxSec } : {}), ...(o.findingSink ? { findingSink: o.findingSink } : {}) });
+      return analyzeVideo({
+        video,
+        camera,
+        config: cfg,
+        plugins,
+        pool,
+        evidence,
+        logger,
+        metrics: new Registry(),
+        ...(o.suppressions ? { suppressions: o.suppressions } : {}),
+        ...(o.maxSec ? { maxSec: o.maxSec } : {}),
+        ...(o.findingSink ? { findingSink: o.findingSink } : {}),
+      });
     },
     async close() {
       await plugins.close();

@@ -4,7 +4,12 @@ import { camera } from '../core/helpers.js';
 import { createRig, type Rig } from './setup.js';
 
 const VEHICLES = ['car', 'truck', 'bus', 'motorcycle'];
-const WHOLE: Array<[number, number]> = [[0.01, 0.01], [0.99, 0.01], [0.99, 0.99], [0.01, 0.99]];
+const WHOLE: Array<[number, number]> = [
+  [0.01, 0.01],
+  [0.99, 0.01],
+  [0.99, 0.99],
+  [0.01, 0.99],
+];
 
 const cam = (id: string) =>
   camera({
@@ -27,8 +32,12 @@ describe('vehicles that pass and leave: no parking finding', () => {
     const r = await rig.analyze(mediaPath('highway-traffic.avi'), cam('highway'));
     expect(r.events).toEqual([]);
     // The negative means something: vehicles were seen in most samples.
-    const withVehicles = r.frames.filter((f) => f.objects.some((o) => VEHICLES.includes(o.label) && o.score >= 0.3)).length;
-    console.log(`highway: ${withVehicles}/${r.frames.length} samples with a vehicle ≥ 0.3; inferred ${r.framesInferred}`);
+    const withVehicles = r.frames.filter((f) =>
+      f.objects.some((o) => VEHICLES.includes(o.label) && o.score >= 0.3),
+    ).length;
+    console.log(
+      `highway: ${withVehicles}/${r.frames.length} samples with a vehicle ≥ 0.3; inferred ${r.framesInferred}`,
+    );
     expect(withVehicles).toBeGreaterThanOrEqual(Math.floor(r.frames.length / 2));
   }, 180_000);
 
@@ -36,7 +45,8 @@ describe('vehicles that pass and leave: no parking finding', () => {
     const r = await rig.analyze(mediaPath('car-detection.mp4'), cam('lot'));
     expect(r.events).toEqual([]);
     const labels = new Map<string, number>();
-    for (const f of r.frames) for (const o of f.objects) if (o.score >= 0.3) labels.set(o.label, (labels.get(o.label) ?? 0) + 1);
+    for (const f of r.frames)
+      for (const o of f.objects) if (o.score >= 0.3) labels.set(o.label, (labels.get(o.label) ?? 0) + 1);
     const vehicleHits = VEHICLES.reduce((s, l) => s + (labels.get(l) ?? 0), 0);
     console.log(`car-detection labels ≥ 0.3: ${JSON.stringify(Object.fromEntries(labels))}`);
     // Seen from above, the model does not call these cars vehicles (mostly 'cell phone', per the

@@ -9,9 +9,21 @@ import { createRig, type Rig } from './setup.js';
 
 // Positions read off the frames (see test/fixtures/detectors/vtest-counts.json): the van at
 // x 652-722, y 44-100 px of 768×576; the small car at x 735-768 stays outside this zone.
-const VAN_ZONE: Array<[number, number]> = [[0.82, 0.05], [0.945, 0.05], [0.945, 0.21], [0.82, 0.21]];
+const VAN_ZONE: Array<[number, number]> = [
+  [0.82, 0.05],
+  [0.945, 0.05],
+  [0.945, 0.21],
+  [0.82, 0.21],
+];
 // The road the pedestrians walk along, left edge to the bend at the right.
-const PATH_ZONE: Array<[number, number]> = [[0.0, 0.3], [0.6, 0.33], [0.95, 0.45], [0.95, 0.75], [0.45, 0.6], [0.0, 0.45]];
+const PATH_ZONE: Array<[number, number]> = [
+  [0.0, 0.3],
+  [0.6, 0.33],
+  [0.95, 0.45],
+  [0.95, 0.75],
+  [0.45, 0.6],
+  [0.0, 0.45],
+];
 const DWELL = 20;
 
 const vanCam = camera({
@@ -74,7 +86,9 @@ describe('vtest.avi through the full pipeline', () => {
 
   it('stores evidence JPEGs with the box drawn (the van box differs from the raw frame)', async () => {
     const f = van.findings[0]!;
-    expect(f.evidence.first).toMatch(/^\d{4}-\d{2}-\d{2}\/vtest-van_illegal_parking_[0-9a-f]{12}_\d+-latest\.jpg$/);
+    expect(f.evidence.first).toMatch(
+      /^\d{4}-\d{2}-\d{2}\/vtest-van_illegal_parking_[0-9a-f]{12}_\d+-latest\.jpg$/,
+    );
     const jpg = await readFile(join(rig.evidenceDir, f.evidence.latest!));
     const meta = await sharp(jpg).metadata();
     expect(meta.format).toBe('jpeg');
@@ -105,7 +119,10 @@ describe('vtest.avi through the full pipeline', () => {
     expect(r.events).toEqual([]);
     // The negative means something: the model saw people inside the zone in many samples.
     const framesWithPeopleInZone = r.frames.filter((f) =>
-      f.objects.some((o) => o.label === 'person' && o.score >= 0.35 && inZone((o.box.x1 + o.box.x2) / 2, o.box.y2, PATH_ZONE)),
+      f.objects.some(
+        (o) =>
+          o.label === 'person' && o.score >= 0.35 && inZone((o.box.x1 + o.box.x2) / 2, o.box.y2, PATH_ZONE),
+      ),
     ).length;
     expect(framesWithPeopleInZone).toBeGreaterThanOrEqual(15);
   }, 180_000);

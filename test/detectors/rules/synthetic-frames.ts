@@ -72,7 +72,10 @@ export function fillRect(
   }
 }
 
-/** Flames: a ragged tongue of red-orange-yellow pixels whose shape changes every sample. */
+/**
+ * Flames: a few tongues of red-orange-yellow pixels whose heights change from sample to sample
+ * (flames seconds apart have a different shape each time), with speckle inside.
+ */
 export function drawFlames(
   px: Uint8Array,
   cx: number,
@@ -82,13 +85,16 @@ export function drawFlames(
   seed: number,
 ): void {
   const r = rng(seed);
+  const tongues = 4;
+  const heights = Array.from({ length: tongues }, () => height * K * (0.2 + 0.8 * r()));
   for (let x = (cx - width / 2) * K; x < (cx + width / 2) * K; x++) {
-    const h = height * K * (0.3 + 0.7 * r());
+    const t = Math.min(tongues - 1, Math.floor(((x / K - (cx - width / 2)) / width) * tongues));
+    const h = heights[t]!;
     for (let y = baseY * K - h; y < baseY * K; y++) {
-      if (r() < 0.25) continue;
+      if (r() < 0.2) continue;
       const o = (Math.floor(y) * PW + Math.floor(x)) * 3;
       px[o] = 230 + Math.floor(r() * 25);
-      px[o + 1] = 90 + Math.floor(r() * 120);
+      px[o + 1] = 130 + Math.floor(r() * 90);
       px[o + 2] = 10 + Math.floor(r() * 40);
     }
   }
