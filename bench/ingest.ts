@@ -236,8 +236,8 @@ async function fleetStep(n: number, seconds: number): Promise<StepResult> {
     online,
     frames,
     expected: Math.round((n * el) / 10),
-    lagP95: p95(lags),
-    lagMax: lags.length ? Math.max(...lags) : null,
+    lagP95: lags.length ? Math.round(p95(lags)!) : null,
+    lagMax: lags.length ? Math.round(Math.max(...lags)) : null,
     cpuCores: (cpu1 - cpu0) / el,
     ffmpegMiBPerCam: pss / n,
     nodeMiB,
@@ -277,11 +277,13 @@ async function main(): Promise<void> {
       : 'No step kept p95 lag under 1 s.',
     'The machine is shared with other jobs while measuring; figures are upper bounds on cost.',
   ].join('\n');
-  recordResults(
-    'ingest',
-    'Ingest: keyframe-only sampling and fleet capacity',
-    `### CPU per sampled frame\n\n${part1}\n\n### Fleet capacity\n\n${part2}`,
-  );
+  // BENCH_NO_RECORD=1: a trial run that must not replace the recorded figures.
+  if (process.env.BENCH_NO_RECORD !== '1')
+    recordResults(
+      'ingest',
+      'Ingest: keyframe-only sampling and fleet capacity',
+      `### CPU per sampled frame\n\n${part1}\n\n### Fleet capacity\n\n${part2}`,
+    );
   process.stderr.write(`${part2}\n`);
 }
 

@@ -27,7 +27,13 @@ const MotionSchema = z
       .min(1)
       .max(4_800)
       .default(2)
-      .describe('Changed cells inside the active zones needed to run the model'),
+      .describe('Changed cells inside the active zones needed to run the model (at least)'),
+    minChangedShare: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.03)
+      .describe('…and this share of the zones’ cells, capped at 20 cells (a large zone needs a larger change)'),
   })
   .describe('Motion gate');
 

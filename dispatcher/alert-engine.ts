@@ -31,7 +31,11 @@ export interface AlertEngine {
    * (they would only race each other's compare-and-set), different keys at once (their
    * Redis calls share pipelines). One settled result per finding, in input order.
    */
-  ingestMany(fs: readonly Finding[]): Promise<PromiseSettledResult<IngestOutcome>[]>;
+  ingestMany(
+    fs: readonly Finding[],
+    /** Runs each same-key group; lets the caller cap how many groups are in flight at once. */
+    gate?: <T>(fn: () => Promise<T>) => Promise<T>,
+  ): Promise<PromiseSettledResult<IngestOutcome>[]>;
   /**
    * Compare-and-set loop: `fn` sees the current alert and returns the change (or null for
    * none); on a version race it runs again on the fresher alert, so its checks see the
@@ -267,7 +271,7 @@ export function createAlertEngine(d: AlertEngineDeps): AlertEngine {
       return { kind: 'duplicate', alert: null };
     },
 
-    async ingestMany(fs) {
+    async ingestMany(fs, gate = (fn) => fn()) {
       const out: PromiseSettledResult<IngestOutcome>[] = new Array(fs.length);
       const groups = new Map<string, number[]>();
       fs.forEach((f, i) => {
@@ -277,15 +281,17 @@ export function createAlertEngine(d: AlertEngineDeps): AlertEngine {
         else groups.set(k, [i]);
       });
       await Promise.all(
-        [...groups.values()].map(async (idx) => {
-          for (const i of idx) {
-            try {
-              out[i] = { status: 'fulfilled', value: await engine.ingest(fs[i]!) };
-            } catch (reason) {
-              out[i] = { status: 'rejected', reason };
+        [...groups.values()].map((idx) =>
+          gate(async () => {
+            for (const i of idx) {
+              try {
+                out[i] = { status: 'fulfilled', value: await engine.ingest(fs[i]!) };
+              } catch (reason) {
+                out[i] = { status: 'rejected', reason };
+              }
             }
-          }
-        }),
+          }),
+        ),
       );
       return out;
     },

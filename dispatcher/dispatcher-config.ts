@@ -11,15 +11,6 @@ export const DispatcherConfigSchema = z
       .max(1_000)
       .default(50)
       .describe('Findings processed at once per dispatcher process'),
-    sinkBatchMax: z
-      .number()
-      .int()
-      .min(1)
-      .max(1_000)
-      .default(100)
-      .describe(
-        'Most findings the sink puts into one queue job. A finding submitted while no add is in flight is queued alone at once; those that arrive during an add go together in the next (group commit). 1 = one job per finding',
-      ),
     fallbackGridCode: GridCodeSchema.optional().describe(
       'Grid for cameras outside every grid; they are also reported in health',
     ),

@@ -42,6 +42,8 @@ export interface RuleHandle {
   readonly type: string;
   /** Whether the rule wants frame pixels (manifest consumes "pixels"). */
   readonly wantsPixels: boolean;
+  /** Labels the rule reads (manifest "consumes"); empty = not declared, assume any. */
+  readonly consumes: readonly string[];
   /** Resolves with [] once the plugin is disabled; never rejects. */
   evaluate(input: RuleInput): Promise<RuleEmission[]>;
   close(): Promise<void>;
@@ -503,6 +505,13 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
         { type: 'create', call: nextCall++, instance, cameraId, options },
         `createRule for camera ${cameraId}`,
       );
+      if (r.type === 'callError' && r.options) {
+        log.error(
+          { plugin: e.name, rule, cameraId, error: r.message },
+          `camera ${cameraId}: options of rule ${rule} rejected; the rule does not run on this camera`,
+        );
+        return null;
+      }
       if (r.type !== 'ok') {
         disable(
           e,
@@ -518,6 +527,7 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
         version: manifest.version,
         type: rule,
         wantsPixels: manifest.consumes.includes('pixels'),
+        consumes: manifest.consumes.filter((c) => c !== 'pixels'),
         async evaluate(input) {
           if (e.error || disposed) return [];
           const res = await call(

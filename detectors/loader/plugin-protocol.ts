@@ -12,5 +12,5 @@ export type PluginReply =
   | { type: 'loaded'; hasRule: boolean; hasModel: boolean }
   | { type: 'loadError'; message: string }
   | { type: 'ok'; call: number; emissions?: RuleEmission[] }
-  | { type: 'callError'; call: number; message: string }
+  | { type: 'callError'; call: number; message: string; options?: boolean }
   | { type: 'log'; line: string };

@@ -53,7 +53,17 @@ async function handle(msg: HostMessage): Promise<void> {
     if (!plugin || !logger) throw new Error('plugin not loaded');
     if (msg.type === 'create') {
       if (!plugin.createRule) throw new Error('plugin has no createRule');
-      const options = plugin.optionsSchema ? plugin.optionsSchema.parse(msg.options) : msg.options;
+      let options: unknown = msg.options;
+      if (plugin.optionsSchema) {
+        const r = plugin.optionsSchema.safeParse(msg.options);
+        if (!r.success) {
+          // The camera's fault, not the plugin's: reported for that camera only.
+          const text = r.error.issues.map((i) => `options.${i.path.join('.')}: ${i.message}`).join('; ');
+          send({ type: 'callError', call: msg.call, message: text, options: true });
+          return;
+        }
+        options = r.data;
+      }
       rules.set(
         msg.instance,
         plugin.createRule({

@@ -373,7 +373,16 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
     mask: Uint8Array | null,
   ): readonly TrackedObject[] {
     const tracks = res.inferred ? st.tracker.update(res.objects, at) : st.tracker.carry(at);
-    st.doubt = mask !== null && tracks.some((t) => (t.missed > 0 || t.hits < 3) && touchesMask(t.box, mask));
+    if (mask === null) {
+      st.doubt = false;
+      return tracks;
+    }
+    // Only labels some rule reads count (a flickering 'frisbee' on a table top does not).
+    const all = st.rules.some((r) => r.handle.consumes.length === 0);
+    const fams = new Set(st.rules.flatMap((r) => r.handle.consumes.map(classFamily)));
+    st.doubt = tracks.some(
+      (t) => (all || fams.has(classFamily(t.label))) && (t.missed > 0 || t.hits < 3) && touchesMask(t.box, mask),
+    );
     return tracks;
   }
 
@@ -476,7 +485,7 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
                   ref: st.ref,
                   mask,
                   pixelThreshold: config.motion.pixelThreshold,
-                  minChangedCells: config.motion.minChangedCells,
+                  minChangedCells: requiredCells(config.motion, maskArea(mask)),
                   force:
                     st.doubt ||
                     st.lastInferAt === null ||
@@ -557,6 +566,26 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
       states.clear();
     },
   };
+}
+
+/**
+ * Changed cells that wake the model: a share of the zone, so codec noise and a swaying person
+ * in a big zone do not, but never more than MAX_REQUIRED_CELLS, about what one distant
+ * pedestrian (vtest.avi, ~3×11 cells at 80×60) changes between samples.
+ */
+const MAX_REQUIRED_CELLS = 20;
+function requiredCells(m: DetectorsConfig['motion'], area: number): number {
+  return Math.max(m.minChangedCells, Math.min(MAX_REQUIRED_CELLS, Math.round(m.minChangedShare * area)));
+}
+
+const areas = new WeakMap<Uint8Array, number>();
+function maskArea(mask: Uint8Array): number {
+  let a = areas.get(mask);
+  if (a === undefined) {
+    a = mask.reduce((s, v) => s + v, 0);
+    areas.set(mask, a);
+  }
+  return a;
 }
 
 function touchesMask(b: NBox, mask: Uint8Array): boolean {

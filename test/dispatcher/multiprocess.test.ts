@@ -120,7 +120,8 @@ async function producer(
 ): Promise<Dispatcher> {
   const { index } = await loadGridFile(join(dir, 'grids.geojson'));
   const d = createDispatcher({
-    config: DispatcherConfigSchema.parse({ prefix: PREFIX, ...(sinkBatchMax ? { sinkBatchMax } : {}) }),
+    config: DispatcherConfigSchema.parse({ prefix: PREFIX }),
+    ...(sinkBatchMax ? { sinkBatchMax } : {}),
     forwarding: [],
     redisUrl: redis.url,
     grids: () => index,

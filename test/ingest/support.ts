@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CameraSchema } from '../../gateway/config/camera-schema.js';
@@ -64,7 +64,17 @@ export async function startIngest(
     resolveSecret: (ref, baseDir) => resolveSecret(ref, baseDir, env),
   });
   ingest.onFrame((f) => frames.push(f));
-  return { ingest, frames, findings, logs: () => logText, metrics, close: () => ingest.close() };
+  return {
+    ingest,
+    frames,
+    findings,
+    logs: () => logText,
+    metrics,
+    async close() {
+      await ingest.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export async function waitFor<T>(

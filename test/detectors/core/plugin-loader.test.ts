@@ -148,6 +148,15 @@ describe('plugin loader', () => {
     ).toEqual([]);
   });
 
+  it('refuses a camera whose options fail the schema without disabling the plugin for others', async () => {
+    expect(await set.createRule('illegal_parking', 'bad-opts', { dwellSec: -1 })).toBeNull();
+    expect(set.status().find((p) => p.name === 'illegal_parking')?.status).toBe('enabled');
+    expect(
+      cap.lines.some((l) => l.cameraId === 'bad-opts' && /options\.dwellSec/.test(String(l.error))),
+    ).toBe(true);
+    expect(await set.createRule('illegal_parking', 'good', { dwellSec: 30 })).not.toBeNull();
+  });
+
   it('returns null for a rule no enabled plugin raises, instead of throwing', async () => {
     expect(await set.createRule('broken_import', 'c3', {})).toBeNull();
     expect(await set.createRule('nope', 'c3', {})).toBeNull();
