@@ -17,7 +17,7 @@ const MotionSchema = z
       .int()
       .min(1)
       .max(255)
-      .default(16)
+      .default(24)
       .describe(
         'Gray-level change (0-255) of an 80×60 cell, against the frame the model last saw, that counts as motion',
       ),
@@ -33,7 +33,9 @@ const MotionSchema = z
       .min(0)
       .max(1)
       .default(0.03)
-      .describe('…and this share of the zones’ cells, capped at 20 cells (a large zone needs a larger change)'),
+      .describe(
+        '…and this share of the zones’ cells, capped at 20 cells (a large zone needs a larger change)',
+      ),
   })
   .describe('Motion gate');
 

@@ -381,7 +381,8 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
     const all = st.rules.some((r) => r.handle.consumes.length === 0);
     const fams = new Set(st.rules.flatMap((r) => r.handle.consumes.map(classFamily)));
     st.doubt = tracks.some(
-      (t) => (all || fams.has(classFamily(t.label))) && (t.missed > 0 || t.hits < 3) && touchesMask(t.box, mask),
+      (t) =>
+        (all || fams.has(classFamily(t.label))) && (t.missed > 0 || t.hits < 3) && touchesMask(t.box, mask),
     );
     return tracks;
   }
