@@ -47,7 +47,7 @@ fi
 
 # 4. Build (tsc is incremental) -----------------------------------------------------------------
 say "building"
-npx tsc -p tsconfig.build.json
+npm run --silent build
 
 # 5. Demo data ------------------------------------------------------------------------------------
 if [ ! -s config/grids/demo-city.geojson ]; then

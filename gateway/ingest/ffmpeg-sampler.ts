@@ -48,6 +48,8 @@ export interface SamplerEvents {
 
 export interface SamplerProcess {
   pid: number | undefined;
+  /** Every process of this sampler (reader and decoder for RTSP), for CPU and memory accounting. */
+  pids: number[];
   /** Stops ffmpeg (SIGTERM, then SIGKILL after a grace period). Resolves when it has exited. */
   stop(): Promise<void>;
 }
@@ -67,15 +69,123 @@ export function slotIndex(ptsSec: number, pts0Sec: number, intervalSec: number):
  * the GOP does not divide it; showinfo reports pts and source size of each kept frame on
  * stderr; the kept frames are scaled to at most 1280 px wide and written as MJPEG to stdout.
  */
+/** Input options for an RTSP camera: only the video track is set up (no audio RTP to receive). */
+function rtspInputArgs(s: SamplerInput): string[] {
+  return [
+    '-rtsp_transport',
+    s.transport ?? 'tcp',
+    '-allowed_media_types',
+    'video',
+    '-timeout',
+    String(Math.round((s.ioTimeoutSec ?? 10) * 1e6)),
+  ];
+}
+
+/**
+ * Packet-level keyframe picker for the noise bitstream filter (ffmpeg 5.1 evaluates `drop` per
+ * packet; st/ld registers persist between packets). It keeps the first keyframe of each interval
+ * slot on the same grid as `slotIndex` (register 0: first kept time, 1: last kept time, 2: started)
+ * and drops every other packet, so the decoder sees exactly one keyframe per sample instead of
+ * every keyframe (2.5 per sample on a 2 s GOP at 5 s, 5 on a 2 s GOP at 10 s).
+ */
+export function keyframePickerExpr(intervalSec: number): string {
+  const t = 'pts*tb';
+  const g = (x: string) => `floor((${x}-ld(0)+${SLOT_TOLERANCE_SEC})/${intervalSec})`;
+  return (
+    `if(not(key)\,1\,if(not(ld(2))\,st(2\,1)*0+st(0\,${t})*0+st(1\,${t})*0\,` +
+    `if(gte(${g(t)}-${g('ld(1)')}\,1)\,st(1\,${t})*0\,1)))`
+  );
+}
+
+/**
+ * Two-process keyframe sampling for RTSP (ffmpeg 5.1 has no input bitstream filters): a reader
+ * copies the camera's video packets, keeps one keyframe per slot (keyframePickerExpr) and pipes
+ * them as NUT (timestamps kept); a decoder process decodes only those. The decoder is idle
+ * between samples, so per sample ffmpeg decodes one keyframe, scales once and encodes one JPEG.
+ */
+export function pipelineArgs(s: SamplerInput): { reader: string[]; decoder: string[] } {
+  const reader = [
+    '-hide_banner',
+    '-nostdin',
+    '-nostats',
+    '-loglevel',
+    'info',
+    ...rtspInputArgs(s),
+    // SDP carries SPS/PPS, so a short probe suffices and the first sample comes sooner.
+    '-analyzeduration',
+    '1000000',
+    '-probesize',
+    '500000',
+    '-i',
+    s.input,
+    '-map',
+    '0:v:0',
+    '-an',
+    '-sn',
+    '-dn',
+    '-c',
+    'copy',
+    '-bsf:v',
+    `noise=drop=${keyframePickerExpr(s.intervalSec)}`,
+    '-flush_packets',
+    '1',
+    '-f',
+    'nut',
+    'pipe:1',
+  ];
+  const decoder = [
+    '-hide_banner',
+    '-nostdin',
+    '-nostats',
+    '-loglevel',
+    'info',
+    '-threads',
+    '1',
+    '-flags',
+    'low_delay',
+    // The NUT header carries the codec parameters: nothing to probe, and only keyframes arrive.
+    '-analyzeduration',
+    '0',
+    '-probesize',
+    '32',
+    '-f',
+    'nut',
+    '-i',
+    'pipe:0',
+    '-filter_threads',
+    '1',
+    '-filter_complex',
+    `[0:v:0]showinfo,scale='min(${JPEG_MAX_WIDTH},iw)':-2:flags=bilinear[j]`,
+    ...jpegOutputArgs([]),
+  ];
+  return { reader, decoder };
+}
+
+function jpegOutputArgs(frames: string[]): string[] {
+  return [
+    '-map',
+    '[j]',
+    ...frames,
+    '-fps_mode',
+    'passthrough',
+    '-flush_packets',
+    '1',
+    '-c:v',
+    'mjpeg',
+    '-threads',
+    '1',
+    '-q:v',
+    '4',
+    '-f',
+    'image2pipe',
+    'pipe:1',
+  ];
+}
+
 export function samplerArgs(s: SamplerInput): string[] {
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
   if (s.kind === 'rtsp') {
-    args.push(
-      '-rtsp_transport',
-      s.transport ?? 'tcp',
-      '-timeout',
-      String(Math.round((s.ioTimeoutSec ?? 10) * 1e6)),
-    );
+    args.push(...rtspInputArgs(s));
   } else {
     // A file plays on its own clock, looped, like a camera would deliver it.
     args.push('-re', '-stream_loop', '-1');
@@ -105,25 +215,7 @@ export function samplerArgs(s: SamplerInput): string[] {
     '-filter_complex',
     `[0:v:0]${select},showinfo,scale='min(${JPEG_MAX_WIDTH},iw)':-2:flags=bilinear[j]`,
   );
-  const frames = s.once ? ['-frames:v', '1'] : [];
-  args.push(
-    '-map',
-    '[j]',
-    ...frames,
-    '-fps_mode',
-    'passthrough',
-    '-flush_packets',
-    '1',
-    '-c:v',
-    'mjpeg',
-    '-threads',
-    '1',
-    '-q:v',
-    '4',
-    '-f',
-    'image2pipe',
-    'pipe:1',
-  );
+  args.push(...jpegOutputArgs(s.once ? ['-frames:v', '1'] : []));
   return args;
 }
 
@@ -165,7 +257,21 @@ const SHOWINFO = /Parsed_showinfo.*?pts_time:\s*(-?[\d.]+).*?\bs:(\d+)x(\d+)/;
 
 /** Runs one ffmpeg sampler process. Decoding and JPEG encoding happen in the child, the RGB resize in sharp's thread pool. */
 export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffmpeg'): SamplerProcess {
-  const child: ChildProcess = spawn(ffmpegPath, samplerArgs(s), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const piped = s.kind === 'rtsp' && !s.once && !s.fullDecode;
+  let reader: ChildProcess | null = null;
+  let child: ChildProcess;
+  if (piped) {
+    const a = pipelineArgs(s);
+    reader = spawn(ffmpegPath, a.reader, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(ffmpegPath, a.decoder, { stdio: ['pipe', 'pipe', 'pipe'] });
+    (reader.stdout as Readable).pipe(child.stdin!);
+    // EPIPE when the decoder is gone; both exits are reported below.
+    child.stdin!.on('error', (e: Error) => {
+      tail += `\n[pipe] ${e.message}`;
+    });
+  } else {
+    child = spawn(ffmpegPath, samplerArgs(s), { stdio: ['ignore', 'pipe', 'pipe'] });
+  }
   const infos: { pts: number; w: number; h: number }[] = [];
   const jpegs: { jpeg: Buffer; at: number }[] = [];
   let frames = 0;
@@ -213,6 +319,10 @@ export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffm
       pair();
     }),
   );
+  // The reader's stderr holds the camera-side errors (401, refused, not RTSP) the classifier needs.
+  (reader?.stderr as Readable | undefined)?.on('data', (d: Buffer) => {
+    tail = (tail + d.toString('utf8')).slice(-3000);
+  });
   (child.stderr as Readable).on('data', (d: Buffer) => {
     const text = d.toString('utf8');
     lineBuf += text;
@@ -229,7 +339,7 @@ export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffm
     }
   });
   // Pipes can error (EPIPE) when the child dies; the exit event reports the outcome.
-  for (const stream of [child.stdout, child.stderr]) {
+  for (const stream of [child.stdout, child.stderr, reader?.stdout, reader?.stderr]) {
     (stream as Readable | null)?.on('error', (e: Error) => {
       tail += `\n[pipe] ${e.message}`;
     });
@@ -243,24 +353,53 @@ export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffm
       ev.onExit({ code: -1, signal: null, stderrTail: `spawn failed: ${e.message}`, frames });
       resolve();
     });
+    // With a reader, the outcome is the reader's (it talks to the camera); the pair counts as
+    // exited when both have, and either one ending takes the other down.
+    let readerExit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> = Promise.resolve({
+      code: null,
+      signal: null,
+    });
+    if (reader) {
+      const r = reader;
+      readerExit = new Promise((res) => {
+        r.once('error', (e) => {
+          tail += `\nspawn failed: ${e.message}`;
+          res({ code: -1, signal: null });
+        });
+        r.once('close', (code, signal) => {
+          // The decoder ends on EOF; kill it in case it hangs on a partial packet.
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+          res({ code, signal });
+        });
+      });
+    }
     child.once('close', (code, signal) => {
-      if (exited) return;
-      exited = true;
-      pair();
-      // Let the RGB conversions of frames already received finish before reporting the exit.
-      void chain.then(() => {
-        ev.onExit({ code, signal, stderrTail: tail + lineBuf, frames });
-        resolve();
+      if (reader && reader.exitCode === null && reader.signalCode === null) reader.kill('SIGTERM');
+      void readerExit.then((rx) => {
+        if (exited) return;
+        exited = true;
+        pair();
+        const outcome = reader && (rx.code !== 0 || rx.signal) ? rx : { code, signal };
+        // Let the RGB conversions of frames already received finish before reporting the exit.
+        void chain.then(() => {
+          ev.onExit({ code: outcome.code, signal: outcome.signal, stderrTail: tail + lineBuf, frames });
+          resolve();
+        });
       });
     });
   });
+  const procs = reader ? [reader, child] : [child];
   return {
-    pid: child.pid,
+    // The process that talks to the camera (tests kill it to simulate a crash).
+    pid: procs[0]!.pid,
+    pids: procs.map((p) => p.pid).filter((p): p is number => p !== undefined),
     async stop() {
       stopped = true;
       if (exited) return;
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 2_000);
+      for (const p of procs) p.kill('SIGTERM');
+      const t = setTimeout(() => {
+        for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+      }, 2_000);
       await exitP;
       clearTimeout(t);
     },

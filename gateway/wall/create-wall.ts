@@ -24,10 +24,8 @@ import { parsePasswordHash } from './password-hash.js';
 import { ConfigError } from '../errors.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-// From dist/ the .ts sources' public folder is not copied; look next to the sources too.
-const PUBLIC_DIR = HERE.includes(`${'/dist/'}`)
-  ? join(HERE, '../../../gateway/wall/public')
-  : join(HERE, 'public');
+// `npm run build` copies public/ next to the compiled module (scripts/copy-assets.ts).
+const PUBLIC_DIR = join(HERE, 'public');
 
 export interface WallOptions {
   config: {

@@ -1,5 +1,5 @@
 /**
- * The whole gateway as `scripts/start.sh` runs it: a child process on a config like the demo's,
+ * The whole gateway as `scripts/start.sh` runs it (built, from dist/): a child process on a config like the demo's,
  * with its own embedded Redis, the real demo city, a camera looping real street footage, the
  * real model and rules, and operators of two counties connected over Socket.IO.
  */
@@ -124,6 +124,10 @@ describe('gateway end to end', () => {
     expect(body.checks.detectors?.detail).toMatch(/backend (wasm|tensorflow)/);
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toContain('gridwatch_config_cameras_accepted 1');
+    const page = await fetch(`${url}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('网格巡检墙');
+    expect((await fetch(`${url}/vendor/mpegts.js`)).status).toBe(200);
   });
 
   it('raises one parking alert for the parked van in the county operator’s grid, and not in the other county', async () => {

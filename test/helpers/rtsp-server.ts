@@ -29,6 +29,8 @@ export interface RtspServer {
   port: number;
   /** rtsp://127.0.0.1:PORT/PATH (no credentials). */
   url(path: string): string;
+  /** The server's and feeders' pids (benchmarks count the simulator's CPU apart). */
+  pids(): number[];
   /** Stops the RTSP server process (feeders keep running), as when a camera's server dies. */
   stop(): Promise<void>;
   /** Starts it again on the same port. */
@@ -204,6 +206,7 @@ export async function startRtspServer(opts: RtspServerOptions): Promise<RtspServ
   return {
     port,
     url: (path) => `rtsp://127.0.0.1:${port}/${path.replace(/^\/+/, '')}`,
+    pids: () => [server?.pid, ...feeders.map((f) => f.pid)].filter((p): p is number => p !== undefined),
     stop,
     start,
     async close() {
