@@ -159,7 +159,9 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
     readyReject = rej;
   });
   // ready() may never be awaited by a caller that only infers; the rejection is also logged.
-  readyPromise.catch((e: unknown) => log.error({ err: e }, 'inference pool failed to start'));
+  readyPromise.catch((e: unknown) => {
+    if (!(e instanceof ClosedError)) log.error({ err: e }, 'inference pool failed to start');
+  });
 
   function spawn(slot: Slot): void {
     const w = spawnWorker(import.meta.url, 'inference-worker');

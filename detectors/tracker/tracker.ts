@@ -41,9 +41,9 @@ export const TrackerOptionsSchema = z
       .int()
       .min(0)
       .max(200)
-      .default(8)
+      .default(2)
       .describe(
-        'Samples a stationary track survives without a match (parked vehicles flicker below the score threshold and get occluded)',
+        'Samples a stationary track survives without a match (parked vehicles flicker below the score threshold and get occluded; more than 2 chained different cars passing one spot into one "parked" track on highway-traffic.avi at 1 s sampling)',
       ),
     maxMissedPerson: z
       .number()

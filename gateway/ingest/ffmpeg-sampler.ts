@@ -92,8 +92,8 @@ export function keyframePickerExpr(intervalSec: number): string {
   const t = 'pts*tb';
   const g = (x: string) => `floor((${x}-ld(0)+${SLOT_TOLERANCE_SEC})/${intervalSec})`;
   return (
-    `if(not(key)\,1\,if(not(ld(2))\,st(2\,1)*0+st(0\,${t})*0+st(1\,${t})*0\,` +
-    `if(gte(${g(t)}-${g('ld(1)')}\,1)\,st(1\,${t})*0\,1)))`
+    `if(not(key)\\,1\\,if(not(ld(2))\\,st(2\\,1)*0+st(0\\,${t})*0+st(1\\,${t})*0\\,` +
+    `if(gte(${g(t)}-${g('ld(1)')}\\,1)\\,st(1\\,${t})*0\\,1)))`
   );
 }
 
