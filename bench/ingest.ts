@@ -2,11 +2,12 @@
  * Ingest benchmark (`npm run bench:ingest`).
  * 1. CPU seconds per sampled frame: keyframe-only vs full decode, same RTSP stream, same output
  *    rate, both samplers running side by side in one run.
- * 2. Fleet: how many persistent cameras at one sample / 10 s one machine holds with p95 lag < 1 s,
- *    using one RTSP server fanning one pre-encoded stream out to N paths.
- * Env: BENCH_STEPS (camera counts, default "100,200"), BENCH_SEC (measure seconds per step,
- * default 40), BENCH_CPU_SEC (part 1 seconds, default 40), BENCH_CPU_INTERVAL (part 1 sampling
- * interval, default 5 s as for cameras).
+ * 2. Fleet: how many cameras at one sample / 10 s one machine holds with p95 lag < 1 s, using one
+ *    RTSP server fanning one pre-encoded stream out to N paths; per stream profile and fleet mode.
+ * Env: BENCH_FLEET ("profile:mode:n,n;..." with profile sub|main and mode persistent|burst),
+ * BENCH_SEC (measure seconds per step, default 30), BENCH_CPU_SEC (part 1 seconds, default 40;
+ * 0 skips it), BENCH_CPU_INTERVAL (part 1 sampling interval, default 5 s as for cameras),
+ * BENCH_NO_RECORD=1 (trial run, keeps the recorded figures).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
@@ -329,7 +330,7 @@ async function fleetStep(fp: FleetProfile, n: number, seconds: number): Promise<
 
 async function main(): Promise<void> {
   setup();
-  const sec = Number(process.env.BENCH_SEC ?? 40);
+  const sec = Number(process.env.BENCH_SEC ?? 30);
   const cpuSecs = Number(process.env.BENCH_CPU_SEC ?? 40);
   const single = await startRtspServer({ clips: { bench: mainStreamClip() } });
   process.stderr.write('part 1: keyframe-only vs full decode\n');
@@ -340,7 +341,7 @@ async function main(): Promise<void> {
   const SUB = 'sub-stream 640x360, 15 fps, H.264 384 kb/s, GOP 2 s';
   const MAIN = 'main stream 1920x1080, 25 fps, H.264 4 Mb/s, GOP 2 s';
   // BENCH_FLEET: "profile:mode:n,n;…" with profile sub|main (default below).
-  const plan = (process.env.BENCH_FLEET ?? 'sub:persistent:250,500;sub:burst:250;main:persistent:50')
+  const plan = (process.env.BENCH_FLEET ?? 'sub:persistent:150,200,300;sub:burst:150;main:persistent:50')
     .split(';')
     .map((x) => x.split(':'))
     .map(([p, m, ns]) => ({

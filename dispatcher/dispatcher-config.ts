@@ -10,23 +10,27 @@ export const DispatcherConfigSchema = z
       .min(1)
       .max(1_000)
       .default(50)
-      .describe('Findings processed at once per dispatcher process'),
+      .describe(
+        'Queue jobs (each holding up to 100 findings submitted together) processed at once per dispatcher process; findings in flight are capped at 256',
+      ),
     fallbackGridCode: GridCodeSchema.optional().describe(
       'Grid for cameras outside every grid; they are also reported in health',
     ),
     dedup: z
       .record(
         z.string(),
-        z.strictObject({
-          windowSec: z
-            .number()
-            .positive()
-            .describe('A finding within this window of the open alert updates it'),
-          keys: z
-            .array(z.enum(['camera', 'type', 'zone', 'track', 'place']))
-            .min(1)
-            .describe('What makes two findings the same problem'),
-        }),
+        z
+          .strictObject({
+            windowSec: z
+              .number()
+              .positive()
+              .describe('A finding within this window of the open alert updates it'),
+            keys: z
+              .array(z.enum(['camera', 'type', 'zone', 'track', 'place']))
+              .min(1)
+              .describe('What makes two findings the same problem'),
+          })
+          .describe('Dedup rule for one finding type'),
       )
       .default({})
       .describe('Per finding type (or "default"): dedup window and keys'),
@@ -37,7 +41,20 @@ export const DispatcherConfigSchema = z
     recheck: z
       .record(
         z.string(),
-        z.strictObject({ delaySec: z.number().positive(), autoClose: z.boolean().default(false) }),
+        z
+          .strictObject({
+            delaySec: z
+              .number()
+              .positive()
+              .describe('Seconds after the platform reports "handled" before the camera is sampled again'),
+            autoClose: z
+              .boolean()
+              .default(false)
+              .describe(
+                'Close the alert by itself when the problem is gone; otherwise only record the result',
+              ),
+          })
+          .describe('Re-check rule for one finding type'),
       )
       .default({})
       .describe('Per type: re-sample the camera after the platform reports a case handled (二次识别)'),
@@ -120,7 +137,12 @@ export const ForwardTargetSchema = z
     url: z.string().url().describe('Case intake endpoint of the grid platform'),
     secret: SecretRefSchema.describe('HMAC-SHA256 shared secret'),
     crs: CrsSchema.default('GCJ02').describe('Coordinate system the platform wants'),
-    timeoutMs: z.number().int().positive().default(5_000),
+    timeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(5_000)
+      .describe('Milliseconds to wait for the platform to answer one case'),
     maxAttempts: z
       .number()
       .int()

@@ -339,6 +339,12 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
             if (anchor === null) {
               pts0 = s.ptsSec;
               clock = offset;
+            } else if (src.kind === 'rtsp' && offset < anchor - 500) {
+              // Stream time jumped forward: ffmpeg re-bases RTP timestamps when the first RTCP
+              // sender report arrives, often just after the first sample. A late delivery can only
+              // raise the offset, so a drop means the timeline moved: restart the slot grid here,
+              // or every later sample would count the jump as lag.
+              pts0 = s.ptsSec;
             }
             anchor = anchor === null ? offset : Math.min(anchor, offset);
             // Same slot grid as the select filter in ffmpeg: it starts at the first frame.

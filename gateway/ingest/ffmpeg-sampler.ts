@@ -86,13 +86,15 @@ function rtspInputArgs(s: SamplerInput): string[] {
  * packet; st/ld registers persist between packets). It keeps the first keyframe of each interval
  * slot on the same grid as `slotIndex` (register 0: first kept time, 1: last kept time, 2: started)
  * and drops every other packet, so the decoder sees exactly one keyframe per sample instead of
- * every keyframe (2.5 per sample on a 2 s GOP at 5 s, 5 on a 2 s GOP at 10 s).
+ * every keyframe (2.5 per sample on a 2 s GOP at 5 s, 5 on a 2 s GOP at 10 s). A packet without
+ * a timestamp (NaN or the NOPTS sentinel: the first one of some RTSP streams with B-frames) is
+ * dropped: NUT refuses it.
  */
 export function keyframePickerExpr(intervalSec: number): string {
   const t = 'pts*tb';
   const g = (x: string) => `floor((${x}-ld(0)+${SLOT_TOLERANCE_SEC})/${intervalSec})`;
   return (
-    `if(not(key)\\,1\\,if(not(ld(2))\\,st(2\\,1)*0+st(0\\,${t})*0+st(1\\,${t})*0\\,` +
+    `if(not(key)+isnan(pts)+lt(pts\\,-1e18)\\,1\\,if(not(ld(2))\\,st(2\\,1)*0+st(0\\,${t})*0+st(1\\,${t})*0\\,` +
     `if(gte(${g(t)}-${g('ld(1)')}\\,1)\\,st(1\\,${t})*0\\,1)))`
   );
 }
@@ -320,8 +322,9 @@ export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffm
     }),
   );
   // The reader's stderr holds the camera-side errors (401, refused, not RTSP) the classifier needs.
+  let readerTail = '';
   (reader?.stderr as Readable | undefined)?.on('data', (d: Buffer) => {
-    tail = (tail + d.toString('utf8')).slice(-3000);
+    readerTail = (readerTail + d.toString('utf8')).slice(-3000);
   });
   (child.stderr as Readable).on('data', (d: Buffer) => {
     const text = d.toString('utf8');
@@ -363,7 +366,7 @@ export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffm
       const r = reader;
       readerExit = new Promise((res) => {
         r.once('error', (e) => {
-          tail += `\nspawn failed: ${e.message}`;
+          readerTail += `\nspawn failed: ${e.message}`;
           res({ code: -1, signal: null });
         });
         r.once('close', (code, signal) => {
@@ -379,10 +382,14 @@ export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffm
         if (exited) return;
         exited = true;
         pair();
-        const outcome = reader && (rx.code !== 0 || rx.signal) ? rx : { code, signal };
+        // When the reader failed, the decoder's complaints (EOF, invalid data) are only the
+        // consequence: classify on the reader's own output.
+        const readerFailed = reader !== null && (rx.code !== 0 || rx.signal !== null);
+        const outcome = readerFailed ? rx : { code, signal };
+        const stderrTail = readerFailed ? readerTail : readerTail + tail + lineBuf;
         // Let the RGB conversions of frames already received finish before reporting the exit.
         void chain.then(() => {
-          ev.onExit({ code: outcome.code, signal: outcome.signal, stderrTail: tail + lineBuf, frames });
+          ev.onExit({ code: outcome.code, signal: outcome.signal, stderrTail, frames });
           resolve();
         });
       });

@@ -33,8 +33,8 @@ export const IngestConfigSchema = z
       .describe('No frame within this many sampling intervals → restart the camera'),
     backoff: z
       .strictObject({
-        initialMs: z.number().int().positive().default(1_000),
-        maxMs: z.number().int().positive().default(60_000),
+        initialMs: z.number().int().positive().default(1_000).describe('First reconnect delay in ms'),
+        maxMs: z.number().int().positive().default(60_000).describe('Longest reconnect delay in ms'),
       })
       .default({ initialMs: 1_000, maxMs: 60_000 })
       .describe('Reconnect backoff (exponential with full jitter)'),

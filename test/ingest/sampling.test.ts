@@ -1,8 +1,15 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { samplerArgs } from '../../gateway/ingest/ffmpeg-sampler.js';
+import { pipelineArgs, samplerArgs } from '../../gateway/ingest/ffmpeg-sampler.js';
 import { mediaPath, vtestH264 } from '../helpers/media.js';
 import { startRtspServer, type RtspServer } from '../helpers/rtsp-server.js';
 import { camera, meanDiff, meanLevel, startIngest, waitFor, type Harness } from './support.js';
+
+const execFileP = promisify(execFile);
 
 describe('keyframe-only sampling from a real RTSP server', () => {
   let rtsp: RtspServer;
@@ -46,6 +53,49 @@ describe('keyframe-only sampling from a real RTSP server', () => {
       'nokey',
     ]);
     expect(args.indexOf('-skip_frame')).toBeLessThan(args.indexOf('-i'));
+  });
+
+  it('passes exactly one keyframe per interval slot to the RTSP decoder process', async () => {
+    const { reader, decoder } = pipelineArgs({
+      input: rtsp.url('street'),
+      kind: 'rtsp',
+      intervalSec: 4,
+      width: 512,
+      height: 512,
+    });
+    expect(decoder).toContain('pipe:0');
+    // Run the real reader against the RTSP server for 12 s and list what would reach the decoder
+    // (asynchronously: the cameras under test keep sampling meanwhile).
+    const dir = mkdtempSync(join(tmpdir(), 'gw-picker-'));
+    try {
+      const out = join(dir, 'kept.nut');
+      await execFileP('ffmpeg', [...reader.slice(0, -1), '-t', '12', out]);
+      const probe = async (file: string, all: boolean) => {
+        const args = ['-v', 'error', ...(all ? [] : ['-read_intervals', '%+12'])];
+        const { stdout } = await execFileP('ffprobe', [
+          ...args,
+          '-show_entries',
+          'packet=pts_time,flags',
+          '-of',
+          'csv=p=0',
+          file,
+        ]);
+        return stdout
+          .trim()
+          .split('\n')
+          .map((l) => ({ t: Number(l.split(',')[0]), key: l.split(',')[1]!.startsWith('K') }));
+      };
+      const kept = await probe(out, true);
+      expect(kept.every((p) => p.key)).toBe(true);
+      // the street clip has a keyframe every 2 s: only every second one may pass
+      for (let i = 1; i < kept.length; i++)
+        expect(kept[i]!.t - kept[i - 1]!.t).toBeGreaterThanOrEqual(4 - 0.25);
+      expect(kept.length).toBeGreaterThanOrEqual(2);
+      const keysInClip = (await probe(vtestH264(), false)).filter((p) => p.key);
+      expect(keysInClip.length).toBeGreaterThanOrEqual(5);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('delivers frames of the right size and real content', () => {
