@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'var/**', 'gateway/wall/public/vendor/**', 'coverage/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'data/**',
+      'var/**',
+      'gateway/wall/public/vendor/**',
+      'coverage/**',
+      'test/.artifacts/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -18,6 +28,33 @@ export default tseslint.config(
   },
   {
     files: ['gateway/wall/public/**/*.js'],
-    languageOptions: { globals: { window: 'readonly', document: 'readonly', localStorage: 'readonly', fetch: 'readonly', location: 'readonly', navigator: 'readonly', Audio: 'readonly', AudioContext: 'readonly', io: 'readonly', mpegts: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', URLSearchParams: 'readonly', HTMLElement: 'readonly', Event: 'readonly', KeyboardEvent: 'readonly', CSS: 'readonly', Node: 'readonly', getComputedStyle: 'readonly', requestAnimationFrame: 'readonly', URL: 'readonly', FormData: 'readonly' } },
+    languageOptions: {
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        localStorage: 'readonly',
+        fetch: 'readonly',
+        location: 'readonly',
+        navigator: 'readonly',
+        Audio: 'readonly',
+        AudioContext: 'readonly',
+        io: 'readonly',
+        mpegts: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        URLSearchParams: 'readonly',
+        HTMLElement: 'readonly',
+        Event: 'readonly',
+        KeyboardEvent: 'readonly',
+        CSS: 'readonly',
+        Node: 'readonly',
+        getComputedStyle: 'readonly',
+        requestAnimationFrame: 'readonly',
+        URL: 'readonly',
+        FormData: 'readonly',
+      },
+    },
   },
 );

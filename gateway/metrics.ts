@@ -6,6 +6,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
  */
 export function createMetricsRegistry(opts: { defaultMetrics?: boolean } = {}): Registry {
   const registry = new Registry();
-  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'gridwatch_process_' });
+  if (opts.defaultMetrics ?? true)
+    collectDefaultMetrics({ register: registry, prefix: 'gridwatch_process_' });
   return registry;
 }
