@@ -170,6 +170,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       configDir: baseDir,
       dataDir: gw.dataDir,
       redisUrl: redis.url,
+      redisOptions: redis.options,
       alerts: dispatcher.alerts,
       cameras: ing.directory,
       grids: () => store.grids(),

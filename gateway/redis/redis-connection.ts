@@ -24,6 +24,7 @@ export async function openRedis(opts: {
   dataDir: string;
   baseDir: string;
   logger: Logger;
+  env?: NodeJS.ProcessEnv;
 }): Promise<RedisConnection> {
   const cfg = opts.config;
   if (!cfg || 'embedded' in cfg) {
@@ -40,7 +41,7 @@ export async function openRedis(opts: {
       close: () => r.close(),
     };
   }
-  const password = cfg.password ? resolveSecret(cfg.password, opts.baseDir) : undefined;
+  const password = cfg.password ? resolveSecret(cfg.password, opts.baseDir, opts.env) : undefined;
   if ('url' in cfg) {
     return {
       url: cfg.url,

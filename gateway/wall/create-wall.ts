@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Router } from 'express';
 import helmet from 'helmet';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
 import type { AlertNotifier, AlertService } from '../contracts/alert-service.js';
 import type { CameraDirectory, RejectedEntry } from '../contracts/camera-directory.js';
@@ -38,6 +38,8 @@ export interface WallOptions {
   configDir?: string;
   dataDir: string;
   redisUrl: string;
+  /** Extra ioredis options (password, Sentinel group) that cannot travel in the URL. */
+  redisOptions?: RedisOptions;
   alerts: AlertService;
   cameras: CameraDirectory;
   grids: () => GridIndex;
@@ -64,8 +66,8 @@ export interface Wall {
   close(): Promise<void>;
 }
 
-function redisClient(url: string, logger: Logger, name: string): Redis {
-  const r = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 3, connectionName: name });
+function redisClient(url: string, extra: RedisOptions, logger: Logger, name: string): Redis {
+  const r = new Redis(url, { ...extra, lazyConnect: false, maxRetriesPerRequest: 3, connectionName: name });
   r.on('error', (err) => logger.warn({ err, client: name }, 'redis client error'));
   return r;
 }
@@ -108,8 +110,8 @@ export function createWall(opts: WallOptions): Wall {
   });
   if (issues.length) throw new ConfigError('wall users', issues);
 
-  const redis = redisClient(opts.redisUrl, logger, 'gw-wall');
-  const adapterRedis = redisClient(opts.redisUrl, logger, 'gw-wall-adapter');
+  const redis = redisClient(opts.redisUrl, opts.redisOptions ?? {}, logger, 'gw-wall');
+  const adapterRedis = redisClient(opts.redisUrl, opts.redisOptions ?? {}, logger, 'gw-wall-adapter');
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
