@@ -15,17 +15,7 @@ import { cameraFileYaml, generateCameraFiles } from '../scripts/gen-cameras.js';
 import { loadGridFile } from '../gateway/grid/grid-index.js';
 import { DEMO_CITY, generateDemoCity } from '../scripts/gen-demo-grid.js';
 import { recordResults } from './lib/record.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../gateway/util/seeded-random.js';
 
 async function main(): Promise<void> {
   // The machine is shared: record how busy it was, so absolute figures are read with care.

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { Document, isScalar, visit } from 'yaml';
 import { CameraFileSchema, type CameraFile } from '../gateway/config/camera-schema.js';
 import { polygonContains, type Pt } from '../gateway/grid/geometry.js';
+import { mulberry32 } from '../gateway/util/seeded-random.js';
 
 export const CAMERAS_PER_FILE = 200;
 const RULES = [
@@ -33,17 +34,6 @@ const ZONE_NAMES: Record<(typeof RULES)[number], string> = {
 };
 const STREETS =
   '人民路 解放路 建设路 中山路 东风路 天宁路 端州路 星湖大道 江滨路 信安大道 宋城路 城中路'.split(' ');
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const r2 = (v: number) => Math.round(v * 100) / 100;
 

@@ -20,6 +20,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { mulberry32 } from '../gateway/util/seeded-random.js';
 
 export const DEMO_CITY = {
   code: '4412',
@@ -97,17 +98,6 @@ const COUNTIES: { code: string; name: string; r: Rect; townships: number; grids:
   },
 ];
 export const DEMO_GRID_COUNT = COUNTIES.reduce((s, c) => s + c.grids, 0);
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const round6 = (v: number) => Math.round(v * 1e6) / 1e6;
 

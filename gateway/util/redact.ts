@@ -4,7 +4,7 @@
  */
 const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/@\s]*)@/gi;
 
-/** `rtsp://admin:pw@host/x` → `rtsp://***@host/x`. */
+/** An RTSP (or any) URL with `user:password@` userinfo → `rtsp://***@host/x`. */
 export function redactUrl(url: string): string {
   return url.replace(USERINFO, '$1***@');
 }
