@@ -17,7 +17,7 @@ import type { FindingTypeInfo } from '../../gateway/contracts/finding.js';
 import type { CameraConfig } from '../../gateway/config/camera-schema.js';
 import { ClosedError, GridwatchError, type InputIssue } from '../../gateway/errors.js';
 import type { DetectorsConfig } from '../detectors-config.js';
-import { spawnWorker } from '../model/spawn-worker.js';
+import { startWorker } from '../../gateway/util/worker-entry.js';
 import type { HostMessage, PluginReply } from './plugin-protocol.js';
 
 export interface PluginError {
@@ -281,7 +281,7 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
       );
       return;
     }
-    const w = spawnWorker(import.meta.url, 'plugin-worker', { name: `plugin:${m.name}` });
+    const w = startWorker(import.meta.url, 'plugin-worker', { name: `plugin:${m.name}` });
     e.worker = w;
     const loaded = new Promise<PluginReply>((res) => {
       const timer = setTimeout(

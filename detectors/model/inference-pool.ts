@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { DetectedObject } from '../contract.js';
 import { ClosedError, GridwatchError } from '../../gateway/errors.js';
-import { spawnWorker } from './spawn-worker.js';
+import { startWorker } from '../../gateway/util/worker-entry.js';
 import type { BackendChoice } from './centernet.js';
 import type { JobMessage, MotionRequest, WorkerReply } from './protocol.js';
 
@@ -164,7 +164,7 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
   });
 
   function spawn(slot: Slot): void {
-    const w = spawnWorker(import.meta.url, 'inference-worker');
+    const w = startWorker(import.meta.url, 'inference-worker');
     slot.worker = w;
     slot.ready = false;
     w.on('message', (m: WorkerReply) => onMessage(slot, m));
