@@ -53,51 +53,45 @@ function pssMiB(pid: number | undefined): number {
   }
 }
 
-/** A 1080p25, 4 Mb/s, 2 s GOP copy of 20 s of vtest: what a camera main stream looks like. */
-function mainStreamClip(): string {
-  const out = join(ARTIFACTS_DIR, 'vtest-1080p25.mp4');
+/** A 20 s H.264 copy of vtest encoded the way a camera profile is (cached in the artefacts dir). */
+function cameraClip(
+  name: string,
+  o: { vf: string; profile: string; bitrate: string; bufsize: string; gop: number },
+): string {
+  const out = join(ARTIFACTS_DIR, name);
   if (existsSync(out)) return out;
   const tmp = `${out}.tmp.mp4`;
+  const gop = String(o.gop);
   execFileSync('ffmpeg', [
-    '-y',
-    '-loglevel',
-    'error',
-    '-t',
-    '20',
-    '-i',
-    vtestH264(),
-    '-vf',
-    'scale=1920:1080,fps=25',
-    '-an',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-profile:v',
-    'high',
-    '-b:v',
-    '4M',
-    '-maxrate',
-    '4M',
-    '-bufsize',
-    '8M',
-    '-g',
-    '50',
-    '-keyint_min',
-    '50',
-    '-sc_threshold',
-    '0',
-    '-bf',
-    '0',
-    '-pix_fmt',
-    'yuv420p',
-    '-x264-params',
-    'repeat-headers=1',
-    tmp,
+    ...['-y', '-loglevel', 'error', '-t', '20', '-i', vtestH264(), '-vf', o.vf, '-an'],
+    ...['-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', o.profile],
+    ...['-b:v', o.bitrate, '-maxrate', o.bitrate, '-bufsize', o.bufsize],
+    ...['-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-bf', '0', '-pix_fmt', 'yuv420p'],
+    ...['-x264-params', 'repeat-headers=1', tmp],
   ]);
   renameSync(tmp, out);
   return out;
 }
+
+/** 1080p25, 4 Mb/s, 2 s GOP: what a camera main stream looks like. */
+const mainStreamClip = () =>
+  cameraClip('vtest-1080p25.mp4', {
+    vf: 'scale=1920:1080,fps=25',
+    profile: 'high',
+    bitrate: '4M',
+    bufsize: '8M',
+    gop: 50,
+  });
+
+/** 640×360, 15 fps, 384 kb/s, 2 s GOP: what cameras ship as the second (sub-stream) profile. */
+const subStreamClip = () =>
+  cameraClip('vtest-sub-640x360.mp4', {
+    vf: 'scale=640:360,fps=15',
+    profile: 'main',
+    bitrate: '384k',
+    bufsize: '768k',
+    gop: 30,
+  });
 
 async function keyframeVsFull(url: string, seconds: number): Promise<string> {
   // The product default: a sample every 5 s (the keyframe sampler still decodes every keyframe).
@@ -190,52 +184,6 @@ function childPids(exclude: number[]): number[] {
       continue;
     }
   }
-  return out;
-}
-
-/** A camera sub-stream-like copy of 20 s of vtest (what cameras ship as the second profile). */
-function subStreamClip(): string {
-  const out = join(ARTIFACTS_DIR, 'vtest-sub-640x360.mp4');
-  if (existsSync(out)) return out;
-  const tmp = `${out}.tmp.mp4`;
-  execFileSync('ffmpeg', [
-    '-y',
-    '-loglevel',
-    'error',
-    '-t',
-    '20',
-    '-i',
-    vtestH264(),
-    '-vf',
-    'scale=640:360,fps=15',
-    '-an',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-profile:v',
-    'main',
-    '-b:v',
-    '384k',
-    '-maxrate',
-    '384k',
-    '-bufsize',
-    '768k',
-    '-g',
-    '30',
-    '-keyint_min',
-    '30',
-    '-sc_threshold',
-    '0',
-    '-bf',
-    '0',
-    '-pix_fmt',
-    'yuv420p',
-    '-x264-params',
-    'repeat-headers=1',
-    tmp,
-  ]);
-  renameSync(tmp, out);
   return out;
 }
 

@@ -3,6 +3,8 @@
  * obstructions is not available here (none of ../shared/media shows either), so positives are
  * drawn; the false-positive side is measured on the real clips (fire-smoke-fpr.test.ts).
  */
+import { mulberry32 } from '../../../gateway/util/seeded-random.js';
+
 /** Frames are 512×384 (rules see 512-wide frames live); drawing coordinates are in a 256×192 design space. */
 export const W = 256;
 export const H = 192;
@@ -10,17 +12,8 @@ const K = 2;
 const PW = W * K;
 const PH = H * K;
 
-/** Deterministic PRNG (mulberry32), so a failing test fails the same way every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** Deterministic PRNG, so a failing test fails the same way every run. */
+export const rng = mulberry32;
 
 /** A textured street-like scene (asphalt grain, paving lines), the same every call for one seed. */
 export function background(seed = 1): Uint8Array {
