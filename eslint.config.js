@@ -8,7 +8,7 @@ export default tseslint.config(
       'node_modules/**',
       'data/**',
       'var/**',
-      'gateway/wall/public/vendor/**',
+      'features/wall/public/vendor/**',
       'coverage/**',
       'test/.artifacts/**',
     ],
@@ -27,7 +27,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['gateway/wall/public/**/*.js'],
+    files: ['features/wall/public/**/*.js'],
     languageOptions: {
       globals: {
         window: 'readonly',

@@ -7,15 +7,15 @@
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createConfigStore } from '../gateway/config/config-store.js';
-import { polygonContains, type Pt } from '../gateway/grid/geometry.js';
-import { createLogger } from '../gateway/logger.js';
-import { createMetricsRegistry } from '../gateway/metrics.js';
+import { createGatewayConfigStore } from '../app/gateway-config-store.js';
+import { polygonContains, type Pt } from '../core/grid/geometry.js';
+import { createLogger } from '../core/logger.js';
+import { createMetricsRegistry } from '../core/metrics.js';
 import { cameraFileYaml, generateCameraFiles } from '../scripts/gen-cameras.js';
-import { loadGridFile } from '../gateway/grid/grid-index.js';
+import { loadGridFile } from '../core/grid/grid-index.js';
 import { DEMO_CITY, generateDemoCity } from '../scripts/gen-demo-grid.js';
 import { recordResults } from './lib/record.js';
-import { mulberry32 } from '../gateway/util/seeded-random.js';
+import { mulberry32 } from '../core/util/seeded-random.js';
 
 async function main(): Promise<void> {
   // The machine is shared: record how busy it was, so absolute figures are read with care.
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
       'cameras: { dirs: [./cameras] }\ngrids: { file: ./demo-city.geojson }\n',
     );
     const c0 = performance.now();
-    const store = createConfigStore({
+    const store = createGatewayConfigStore({
       gatewayFile: join(dir, 'gateway.yaml'),
       logger: createLogger({ level: 'warn', pretty: false }),
       metrics: createMetricsRegistry({ defaultMetrics: false }),

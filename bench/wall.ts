@@ -13,20 +13,20 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { io, type Socket } from 'socket.io-client';
-import { CameraSchema } from '../gateway/config/camera-schema.js';
-import type { Alert } from '../gateway/contracts/alert.js';
-import type { CameraDirectory, CameraStatus } from '../gateway/contracts/camera-directory.js';
-import type { LoadedCamera } from '../gateway/contracts/loaded-camera.js';
-import { createEvidenceStore } from '../gateway/evidence/evidence-store.js';
-import { loadGridFile } from '../gateway/grid/grid-index.js';
-import { createLogger } from '../gateway/logger.js';
-import { createMetricsRegistry } from '../gateway/metrics.js';
-import { startEmbeddedRedis } from '../gateway/redis/embedded-redis.js';
-import { createWall } from '../gateway/wall/create-wall.js';
-import { hashPassword } from '../gateway/wall/password-hash.js';
-import type { UserConfig } from '../gateway/wall/wall-config.js';
-import { DispatcherConfigSchema } from '../dispatcher/dispatcher-config.js';
-import { createDispatcher } from '../dispatcher/dispatcher.js';
+import { CameraSchema } from '../core/config/camera-schema.js';
+import type { Alert } from '../core/contracts/alert.js';
+import type { CameraDirectory, CameraStatus } from '../core/contracts/camera-directory.js';
+import type { LoadedCamera } from '../core/contracts/loaded-camera.js';
+import { createEvidenceStore } from '../core/evidence/evidence-store.js';
+import { loadGridFile } from '../core/grid/grid-index.js';
+import { createLogger } from '../core/logger.js';
+import { createMetricsRegistry } from '../core/metrics.js';
+import { startEmbeddedRedis } from '../core/redis/embedded-redis.js';
+import { createWall } from '../features/wall/create-wall.js';
+import { hashPassword } from '../features/wall/password-hash.js';
+import type { UserConfig } from '../features/wall/wall-config.js';
+import { DispatcherConfigSchema } from '../features/dispatcher/dispatcher-config.js';
+import { createDispatcher } from '../features/dispatcher/dispatcher.js';
 import { recordResults } from './lib/record.js';
 
 interface ClientSpec {
@@ -187,7 +187,7 @@ async function measure(
     passwordHash: hash,
   }));
 
-  let wallNotifier: import('../gateway/contracts/alert-service.js').AlertNotifier | null = null;
+  let wallNotifier: import('../core/contracts/alert-service.js').AlertNotifier | null = null;
   const dispatcher = createDispatcher({
     config: DispatcherConfigSchema.parse({
       dedup: { default: { windowSec: 300, keys: ['camera', 'type', 'zone', 'track'] } },

@@ -9,16 +9,16 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readCameraFile } from '../gateway/config/camera-file.js';
-import type { GridIndex, GridInfo } from '../gateway/contracts/grid-index.js';
-import { createEvidenceStore } from '../gateway/evidence/evidence-store.js';
-import { formatIssue, GridwatchError } from '../gateway/errors.js';
-import { createLogger } from '../gateway/logger.js';
-import { createMetricsRegistry } from '../gateway/metrics.js';
-import { DetectorsConfigSchema } from '../detectors/detectors-config.js';
-import { loadPlugins } from '../detectors/loader/plugin-loader.js';
-import { createInferencePool } from '../detectors/model/inference-pool.js';
-import { analyzeVideo } from '../detectors/pipeline/analyze-video.js';
+import { readCameraFile } from '../core/config/camera-file.js';
+import type { GridIndex, GridInfo } from '../core/contracts/grid-index.js';
+import { createEvidenceStore } from '../core/evidence/evidence-store.js';
+import { formatIssue, GridwatchError } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
+import { createMetricsRegistry } from '../core/metrics.js';
+import { DetectorsConfigSchema } from '../features/detectors/detectors-config.js';
+import { loadPlugins } from '../features/detectors/loader/plugin-loader.js';
+import { createInferencePool } from '../features/detectors/model/inference-pool.js';
+import { analyzeVideo } from '../features/detectors/pipeline/analyze-video.js';
 
 /** Offline analysis routes nothing: any grid code a camera names is accepted as is. */
 function acceptingGrids(): GridIndex {

@@ -11,11 +11,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, basename(dirname(here)) === 'dist' ? '../..' : '..');
 const dist = join(root, 'dist');
 
-const plugins = join(root, 'detectors', 'plugins');
+const plugins = join(root, 'features', 'detectors', 'plugins');
 for (const name of readdirSync(plugins)) {
   const manifest = join(plugins, name, 'gridwatch-plugin.json');
   if (existsSync(manifest))
-    cpSync(manifest, join(dist, 'detectors', 'plugins', name, 'gridwatch-plugin.json'));
+    cpSync(manifest, join(dist, 'features', 'detectors', 'plugins', name, 'gridwatch-plugin.json'));
 }
-cpSync(join(root, 'gateway', 'wall', 'public'), join(dist, 'gateway', 'wall', 'public'), { recursive: true });
+cpSync(join(root, 'features', 'wall', 'public'), join(dist, 'features', 'wall', 'public'), {
+  recursive: true,
+});
 process.stdout.write('assets copied to dist/\n');

@@ -13,9 +13,9 @@ import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { resolveOnvif, type OnvifProfileInfo } from '../gateway/ingest/onvif-resolver.js';
-import { createLogger, type Logger } from '../gateway/logger.js';
-import { redactText } from '../gateway/util/redact.js';
+import { resolveOnvif, type OnvifProfileInfo } from '../features/ingest/onvif-resolver.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { redactText } from '../core/util/redact.js';
 
 export interface FoundDevice {
   /** Device service URL from XAddrs. */

@@ -13,9 +13,9 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Document, isScalar, visit } from 'yaml';
-import { CameraFileSchema, type CameraFile } from '../gateway/config/camera-schema.js';
-import { polygonContains, type Pt } from '../gateway/grid/geometry.js';
-import { mulberry32 } from '../gateway/util/seeded-random.js';
+import { CameraFileSchema, type CameraFile } from '../core/config/camera-schema.js';
+import { polygonContains, type Pt } from '../core/grid/geometry.js';
+import { mulberry32 } from '../core/util/seeded-random.js';
 
 export const CAMERAS_PER_FILE = 200;
 const RULES = [

@@ -20,7 +20,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { mulberry32 } from '../gateway/util/seeded-random.js';
+import { mulberry32 } from '../core/util/seeded-random.js';
 
 export const DEMO_CITY = {
   code: '4412',

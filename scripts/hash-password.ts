@@ -3,7 +3,7 @@
  *   printf '%s' 'secret' | npx tsx scripts/hash-password.ts
  * Only the first line counts, so `echo secret | …` gives the same hash input as printf.
  */
-import { hashPassword } from '../gateway/wall/password-hash.js';
+import { hashPassword } from '../features/wall/password-hash.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

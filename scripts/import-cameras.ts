@@ -16,11 +16,11 @@ import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
-import { CameraSchema, type CameraFile } from '../gateway/config/camera-schema.js';
-import { firstInvalidUtf8 } from '../gateway/config/read-config-text.js';
-import { describeValue, expectedOf, messageOf } from '../gateway/config/zod-issues.js';
-import { formatIssue, type InputIssue } from '../gateway/errors.js';
-import { redactUrl } from '../gateway/util/redact.js';
+import { CameraSchema, type CameraFile } from '../core/config/camera-schema.js';
+import { firstInvalidUtf8 } from '../core/config/read-config-text.js';
+import { describeValue, expectedOf, messageOf } from '../core/config/zod-issues.js';
+import { formatIssue, type InputIssue } from '../core/errors.js';
+import { redactUrl } from '../core/util/redact.js';
 import { CAMERAS_PER_FILE, cameraFileYaml } from './gen-cameras.js';
 
 type Field =

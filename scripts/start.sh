@@ -12,4 +12,4 @@ if [ -z "${GRIDWATCH_CONFIG:-}" ]; then
                                       viewer / gridwatch-view   (只读 viewer)
 MSG
 fi
-exec node dist/gateway/main.js --config "${GRIDWATCH_CONFIG:-config/gateway.yaml}" "$@"
+exec node dist/app/main.js --config "${GRIDWATCH_CONFIG:-config/gateway.yaml}" "$@"

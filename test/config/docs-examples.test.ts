@@ -1,8 +1,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createConfigStore } from '../../gateway/config/config-store.js';
-import { createMetricsRegistry } from '../../gateway/metrics.js';
+import { createGatewayConfigStore } from '../../app/gateway-config-store.js';
+import { createMetricsRegistry } from '../../core/metrics.js';
 import { DOC_FILE, refreshDocTables } from '../../scripts/export-schema.js';
 import { importCamerasCsv } from '../../scripts/import-cameras.js';
 import { captureLogger, makeConfigDir } from './fixtures.js';
@@ -25,7 +25,7 @@ async function loadExamples(cameraFiles: Record<string, string>) {
     cameras: cameraFiles,
   });
   await mkdir(join(tmp.dir, 'var'), { recursive: true });
-  const store = createConfigStore({
+  const store = createGatewayConfigStore({
     gatewayFile: tmp.gatewayFile,
     logger: captureLogger().logger,
     metrics: createMetricsRegistry({ defaultMetrics: false }),

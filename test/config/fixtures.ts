@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createLogger, type Logger } from '../../gateway/logger.js';
+import { createLogger, type Logger } from '../../core/logger.js';
 
 type Ring = number[][];
 const rect = (x0: number, y0: number, x1: number, y1: number): Ring => [

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConfigStore } from '../../gateway/config/config-store.js';
-import { CameraFileSchema } from '../../gateway/config/camera-schema.js';
-import { createMetricsRegistry } from '../../gateway/metrics.js';
+import { createGatewayConfigStore } from '../../app/gateway-config-store.js';
+import { CameraFileSchema } from '../../core/config/camera-schema.js';
+import { createMetricsRegistry } from '../../core/metrics.js';
 import { generateDemoCity } from '../../scripts/gen-demo-grid.js';
 import { REPO_ROOT } from '../helpers/media.js';
 import { captureLogger, makeConfigDir } from './fixtures.js';
@@ -58,7 +58,7 @@ describe('generators', () => {
     const cfg = await makeConfigDir({ grid: await readFile(grid, 'utf8') });
     await rm(join(cfg.dir, 'cameras'), { recursive: true });
     await run('cp', ['-r', camDir, join(cfg.dir, 'cameras')]);
-    const store = createConfigStore({
+    const store = createGatewayConfigStore({
       gatewayFile: cfg.gatewayFile,
       logger: captureLogger().logger,
       metrics: createMetricsRegistry({ defaultMetrics: false }),

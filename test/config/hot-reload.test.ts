@@ -2,8 +2,11 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Registry } from 'prom-client';
-import { createConfigStore, type ConfigStore } from '../../gateway/config/config-store.js';
-import { createMetricsRegistry } from '../../gateway/metrics.js';
+import {
+  createGatewayConfigStore,
+  type GatewayConfigStore as ConfigStore,
+} from '../../app/gateway-config-store.js';
+import { createMetricsRegistry } from '../../core/metrics.js';
 import { cameraYaml, captureLogger, makeConfigDir, smallCity } from './fixtures.js';
 
 async function waitFor(what: string, pred: () => boolean, timeoutMs = 8_000): Promise<void> {
@@ -29,7 +32,7 @@ beforeEach(async () => {
     },
   });
   metrics = createMetricsRegistry({ defaultMetrics: false });
-  store = createConfigStore({
+  store = createGatewayConfigStore({
     gatewayFile: tmp.gatewayFile,
     logger: captureLogger().logger,
     metrics,
@@ -139,7 +142,7 @@ describe('hot reload', () => {
   });
 
   it('applies edits through the periodic scan alone when fs.watch is off', async () => {
-    const polled = createConfigStore({
+    const polled = createGatewayConfigStore({
       gatewayFile: tmp.gatewayFile,
       logger: captureLogger().logger,
       metrics: createMetricsRegistry({ defaultMetrics: false }),
@@ -158,7 +161,7 @@ describe('hot reload', () => {
   });
 
   it('refuses use before load and after close', async () => {
-    const fresh = createConfigStore({
+    const fresh = createGatewayConfigStore({
       gatewayFile: tmp.gatewayFile,
       logger: captureLogger().logger,
       metrics: createMetricsRegistry({ defaultMetrics: false }),

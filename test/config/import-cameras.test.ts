@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConfigStore } from '../../gateway/config/config-store.js';
-import { createMetricsRegistry } from '../../gateway/metrics.js';
+import { createGatewayConfigStore } from '../../app/gateway-config-store.js';
+import { createMetricsRegistry } from '../../core/metrics.js';
 import { REPO_ROOT } from '../helpers/media.js';
 import { captureLogger, makeConfigDir } from './fixtures.js';
 
@@ -76,7 +76,7 @@ describe('import-cameras', () => {
 
     // The output is valid config: the store loads both cameras.
     const cfg = await makeConfigDir({ cameras: { 'imported.yaml': yaml } });
-    const store = createConfigStore({
+    const store = createGatewayConfigStore({
       gatewayFile: cfg.gatewayFile,
       logger: captureLogger().logger,
       metrics: createMetricsRegistry({ defaultMetrics: false }),

@@ -1,10 +1,10 @@
 import { truncate, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createConfigStore } from '../../gateway/config/config-store.js';
-import type { CameraConfig } from '../../gateway/config/camera-schema.js';
-import { ConfigError, type InputIssue } from '../../gateway/errors.js';
-import { createMetricsRegistry } from '../../gateway/metrics.js';
+import { createGatewayConfigStore } from '../../app/gateway-config-store.js';
+import type { CameraConfig } from '../../core/config/camera-schema.js';
+import { ConfigError, type InputIssue } from '../../core/errors.js';
+import { createMetricsRegistry } from '../../core/metrics.js';
 import { cameraYaml, captureLogger, makeConfigDir } from './fixtures.js';
 
 interface Expect {
@@ -659,7 +659,7 @@ describe('malformed inputs: each gives its exact error', () => {
         cameras: c.cameras ?? {},
       });
       const cap = captureLogger();
-      const store = createConfigStore({
+      const store = createGatewayConfigStore({
         gatewayFile: tmp.gatewayFile,
         logger: cap.logger,
         metrics: createMetricsRegistry({ defaultMetrics: false }),

@@ -5,15 +5,15 @@ import { join } from 'node:path';
 import express from 'express';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createDispatcher, type Dispatcher } from '../../dispatcher/dispatcher.js';
-import { DispatcherConfigSchema, ForwardTargetSchema } from '../../dispatcher/dispatcher-config.js';
-import type { Alert } from '../../gateway/contracts/alert.js';
-import type { GridIndex } from '../../gateway/contracts/grid-index.js';
-import type { RecheckProbe } from '../../gateway/contracts/alert-service.js';
-import { ConflictError, GridwatchError, InvalidTransitionError } from '../../gateway/errors.js';
-import { loadGridFile } from '../../gateway/grid/grid-index.js';
-import { createMetricsRegistry } from '../../gateway/metrics.js';
-import { freePort } from '../../gateway/util/free-port.js';
+import { createDispatcher, type Dispatcher } from '../../features/dispatcher/dispatcher.js';
+import { DispatcherConfigSchema, ForwardTargetSchema } from '../../features/dispatcher/dispatcher-config.js';
+import type { Alert } from '../../core/contracts/alert.js';
+import type { GridIndex } from '../../core/contracts/grid-index.js';
+import type { RecheckProbe } from '../../core/contracts/alert-service.js';
+import { ConflictError, GridwatchError, InvalidTransitionError } from '../../core/errors.js';
+import { loadGridFile } from '../../core/grid/grid-index.js';
+import { createMetricsRegistry } from '../../core/metrics.js';
+import { freePort } from '../../core/util/free-port.js';
 import { startTestRedis } from '../helpers/redis.js';
 import {
   actors,
@@ -768,8 +768,8 @@ describe('retention', () => {
   });
 
   it('evidence: days past the limit go, then the oldest files until under the size cap', async () => {
-    const { sweepEvidence } = await import('../../dispatcher/retention.js');
-    const { createEvidenceStore } = await import('../../gateway/evidence/evidence-store.js');
+    const { sweepEvidence } = await import('../../features/dispatcher/retention.js');
+    const { createEvidenceStore } = await import('../../core/evidence/evidence-store.js');
     const { readdir, utimes } = await import('node:fs/promises');
     const store = createEvidenceStore({ dir: join(dir, 'evidence'), timeZone: 'Asia/Shanghai' });
     const day = 86_400_000;

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEvidenceRouter, evidenceLink } from '../../dispatcher/evidence-links.js';
-import type { ResolvedTarget } from '../../dispatcher/forwarder.js';
-import { createEvidenceStore } from '../../gateway/evidence/evidence-store.js';
-import { createLogger } from '../../gateway/logger.js';
+import { createEvidenceRouter, evidenceLink } from '../../features/dispatcher/evidence-links.js';
+import type { ResolvedTarget } from '../../features/dispatcher/forwarder.js';
+import { createEvidenceStore } from '../../core/evidence/evidence-store.js';
+import { createLogger } from '../../core/logger.js';
 
 const target = { id: 'city-platform', secretValue: 'shared-secret-of-the-platform' } as ResolvedTarget;
 const other = { id: 'other', secretValue: 'another-secret' } as ResolvedTarget;

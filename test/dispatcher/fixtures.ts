@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Alert } from '../../gateway/contracts/alert.js';
-import type { Actor, AlertNotifier, Suppression } from '../../gateway/contracts/alert-service.js';
-import type { Finding } from '../../gateway/contracts/finding.js';
-import type { LoadedCamera } from '../../gateway/contracts/loaded-camera.js';
-import { verifySignature, SIG_HEADERS, signatureHeader } from '../../dispatcher/signing.js';
+import type { Alert } from '../../core/contracts/alert.js';
+import type { Actor, AlertNotifier, Suppression } from '../../core/contracts/alert-service.js';
+import type { Finding } from '../../core/contracts/finding.js';
+import type { LoadedCamera } from '../../core/contracts/loaded-camera.js';
+import { verifySignature, SIG_HEADERS, signatureHeader } from '../../features/dispatcher/signing.js';
 
 /** Rectangle [lon0, lat0, lon1, lat1] as a closed GeoJSON ring. */
 const rect = (x0: number, y0: number, x1: number, y1: number) => [

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createDispatcher, type Dispatcher } from '../../dispatcher/dispatcher.js';
-import { DispatcherConfigSchema } from '../../dispatcher/dispatcher-config.js';
-import { loadGridFile } from '../../gateway/grid/grid-index.js';
-import { createMetricsRegistry } from '../../gateway/metrics.js';
+import { createDispatcher, type Dispatcher } from '../../features/dispatcher/dispatcher.js';
+import { DispatcherConfigSchema } from '../../features/dispatcher/dispatcher-config.js';
+import { loadGridFile } from '../../core/grid/grid-index.js';
+import { createMetricsRegistry } from '../../core/metrics.js';
 import { startTestRedis } from '../helpers/redis.js';
 import { cameras, finding, GRID, recordingNotifier, waitFor, writeGridFile } from './fixtures.js';
 
@@ -74,14 +74,14 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** A real dispatcher process: `node --import tsx dispatcher/worker-main.ts`. */
+/** A real dispatcher process: `node --import tsx app/dispatcher-worker.ts`. */
 async function spawnWorker(): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     [
       '--import',
       'tsx',
-      'dispatcher/worker-main.ts',
+      'app/dispatcher-worker.ts',
       '--config',
       gatewayFile,
       '--redis',
@@ -101,7 +101,7 @@ async function spawnWorker(): Promise<ChildProcess> {
     const timer = setTimeout(() => rej(new Error(`worker did not start: ${out}`)), 60_000);
     child.stdout!.on('data', (b: Buffer) => {
       out += b.toString();
-      if (out.includes('dispatcher worker ready')) {
+      if (out.includes('gridwatch is running')) {
         clearTimeout(timer);
         res();
       }
@@ -181,7 +181,7 @@ describe('dispatcher processes against one Redis', () => {
       count: 60,
       gridCode: GRID.gridB,
       routedBy: 'zone',
-      typeLabel: { zh: '违停' },
+      typeLabel: { zh: '违章停车' },
     });
     const done = await d.queues.findings.getJobs(['completed'], 0, 100);
     expect(done.flatMap(idsOf).sort()).toEqual(findings.map((f) => f.id).sort());

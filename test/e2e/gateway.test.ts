@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Alert } from '../../gateway/contracts/alert.js';
+import type { Alert } from '../../core/contracts/alert.js';
 import { REPO_ROOT, vtestH264 } from '../helpers/media.js';
 
 const USERS = `
@@ -80,15 +80,11 @@ beforeAll(async () => {
       - { id: no-parking, name: 禁停区, polygon: [[0.8, 0.04], [1.0, 0.04], [1.0, 0.26], [0.8, 0.26]], rules: [illegal_parking] }
 `,
   );
-  child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'gateway/main.ts', '--config', join(dir, 'gateway.yaml')],
-    {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, GRIDWATCH_LOG_LEVEL: 'warn' },
-    },
-  );
+  child = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts', '--config', join(dir, 'gateway.yaml')], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, GRIDWATCH_LOG_LEVEL: 'warn' },
+  });
   child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
   url = await new Promise<string>((resolve, reject) => {

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startEmbeddedRedis } from '../../gateway/redis/embedded-redis.js';
-import { DependencyMissingError } from '../../gateway/errors.js';
+import { startEmbeddedRedis } from '../../core/redis/embedded-redis.js';
+import { DependencyMissingError } from '../../core/errors.js';
 
 describe('embedded redis', () => {
   const dirs: string[] = [];

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../gateway/logger.js';
-import { redactText, redactUrl } from '../../gateway/util/redact.js';
+import { createLogger } from '../../core/logger.js';
+import { redactText, redactUrl } from '../../core/util/redact.js';
 
 function capture() {
   const stream = new PassThrough();

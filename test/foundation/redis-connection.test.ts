@@ -5,9 +5,9 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../gateway/logger.js';
-import { openRedis } from '../../gateway/redis/redis-connection.js';
-import { freePort } from '../../gateway/util/free-port.js';
+import { createLogger } from '../../core/logger.js';
+import { openRedis } from '../../core/redis/redis-connection.js';
+import { freePort } from '../../core/util/free-port.js';
 
 const logger = createLogger({ pretty: false, level: 'silent' });
 let dir: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isScheduleActive } from '../../gateway/config/schedule.js';
+import { isScheduleActive } from '../../core/config/schedule.js';
 
 // 2026-11-27 is a Friday (ISO weekday 5).
 const at = (hhmm: string, day = '27') => Date.parse(`2026-11-${day}T${hhmm}:00+08:00`);

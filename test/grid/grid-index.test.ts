@@ -1,10 +1,10 @@
 import { truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GridIndex } from '../../gateway/contracts/grid-index.js';
-import { ConfigError } from '../../gateway/errors.js';
-import { polygonContains, type Pt } from '../../gateway/grid/geometry.js';
-import { loadGridFile } from '../../gateway/grid/grid-index.js';
+import type { GridIndex } from '../../core/contracts/grid-index.js';
+import { ConfigError } from '../../core/errors.js';
+import { polygonContains, type Pt } from '../../core/grid/geometry.js';
+import { loadGridFile } from '../../core/grid/grid-index.js';
 import { generateDemoCity } from '../../scripts/gen-demo-grid.js';
 import { makeConfigDir, smallCity } from '../config/fixtures.js';
 

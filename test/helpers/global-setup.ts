@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { which } from '../../gateway/util/which.js';
+import { which } from '../../core/util/which.js';
 import { ARTIFACTS_DIR, MEDIA_DIR, mediaPath, vtestH264 } from './media.js';
 
 /** Fails fast with a clear message when the machine lacks what the real-parts tests need. */

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEmbeddedRedis, type EmbeddedRedis } from '../../gateway/redis/embedded-redis.js';
+import { startEmbeddedRedis, type EmbeddedRedis } from '../../core/redis/embedded-redis.js';
 
 /** A real redis-server on a free port in a temp dir, for one test file. */
 export async function startTestRedis(): Promise<EmbeddedRedis & { dir: string }> {

@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { freePort } from '../../gateway/util/free-port.js';
+import { freePort } from '../../core/util/free-port.js';
 import { ARTIFACTS_DIR } from './media.js';
 
 const execFileP = promisify(execFile);

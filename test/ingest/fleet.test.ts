@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDecodeBudget } from '../../gateway/ingest/decode-budget.js';
+import { createDecodeBudget } from '../../features/ingest/decode-budget.js';
 import { mediaPath, vtestH264 } from '../helpers/media.js';
 import { startRtspServer, type RtspServer } from '../helpers/rtsp-server.js';
 import { camera, startIngest, waitFor, type Harness } from './support.js';

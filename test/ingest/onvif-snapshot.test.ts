@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chooseSamplingProfile, resolveOnvif } from '../../gateway/ingest/onvif-resolver.js';
-import { createLogger } from '../../gateway/logger.js';
+import { chooseSamplingProfile, resolveOnvif } from '../../features/ingest/onvif-resolver.js';
+import { createLogger } from '../../core/logger.js';
 import { mediaPath, vtestH264 } from '../helpers/media.js';
 import { startOnvifSim, type OnvifSim } from '../helpers/onvif-sim.js';
 import { startRtspServer, type RtspServer } from '../helpers/rtsp-server.js';

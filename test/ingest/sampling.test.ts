@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pipelineArgs, samplerArgs } from '../../gateway/ingest/ffmpeg-sampler.js';
+import { pipelineArgs, samplerArgs } from '../../features/ingest/ffmpeg-sampler.js';
 import { mediaPath, vtestH264 } from '../helpers/media.js';
 import { startRtspServer, type RtspServer } from '../helpers/rtsp-server.js';
 import { camera, meanDiff, meanLevel, startIngest, waitFor, type Harness } from './support.js';

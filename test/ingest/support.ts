@@ -2,16 +2,16 @@ import { Writable } from 'node:stream';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CameraSchema } from '../../gateway/config/camera-schema.js';
-import { resolveSecret } from '../../gateway/config/resolve-secret.js';
-import type { Finding } from '../../gateway/contracts/finding.js';
-import type { Frame } from '../../gateway/contracts/frame.js';
-import type { LoadedCamera } from '../../gateway/contracts/loaded-camera.js';
-import { createEvidenceStore } from '../../gateway/evidence/evidence-store.js';
-import { createIngest, type Ingest } from '../../gateway/ingest/ingest.js';
-import { IngestConfigSchema, type IngestConfig } from '../../gateway/ingest/ingest-config.js';
-import { createLogger } from '../../gateway/logger.js';
-import { createMetricsRegistry } from '../../gateway/metrics.js';
+import { CameraSchema } from '../../core/config/camera-schema.js';
+import { resolveSecret } from '../../core/config/resolve-secret.js';
+import type { Finding } from '../../core/contracts/finding.js';
+import type { Frame } from '../../core/contracts/frame.js';
+import type { LoadedCamera } from '../../core/contracts/loaded-camera.js';
+import { createEvidenceStore } from '../../core/evidence/evidence-store.js';
+import { createIngest, type Ingest } from '../../features/ingest/ingest.js';
+import { IngestConfigSchema, type IngestConfig } from '../../features/ingest/ingest-config.js';
+import { createLogger } from '../../core/logger.js';
+import { createMetricsRegistry } from '../../core/metrics.js';
 
 export function camera(entry: Record<string, unknown>): LoadedCamera {
   const parsed = CameraSchema.parse({

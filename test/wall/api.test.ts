@@ -2,7 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Alert } from '../../gateway/contracts/alert.js';
+import type { Alert } from '../../core/contracts/alert.js';
 import { PASSWORD, startHarness, type Harness } from './helpers/wall-harness.js';
 
 let h: Harness;

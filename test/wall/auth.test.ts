@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { hashPassword, parsePasswordHash, verifyPassword } from '../../gateway/wall/password-hash.js';
+import { hashPassword, parsePasswordHash, verifyPassword } from '../../features/wall/password-hash.js';
 import { REPO_ROOT } from '../helpers/media.js';
 
 describe('password hashes', () => {

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Alert } from '../../gateway/contracts/alert.js';
+import type { Alert } from '../../core/contracts/alert.js';
 import { REPO_ROOT } from '../helpers/media.js';
 import { launchChromium, openWall, type WallPage } from './helpers/browser.js';
 import { PASSWORD, startHarness, type Harness } from './helpers/wall-harness.js';

@@ -2,10 +2,10 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWall } from '../../gateway/wall/create-wall.js';
-import { createLogger } from '../../gateway/logger.js';
-import { createMetricsRegistry } from '../../gateway/metrics.js';
-import { hashPassword } from '../../gateway/wall/password-hash.js';
+import { createWall } from '../../features/wall/create-wall.js';
+import { createLogger } from '../../core/logger.js';
+import { createMetricsRegistry } from '../../core/metrics.js';
+import { hashPassword } from '../../features/wall/password-hash.js';
 import { PASSWORD, startHarness, TYPE_INFOS, type Harness } from './helpers/wall-harness.js';
 import { connected, refused, until, wallClient, type WallClient } from './helpers/socket-client.js';
 
@@ -229,7 +229,7 @@ describe('session end', () => {
 
 describe('session expiry', () => {
   it('a session that expires while connected is ended and its events refused', async () => {
-    const { index } = await import('../../gateway/grid/grid-index.js').then((m) =>
+    const { index } = await import('../../core/grid/grid-index.js').then((m) =>
       m.loadGridFile(new URL('./fixtures/grids.geojson', import.meta.url).pathname),
     );
     const { mkdtemp, rm } = await import('node:fs/promises');
@@ -288,7 +288,7 @@ describe('session expiry', () => {
 
 describe('several gateway processes', () => {
   it('an alert notified by one gateway reaches walls connected to another (redis-streams adapter)', async () => {
-    const { index } = await import('../../gateway/grid/grid-index.js').then((m) =>
+    const { index } = await import('../../core/grid/grid-index.js').then((m) =>
       m.loadGridFile(new URL('./fixtures/grids.geojson', import.meta.url).pathname),
     );
     const second = createWall({

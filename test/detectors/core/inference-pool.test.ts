@@ -5,7 +5,7 @@ import {
   createInferencePool,
   type InferencePool,
   type InferenceResult,
-} from '../../../detectors/model/inference-pool.js';
+} from '../../../features/detectors/model/inference-pool.js';
 import { mediaPath } from '../../helpers/media.js';
 import { decodeFrames } from './helpers.js';
 

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { downscaleGray, GRID_H, GRID_W, measureMotion, zoneMask } from '../../../detectors/motion/motion.js';
+import {
+  downscaleGray,
+  GRID_H,
+  GRID_W,
+  measureMotion,
+  zoneMask,
+} from '../../../features/detectors/motion/motion.js';
 import { mediaPath } from '../../helpers/media.js';
 import { decodeFrames } from './helpers.js';
 

@@ -1,12 +1,15 @@
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDetectionPipeline, matchRecheck } from '../../../detectors/pipeline/detection-pipeline.js';
-import type { AnalyzeResult } from '../../../detectors/pipeline/analyze-video.js';
-import { AlertSchema, type Alert } from '../../../gateway/contracts/alert.js';
-import type { Suppression } from '../../../gateway/contracts/alert-service.js';
-import { FindingSchema, type Finding } from '../../../gateway/contracts/finding.js';
-import { createEvidenceStore } from '../../../gateway/evidence/evidence-store.js';
+import {
+  createDetectionPipeline,
+  matchRecheck,
+} from '../../../features/detectors/pipeline/detection-pipeline.js';
+import type { AnalyzeResult } from '../../../features/detectors/pipeline/analyze-video.js';
+import { AlertSchema, type Alert } from '../../../core/contracts/alert.js';
+import type { Suppression } from '../../../core/contracts/alert-service.js';
+import { FindingSchema, type Finding } from '../../../core/contracts/finding.js';
+import { createEvidenceStore } from '../../../core/evidence/evidence-store.js';
 import { mediaPath } from '../../helpers/media.js';
 import { createRig, type Rig } from '../footage/setup.js';
 import { camera, decodeFrames } from './helpers.js';

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DetectedObject } from '../../../detectors/contract.js';
-import { createInferencePool, type InferencePool } from '../../../detectors/model/inference-pool.js';
+import type { DetectedObject } from '../../../features/detectors/contract.js';
+import { createInferencePool, type InferencePool } from '../../../features/detectors/model/inference-pool.js';
 import { mediaPath } from '../../helpers/media.js';
 import { FIXTURES, decodeFrames } from '../core/helpers.js';
 

@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { DetectorsConfigSchema, type DetectorsConfig } from '../../../detectors/detectors-config.js';
-import { loadPlugins, type PluginSet } from '../../../detectors/loader/plugin-loader.js';
-import { createInferencePool, type InferencePool } from '../../../detectors/model/inference-pool.js';
-import { analyzeVideo, type AnalyzeResult } from '../../../detectors/pipeline/analyze-video.js';
-import type { Suppression } from '../../../gateway/contracts/alert-service.js';
-import type { LoadedCamera } from '../../../gateway/contracts/loaded-camera.js';
-import type { FindingSink } from '../../../gateway/contracts/finding.js';
-import { createEvidenceStore } from '../../../gateway/evidence/evidence-store.js';
+import { DetectorsConfigSchema, type DetectorsConfig } from '../../../features/detectors/detectors-config.js';
+import { loadPlugins, type PluginSet } from '../../../features/detectors/loader/plugin-loader.js';
+import { createInferencePool, type InferencePool } from '../../../features/detectors/model/inference-pool.js';
+import { analyzeVideo, type AnalyzeResult } from '../../../features/detectors/pipeline/analyze-video.js';
+import type { Suppression } from '../../../core/contracts/alert-service.js';
+import type { LoadedCamera } from '../../../core/contracts/loaded-camera.js';
+import type { FindingSink } from '../../../core/contracts/finding.js';
+import { createEvidenceStore } from '../../../core/evidence/evidence-store.js';
 
 export interface Rig {
   config: DetectorsConfig;

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AnalyzeResult } from '../../../detectors/pipeline/analyze-video.js';
+import type { AnalyzeResult } from '../../../features/detectors/pipeline/analyze-video.js';
 import { mediaPath } from '../../helpers/media.js';
 import { camera } from '../core/helpers.js';
 import { createRig, type Rig } from './setup.js';

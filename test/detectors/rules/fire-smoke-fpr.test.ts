@@ -16,11 +16,16 @@ import { execFileSync } from 'node:child_process';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import fireSmoke from '../../../detectors/plugins/fire_smoke/index.js';
-import roadObstruction from '../../../detectors/plugins/road_obstruction/index.js';
-import { createTracker } from '../../../detectors/tracker/tracker.js';
-import { createInferencePool, type InferencePool } from '../../../detectors/model/inference-pool.js';
-import type { DetectedObject, RuleEmission, TrackedObject, ZoneView } from '../../../detectors/contract.js';
+import fireSmoke from '../../../features/detectors/plugins/fire_smoke/index.js';
+import roadObstruction from '../../../features/detectors/plugins/road_obstruction/index.js';
+import { createTracker } from '../../../features/detectors/tracker/tracker.js';
+import { createInferencePool, type InferencePool } from '../../../features/detectors/model/inference-pool.js';
+import type {
+  DetectedObject,
+  RuleEmission,
+  TrackedObject,
+  ZoneView,
+} from '../../../features/detectors/contract.js';
 import { mediaPath } from '../../helpers/media.js';
 import { makeRule, T0 } from './helpers.js';
 

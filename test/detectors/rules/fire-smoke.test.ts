@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import plugin, { FireSmokeOptionsSchema } from '../../../detectors/plugins/fire_smoke/index.js';
+import plugin, { FireSmokeOptionsSchema } from '../../../features/detectors/plugins/fire_smoke/index.js';
 import { det, feed, firstHit, keys, makeRule, rect, type Sample } from './helpers.js';
 import { FRAME, background, drawFlames, drawSmoke, fillRect, H, noisy, W } from './synthetic-frames.js';
 

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { createTracker, type TrackerOptions } from '../../../detectors/tracker/tracker.js';
+import { createTracker, type TrackerOptions } from '../../../features/detectors/tracker/tracker.js';
 import type {
   DetectedObject,
   DetectorPlugin,
@@ -8,7 +8,7 @@ import type {
   RuleEmission,
   RuleInput,
   ZoneView,
-} from '../../../detectors/contract.js';
+} from '../../../features/detectors/contract.js';
 
 export const T0 = Date.UTC(2026, 10, 27, 2, 0, 0);
 export const STEP = 5_000;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import plugin, { RoadObstructionOptionsSchema } from '../../../detectors/plugins/road_obstruction/index.js';
+import plugin, {
+  RoadObstructionOptionsSchema,
+} from '../../../features/detectors/plugins/road_obstruction/index.js';
 import { det, feed, firstHit, keys, makeRule, rect, repeat, type Sample } from './helpers.js';
 import { FRAME, background, fillRect, H, noisy, W } from './synthetic-frames.js';
 

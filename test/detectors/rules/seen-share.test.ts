@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import loitering from '../../../detectors/plugins/example-loitering/index.js';
-import vending from '../../../detectors/plugins/street_vending/index.js';
-import { createSeenShare } from '../../../detectors/rules-lib/seen-share.js';
+import loitering from '../../../features/detectors/plugins/example-loitering/index.js';
+import vending from '../../../features/detectors/plugins/street_vending/index.js';
+import { createSeenShare } from '../../../features/detectors/rules-lib/seen-share.js';
 import { det, feed, firstHit, makeRule, rect, repeat } from './helpers.js';
 
 const ZONE = rect('z', 0.1, 0.1, 0.9, 0.9);

@@ -3,7 +3,7 @@
  * obstructions is not available here (none of ../shared/media shows either), so positives are
  * drawn; the false-positive side is measured on the real clips (fire-smoke-fpr.test.ts).
  */
-import { mulberry32 } from '../../../gateway/util/seeded-random.js';
+import { mulberry32 } from '../../../core/util/seeded-random.js';
 
 /** Frames are 512×384 (rules see 512-wide frames live); drawing coordinates are in a 256×192 design space. */
 export const W = 256;

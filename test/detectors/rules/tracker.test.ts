@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createTracker, iou } from '../../../detectors/tracker/tracker.js';
-import type { DetectedObject, NBox } from '../../../detectors/contract.js';
-import { GridwatchError } from '../../../gateway/errors.js';
+import { createTracker, iou } from '../../../features/detectors/tracker/tracker.js';
+import type { DetectedObject, NBox } from '../../../features/detectors/contract.js';
+import { GridwatchError } from '../../../core/errors.js';
 
 const S = 5_000;
 const T0 = 1_700_000_000_000;

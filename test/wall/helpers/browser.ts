@@ -1,5 +1,5 @@
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { which } from '../../../gateway/util/which.js';
+import { which } from '../../../core/util/which.js';
 
 export const CHROMIUM_FLAGS = [
   '--headless',

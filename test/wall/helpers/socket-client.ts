@@ -1,6 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
-import type { Alert } from '../../../gateway/contracts/alert.js';
-import type { ClientToServerEvents, ServerToClientEvents } from '../../../gateway/wall/socket-events.js';
+import type { Alert } from '../../../core/contracts/alert.js';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../../features/wall/socket-events.js';
 
 export type WallClient = Socket<ServerToClientEvents, ClientToServerEvents> & {
   received: Alert[];

@@ -1,0 +1,352 @@
+/**
+ * The one composition: the only module that knows every feature. main.ts (the CLI), the
+ * dispatcher worker process, the test harnesses and the benchmarks all build a gateway here,
+ * with the roles they need. Each factory gets its config, a child logger, the metrics registry
+ * and its connections; shutdown runs in the reverse order of start-up.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Registry } from 'prom-client';
+import type { Alert } from '../core/contracts/alert.js';
+import type { AlertNotifier, RecheckProbe, Suppression } from '../core/contracts/alert-service.js';
+import type { CameraDirectory } from '../core/contracts/camera-directory.js';
+import type { FindingTypeInfo } from '../core/contracts/finding.js';
+import { resolveSecret } from '../core/config/resolve-secret.js';
+import { ConfigError, GridwatchError } from '../core/errors.js';
+import { createEvidenceStore } from '../core/evidence/evidence-store.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { createMetricsRegistry } from '../core/metrics.js';
+import { openRedis, type RedisConnection } from '../core/redis/redis-connection.js';
+import { createDetectors, readPluginTypes, type Detectors } from '../features/detectors/index.js';
+import { createDispatcher, type Dispatcher } from '../features/dispatcher/dispatcher.js';
+import { createIngest, type Ingest } from '../features/ingest/ingest.js';
+import { createWall, type Wall } from '../features/wall/create-wall.js';
+import type { ReadyReport } from '../features/wall/health-router.js';
+import { createGatewayConfigStore, type GatewayConfigStore } from './gateway-config-store.js';
+import { loadGatewayFile, type LoadedGatewayConfig } from './gateway-file.js';
+
+/**
+ * What a process does. `ingest` and `detect` go together (frames never cross the network);
+ * `dispatch` runs the BullMQ workers and schedulers; `wall` serves HTTP and Socket.IO.
+ */
+export const ROLES = ['ingest', 'detect', 'dispatch', 'wall'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Finding types raised by the gateway itself rather than a detector plugin. */
+const BUILTIN_TYPES: FindingTypeInfo[] = [
+  { type: 'camera_offline', zh: '摄像机离线', en: 'Camera offline', color: '#8a94a6', icon: '⚠' },
+];
+
+export interface BuildGatewayOptions {
+  /** gateway.yaml, or its already-loaded form. */
+  config: string | LoadedGatewayConfig;
+  /** Default: every role (one process, the embedded default). */
+  roles?: readonly Role[];
+  logger?: Logger;
+  /** Override the HTTP port (0 = a free one), e.g. for tests. */
+  httpPort?: number;
+  /** Use this Redis instead of gateway.yaml's (a worker joining a gateway's embedded Redis). */
+  redisUrl?: string;
+  /** Dispatch role: register the periodic schedulers (default true). */
+  schedulers?: boolean;
+}
+
+export interface Gateway {
+  roles: readonly Role[];
+  /** Wall URL; null when this process has no wall role. */
+  url: string | null;
+  logger: Logger;
+  metrics: Registry;
+  redis: RedisConnection;
+  config: GatewayConfigStore;
+  dispatcher: Dispatcher;
+  /** Present with the ingest role. */
+  ingest: Ingest | null;
+  detectors: Detectors | null;
+  wall: Wall | null;
+  close(): Promise<void>;
+}
+
+/** Checks a role list: known names, no repeats, ingest and detect together. */
+export function parseRoles(input: readonly string[]): Role[] {
+  const out = new Set<Role>();
+  for (const r of input) {
+    if (!(ROLES as readonly string[]).includes(r))
+      throw new ConfigError(`unknown role "${r}"; roles are ${ROLES.join(', ')}`, []);
+    out.add(r as Role);
+  }
+  if (out.size === 0) throw new ConfigError(`no role given; roles are ${ROLES.join(', ')}`, []);
+  if (out.has('ingest') !== out.has('detect'))
+    throw new ConfigError('roles ingest and detect run together: frames never cross the network', []);
+  return ROLES.filter((r) => out.has(r));
+}
+
+/** A directory for a wall process without ingest: no camera runs here. */
+const NO_CAMERAS: CameraDirectory = {
+  list: () => [],
+  get: () => undefined,
+  startLiveView: () =>
+    Promise.reject(new GridwatchError('GW_NOT_READY', 'live view runs on a node with the ingest role')),
+  lastFrame: () => null,
+  onState: () => () => undefined,
+};
+
+export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> {
+  const roles = parseRoles(opts.roles ?? ROLES);
+  const has = (r: Role) => roles.includes(r);
+  const logger = opts.logger ?? createLogger();
+  const log = logger.child({ component: 'gateway' });
+  const metrics = createMetricsRegistry();
+  // Everything started is pushed here; close() pops in reverse. close() is memoised, so a
+  // second caller waits for the same shutdown instead of returning early.
+  const closers: Array<{ name: string; close: () => Promise<void> }> = [];
+  let closing: Promise<void> | null = null;
+  const close = () => {
+    closing ??= (async () => {
+      for (const c of closers.reverse()) {
+        try {
+          await c.close();
+          log.debug({ part: c.name }, 'closed');
+        } catch (err) {
+          log.error({ err, part: c.name }, 'error while closing');
+        }
+      }
+    })();
+    return closing;
+  };
+
+  try {
+    const loaded = typeof opts.config === 'string' ? await loadGatewayFile(opts.config) : opts.config;
+    const gw = loaded.config;
+    const baseDir = loaded.baseDir;
+    if (opts.httpPort !== undefined) gw.http.port = opts.httpPort;
+    await mkdir(gw.dataDir, { recursive: true });
+
+    if (!opts.redisUrl && (!gw.redis || 'embedded' in gw.redis) && !has('wall') && !has('ingest')) {
+      throw new ConfigError(
+        `${loaded.file}: the gateway uses embedded Redis; a ${roles.join('+')} process joins it with --redis redis://127.0.0.1:PORT`,
+        [],
+      );
+    }
+    const redis: RedisConnection = opts.redisUrl
+      ? {
+          url: opts.redisUrl,
+          options:
+            gw.redis && 'url' in gw.redis && gw.redis.password
+              ? { password: resolveSecret(gw.redis.password, baseDir) }
+              : {},
+          embedded: false,
+          describe: () => opts.redisUrl!,
+          close: async () => undefined,
+        }
+      : await openRedis({ config: gw.redis, dataDir: gw.dataDir, baseDir, logger });
+    closers.push({ name: 'redis', close: () => redis.close() });
+    log.info({ redis: redis.describe(), roles }, 'redis ready');
+
+    const evidence = createEvidenceStore({ dir: join(gw.dataDir, 'evidence'), timeZone: gw.timezone });
+
+    const store = createGatewayConfigStore({
+      gatewayFile: loaded.file,
+      loaded,
+      logger,
+      metrics,
+      watch: true,
+      // Rule names and options are checked by the detector plugins, when this process has them.
+      validateCamera: (cam) => late.detectors?.plugins.validateCamera(cam) ?? [],
+    });
+    // The dispatcher, the wall and re-check refer to parts created after them; these
+    // holders are filled below, before anything starts.
+    const late: { wall: Wall | null; ingest: Ingest | null; detectors: Detectors | null } = {
+      wall: null,
+      ingest: null,
+      detectors: null,
+    };
+    const typeMap = new Map<string, FindingTypeInfo>(BUILTIN_TYPES.map((t) => [t.type, t]));
+    const notifier: AlertNotifier = {
+      alertChanged: (a: Alert, kind) => late.wall?.notifier.alertChanged(a, kind),
+      suppressionChanged: (s: Suppression, kind) => late.wall?.notifier.suppressionChanged?.(s, kind),
+    };
+    const recheck: RecheckProbe = {
+      async check(alert) {
+        const { ingest, detectors } = late;
+        if (!ingest || !detectors) throw new GridwatchError('GW_NOT_READY', 'gateway is still starting');
+        const frame = await ingest.grabFrame(alert.cameraId, 30_000);
+        const r = await detectors.pipeline.recheck(frame, alert);
+        const path = await evidence.put(
+          `${alert.id}-recheck-${frame.capturedAt}`,
+          frame.jpeg,
+          frame.capturedAt,
+        );
+        return { present: r.present, score: r.score, evidence: path };
+      },
+    };
+
+    const dispatcher: Dispatcher = createDispatcher({
+      config: gw.dispatcher,
+      forwarding: gw.forwarding,
+      redisUrl: redis.url,
+      redisOptions: redis.options,
+      grids: () => store.grids(),
+      cameras: () => store.cameras(),
+      typeInfo: (t) => typeMap.get(t),
+      ...(has('wall') ? { notifier } : {}),
+      evidence,
+      publicUrl: gw.http.publicUrl ?? `http://${gw.http.host}:${gw.http.port}`,
+      baseDir,
+      ...(has('ingest') ? { recheck } : {}),
+      retention: gw.retention,
+      timeZone: gw.timezone,
+      workers: has('dispatch'),
+      schedulers: has('dispatch') && (opts.schedulers ?? true),
+      logger,
+      metrics,
+    });
+    closers.push({ name: 'dispatcher', close: () => dispatcher.close() });
+
+    if (has('detect')) {
+      const det = await createDetectors({
+        config: gw.detectors,
+        baseDir,
+        evidence,
+        findingSink: dispatcher.sink,
+        timeZone: gw.timezone,
+        logger,
+        metrics,
+      });
+      late.detectors = det;
+      closers.push({ name: 'detectors', close: () => det.close() });
+      for (const t of det.pipeline.typeInfos()) typeMap.set(t.type, t);
+    } else {
+      // Same labels as the detect process: read from the plugins' manifests, no plugin code run.
+      for (const t of await readPluginTypes(gw.detectors, baseDir)) typeMap.set(t.type, t);
+    }
+
+    await store.load();
+    closers.push({ name: 'config', close: () => store.close() });
+
+    // Browsers get live video through the wall's same-origin, scope-checked proxy: the media
+    // server stays on loopback and no camera URL or credential reaches a page.
+    const mediaPath = gw.ingest.liveView.publicPath ?? '/media';
+    if (has('ingest')) {
+      late.ingest = createIngest({
+        config: { ...gw.ingest, liveView: { ...gw.ingest.liveView, publicPath: mediaPath } },
+        timeZone: gw.timezone,
+        logger,
+        metrics,
+        frameSize: { width: 512, height: 512 },
+        findingSink: dispatcher.sink,
+        evidence,
+        resolveSecret,
+      });
+    }
+    const ing = late.ingest;
+    const det = late.detectors;
+
+    if (has('wall')) {
+      const w = createWall({
+        config: { http: gw.http, auth: gw.auth, users: gw.users, timezone: gw.timezone },
+        configDir: baseDir,
+        dataDir: gw.dataDir,
+        redisUrl: redis.url,
+        redisOptions: redis.options,
+        alerts: dispatcher.alerts,
+        cameras: ing?.directory ?? NO_CAMERAS,
+        grids: () => store.grids(),
+        evidence,
+        typeInfos: () => [...typeMap.values()],
+        health: {
+          ready: async (): Promise<ReadyReport> => {
+            const cams = store.cameras();
+            const rejected = store.rejected();
+            const checks: ReadyReport['checks'] = {
+              redis: await dispatcher.alerts
+                .suppressions()
+                .then(() => ({ ok: true, detail: redis.describe() }))
+                .catch((err: unknown) => ({
+                  ok: false,
+                  detail: err instanceof Error ? err.message : String(err),
+                })),
+              config: {
+                ok: true,
+                detail: `${cams.length} cameras accepted, ${rejected.length} rejected, ${store.grids().size} grids`,
+              },
+            };
+            if (det) {
+              const pool = det.pipeline.health().pool;
+              checks.detectors = {
+                ok: pool.alive > 0,
+                detail: `backend ${pool.backend}, ${pool.alive} workers`,
+              };
+            }
+            return { ready: Object.values(checks).every((c) => c.ok), checks };
+          },
+          details: async () => ({
+            roles,
+            cameras: {
+              accepted: store.cameras().length,
+              rejected: store.rejected(),
+              states: ing?.stats() ?? null,
+            },
+            detectors: det?.pipeline.health() ?? null,
+            unrouted: await dispatcher.unrouted(),
+            configIssues: store.issues().length,
+          }),
+        },
+        metrics,
+        routers: [
+          { path: '/api/platform', router: dispatcher.callbackRouter },
+          { path: '/evidence', router: dispatcher.evidenceRouter },
+        ],
+        admin: {
+          rejectedCameras: () => store.rejected(),
+          plugins: () => det?.plugins.status() ?? [],
+        },
+        liveProxy: { path: mediaPath, origin: () => ing?.liveOrigin() ?? null },
+        logger,
+      });
+      late.wall = w;
+      closers.push({ name: 'wall', close: () => w.close() });
+    }
+    if (ing) closers.push({ name: 'ingest', close: () => ing.close() });
+
+    // Frames flow only once every consumer exists.
+    if (ing && det) {
+      ing.onFrame((frame, cam) => {
+        det.pipeline
+          .process(frame, cam)
+          .catch((err: unknown) => log.error({ err, camera: cam.id }, 'frame processing failed'));
+      });
+      dispatcher.onSuppressions((list) => det.pipeline.setSuppressions(list));
+    }
+    const applyCameras = async () => {
+      const cams = store.cameras();
+      if (det) await det.pipeline.update(cams);
+      ing?.update(cams);
+      log.info({ cameras: cams.length, rejected: store.rejected().length }, 'cameras applied');
+    };
+    store.on('cameras', () => {
+      applyCameras().catch((err: unknown) => log.error({ err }, 'applying reloaded cameras failed'));
+    });
+
+    await dispatcher.start();
+    const url = late.wall ? (await late.wall.start()).url : null;
+    await applyCameras();
+    log.info({ url, roles }, 'gridwatch is running');
+    return {
+      roles,
+      url,
+      logger,
+      metrics,
+      redis,
+      config: store,
+      dispatcher,
+      ingest: ing,
+      detectors: det,
+      wall: late.wall,
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { SecretRefSchema } from '../config/common-schema.js';
+
+export const RedisConfigSchema = z
+  .union([
+    z.strictObject({
+      url: z
+        .string()
+        .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+        .describe('redis:// or rediss:// URL; put the password under password:, not in the URL'),
+      password: SecretRefSchema.optional(),
+    }),
+    z.strictObject({
+      sentinels: z
+        .array(
+          z.strictObject({
+            host: z.string().describe('Sentinel host'),
+            port: z.number().int().min(1).max(65_535).describe('Sentinel port'),
+          }),
+        )
+        .min(1)
+        .describe('Sentinel addresses'),
+      name: z.string().describe('Master group name'),
+      password: SecretRefSchema.optional(),
+    }),
+    z.strictObject({
+      embedded: z
+        .strictObject({
+          port: z.number().int().min(0).max(65_535).default(0).describe('0 = a free loopback port'),
+        })
+        .describe('Run a private redis-server child with AOF in the data directory'),
+    }),
+  ])
+  .describe('Redis: a URL, a Sentinel group, or embedded (the default when omitted)');
+export type RedisConfig = z.infer<typeof RedisConfigSchema>;

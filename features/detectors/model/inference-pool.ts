@@ -1,0 +1,403 @@
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import type { DetectedObject } from '../contract.js';
+import { ClosedError, GridwatchError } from '../../../core/errors.js';
+import { startWorker } from '../../../core/util/worker-entry.js';
+import type { BackendChoice } from './centernet.js';
+import type { JobMessage, MotionRequest, WorkerReply } from './protocol.js';
+
+export interface InferenceRequest {
+  /** Queue key: a camera has at most one job queued; a newer one replaces it (drop-oldest). */
+  cameraId: string;
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+  /** Built when the job is dispatched, so it sees the result of the camera's previous job. */
+  motion?: () => MotionRequest | undefined;
+  /** Called synchronously with the result, before the camera's next job is dispatched. */
+  onResult?: (r: InferenceResult) => void;
+}
+
+export type InferenceResult =
+  | {
+      status: 'done';
+      inferred: boolean;
+      objects: DetectedObject[];
+      gray: Uint8Array | null;
+      changed: number | null;
+      area: number | null;
+      inferMs: number;
+    }
+  | { status: 'dropped' };
+
+export interface InferencePoolHealth {
+  backend: string | null;
+  fallbacks: string[];
+  workers: number;
+  alive: number;
+  queueDepth: number;
+  inFlight: number;
+  restarts: number;
+  dropped: number;
+  lastError: string | null;
+}
+
+export interface InferencePool {
+  /** Resolves when every worker has loaded the model; rejects when none could. */
+  ready(): Promise<void>;
+  infer(req: InferenceRequest): Promise<InferenceResult>;
+  health(): InferencePoolHealth;
+  /** Terminates worker `index`; it is restarted like a worker that died (operations, tests). */
+  restartWorker(index: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface InferencePoolOptions {
+  workers: number | 'auto';
+  backend: BackendChoice;
+  logger: Logger;
+  metrics: Registry;
+  modelPath?: string;
+  minScore?: number;
+  iouThreshold?: number;
+  /** Cameras waiting at most; beyond it the longest-waiting camera's frame is dropped. */
+  maxQueue?: number;
+}
+
+interface Pending {
+  req: InferenceRequest;
+  resolve: (r: InferenceResult) => void;
+  reject: (e: Error) => void;
+  enqueuedAt: number;
+}
+
+interface Slot {
+  index: number;
+  worker: Worker | null;
+  ready: boolean;
+  /** Deaths in a row before the worker ever became ready. */
+  startFailures: number;
+  job: (Pending & { id: number }) | null;
+  closing: boolean;
+}
+
+/**
+ * N worker threads, each with its own tfjs + model (wasm is single-threaded in Node, so
+ * threads are the only parallelism). One job per camera in flight and one queued: a camera
+ * that falls behind gets its newest frame inferred, not a backlog.
+ */
+export function createInferencePool(opts: InferencePoolOptions): InferencePool {
+  const log = opts.logger.child({ component: 'inference-pool' });
+  const n = opts.workers === 'auto' ? Math.max(1, availableParallelism()) : opts.workers;
+  const maxQueue = opts.maxQueue ?? 1_000;
+  const reg = opts.metrics;
+  const mInfer = new Histogram({
+    name: 'gridwatch_detector_inference_seconds',
+    help: 'Model inference time per frame (in the worker)',
+    buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5],
+    registers: [reg],
+  });
+  const mWait = new Histogram({
+    name: 'gridwatch_detector_queue_wait_seconds',
+    help: 'Time a frame waited for a worker',
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [reg],
+  });
+  const mBackend = new Gauge({
+    name: 'gridwatch_detector_backend_info',
+    help: 'TF.js backend in use (value 1)',
+    labelNames: ['backend'],
+    registers: [reg],
+  });
+  const mDropped = new Counter({
+    name: 'gridwatch_detector_frames_dropped_total',
+    help: 'Frames replaced by a newer frame of the same camera before inference',
+    registers: [reg],
+  });
+  const mSkipped = new Counter({
+    name: 'gridwatch_detector_motion_skipped_total',
+    help: 'Frames the motion gate kept from the model',
+    registers: [reg],
+  });
+  const mInferred = new Counter({
+    name: 'gridwatch_detector_frames_inferred_total',
+    help: 'Frames the model ran on',
+    registers: [reg],
+  });
+  const mRestarts = new Counter({
+    name: 'gridwatch_detector_worker_restarts_total',
+    help: 'Inference workers restarted after dying',
+    registers: [reg],
+  });
+  new Gauge({
+    name: 'gridwatch_detector_queue_depth',
+    help: 'Cameras with a frame waiting for a worker',
+    registers: [reg],
+    collect() {
+      this.set(queue.size);
+    },
+  });
+
+  /** Insertion-ordered: the first key is the camera that has waited longest. */
+  const queue = new Map<string, Pending>();
+  const busyCameras = new Set<string>();
+  const slots: Slot[] = [];
+  let nextId = 1;
+  let closed = false;
+  let backend: string | null = null;
+  let fallbacks: string[] = [];
+  let restarts = 0;
+  let dropped = 0;
+  let lastError: string | null = null;
+  let readyResolve!: () => void;
+  let readyReject!: (e: Error) => void;
+  let readySettled = false;
+  const readyPromise = new Promise<void>((res, rej) => {
+    readyResolve = res;
+    readyReject = rej;
+  });
+  // ready() may never be awaited by a caller that only infers; the rejection is also logged.
+  readyPromise.catch((e: unknown) => {
+    if (!(e instanceof ClosedError)) log.error({ err: e }, 'inference pool failed to start');
+  });
+
+  function spawn(slot: Slot): void {
+    const w = startWorker(import.meta.url, 'inference-worker');
+    slot.worker = w;
+    slot.ready = false;
+    w.on('message', (m: WorkerReply) => onMessage(slot, m));
+    w.on('error', (err) => {
+      lastError = err.message;
+      log.error({ err, worker: slot.index }, 'inference worker crashed');
+    });
+    w.on('exit', (code) => onExit(slot, w, code));
+    w.postMessage({
+      type: 'init',
+      backend: opts.backend,
+      minScore: opts.minScore ?? 0.2,
+      iouThreshold: opts.iouThreshold ?? 0.4,
+      ...(opts.modelPath ? { modelPath: opts.modelPath } : {}),
+    });
+  }
+
+  function onExit(slot: Slot, w: Worker, code: number): void {
+    if (slot.worker !== w) return;
+    const wasReady = slot.ready;
+    slot.worker = null;
+    slot.ready = false;
+    const job = slot.job;
+    slot.job = null;
+    if (job) {
+      busyCameras.delete(job.req.cameraId);
+      job.reject(
+        new GridwatchError(
+          'GW_INFERENCE_WORKER_DIED',
+          `inference worker ${slot.index} exited (code ${code}) during a job`,
+        ),
+      );
+    }
+    if (closed || slot.closing) return;
+    if (!wasReady && ++slot.startFailures >= 3) {
+      // A worker that cannot even start (broken install, missing file) would restart forever.
+      const msg = `inference worker ${slot.index} died ${slot.startFailures} times before loading the model${lastError ? `: ${lastError}` : ''}`;
+      log.error({ worker: slot.index }, msg);
+      if (!readySettled) {
+        readySettled = true;
+        readyReject(new GridwatchError('GW_MODEL_LOAD', msg));
+      }
+      return;
+    }
+    restarts++;
+    mRestarts.inc();
+    log.warn({ worker: slot.index, code }, 'inference worker exited; restarting');
+    // A short delay keeps a worker that dies at start from spinning the CPU.
+    setTimeout(() => {
+      if (!closed) spawn(slot);
+    }, 500).unref();
+    dispatch();
+  }
+
+  function onMessage(slot: Slot, m: WorkerReply): void {
+    if (m.type === 'ready') {
+      slot.ready = true;
+      slot.startFailures = 0;
+      if (backend === null) {
+        backend = m.backend;
+        fallbacks = m.fallbacks;
+        mBackend.set({ backend: m.backend }, 1);
+        log.info(
+          { backend: m.backend, fallbacks: m.fallbacks, loadMs: Math.round(m.loadMs), workers: n },
+          'inference backend ready',
+        );
+        for (const f of m.fallbacks) log.info({ fallback: f }, 'TF.js backend not used');
+      }
+      if (slots.every((s) => s.ready) && !readySettled) {
+        readySettled = true;
+        readyResolve();
+      }
+      dispatch();
+      return;
+    }
+    if (m.type === 'fatal') {
+      lastError = m.message;
+      log.error({ worker: slot.index, message: m.message }, 'inference worker could not load the model');
+      if (!readySettled) {
+        readySettled = true;
+        readyReject(
+          new GridwatchError('GW_MODEL_LOAD', `inference worker could not load the model: ${m.message}`),
+        );
+      }
+      slot.closing = true;
+      void slot.worker?.terminate();
+      return;
+    }
+    const job = slot.job;
+    if (!job || job.id !== m.id) return;
+    slot.job = null;
+    busyCameras.delete(job.req.cameraId);
+    if (m.type === 'error') {
+      lastError = m.message;
+      job.reject(
+        new GridwatchError('GW_INFERENCE', `inference failed for camera ${job.req.cameraId}: ${m.message}`),
+      );
+    } else {
+      if (m.inferred) {
+        mInferred.inc();
+        mInfer.observe(m.inferMs / 1000);
+      } else mSkipped.inc();
+      const r: InferenceResult = {
+        status: 'done',
+        inferred: m.inferred,
+        objects: m.objects,
+        gray: m.gray,
+        changed: m.changed,
+        area: m.area,
+        inferMs: m.inferMs,
+      };
+      try {
+        job.req.onResult?.(r);
+      } catch (err) {
+        log.error({ err, cameraId: job.req.cameraId }, 'onResult hook threw');
+      }
+      job.resolve(r);
+    }
+    dispatch();
+  }
+
+  function dispatch(): void {
+    for (const slot of slots) {
+      if (!slot.ready || slot.job || !slot.worker) continue;
+      let picked: Pending | undefined;
+      for (const [cam, p] of queue) {
+        if (busyCameras.has(cam)) continue;
+        picked = p;
+        queue.delete(cam);
+        break;
+      }
+      if (!picked) return;
+      const id = nextId++;
+      busyCameras.add(picked.req.cameraId);
+      slot.job = { ...picked, id };
+      mWait.observe((performance.now() - picked.enqueuedAt) / 1000);
+      let motion: MotionRequest | undefined;
+      try {
+        motion = picked.req.motion?.();
+      } catch (err) {
+        log.error(
+          { err, cameraId: picked.req.cameraId },
+          'motion request builder threw; inferring without the gate',
+        );
+      }
+      const msg: JobMessage = {
+        type: 'job',
+        id,
+        rgb: picked.req.rgb,
+        width: picked.req.width,
+        height: picked.req.height,
+        ...(motion ? { motion } : {}),
+      };
+      // Transfer the pixels: no copy. The caller must not reuse rgb afterwards.
+      const buf = picked.req.rgb.buffer;
+      const transfer =
+        buf instanceof ArrayBuffer && buf.byteLength === picked.req.rgb.byteLength ? [buf] : [];
+      slot.worker.postMessage(msg, transfer);
+    }
+  }
+
+  for (let i = 0; i < n; i++) {
+    const slot: Slot = { index: i, worker: null, ready: false, startFailures: 0, job: null, closing: false };
+    slots.push(slot);
+    spawn(slot);
+  }
+
+  return {
+    ready: () => readyPromise,
+    infer(req) {
+      if (closed) return Promise.reject(new ClosedError('inference pool'));
+      if (req.rgb.length !== req.width * req.height * 3) {
+        return Promise.reject(
+          new GridwatchError(
+            'GW_FRAME_SIZE',
+            `frame of camera ${req.cameraId}: rgb has ${req.rgb.length} bytes, expected ${req.width}×${req.height}×3`,
+            { status: 400 },
+          ),
+        );
+      }
+      return new Promise<InferenceResult>((resolve, reject) => {
+        const old = queue.get(req.cameraId);
+        if (old) {
+          queue.delete(req.cameraId);
+          dropped++;
+          mDropped.inc();
+          old.resolve({ status: 'dropped' });
+        } else if (queue.size >= maxQueue) {
+          const [cam, oldest] = queue.entries().next().value as [string, Pending];
+          queue.delete(cam);
+          dropped++;
+          mDropped.inc();
+          oldest.resolve({ status: 'dropped' });
+        }
+        queue.set(req.cameraId, { req, resolve, reject, enqueuedAt: performance.now() });
+        dispatch();
+      });
+    },
+    health() {
+      return {
+        backend,
+        fallbacks,
+        workers: n,
+        alive: slots.filter((s) => s.worker && s.ready).length,
+        queueDepth: queue.size,
+        inFlight: slots.filter((s) => s.job).length,
+        restarts,
+        dropped,
+        lastError,
+      };
+    },
+    async restartWorker(index) {
+      const w = slots[index]?.worker;
+      if (!w)
+        throw new GridwatchError('GW_NOT_FOUND', `inference worker ${index} is not running`, { status: 404 });
+      await w.terminate();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const p of queue.values()) p.resolve({ status: 'dropped' });
+      queue.clear();
+      if (!readySettled) {
+        readySettled = true;
+        readyReject(new ClosedError('inference pool'));
+      }
+      await Promise.all(
+        slots.map(async (s) => {
+          s.closing = true;
+          const w = s.worker;
+          if (w) await w.terminate();
+        }),
+      );
+    },
+  };
+}

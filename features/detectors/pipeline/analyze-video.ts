@@ -1,0 +1,246 @@
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { DetectedObject } from '../contract.js';
+import type { EvidenceStore } from '../../../core/contracts/evidence-store.js';
+import type { Finding, FindingSink } from '../../../core/contracts/finding.js';
+import type { Suppression } from '../../../core/contracts/alert-service.js';
+import type { LoadedCamera } from '../../../core/contracts/loaded-camera.js';
+import { DependencyMissingError, GridwatchError } from '../../../core/errors.js';
+import { which } from '../../../core/util/which.js';
+import type { DetectorsConfig } from '../detectors-config.js';
+import type { PluginSet } from '../loader/plugin-loader.js';
+import type { InferencePool } from '../model/inference-pool.js';
+import { MODEL_SIZE } from '../model/centernet.js';
+import { createDetectionPipeline, type PipelineEvent } from './detection-pipeline.js';
+
+const execFileP = promisify(execFile);
+
+/** One event (one rule key) found in the video; times are seconds from the video's start. */
+export interface AnalyzedEvent {
+  type: string;
+  zone: string | null;
+  key: string;
+  /** When the condition began (the rule's firstSeen), and when it last held. */
+  start: number;
+  end: number;
+  /** When the rule first reported it (start + dwell, at the sampling granularity). */
+  raisedAt: number;
+  trackIds: string[];
+  score: number;
+  evidence: string[];
+  findingIds: string[];
+  plugin: string;
+}
+
+export interface AnalyzedFrame {
+  t: number;
+  inferred: boolean;
+  changedCells: number | null;
+  objects: DetectedObject[];
+}
+
+export interface AnalyzeResult {
+  events: AnalyzedEvent[];
+  findings: Finding[];
+  frames: AnalyzedFrame[];
+  framesSampled: number;
+  framesInferred: number;
+  durationSec: number;
+  wallMs: number;
+}
+
+export interface AnalyzeVideoOptions {
+  video: string;
+  camera: LoadedCamera;
+  config: DetectorsConfig;
+  plugins: PluginSet;
+  pool: InferencePool;
+  evidence: EvidenceStore;
+  logger: Logger;
+  metrics: Registry;
+  timeZone?: string;
+  /** Wall-clock time of the video's first frame (ms); default 2026-01-05T09:00 Asia/Shanghai (a Monday). */
+  startAt?: number;
+  /** Override camera.samplingIntervalSec. */
+  intervalSec?: number;
+  /** Stop after this many seconds of video. */
+  maxSec?: number;
+  /** Where findings also go (they are always collected in the result). */
+  findingSink?: FindingSink;
+  /** Operator suppressions in force for the whole run. */
+  suppressions?: Suppression[];
+}
+
+async function probe(video: string): Promise<{ width: number; height: number; duration: number }> {
+  const { stdout } = await execFileP('ffprobe', [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=width,height:format=duration',
+    '-of',
+    'json',
+    video,
+  ]);
+  const j = JSON.parse(stdout) as {
+    streams?: Array<{ width?: number; height?: number }>;
+    format?: { duration?: string };
+  };
+  const s = j.streams?.[0];
+  if (!s?.width || !s.height)
+    throw new GridwatchError('GW_VIDEO', `${video}: no video stream found`, { status: 400 });
+  return { width: s.width, height: s.height, duration: Number(j.format?.duration ?? 0) };
+}
+
+/**
+ * Runs a video file through exactly the live pipeline (motion gate, model pool, tracker, the
+ * camera's rules), sampling at the camera's interval on the video's own clock, as fast as the
+ * model allows. Used by `npm run analyze`, the footage tests and the benchmark.
+ */
+export async function analyzeVideo(o: AnalyzeVideoOptions): Promise<AnalyzeResult> {
+  if (!which('ffmpeg') || !which('ffprobe')) throw new DependencyMissingError('ffmpeg', 'ffmpeg');
+  if (!existsSync(o.video))
+    throw new GridwatchError('GW_VIDEO', `${o.video}: no such video file`, { status: 400 });
+  const t0 = performance.now();
+  const interval = o.intervalSec ?? o.camera.samplingIntervalSec;
+  const startAt = o.startAt ?? Date.parse('2026-01-05T01:00:00Z');
+  const info = await probe(o.video);
+  // Evidence at the source size, capped at 1280 wide like ingest does.
+  const w = Math.min(info.width, 1280) & ~1;
+  const h = Math.round((info.height * w) / info.width) & ~1;
+  const frameBytes = w * h * 3;
+
+  const events = new Map<string, AnalyzedEvent>();
+  const findings: Finding[] = [];
+  const frames: AnalyzedFrame[] = [];
+  const rel = (at: number) => Math.round((at - startAt) / 10) / 100;
+  const onEvent = (e: PipelineEvent) => {
+    if (e.kind === 'frame')
+      frames.push({ t: rel(e.at), inferred: e.inferred, changedCells: e.changedCells, objects: e.objects });
+    else if (e.kind === 'emission') {
+      const em = e.emission;
+      const k = `${em.type}|${em.key}`;
+      const ev = events.get(k);
+      if (!ev) {
+        events.set(k, {
+          type: em.type,
+          zone: em.zoneId,
+          key: em.key,
+          start: rel(em.firstSeen),
+          end: rel(em.lastSeen),
+          raisedAt: rel(e.at),
+          trackIds: [...em.trackIds],
+          score: em.score,
+          evidence: [],
+          findingIds: [],
+          plugin: e.plugin,
+        });
+      } else {
+        ev.end = rel(em.lastSeen);
+        ev.score = Math.max(ev.score, em.score);
+        for (const t of em.trackIds) if (!ev.trackIds.includes(t)) ev.trackIds.push(t);
+      }
+    } else if (e.kind === 'finding') {
+      findings.push(e.finding);
+      const target = events.get(`${e.finding.type}|${e.key}`);
+      if (target) {
+        target.findingIds.push(e.finding.id);
+        for (const p of [e.finding.evidence.first, e.finding.evidence.latest])
+          if (p && !target.evidence.includes(p)) target.evidence.push(p);
+      }
+    }
+  };
+  const pipeline = createDetectionPipeline({
+    config: o.config,
+    plugins: o.plugins,
+    pool: o.pool,
+    evidence: o.evidence,
+    findingSink: o.findingSink ?? { submit: () => Promise.resolve() },
+    timeZone: o.timeZone ?? 'Asia/Shanghai',
+    logger: o.logger,
+    metrics: o.metrics,
+    onEvent,
+  });
+  if (o.suppressions) pipeline.setSuppressions(o.suppressions);
+
+  const args = [
+    '-nostdin',
+    '-v',
+    'error',
+    '-i',
+    o.video,
+    ...(o.maxSec ? ['-t', String(o.maxSec)] : []),
+    '-an',
+    '-vf',
+    `fps=1/${interval},scale=${w}:${h}`,
+    '-pix_fmt',
+    'rgb24',
+    '-f',
+    'rawvideo',
+    'pipe:1',
+  ];
+  const ff = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  ff.stderr.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4_000);
+  });
+  const exited = new Promise<number>((res) => ff.on('close', (code) => res(code ?? -1)));
+  let seq = 0;
+  let pending: Buffer = Buffer.alloc(0);
+  try {
+    for await (const chunk of ff.stdout as AsyncIterable<Buffer>) {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      while (pending.length >= frameBytes) {
+        const raw = pending.subarray(0, frameBytes);
+        pending = pending.subarray(frameBytes);
+        const img = sharp(raw, { raw: { width: w, height: h, channels: 3 } });
+        const [rgb, jpeg] = await Promise.all([
+          img.clone().resize(MODEL_SIZE, MODEL_SIZE, { fit: 'fill' }).raw().toBuffer(),
+          img.clone().jpeg({ quality: 80 }).toBuffer(),
+        ]);
+        const at = startAt + Math.round(seq * interval * 1_000);
+        await pipeline.process(
+          {
+            cameraId: o.camera.id,
+            seq,
+            capturedAt: at,
+            videoTimeSec: seq * interval,
+            width: MODEL_SIZE,
+            height: MODEL_SIZE,
+            rgb: new Uint8Array(rgb.buffer.slice(rgb.byteOffset, rgb.byteOffset + rgb.byteLength)),
+            jpeg: new Uint8Array(jpeg),
+            jpegWidth: w,
+            jpegHeight: h,
+          },
+          o.camera,
+        );
+        seq++;
+      }
+    }
+    const code = await exited;
+    if (code !== 0)
+      throw new GridwatchError(
+        'GW_VIDEO',
+        `ffmpeg could not decode ${o.video} (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
+        { status: 400 },
+      );
+  } finally {
+    if (ff.exitCode === null) ff.kill('SIGKILL');
+    await pipeline.close();
+  }
+  const h0 = pipeline.health();
+  return {
+    events: [...events.values()].sort((a, b) => a.start - b.start),
+    findings,
+    frames,
+    framesSampled: seq,
+    framesInferred: h0.framesInferred,
+    durationSec: info.duration,
+    wallMs: performance.now() - t0,
+  };
+}

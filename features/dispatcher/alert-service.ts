@@ -1,0 +1,103 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Alert } from '../../core/contracts/alert.js';
+import type { Actor, AlertService } from '../../core/contracts/alert-service.js';
+import type { GridIndex } from '../../core/contracts/grid-index.js';
+import { ForbiddenError, NotFoundError } from '../../core/errors.js';
+import type { AlertEngine } from './alert-engine.js';
+import { queryAlerts } from './alert-query.js';
+import type { AlertStore } from './alert-store.js';
+import type { Feedback } from './feedback.js';
+import type { Forwarder } from './forwarder.js';
+import { applyAction } from './lifecycle.js';
+import type { RedisKeys } from './redis-keys.js';
+
+export function inScope(a: Alert, scope: string, grids: GridIndex): boolean {
+  return a.gridCode === scope || a.gridPath.some((g) => g.code === scope) || grids.within(a.gridCode, scope);
+}
+
+function requireAdmin(actor: Actor, what: string): void {
+  if (actor.role !== 'admin')
+    throw new ForbiddenError(`${what} needs the admin role; ${actor.username} is ${actor.role}`);
+}
+
+/** AlertService for the wall: scope checks, the state machine, then the side effects of a move. */
+export function createAlertService(d: {
+  redis: Redis;
+  keys: RedisKeys;
+  store: AlertStore;
+  engine: AlertEngine;
+  forwarder: Forwarder;
+  feedback: Feedback;
+  grids: () => GridIndex;
+  clock: () => number;
+  logger: Logger;
+  onSuppressionsChanged: () => Promise<void>;
+}): AlertService {
+  const { store, engine, forwarder, feedback, logger } = d;
+  const load = async (id: string, actor: Actor): Promise<Alert> => {
+    const a = await store.get(id);
+    // Out of scope reads as not found: an operator learns nothing about other districts' alerts.
+    if (!a || !inScope(a, actor.scope, d.grids())) throw new NotFoundError('alert', id);
+    return a;
+  };
+  return {
+    get: load,
+    async audit(id, actor) {
+      await load(id, actor);
+      return store.audit(id);
+    },
+    list: (q) => queryAlerts(d.redis, d.keys, store, q),
+    async act(id, act, actor) {
+      await load(id, actor);
+      const now = d.clock();
+      let outbox: string | null = null;
+      const alert = await engine.update(id, (a) => {
+        const change = applyAction(a, act, actor, now, engine.escalateAfterMs(a.type));
+        outbox =
+          act.action === 'confirm' && forwarder.targetsFor(a.type).length > 0
+            ? `${a.id}|1|case.create`
+            : null;
+        return outbox ? { ...change, outbox: { member: outbox, at: now } } : change;
+      });
+      if (outbox) {
+        try {
+          await forwarder.enqueue(alert, 1, 'case.create');
+          await d.redis.zrem(d.keys.outbox, outbox);
+        } catch (err) {
+          // The outbox entry stays: the next tick queues the case.
+          logger.error(
+            { err, alertId: id },
+            'could not queue the case for forwarding; the outbox retries it',
+          );
+        }
+      }
+      if (act.action === 'reject') {
+        const s = await feedback.onReject(alert, now);
+        if (s) await d.onSuppressionsChanged();
+      }
+      return alert;
+    },
+    suppressions: () => feedback.list(),
+    async liftSuppression(id, actor) {
+      requireAdmin(actor, 'lifting a suppression');
+      await feedback.lift(id, actor.username);
+      await d.onSuppressionsChanged();
+    },
+    async deadLetters() {
+      return (await forwarder.deadLetters()).map(({ id, alertId, target, attempts, lastError, at }) => ({
+        id,
+        alertId,
+        target,
+        attempts,
+        lastError,
+        at,
+      }));
+    },
+    async retryDeadLetter(id, actor) {
+      requireAdmin(actor, 'retrying a dead letter');
+      const dl = await forwarder.retryDeadLetter(id);
+      logger.info({ deadLetter: dl, by: actor.username }, 'dead letter queued again');
+    },
+  };
+}

@@ -1,0 +1,214 @@
+import type { Alert, AlertState, AuditEntry } from '../../core/contracts/alert.js';
+import type { Actor, AlertAction } from '../../core/contracts/alert-service.js';
+import { ConflictError, ForbiddenError, InvalidTransitionError } from '../../core/errors.js';
+
+/**
+ * The state machine, as data: what each operator action and platform status may move from.
+ * docs/integration.md draws the same table; change both together.
+ */
+export const OPERATOR_TRANSITIONS: Record<
+  Exclude<AlertAction['action'], 'note'>,
+  { from: AlertState[]; to: AlertState | 'previous' }
+> = {
+  claim: { from: ['new', 'escalated'], to: 'claimed' },
+  release: { from: ['claimed'], to: 'previous' },
+  confirm: { from: ['new', 'escalated', 'claimed'], to: 'confirmed' },
+  reject: { from: ['new', 'escalated', 'claimed'], to: 'rejected' },
+  escalate: { from: ['new', 'escalated', 'claimed'], to: 'escalated' },
+};
+
+/** Platform progress, in order; a status only moves an alert forward along it. */
+export const PLATFORM_ORDER: AlertState[] = [
+  'confirmed',
+  'forwarded',
+  'dispatched',
+  'handled',
+  'verified',
+  'closed',
+];
+
+export const OPEN_STATES: ReadonlySet<AlertState> = new Set([
+  'new',
+  'claimed',
+  'escalated',
+  'confirmed',
+  'forwarded',
+  'dispatched',
+  'handled',
+  'verified',
+]);
+
+export interface Change {
+  alert: Alert;
+  audit: AuditEntry[];
+  /** Next escalation time; null removes it; undefined leaves it. */
+  escalateAt?: number | null;
+}
+
+function entry(
+  a: Alert,
+  at: number,
+  actor: string,
+  action: string,
+  from: AlertState | null,
+  to: AlertState,
+  note?: string,
+): AuditEntry {
+  return { alertId: a.id, at, actor, action, from, to, ...(note ? { note: note.slice(0, 2_000) } : {}) };
+}
+
+/** Who got there first, for the loser of a race. */
+function winner(a: Alert): { username: string; displayName: string } | null {
+  const w = a.decidedBy ?? a.claimedBy;
+  return w ? { username: w.username, displayName: w.displayName } : null;
+}
+
+/**
+ * Applies an operator action to the current alert. Throws InvalidTransitionError for an
+ * action the state does not allow, or ConflictError naming the operator who holds or decided
+ * the alert when that is why.
+ */
+export function applyAction(
+  a: Alert,
+  act: AlertAction,
+  actor: Actor,
+  now: number,
+  escalateAfterMs: number | null,
+): Change {
+  if (actor.role === 'viewer')
+    throw new ForbiddenError(`${actor.username} is a viewer and cannot act on alerts`);
+  const who = { username: actor.username, displayName: actor.displayName, at: now };
+  const base = { ...a, updatedAt: now, version: a.version + 1 };
+  if (act.action === 'note') {
+    return { alert: base, audit: [entry(a, now, actor.username, 'note', a.state, a.state, act.note)] };
+  }
+  const rule = OPERATOR_TRANSITIONS[act.action];
+  if (!rule.from.includes(a.state)) {
+    const w = winner(a);
+    const raced =
+      ['claimed', 'confirmed', 'rejected'].includes(a.state) && w && w.username !== actor.username;
+    if (raced) {
+      throw new ConflictError(`alert ${a.id} is already ${a.state} by ${w.displayName} (${w.username})`, {
+        alertId: a.id,
+        state: a.state,
+        by: w,
+      });
+    }
+    throw new InvalidTransitionError(a.id, a.state, act.action);
+  }
+  const heldByOther = a.state === 'claimed' && a.claimedBy && a.claimedBy.username !== actor.username;
+  if (heldByOther && actor.role !== 'admin' && act.action !== 'escalate') {
+    const by = { username: a.claimedBy!.username, displayName: a.claimedBy!.displayName };
+    throw new ConflictError(`alert ${a.id} is claimed by ${by.displayName} (${by.username})`, {
+      alertId: a.id,
+      state: a.state,
+      by,
+    });
+  }
+  const note = 'note' in act ? act.note : undefined;
+  switch (act.action) {
+    case 'claim':
+      return {
+        alert: { ...base, state: 'claimed', claimedBy: who },
+        audit: [entry(a, now, actor.username, 'claim', a.state, 'claimed')],
+        escalateAt: null,
+      };
+    case 'release': {
+      const to: AlertState = a.escalationLevel > 0 ? 'escalated' : 'new';
+      return {
+        alert: { ...base, state: to, claimedBy: null },
+        audit: [entry(a, now, actor.username, 'release', a.state, to)],
+        escalateAt: escalateAfterMs === null ? null : now + escalateAfterMs,
+      };
+    }
+    case 'confirm':
+      return {
+        alert: { ...base, state: 'confirmed', decidedBy: who, claimedBy: a.claimedBy ?? who },
+        audit: [entry(a, now, actor.username, 'confirm', a.state, 'confirmed', note)],
+        escalateAt: null,
+      };
+    case 'reject':
+      return {
+        alert: {
+          ...base,
+          state: 'rejected',
+          decidedBy: who,
+          rejectReason: act.reason,
+          claimedBy: a.claimedBy ?? who,
+        },
+        audit: [
+          entry(
+            a,
+            now,
+            actor.username,
+            'reject',
+            a.state,
+            'rejected',
+            `${act.reason}${note ? `: ${note}` : ''}`,
+          ),
+        ],
+        escalateAt: null,
+      };
+    case 'escalate':
+      return escalate(a, now, actor.username, escalateAfterMs, note);
+  }
+}
+
+/** One level up (网格吹哨): the parent level's operators get the alert; a claim is dropped. */
+export function escalate(
+  a: Alert,
+  now: number,
+  actor: string,
+  escalateAfterMs: number | null,
+  note?: string,
+): Change {
+  const top = Math.max(0, a.gridPath.length - 1);
+  if (a.escalationLevel >= top)
+    throw new InvalidTransitionError(
+      a.id,
+      `${a.state} at the top level (${a.gridPath[0]?.name ?? 'root'})`,
+      'escalate',
+    );
+  const level = a.escalationLevel + 1;
+  const target = a.gridPath[a.gridPath.length - 1 - level];
+  const next = level < top && escalateAfterMs !== null ? now + escalateAfterMs : null;
+  return {
+    alert: {
+      ...a,
+      state: 'escalated',
+      escalationLevel: level,
+      claimedBy: null,
+      updatedAt: now,
+      version: a.version + 1,
+    },
+    audit: [
+      entry(
+        a,
+        now,
+        actor,
+        'escalate',
+        a.state,
+        'escalated',
+        `${note ? `${note}; ` : ''}to ${target?.name ?? '?'} (${target?.code ?? '?'})`,
+      ),
+    ],
+    escalateAt: next,
+  };
+}
+
+/** A move made by the system or the platform (forwarded, dispatched, …, closed, reopened). */
+export function systemMove(
+  a: Alert,
+  to: AlertState,
+  now: number,
+  actor: string,
+  action: string,
+  note?: string,
+  patch: Partial<Alert> = {},
+): Change {
+  return {
+    alert: { ...a, ...patch, state: to, updatedAt: now, version: a.version + 1 },
+    audit: [entry(a, now, actor, action, a.state, to, note)],
+    ...(OPEN_STATES.has(to) ? {} : { escalateAt: null }),
+  };
+}

@@ -1,0 +1,275 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type Router } from 'express';
+import helmet from 'helmet';
+import { Redis, type RedisOptions } from 'ioredis';
+import { Counter, type Registry } from 'prom-client';
+import type { AlertNotifier, AlertService } from '../../core/contracts/alert-service.js';
+import type { CameraDirectory, RejectedEntry } from '../../core/contracts/camera-directory.js';
+import type { EvidenceStore } from '../../core/contracts/evidence-store.js';
+import type { FindingTypeInfo } from '../../core/contracts/finding.js';
+import type { GridIndex } from '../../core/contracts/grid-index.js';
+import { ClosedError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { createHealthRouter, type HealthSources } from './health-router.js';
+import { createWallAuth, loadSessionSecret } from './auth.js';
+import { createApiRouter } from './http-api.js';
+import { createLiveProxy } from './live-proxy.js';
+import { createWallSocketServer, type WallSocketServer } from './socket-server.js';
+import type { AuthConfig, UserConfig } from './wall-config.js';
+import { parsePasswordHash } from './password-hash.js';
+import { ConfigError } from '../../core/errors.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+// `npm run build` copies public/ next to the compiled module (scripts/copy-assets.ts).
+const PUBLIC_DIR = join(HERE, 'public');
+
+export interface WallOptions {
+  config: {
+    http: { host: string; port: number; publicUrl?: string | undefined };
+    auth: AuthConfig;
+    users: UserConfig[];
+    timezone: string;
+  };
+  /** Where relative secret files in the config resolve (the gateway.yaml folder); default dataDir. */
+  configDir?: string;
+  dataDir: string;
+  redisUrl: string;
+  /** Extra ioredis options (password, Sentinel group) that cannot travel in the URL. */
+  redisOptions?: RedisOptions;
+  alerts: AlertService;
+  cameras: CameraDirectory;
+  grids: () => GridIndex;
+  evidence: EvidenceStore;
+  typeInfos: () => FindingTypeInfo[];
+  health: HealthSources;
+  metrics: Registry;
+  routers?: Array<{ path: string; router: Router }>;
+  admin: { rejectedCameras(): RejectedEntry[]; plugins(): unknown[] };
+  /**
+   * Same-origin proxy to the live media server, when ingest's liveView.publicPath is set:
+   * `{ path: '/media', origin: () => ingest.liveOrigin() }`.
+   */
+  liveProxy?: { path: string; origin: () => string | null };
+  /** Extra origins the browser may fetch live video from (CSP connect-src), when tickets point off-origin. */
+  mediaOrigins?: string[];
+  version?: string;
+  logger: Logger;
+}
+
+export interface Wall {
+  notifier: AlertNotifier;
+  start(): Promise<{ url: string }>;
+  close(): Promise<void>;
+}
+
+function redisClient(url: string, extra: RedisOptions, logger: Logger, name: string): Redis {
+  const r = new Redis(url, { ...extra, lazyConnect: false, maxRetriesPerRequest: 3, connectionName: name });
+  r.on('error', (err) => logger.warn({ err, client: name }, 'redis client error'));
+  return r;
+}
+
+/**
+ * The operator wall: HTTP API, Socket.IO, the static page, and health routes on one server.
+ * Until start() nothing listens; notifier calls made before then reach no one (no sockets).
+ */
+export function createWall(opts: WallOptions): Wall {
+  const logger = opts.logger.child({ component: 'wall' });
+  const { config } = opts;
+  const issues = config.users.flatMap((u, i) => {
+    try {
+      parsePasswordHash(u.passwordHash);
+      return [];
+    } catch (err) {
+      return [
+        {
+          source: 'gateway.yaml',
+          path: `users[${i}].passwordHash`,
+          expected: 'scrypt$N$r$p$salt$hash',
+          found: 'a malformed hash',
+          message: (err as Error).message,
+        },
+      ];
+    }
+  });
+  const seen = new Set<string>();
+  config.users.forEach((u, i) => {
+    if (seen.has(u.username)) {
+      issues.push({
+        source: 'gateway.yaml',
+        path: `users[${i}].username`,
+        expected: 'a unique username',
+        found: JSON.stringify(u.username),
+        message: 'username used twice',
+      });
+    }
+    seen.add(u.username);
+  });
+  if (issues.length) throw new ConfigError('wall users', issues);
+
+  const redis = redisClient(opts.redisUrl, opts.redisOptions ?? {}, logger, 'gw-wall');
+  const adapterRedis = redisClient(opts.redisUrl, opts.redisOptions ?? {}, logger, 'gw-wall-adapter');
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  const server: HttpServer = createServer(app);
+  const requests = new Counter({
+    name: 'gridwatch_wall_http_requests_total',
+    help: 'Wall API requests by route and status',
+    labelNames: ['route', 'status'] as const,
+    registers: [opts.metrics],
+  });
+  const publicOrigin = opts.config.http.publicUrl ? new URL(opts.config.http.publicUrl).origin : null;
+
+  let sockets: WallSocketServer | null = null;
+  let started: Promise<{ url: string }> | null = null;
+  let closed: Promise<void> | null = null;
+
+  const notifier: AlertNotifier = {
+    alertChanged(alert, kind) {
+      sockets?.notifier.alertChanged(alert, kind);
+    },
+    suppressionChanged(s, kind) {
+      sockets?.notifier.suppressionChanged?.(s, kind);
+    },
+  };
+
+  async function setup(): Promise<{ url: string }> {
+    const secret = await loadSessionSecret(config.auth, opts.configDir ?? opts.dataDir, opts.dataDir);
+    for (const u of config.users) {
+      // Not fatal: the grid file may be fixed and hot-reloaded; until then the user sees nothing.
+      if (!opts.grids().get(u.scope))
+        logger.warn(
+          { username: u.username, scope: u.scope },
+          'user scope is not a grid in the grid file: the user will see no alerts',
+        );
+    }
+    const auth = createWallAuth({
+      config: config.auth,
+      users: config.users,
+      secret,
+      redis,
+      logger: logger.child({ part: 'auth' }),
+    });
+    app.use(
+      helmet({
+        contentSecurityPolicy: {
+          useDefaults: false,
+          directives: {
+            defaultSrc: ["'self'"],
+            scriptSrc: ["'self'"],
+            styleSrc: ["'self'"],
+            imgSrc: ["'self'", 'data:', 'blob:'],
+            mediaSrc: ["'self'", 'blob:'],
+            workerSrc: ["'self'", 'blob:'],
+            connectSrc: ["'self'", ...(opts.mediaOrigins ?? [])],
+            fontSrc: ["'self'"],
+            objectSrc: ["'none'"],
+            frameAncestors: ["'none'"],
+            baseUri: ["'self'"],
+            formAction: ["'self'"],
+          },
+        },
+        // The wall is often served over plain HTTP on a private network.
+        strictTransportSecurity: publicOrigin?.startsWith('https:') ? undefined : false,
+      }),
+    );
+    app.use(createHealthRouter({ health: opts.health, registry: opts.metrics, logger }));
+    sockets = createWallSocketServer({
+      httpServer: server,
+      redis: adapterRedis,
+      auth,
+      alerts: opts.alerts,
+      cameras: opts.cameras,
+      grids: opts.grids,
+      logger: logger.child({ part: 'socket' }),
+      registry: opts.metrics,
+      allowedOrigins: (host) => [
+        ...(host ? [`http://${host}`, `https://${host}`] : []),
+        ...(publicOrigin ? [publicOrigin] : []),
+      ],
+    });
+    const s = sockets;
+    app.use(
+      '/api/v1',
+      createApiRouter(
+        {
+          auth,
+          alerts: opts.alerts,
+          cameras: opts.cameras,
+          grids: opts.grids,
+          evidence: opts.evidence,
+          typeInfos: opts.typeInfos,
+          details: () => opts.health.details(),
+          admin: opts.admin,
+          onLogout: (session) => s.endSession(session, 'logout'),
+          secureCookie: publicOrigin?.startsWith('https:') ?? false,
+          logger: logger.child({ part: 'api' }),
+          requests,
+        },
+        opts.version ?? '0.1.0',
+      ),
+    );
+    if (opts.liveProxy) {
+      const lp = opts.liveProxy;
+      app.use(
+        lp.path,
+        createLiveProxy({
+          origin: lp.origin,
+          auth,
+          cameras: opts.cameras,
+          grids: opts.grids,
+          logger: logger.child({ part: 'live' }),
+        }),
+      );
+    }
+    for (const r of opts.routers ?? []) app.use(r.path, r.router);
+    const mpegts = createRequire(import.meta.url).resolve('mpegts.js/dist/mpegts.js');
+    app.get('/vendor/mpegts.js', (_req, res) => {
+      res.sendFile(mpegts, { maxAge: '1d' });
+    });
+    app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));
+
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.http.port, config.http.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = server.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    const url = `http://${host}:${addr.port}`;
+    logger.info({ url, publicUrl: opts.config.http.publicUrl }, 'wall listening');
+    return { url };
+  }
+
+  return {
+    notifier,
+    start() {
+      if (closed) return Promise.reject(new ClosedError('wall'));
+      started ??= setup();
+      return started;
+    },
+    close() {
+      closed ??= (async () => {
+        if (started) await started.catch((err: unknown) => logger.warn({ err }, 'wall had failed to start'));
+        await sockets?.close();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => {
+          if (!server.listening) return resolve();
+          server.close(() => resolve());
+        });
+        await Promise.all(
+          [redis.quit(), adapterRedis.quit()].map((p) =>
+            p.catch((err: unknown) => logger.debug({ err }, 'redis quit')),
+          ),
+        );
+      })();
+      return closed;
+    },
+  };
+}

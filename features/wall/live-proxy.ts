@@ -1,0 +1,72 @@
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import express, { type Request, type Response, type Router } from 'express';
+import type { Actor } from '../../core/contracts/alert-service.js';
+import type { CameraDirectory } from '../../core/contracts/camera-directory.js';
+import type { GridIndex } from '../../core/contracts/grid-index.js';
+import { ForbiddenError, GridwatchError, NotFoundError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { WallAuth } from './auth.js';
+import { requestToken } from './http-api.js';
+
+/**
+ * Same-origin HTTP-FLV for the wall: `<path>/live/<camera>.flv?sign=…` is piped from the media
+ * server on loopback, so the browser needs no second origin and the media server need not be
+ * reachable from operators' PCs. The signed URL comes from a scope-checked live-view ticket;
+ * the session and scope are checked again here so a leaked URL is useless without a login.
+ */
+export function createLiveProxy(opts: {
+  origin: () => string | null;
+  auth: WallAuth;
+  cameras: CameraDirectory;
+  grids: () => GridIndex;
+  logger: Logger;
+}): Router {
+  const router = express.Router();
+  const inScope = (actor: Actor, gridCode: string | null): boolean =>
+    actor.role === 'admin' || (gridCode !== null && opts.grids().within(gridCode, actor.scope));
+
+  router.get('/live/:file', async (req: Request, res: Response) => {
+    const ac = new AbortController();
+    res.on('close', () => ac.abort());
+    try {
+      const session = await opts.auth.verify(requestToken(req).token);
+      const m = /^([A-Za-z0-9_-]{1,64})\.flv$/.exec(String(req.params.file));
+      if (!m) throw new NotFoundError('live stream', String(req.params.file));
+      const cameraId = m[1] as string;
+      const cam = opts.cameras.get(cameraId);
+      if (!cam) throw new NotFoundError('camera', cameraId);
+      if (!inScope(session.actor, cam.gridCode))
+        throw new ForbiddenError(`camera ${cameraId} is outside your scope`);
+      const origin = opts.origin();
+      if (!origin)
+        throw new GridwatchError('GW_LIVE_NOT_STARTED', 'no live view has been started', { status: 404 });
+      const qs = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
+      const up = await fetch(`${origin}/live/${cameraId}.flv${qs}`, { signal: ac.signal });
+      if (!up.ok || !up.body)
+        throw new GridwatchError('GW_LIVE_UPSTREAM', `media server answered ${up.status}`, { status: 502 });
+      res.status(200);
+      res.setHeader('Content-Type', 'video/x-flv');
+      res.setHeader('Cache-Control', 'no-store');
+      const body = Readable.fromWeb(up.body as unknown as NodeReadableStream<Uint8Array>);
+      body.on('error', (err) => {
+        if (!ac.signal.aborted) opts.logger.warn({ err, cameraId }, 'live stream broke');
+        res.destroy();
+      });
+      body.pipe(res);
+    } catch (err) {
+      if (ac.signal.aborted) {
+        opts.logger.debug({ err }, 'viewer left before the live stream started');
+        return;
+      }
+      const e =
+        err instanceof GridwatchError
+          ? err
+          : new GridwatchError('GW_LIVE_UPSTREAM', 'media server unreachable', { status: 502, cause: err });
+      if (e.status >= 500) opts.logger.warn({ err }, 'live proxy failed');
+      if (!res.headersSent) res.status(e.status).json(e.toJSON());
+      else res.destroy();
+    }
+  });
+  return router;
+}

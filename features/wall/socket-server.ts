@@ -1,0 +1,299 @@
+import type { Server as HttpServer } from 'node:http';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
+import type { Redis } from 'ioredis';
+import { Gauge, Counter, type Registry } from 'prom-client';
+import { Server, type Socket } from 'socket.io';
+import type { Alert } from '../../core/contracts/alert.js';
+import type { AlertNotifier, AlertService, Suppression } from '../../core/contracts/alert-service.js';
+import type { CameraDirectory, CameraStatus } from '../../core/contracts/camera-directory.js';
+import type { GridIndex } from '../../core/contracts/grid-index.js';
+import { ForbiddenError, GridwatchError, UnauthorizedError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { Session, WallAuth } from './auth.js';
+import { parseCookies, SESSION_COOKIE } from './http-api.js';
+import {
+  ClientPayloadSchemas,
+  roomForGrid,
+  roomForSession,
+  WALL_PROTOCOL,
+  type Ack,
+  type ClientToServerEvents,
+  type InterServerEvents,
+  type ServerToClientEvents,
+  type SocketData,
+} from './socket-events.js';
+import { parseInput } from './validate.js';
+
+type WallServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+type WallSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+const ADMIN_ROOM = 'role:admin';
+
+export interface WallSocketServer {
+  io: WallServer;
+  notifier: AlertNotifier;
+  endSession(s: Session, reason: 'logout' | 'expired'): void;
+  close(): Promise<void>;
+}
+
+function ackError(err: unknown): Ack<never> {
+  if (err instanceof GridwatchError) {
+    return {
+      ok: false,
+      error: {
+        code: err.code,
+        message: err.message,
+        ...(err.field === undefined ? {} : { field: err.field }),
+      },
+    };
+  }
+  return { ok: false, error: { code: 'GW_INTERNAL', message: 'internal error (see the gateway log)' } };
+}
+
+/**
+ * Socket.IO for walls. Rooms by grid code: a socket joins the room of its scope (or a
+ * narrower focus), and an alert is sent to the rooms of its grid and every ancestor, so the
+ * room set does the scope check for broadcasts. The redis-streams adapter makes rooms and
+ * connection-state recovery work across gateway processes.
+ */
+export function createWallSocketServer(opts: {
+  httpServer: HttpServer;
+  redis: Redis;
+  auth: WallAuth;
+  alerts: AlertService;
+  cameras: CameraDirectory;
+  grids: () => GridIndex;
+  logger: Logger;
+  registry: Registry;
+  /** Browsers must come from one of these origins when authenticating by cookie. */
+  allowedOrigins: (hostHeader: string | undefined) => string[];
+  recoveryMs?: number;
+}): WallSocketServer {
+  const { auth, alerts, logger } = opts;
+  const io: WallServer = new Server(opts.httpServer, {
+    serveClient: true,
+    adapter: createAdapter(opts.redis, { streamName: 'gw:wall:socket.io', maxLen: 50_000 }),
+    connectionStateRecovery: { maxDisconnectionDuration: opts.recoveryMs ?? 120_000, skipMiddlewares: false },
+    maxHttpBufferSize: 64 * 1024,
+  });
+  const connected = new Gauge({
+    name: 'gridwatch_wall_sockets',
+    help: 'Wall sockets connected to this process',
+    registers: [opts.registry],
+    collect() {
+      this.set(io.of('/').sockets.size);
+    },
+  });
+  const events = new Counter({
+    name: 'gridwatch_wall_socket_events_total',
+    help: 'Socket events from walls by event and result',
+    labelNames: ['event', 'result'] as const,
+    registers: [opts.registry],
+  });
+  const emits = new Counter({
+    name: 'gridwatch_wall_alert_broadcasts_total',
+    help: 'Alert changes broadcast to walls',
+    labelNames: ['kind'] as const,
+    registers: [opts.registry],
+  });
+  void connected;
+  const expiryTimers = new Map<string, NodeJS.Timeout>();
+
+  io.use((socket, next) => {
+    const run = async (): Promise<void> => {
+      const explicit = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+      const proto = (socket.handshake.auth as { protocol?: unknown } | undefined)?.protocol;
+      if (proto !== undefined && proto !== WALL_PROTOCOL) {
+        throw new GridwatchError(
+          'GW_PROTOCOL',
+          `wall protocol ${String(proto)} not supported; server speaks ${WALL_PROTOCOL}`,
+          { status: 400 },
+        );
+      }
+      let token: string | undefined;
+      if (typeof explicit === 'string') token = explicit;
+      else {
+        token = parseCookies(socket.handshake.headers.cookie)[SESSION_COOKIE];
+        // Cookies ride along on cross-site WebSocket requests; only our own pages may use them.
+        const origin = socket.handshake.headers.origin;
+        if (
+          token &&
+          origin !== undefined &&
+          !opts.allowedOrigins(socket.handshake.headers.host).includes(origin)
+        ) {
+          throw new ForbiddenError(`origin ${origin} not allowed`);
+        }
+      }
+      const s = await auth.verify(token);
+      socket.data.sid = s.sid;
+      socket.data.actor = s.actor;
+      socket.data.expiresAt = s.expiresAt;
+      socket.data.focus ??= null;
+    };
+    run().then(
+      () => next(),
+      (err: unknown) => {
+        const e = err instanceof GridwatchError ? err : new UnauthorizedError('session check failed');
+        if (!(err instanceof GridwatchError)) logger.error({ err }, 'socket auth failed');
+        const out = new Error(e.message) as Error & { data?: unknown };
+        out.data = e.toJSON();
+        next(out);
+      },
+    );
+  });
+
+  // With connection-state recovery on, socket.emit goes through the adapter (Redis) to record
+  // its offset; a direct disconnect would overtake it. Sending both through the adapter keeps
+  // them in order.
+  function endSocket(socket: WallSocket): void {
+    io.to(socket.id).emit('session:ended', { reason: 'expired' });
+    io.in(socket.id).disconnectSockets();
+  }
+
+  function joinScope(socket: WallSocket): void {
+    const { actor, focus } = socket.data;
+    for (const r of socket.rooms) if (r.startsWith('grid:')) void socket.leave(r);
+    void socket.join([roomForGrid(focus ?? actor.scope), roomForSession(socket.data.sid)]);
+    if (actor.role === 'admin') void socket.join(ADMIN_ROOM);
+  }
+
+  function handle<K extends keyof typeof ClientPayloadSchemas, T>(
+    socket: WallSocket,
+    event: K,
+    fn: (payload: ReturnType<(typeof ClientPayloadSchemas)[K]['parse']>) => Promise<T>,
+  ): void {
+    // Socket.IO's typed `on` cannot express "every event has an ack" generically.
+    (socket as unknown as { on(e: string, l: (p: unknown, ack: unknown) => void): void }).on(
+      event,
+      (payload, ack) => {
+        const reply = typeof ack === 'function' ? (ack as (r: Ack<T>) => void) : null;
+        const run = async (): Promise<T> => {
+          if (Date.now() >= socket.data.expiresAt) {
+            endSocket(socket);
+            throw new UnauthorizedError('session expired');
+          }
+          const p = parseInput(ClientPayloadSchemas[event], payload, `socket event ${event}`);
+          return fn(p as ReturnType<(typeof ClientPayloadSchemas)[K]['parse']>);
+        };
+        run().then(
+          (data) => {
+            events.inc({ event, result: 'ok' });
+            reply?.({ ok: true, data });
+          },
+          (err: unknown) => {
+            events.inc({ event, result: err instanceof GridwatchError ? err.code : 'GW_INTERNAL' });
+            if (!(err instanceof GridwatchError) || err.status >= 500)
+              logger.error({ err, event }, 'socket event failed');
+            reply?.(ackError(err));
+          },
+        );
+      },
+    );
+  }
+
+  io.on('connection', (socket) => {
+    const { actor } = socket.data;
+    if (!socket.recovered) joinScope(socket);
+    const left = socket.data.expiresAt - Date.now();
+    const timer = setTimeout(
+      () => {
+        endSocket(socket);
+      },
+      Math.min(Math.max(left, 0), 2 ** 31 - 1),
+    );
+    expiryTimers.set(socket.id, timer);
+    socket.on('disconnect', () => {
+      clearTimeout(expiryTimers.get(socket.id));
+      expiryTimers.delete(socket.id);
+    });
+    socket.emit('wall:hello', {
+      protocol: WALL_PROTOCOL,
+      user: actor,
+      recovered: socket.recovered,
+      serverTime: Date.now(),
+    });
+
+    handle(socket, 'alert:act', async ({ id, act }) => {
+      if (actor.role === 'viewer') throw new ForbiddenError('viewers cannot act on alerts');
+      const a = await alerts.get(id, actor);
+      if (!opts.grids().within(a.gridCode, actor.scope))
+        throw new ForbiddenError(`alert ${id} is outside your scope`);
+      return alerts.act(id, act, actor);
+    });
+
+    handle(socket, 'alerts:sync', async ({ since, limit }) => {
+      const scope = socket.data.focus ?? actor.scope;
+      const page = await alerts.list({ scope, limit });
+      const items = page.items.filter(
+        (a) => a.updatedAt > since && opts.grids().within(a.gridCode, actor.scope),
+      );
+      // Complete when the page reached back past `since` or there is nothing older.
+      const complete = page.nextCursor === null || page.items.some((a) => a.updatedAt <= since);
+      return { items, complete };
+    });
+
+    handle(socket, 'wall:focus', async ({ gridCode }) => {
+      if (gridCode !== null && !opts.grids().within(gridCode, actor.scope)) {
+        throw new ForbiddenError(`grid ${gridCode} is outside your scope`);
+      }
+      socket.data.focus = gridCode;
+      joinScope(socket);
+      return { rooms: [...socket.rooms].filter((r) => r.startsWith('grid:')) };
+    });
+  });
+
+  const roomsFor = (gridCode: string | null, path?: Array<{ code: string }>): string[] => {
+    const codes = path?.length
+      ? path.map((g) => g.code)
+      : gridCode
+        ? opts
+            .grids()
+            .path(gridCode)
+            .map((g) => g.code)
+        : [];
+    return codes.map(roomForGrid);
+  };
+
+  const unsubscribe = opts.cameras.onState((s: CameraStatus) => {
+    const rooms = roomsFor(s.gridCode);
+    io.to(rooms.length ? rooms : [ADMIN_ROOM]).emit('camera:state', s);
+  });
+
+  const notifier: AlertNotifier = {
+    alertChanged(alert: Alert, kind) {
+      const rooms = roomsFor(alert.gridCode, alert.gridPath);
+      if (!rooms.length) {
+        logger.warn(
+          { alertId: alert.id, gridCode: alert.gridCode },
+          'alert has no grid path: shown to admins only',
+        );
+      }
+      emits.inc({ kind });
+      io.to(rooms.length ? rooms : [ADMIN_ROOM]).emit(kind === 'new' ? 'alert:new' : 'alert:update', alert);
+    },
+    suppressionChanged(s: Suppression, kind) {
+      io.to(ADMIN_ROOM).emit('suppression:changed', { suppression: s, kind });
+    },
+  };
+
+  let closing: Promise<void> | null = null;
+  return {
+    io,
+    notifier,
+    endSession(s, reason) {
+      io.to(roomForSession(s.sid)).emit('session:ended', { reason });
+      io.in(roomForSession(s.sid)).disconnectSockets();
+    },
+    close() {
+      closing ??= (async () => {
+        unsubscribe();
+        for (const t of expiryTimers.values()) clearTimeout(t);
+        expiryTimers.clear();
+        await new Promise<void>((resolve) => {
+          void io.close(() => resolve());
+        });
+      })();
+      return closing;
+    },
+  };
+}
