@@ -12,7 +12,7 @@ import type { AlertNotifier, RecheckProbe, Suppression } from '../core/contracts
 import type { CameraDirectory } from '../core/contracts/camera-directory.js';
 import type { FindingTypeInfo } from '../core/contracts/finding.js';
 import { resolveSecret } from '../core/config/resolve-secret.js';
-import { ConfigError, GridwatchError } from '../core/errors.js';
+import { Codes, ConfigError, GridwatchError } from '../core/errors.js';
 import { createEvidenceStore } from '../core/evidence/evidence-store.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { createMetricsRegistry } from '../core/metrics.js';
@@ -86,7 +86,7 @@ const NO_CAMERAS: CameraDirectory = {
   list: () => [],
   get: () => undefined,
   startLiveView: () =>
-    Promise.reject(new GridwatchError('GW_NOT_READY', 'live view runs on a node with the ingest role')),
+    Promise.reject(new GridwatchError(Codes.GW_NOT_READY, 'live view runs on a node with the ingest role')),
   lastFrame: () => null,
   onState: () => () => undefined,
 };
@@ -169,7 +169,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
     const recheck: RecheckProbe = {
       async check(alert) {
         const { ingest, detectors } = late;
-        if (!ingest || !detectors) throw new GridwatchError('GW_NOT_READY', 'gateway is still starting');
+        if (!ingest || !detectors) throw new GridwatchError(Codes.GW_NOT_READY, 'gateway is still starting');
         const frame = await ingest.grabFrame(alert.cameraId, 30_000);
         const r = await detectors.pipeline.recheck(frame, alert);
         const path = await evidence.put(

@@ -1,25 +1,39 @@
 /**
- * Every error gridwatch raises on purpose is a GridwatchError with a stable `code`.
- * Codes are part of the public contract (HTTP API bodies, logs, health): never rename one,
- * add a new one instead. Modelled on Fastify's lib/errors.js.
+ * Every error gridwatch raises on purpose is a GridwatchError whose code is in the one
+ * catalogue (core/error-catalogue.ts): the code decides the HTTP status and the operator text.
+ * Compare with instanceof or `err.code === Codes.GW_…`, never with a string literal (lint
+ * enforces it). Modelled on Fastify's lib/errors.js.
  */
+import { ERROR_CATALOGUE, ERROR_CODES, type ErrorCode } from './error-catalogue.js';
+
+export { ERROR_CATALOGUE, ERROR_CODES, type ErrorCode } from './error-catalogue.js';
+
+/** Each code as a constant: `Codes.GW_NOT_FOUND === 'GW_NOT_FOUND'`, checked by the compiler. */
+export const Codes = Object.freeze(Object.fromEntries(ERROR_CODES.map((c) => [c, c]))) as {
+  readonly [K in ErrorCode]: K;
+};
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CATALOGUE, value);
+}
+
 export class GridwatchError extends Error {
-  readonly code: string;
-  /** HTTP status when the error crosses the API boundary. */
+  readonly code: ErrorCode;
+  /** HTTP status when the error crosses the API boundary: the catalogue's, never per call site. */
   readonly status: number;
   /** Field path at fault (dotted), when one field is to blame. */
   readonly field?: string;
   readonly details?: Record<string, unknown>;
 
   constructor(
-    code: string,
-    message: string,
-    opts: { status?: number; field?: string; details?: Record<string, unknown>; cause?: unknown } = {},
+    code: ErrorCode,
+    message?: string,
+    opts: { field?: string; details?: Record<string, unknown>; cause?: unknown } = {},
   ) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    super(message ?? ERROR_CATALOGUE[code].en, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.code = code;
-    this.status = opts.status ?? 500;
+    this.status = ERROR_CATALOGUE[code].status;
     if (opts.field !== undefined) this.field = opts.field;
     if (opts.details !== undefined) this.details = opts.details;
   }
@@ -57,10 +71,9 @@ export class ConfigError extends GridwatchError {
   readonly issues: InputIssue[];
   constructor(message: string, issues: InputIssue[], cause?: unknown) {
     super(
-      'GW_CONFIG_INVALID',
+      Codes.GW_CONFIG_INVALID,
       issues.length ? `${message}\n${issues.map(formatIssue).join('\n')}` : message,
       {
-        status: 400,
         cause,
       },
     );
@@ -73,10 +86,9 @@ export class ValidationError extends GridwatchError {
   constructor(source: string, issues: InputIssue[]) {
     const first = issues[0];
     super(
-      'GW_VALIDATION',
+      Codes.GW_VALIDATION,
       `${source}: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
       {
-        status: 400,
         ...(first ? { field: first.path } : {}),
         details: { issues },
       },
@@ -87,20 +99,19 @@ export class ValidationError extends GridwatchError {
 
 export class NotFoundError extends GridwatchError {
   constructor(what: string, id: string) {
-    super('GW_NOT_FOUND', `${what} ${id} not found`, { status: 404, details: { what, id } });
+    super(Codes.GW_NOT_FOUND, `${what} ${id} not found`, { details: { what, id } });
   }
 }
 
 export class ConflictError extends GridwatchError {
   constructor(message: string, details?: Record<string, unknown>) {
-    super('GW_CONFLICT', message, { status: 409, ...(details ? { details } : {}) });
+    super(Codes.GW_CONFLICT, message, { ...(details ? { details } : {}) });
   }
 }
 
 export class InvalidTransitionError extends GridwatchError {
   constructor(alertId: string, from: string, action: string) {
-    super('GW_INVALID_TRANSITION', `alert ${alertId} is ${from}: cannot ${action}`, {
-      status: 409,
+    super(Codes.GW_INVALID_TRANSITION, `alert ${alertId} is ${from}: cannot ${action}`, {
       details: { alertId, from, action },
     });
   }
@@ -108,20 +119,19 @@ export class InvalidTransitionError extends GridwatchError {
 
 export class UnauthorizedError extends GridwatchError {
   constructor(message = 'login required') {
-    super('GW_UNAUTHORIZED', message, { status: 401 });
+    super(Codes.GW_UNAUTHORIZED, message, {});
   }
 }
 
 export class ForbiddenError extends GridwatchError {
   constructor(message = 'outside your scope') {
-    super('GW_FORBIDDEN', message, { status: 403 });
+    super(Codes.GW_FORBIDDEN, message, {});
   }
 }
 
 export class RateLimitedError extends GridwatchError {
   constructor(retryAfterSec: number) {
-    super('GW_RATE_LIMITED', `too many attempts; retry in ${retryAfterSec}s`, {
-      status: 429,
+    super(Codes.GW_RATE_LIMITED, `too many attempts; retry in ${retryAfterSec}s`, {
       details: { retryAfterSec },
     });
   }
@@ -131,7 +141,7 @@ export class RateLimitedError extends GridwatchError {
 export class DependencyMissingError extends GridwatchError {
   constructor(binary: string, debianPackage: string) {
     super(
-      'GW_DEPENDENCY_MISSING',
+      Codes.GW_DEPENDENCY_MISSING,
       `${binary} not found on PATH; install it with: sudo apt-get install -y ${debianPackage}`,
       { details: { binary, debianPackage } },
     );
@@ -140,6 +150,6 @@ export class DependencyMissingError extends GridwatchError {
 
 export class ClosedError extends GridwatchError {
   constructor(component: string) {
-    super('GW_CLOSED', `${component} is closed`, { status: 503 });
+    super(Codes.GW_CLOSED, `${component} is closed`, {});
   }
 }

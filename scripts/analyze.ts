@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { readCameraFile } from '../core/config/camera-file.js';
 import type { GridIndex, GridInfo } from '../core/contracts/grid-index.js';
 import { createEvidenceStore } from '../core/evidence/evidence-store.js';
-import { formatIssue, GridwatchError } from '../core/errors.js';
+import { Codes, formatIssue, GridwatchError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { createMetricsRegistry } from '../core/metrics.js';
 import { DetectorsConfigSchema } from '../features/detectors/detectors-config.js';
@@ -73,9 +73,8 @@ async function main(): Promise<number> {
     const n = Number(v);
     if (!Number.isFinite(n) || n <= 0)
       throw new GridwatchError(
-        'GW_ARGS',
+        Codes.GW_ARGS,
         `--${name}: expected a positive number, found ${JSON.stringify(v)}`,
-        { status: 400 },
       );
     return n;
   };

@@ -5,7 +5,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { RejectedEntry } from '../contracts/camera-directory.js';
 import type { GridIndex } from '../contracts/grid-index.js';
 import type { LoadedCamera } from '../contracts/loaded-camera.js';
-import { ClosedError, ConfigError, GridwatchError, formatIssue, type InputIssue } from '../errors.js';
+import { Codes, ClosedError, ConfigError, GridwatchError, formatIssue, type InputIssue } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { loadGridFile } from '../grid/grid-index.js';
 import { readCameraFile, type CameraFileResult, type ValidateCamera } from './camera-file.js';
@@ -83,7 +83,7 @@ interface FileState {
 type Stamp = { mtimeMs: number; size: number; ino: number };
 
 const notLoaded = () =>
-  new GridwatchError('GW_CONFIG_NOT_LOADED', 'config store: call load() first', { status: 503 });
+  new GridwatchError(Codes.GW_CONFIG_NOT_LOADED, 'config store: call load() first');
 
 export function createConfigStore(opts: ConfigStoreOptions): ConfigStore {
   const log = opts.logger.child({ component: 'config' });

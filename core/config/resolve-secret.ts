@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { parse } from 'yaml';
-import { GridwatchError } from '../errors.js';
+import { Codes, GridwatchError } from '../errors.js';
 import type { SecretRef } from './common-schema.js';
 
 /**
@@ -12,7 +12,7 @@ export function resolveSecret(ref: SecretRef, baseDir: string, env: NodeJS.Proce
   if ('env' in ref) {
     const v = env[ref.env];
     if (v === undefined || v === '') {
-      throw new GridwatchError('GW_SECRET_MISSING', `environment variable ${ref.env} is not set`, {
+      throw new GridwatchError(Codes.GW_SECRET_MISSING, `environment variable ${ref.env} is not set`, {
         field: 'env',
       });
     }
@@ -23,7 +23,7 @@ export function resolveSecret(ref: SecretRef, baseDir: string, env: NodeJS.Proce
   try {
     text = readFileSync(path, 'utf8');
   } catch (cause) {
-    throw new GridwatchError('GW_SECRET_MISSING', `secrets file ${path} cannot be read`, {
+    throw new GridwatchError(Codes.GW_SECRET_MISSING, `secrets file ${path} cannot be read`, {
       field: 'file',
       cause,
     });
@@ -32,7 +32,7 @@ export function resolveSecret(ref: SecretRef, baseDir: string, env: NodeJS.Proce
   const doc: unknown = parse(text);
   const v = doc && typeof doc === 'object' ? (doc as Record<string, unknown>)[ref.key] : undefined;
   if (typeof v !== 'string' || v === '') {
-    throw new GridwatchError('GW_SECRET_MISSING', `secrets file ${path} has no string key ${ref.key}`, {
+    throw new GridwatchError(Codes.GW_SECRET_MISSING, `secrets file ${path} has no string key ${ref.key}`, {
       field: 'key',
     });
   }

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import type { EvidenceStore } from '../contracts/evidence-store.js';
-import { GridwatchError } from '../errors.js';
+import { Codes, GridwatchError } from '../errors.js';
 
 const NAME = /^[A-Za-z0-9_.:-]{1,150}$/;
 
@@ -29,7 +29,7 @@ export function createEvidenceStore(opts: FsEvidenceStoreOptions): EvidenceStore
     async put(name: string, jpeg: Uint8Array, at = Date.now()): Promise<string> {
       const safe = name.replace(/:/g, '_');
       if (!NAME.test(safe))
-        throw new GridwatchError('GW_EVIDENCE_NAME', `bad evidence name ${JSON.stringify(name)}`);
+        throw new GridwatchError(Codes.GW_EVIDENCE_NAME, `bad evidence name ${JSON.stringify(name)}`);
       const rel = `${dayFolder(at, tz)}/${safe}.jpg`;
       const abs = join(root, rel);
       await mkdir(dirname(abs), { recursive: true });
@@ -40,11 +40,11 @@ export function createEvidenceStore(opts: FsEvidenceStoreOptions): EvidenceStore
     },
     resolve(relPath: string): string {
       if (isAbsolute(relPath) || !/^\d{4}-\d{2}-\d{2}\/[A-Za-z0-9_.-]+\.jpg$/.test(relPath)) {
-        throw new GridwatchError('GW_EVIDENCE_PATH', 'bad evidence path', { status: 400 });
+        throw new GridwatchError(Codes.GW_EVIDENCE_PATH, 'bad evidence path');
       }
       const abs = normalize(join(root, relPath));
       if (!abs.startsWith(root + sep))
-        throw new GridwatchError('GW_EVIDENCE_PATH', 'bad evidence path', { status: 400 });
+        throw new GridwatchError(Codes.GW_EVIDENCE_PATH, 'bad evidence path');
       return abs;
     },
     async read(relPath: string): Promise<Buffer> {

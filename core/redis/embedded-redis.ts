@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { DependencyMissingError, GridwatchError } from '../errors.js';
+import { Codes, DependencyMissingError, GridwatchError } from '../errors.js';
 import { freePort } from '../util/free-port.js';
 import { which } from '../util/which.js';
 
@@ -88,12 +88,12 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
 
   const deadline = Date.now() + (opts.startTimeoutMs ?? 10_000);
   for (;;) {
-    if (exited) throw new GridwatchError('GW_REDIS_START', `redis-server exited at start: ${output.trim()}`);
+    if (exited) throw new GridwatchError(Codes.GW_REDIS_START, `redis-server exited at start: ${output.trim()}`);
     if (await ping(port)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new GridwatchError(
-        'GW_REDIS_START',
+        Codes.GW_REDIS_START,
         `redis-server did not answer on port ${port}: ${output.trim()}`,
       );
     }

@@ -5,7 +5,7 @@ import type { Alert, AuditEntry } from '../../core/contracts/alert.js';
 import type { Finding, FindingTypeInfo } from '../../core/contracts/finding.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
 import type { LoadedCamera } from '../../core/contracts/loaded-camera.js';
-import { ConflictError, GridwatchError, NotFoundError } from '../../core/errors.js';
+import { Codes, ConflictError, GridwatchError, NotFoundError } from '../../core/errors.js';
 import type { AlertStore, Commit } from './alert-store.js';
 import type { DispatcherConfig } from './dispatcher-config.js';
 import { escalate, OPEN_STATES, type Change } from './lifecycle.js';
@@ -134,7 +134,7 @@ export function createAlertEngine(d: AlertEngineDeps): AlertEngine {
     const cam = camera(f.cameraId);
     if (!cam)
       throw new GridwatchError(
-        'GW_UNKNOWN_CAMERA',
+        Codes.GW_UNKNOWN_CAMERA,
         `finding ${f.id}: camera ${f.cameraId} is not configured`,
         { field: 'cameraId', details: { cameraId: f.cameraId } },
       );
@@ -341,7 +341,7 @@ export function createAlertEngine(d: AlertEngineDeps): AlertEngine {
             await redis.zrem(keys.escalation, id);
             continue;
           }
-          if (err instanceof GridwatchError && err.code === 'GW_INVALID_TRANSITION') {
+          if (err instanceof GridwatchError && err.code === Codes.GW_INVALID_TRANSITION) {
             await redis.zrem(keys.escalation, id);
             continue;
           }

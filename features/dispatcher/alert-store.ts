@@ -6,7 +6,7 @@ import {
   type AlertState,
   type AuditEntry,
 } from '../../core/contracts/alert.js';
-import { GridwatchError } from '../../core/errors.js';
+import { Codes, GridwatchError } from '../../core/errors.js';
 import type { RedisKeys } from './redis-keys.js';
 
 /**
@@ -116,7 +116,7 @@ export function createAlertStore(opts: { redis: Redis; keys: RedisKeys; eventsMa
     const r = AlertSchema.safeParse(JSON.parse(json));
     if (!r.success)
       throw new GridwatchError(
-        'GW_ALERT_CORRUPT',
+        Codes.GW_ALERT_CORRUPT,
         `stored alert ${id} does not match the schema: ${r.error.message}`,
       );
     return r.data;

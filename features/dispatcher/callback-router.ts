@@ -4,13 +4,7 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
 import type { Alert, AlertState } from '../../core/contracts/alert.js';
-import {
-  GridwatchError,
-  InvalidTransitionError,
-  NotFoundError,
-  UnauthorizedError,
-  ValidationError,
-} from '../../core/errors.js';
+import { Codes, GridwatchError, InvalidTransitionError, NotFoundError, UnauthorizedError, ValidationError } from '../../core/errors.js';
 import type { AlertEngine } from './alert-engine.js';
 import type { AlertStore } from './alert-store.js';
 import type { ResolvedTarget } from './forwarder.js';
@@ -81,7 +75,7 @@ export function createCallbackRouter(d: {
         const e =
           err instanceof GridwatchError
             ? err
-            : new GridwatchError('GW_INTERNAL', 'internal error', { cause: err });
+            : new GridwatchError(Codes.GW_INTERNAL, 'internal error', { cause: err });
         counter.inc({ outcome: e.code });
         if (e.status >= 500) d.logger.error({ err }, 'platform callback failed');
         else d.logger.warn({ code: e.code, message: e.message, ip: req.ip }, 'platform callback refused');

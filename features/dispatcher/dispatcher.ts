@@ -20,7 +20,7 @@ import {
 import type { GridIndex } from '../../core/contracts/grid-index.js';
 import type { LoadedCamera } from '../../core/contracts/loaded-camera.js';
 import { resolveSecret } from '../../core/config/resolve-secret.js';
-import { ClosedError, GridwatchError, ValidationError } from '../../core/errors.js';
+import { Codes, ClosedError, GridwatchError, ValidationError } from '../../core/errors.js';
 import { createAlertEngine, type AlertEngine } from './alert-engine.js';
 import { createAlertRelay, type AlertRelay } from './alert-relay.js';
 import { createAlertService } from './alert-service.js';
@@ -240,13 +240,13 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
   let relay: AlertRelay | null = null;
 
   const isPermanent = (err: unknown): err is GridwatchError =>
-    err instanceof GridwatchError && (err.code === 'GW_UNKNOWN_CAMERA' || err.code === 'GW_UNROUTABLE');
+    err instanceof GridwatchError && (err.code === Codes.GW_UNKNOWN_CAMERA || err.code === Codes.GW_UNROUTABLE);
 
   async function processFinding(job: Job<unknown>): Promise<string> {
     if (job.name === 'batch') return processBatch(job);
     const p = FindingSchema.safeParse(job.data);
     if (!p.success) {
-      failed.inc({ queue: 'findings', code: 'GW_VALIDATION' });
+      failed.inc({ queue: 'findings', code: Codes.GW_VALIDATION });
       const msg = p.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
       logger.error(
         { jobId: job.id, issues: p.error.issues.slice(0, 5) },
@@ -313,7 +313,7 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
   async function processBatch(job: Job<unknown>): Promise<string> {
     const p = QUEUES.findings.batchSchema.safeParse(job.data);
     if (!p.success) {
-      failed.inc({ queue: 'findings', code: 'GW_VALIDATION' });
+      failed.inc({ queue: 'findings', code: Codes.GW_VALIDATION });
       logger.error(
         { jobId: job.id, issues: p.error.issues.slice(0, 5) },
         'batch payload fails its schema; failed for good',

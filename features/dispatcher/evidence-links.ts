@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import express, { type Router } from 'express';
 import type { Logger } from 'pino';
 import type { EvidenceStore } from '../../core/contracts/evidence-store.js';
-import { GridwatchError } from '../../core/errors.js';
+import { Codes, GridwatchError } from '../../core/errors.js';
 import type { ResolvedTarget } from './forwarder.js';
 
 /**
@@ -44,11 +44,11 @@ export function createEvidenceRouter(opts: {
     const refuse = (status: number, code: string, message: string) =>
       res.status(status).json({ code, message });
     if (!t || !Number.isInteger(exp) || !/^[0-9a-f]{64}$/.test(sig))
-      return refuse(403, 'GW_EVIDENCE_LINK', 'invalid evidence link');
+      return refuse(403, Codes.GW_EVIDENCE_LINK, 'invalid evidence link');
     const want = Buffer.from(mac(t.secretValue, t.id, exp, rel), 'hex');
     if (!timingSafeEqual(want, Buffer.from(sig, 'hex')))
-      return refuse(403, 'GW_EVIDENCE_LINK', 'invalid evidence link');
-    if (exp * 1_000 < opts.clock()) return refuse(403, 'GW_EVIDENCE_LINK_EXPIRED', 'evidence link expired');
+      return refuse(403, Codes.GW_EVIDENCE_LINK, 'invalid evidence link');
+    if (exp * 1_000 < opts.clock()) return refuse(403, Codes.GW_EVIDENCE_LINK_EXPIRED, 'evidence link expired');
     try {
       const jpeg = await opts.evidence.read(rel);
       res.setHeader('Content-Type', 'image/jpeg');
@@ -57,9 +57,9 @@ export function createEvidenceRouter(opts: {
     } catch (err) {
       if (err instanceof GridwatchError) return refuse(err.status, err.code, err.message);
       if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-        return refuse(404, 'GW_NOT_FOUND', 'evidence no longer kept');
+        return refuse(404, Codes.GW_NOT_FOUND, 'evidence no longer kept');
       opts.logger.error({ err, rel }, 'evidence read failed');
-      return refuse(500, 'GW_INTERNAL', 'evidence read failed');
+      return refuse(500, Codes.GW_INTERNAL, 'evidence read failed');
     }
   });
   return router;

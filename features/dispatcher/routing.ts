@@ -1,7 +1,7 @@
 import type { GridRef } from '../../core/contracts/alert.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
 import type { LoadedCamera } from '../../core/contracts/loaded-camera.js';
-import { GridwatchError } from '../../core/errors.js';
+import { Codes, GridwatchError } from '../../core/errors.js';
 
 export interface Route {
   gridCode: string;
@@ -52,7 +52,7 @@ export function routeFinding(
   const fb = tryCode(fallbackGridCode, 'fallback');
   if (fb) return { ...fb, skipped };
   throw new GridwatchError(
-    'GW_UNROUTABLE',
+    Codes.GW_UNROUTABLE,
     `camera ${camera.id} (${camera.file}:${camera.line}) cannot be routed: ${skipped.join('; ')}; set dispatcher.fallbackGridCode or the camera's gridCode`,
     { field: 'gridCode', details: { cameraId: camera.id, skipped } },
   );

@@ -5,7 +5,7 @@ import type { EvidenceStore } from '../../core/contracts/evidence-store.js';
 import type { FindingSink } from '../../core/contracts/finding.js';
 import type { Frame } from '../../core/contracts/frame.js';
 import type { LoadedCamera } from '../../core/contracts/loaded-camera.js';
-import { ClosedError, DependencyMissingError, GridwatchError, NotFoundError } from '../../core/errors.js';
+import { Codes, ClosedError, DependencyMissingError, GridwatchError, NotFoundError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { which } from '../../core/util/which.js';
 import { createCameraRunner, type CameraRunner } from './camera-runner.js';
@@ -211,13 +211,12 @@ export function createIngest(opts: IngestOptions): Ingest {
       const r = runnerOf(id);
       if (r.cam.source.kind === 'snapshot') {
         throw new GridwatchError(
-          'GW_LIVE_UNSUPPORTED',
+          Codes.GW_LIVE_UNSUPPORTED,
           `camera ${id} is a snapshot camera and has no live video`,
-          { status: 409 },
         );
       }
       if (!r.cam.enabled)
-        throw new GridwatchError('GW_LIVE_UNSUPPORTED', `camera ${id} is disabled`, { status: 409 });
+        throw new GridwatchError(Codes.GW_LIVE_UNSUPPORTED, `camera ${id} is disabled`);
       return live.start(id, () => r.liveSource());
     },
   };
@@ -296,9 +295,8 @@ export function createIngest(opts: IngestOptions): Ingest {
         const t = setTimeout(() => {
           frameListeners.delete(cb);
           reject(
-            new GridwatchError('GW_TIMEOUT', `camera ${cameraId} gave no frame within ${timeoutMs} ms`, {
-              status: 504,
-            }),
+            new GridwatchError(Codes.GW_TIMEOUT, `camera ${cameraId} gave no frame within ${timeoutMs} ms`, {
+              }),
           );
         }, timeoutMs);
         const cb = (f: Frame) => {

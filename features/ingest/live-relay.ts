@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { LiveViewTicket } from '../../core/contracts/camera-directory.js';
-import { ClosedError, GridwatchError } from '../../core/errors.js';
+import { Codes, ClosedError, GridwatchError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { freePort } from '../../core/util/free-port.js';
 import { redactText } from '../../core/util/redact.js';
@@ -127,7 +127,7 @@ export function createLiveRelay(opts: {
     child.stderr?.on('data', (d: Buffer) => nmsLog.warn(d.toString().trim()));
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(
-        () => reject(new GridwatchError('GW_LIVE_FAILED', 'node-media-server did not start within 15 s')),
+        () => reject(new GridwatchError(Codes.GW_LIVE_FAILED, 'node-media-server did not start within 15 s')),
         15_000,
       );
       child.on('message', (m: NmsEvent) => {
@@ -138,7 +138,7 @@ export function createLiveRelay(opts: {
       });
       child.once('exit', (code) => {
         clearTimeout(t);
-        reject(new GridwatchError('GW_LIVE_FAILED', `node-media-server exited with code ${code}`));
+        reject(new GridwatchError(Codes.GW_LIVE_FAILED, `node-media-server exited with code ${code}`));
       });
     });
     child.on('exit', (code) => {
@@ -290,9 +290,8 @@ export function createLiveRelay(opts: {
           const t = setTimeout(() => {
             reject(
               new GridwatchError(
-                'GW_LIVE_FAILED',
+                Codes.GW_LIVE_TIMEOUT,
                 `live relay for camera ${cameraId} did not start within 15 s`,
-                { status: 504 },
               ),
             );
             void stopRelay(relay, 'start timeout');
@@ -311,9 +310,8 @@ export function createLiveRelay(opts: {
             });
             reject(
               new GridwatchError(
-                'GW_LIVE_FAILED',
+                Codes.GW_LIVE_FAILED,
                 `live relay for camera ${cameraId} failed: ${f.code}: ${f.message}`,
-                { status: 502 },
               ),
             );
           });

@@ -6,7 +6,7 @@ import type { CameraDirectory, CameraStatus, RejectedEntry } from '../../core/co
 import type { EvidenceStore } from '../../core/contracts/evidence-store.js';
 import type { FindingTypeInfo } from '../../core/contracts/finding.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
-import { ForbiddenError, GridwatchError, NotFoundError, UnauthorizedError } from '../../core/errors.js';
+import { Codes, ForbiddenError, GridwatchError, NotFoundError, UnauthorizedError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import {
   AlertDetailSchema,
@@ -486,8 +486,7 @@ export function createApiRouter(d: HttpApiDeps, version: string): Router {
           const { token, viaCookie } = requestToken(req);
           session = await d.auth.verify(token);
           if (viaCookie && r.method !== 'get' && req.get('x-csrf-token') !== session.csrf) {
-            throw new GridwatchError('GW_CSRF', 'missing or wrong X-CSRF-Token header', {
-              status: 403,
+            throw new GridwatchError(Codes.GW_CSRF, 'missing or wrong X-CSRF-Token header', {
               field: 'X-CSRF-Token',
             });
           }
@@ -502,10 +501,9 @@ export function createApiRouter(d: HttpApiDeps, version: string): Router {
           : undefined;
         if (r.body && (req.body === undefined || !req.is('application/json'))) {
           throw new GridwatchError(
-            'GW_VALIDATION',
+            Codes.GW_VALIDATION,
             `${source}: body must be JSON (Content-Type: application/json)`,
             {
-              status: 415,
               field: '(body)',
             },
           );
@@ -527,7 +525,7 @@ export function createApiRouter(d: HttpApiDeps, version: string): Router {
     if (err instanceof GridwatchError) {
       if (err.status >= 500) d.logger.error({ err, url: req.originalUrl }, 'api error');
       else d.logger.debug({ code: err.code, url: req.originalUrl }, 'api refused');
-      if (err.code === 'GW_RATE_LIMITED')
+      if (err.code === Codes.GW_RATE_LIMITED)
         res.setHeader('Retry-After', String(err.details?.retryAfterSec ?? 60));
       res.status(err.status).json(err.toJSON());
       return;
@@ -535,14 +533,14 @@ export function createApiRouter(d: HttpApiDeps, version: string): Router {
     const e = err as { type?: string; status?: number; message?: string };
     if (e.type === 'entity.parse.failed' || e.type === 'entity.too.large') {
       res.status(e.status ?? 400).json({
-        code: 'GW_VALIDATION',
+        code: Codes.GW_VALIDATION,
         message: `${req.method} ${req.originalUrl}: body: ${e.message}`,
         field: '(body)',
       });
       return;
     }
     d.logger.error({ err, url: req.originalUrl }, 'api error');
-    res.status(500).json({ code: 'GW_INTERNAL', message: 'internal error (see the gateway log)' });
+    res.status(500).json({ code: Codes.GW_INTERNAL, message: 'internal error (see the gateway log)' });
   });
   return router;
 }

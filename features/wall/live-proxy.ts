@@ -4,7 +4,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { Actor } from '../../core/contracts/alert-service.js';
 import type { CameraDirectory } from '../../core/contracts/camera-directory.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
-import { ForbiddenError, GridwatchError, NotFoundError } from '../../core/errors.js';
+import { Codes, ForbiddenError, GridwatchError, NotFoundError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { WallAuth } from './auth.js';
 import { requestToken } from './http-api.js';
@@ -40,11 +40,11 @@ export function createLiveProxy(opts: {
         throw new ForbiddenError(`camera ${cameraId} is outside your scope`);
       const origin = opts.origin();
       if (!origin)
-        throw new GridwatchError('GW_LIVE_NOT_STARTED', 'no live view has been started', { status: 404 });
+        throw new GridwatchError(Codes.GW_LIVE_NOT_STARTED, 'no live view has been started');
       const qs = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
       const up = await fetch(`${origin}/live/${cameraId}.flv${qs}`, { signal: ac.signal });
       if (!up.ok || !up.body)
-        throw new GridwatchError('GW_LIVE_UPSTREAM', `media server answered ${up.status}`, { status: 502 });
+        throw new GridwatchError(Codes.GW_LIVE_UPSTREAM, `media server answered ${up.status}`);
       res.status(200);
       res.setHeader('Content-Type', 'video/x-flv');
       res.setHeader('Cache-Control', 'no-store');
@@ -62,7 +62,7 @@ export function createLiveProxy(opts: {
       const e =
         err instanceof GridwatchError
           ? err
-          : new GridwatchError('GW_LIVE_UPSTREAM', 'media server unreachable', { status: 502, cause: err });
+          : new GridwatchError(Codes.GW_LIVE_UPSTREAM, 'media server unreachable', { cause: err });
       if (e.status >= 500) opts.logger.warn({ err }, 'live proxy failed');
       if (!res.headersSent) res.status(e.status).json(e.toJSON());
       else res.destroy();

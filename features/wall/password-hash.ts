@@ -1,5 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { GridwatchError } from '../../core/errors.js';
+import { Codes, GridwatchError } from '../../core/errors.js';
 
 const KEYLEN = 64;
 const DEFAULTS = { N: 16_384, r: 8, p: 1 } as const;
@@ -17,7 +17,7 @@ function derive(password: string, salt: Buffer, opts: ScryptOptions, keylen: num
 /** `scrypt$16384$8$1$<salt b64url>$<hash b64url>`, keylen 64, 16-byte random salt. */
 export async function hashPassword(password: string): Promise<string> {
   if (password.length === 0)
-    throw new GridwatchError('GW_PASSWORD_EMPTY', 'password is empty', { status: 400 });
+    throw new GridwatchError(Codes.GW_PASSWORD_EMPTY, 'password is empty');
   const salt = randomBytes(16);
   const key = await derive(password, salt, DEFAULTS, KEYLEN);
   return `scrypt$${DEFAULTS.N}$${DEFAULTS.r}$${DEFAULTS.p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
@@ -33,14 +33,13 @@ export function parsePasswordHash(hash: string): {
 } {
   const m = FORMAT.exec(hash);
   if (!m)
-    throw new GridwatchError('GW_PASSWORD_HASH', 'not an scrypt$N$r$p$salt$hash string', { status: 500 });
+    throw new GridwatchError(Codes.GW_PASSWORD_HASH, 'not an scrypt$N$r$p$salt$hash string');
   const [, n, r, p, salt, key] = m as unknown as [string, string, string, string, string, string];
   const N = Number(n);
   if (!Number.isInteger(Math.log2(N)) || N < 1024 || N > 2 ** 20) {
     throw new GridwatchError(
-      'GW_PASSWORD_HASH',
+      Codes.GW_PASSWORD_HASH,
       `scrypt N=${n} must be a power of two between 1024 and 2^20`,
-      { status: 500 },
     );
   }
   return {

@@ -7,7 +7,7 @@ import type { Alert } from '../../core/contracts/alert.js';
 import type { AlertNotifier, AlertService, Suppression } from '../../core/contracts/alert-service.js';
 import type { CameraDirectory, CameraStatus } from '../../core/contracts/camera-directory.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
-import { ForbiddenError, GridwatchError, UnauthorizedError } from '../../core/errors.js';
+import { Codes, ForbiddenError, GridwatchError, UnauthorizedError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { Session, WallAuth } from './auth.js';
 import { parseCookies, SESSION_COOKIE } from './http-api.js';
@@ -47,7 +47,7 @@ function ackError(err: unknown): Ack<never> {
       },
     };
   }
-  return { ok: false, error: { code: 'GW_INTERNAL', message: 'internal error (see the gateway log)' } };
+  return { ok: false, error: { code: Codes.GW_INTERNAL, message: 'internal error (see the gateway log)' } };
 }
 
 /**
@@ -105,9 +105,8 @@ export function createWallSocketServer(opts: {
       const proto = (socket.handshake.auth as { protocol?: unknown } | undefined)?.protocol;
       if (proto !== undefined && proto !== WALL_PROTOCOL) {
         throw new GridwatchError(
-          'GW_PROTOCOL',
+          Codes.GW_PROTOCOL,
           `wall protocol ${String(proto)} not supported; server speaks ${WALL_PROTOCOL}`,
-          { status: 400 },
         );
       }
       let token: string | undefined;
@@ -181,7 +180,7 @@ export function createWallSocketServer(opts: {
             reply?.({ ok: true, data });
           },
           (err: unknown) => {
-            events.inc({ event, result: err instanceof GridwatchError ? err.code : 'GW_INTERNAL' });
+            events.inc({ event, result: err instanceof GridwatchError ? err.code : Codes.GW_INTERNAL });
             if (!(err instanceof GridwatchError) || err.status >= 500)
               logger.error({ err, event }, 'socket event failed');
             reply?.(ackError(err));

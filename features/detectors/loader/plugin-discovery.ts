@@ -8,7 +8,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FindingTypeInfo } from '../../../core/contracts/finding.js';
-import { GridwatchError } from '../../../core/errors.js';
+import { Codes, GridwatchError } from '../../../core/errors.js';
 import { PluginManifestSchema } from '../contract.js';
 import type { DetectorsConfig } from '../detectors-config.js';
 
@@ -64,7 +64,7 @@ export async function readManifest(dir: string): Promise<{ manifest: unknown; fi
       return { manifest: JSON.parse(text), file: mf };
     } catch (err) {
       throw new GridwatchError(
-        'GW_PLUGIN_MANIFEST',
+        Codes.GW_PLUGIN_MANIFEST,
         `${mf}${jsonLine(text, err)}: not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
       );
     }
@@ -77,7 +77,7 @@ export async function readManifest(dir: string): Promise<{ manifest: unknown; fi
       pkg = JSON.parse(text);
     } catch (err) {
       throw new GridwatchError(
-        'GW_PLUGIN_MANIFEST',
+        Codes.GW_PLUGIN_MANIFEST,
         `${pj}${jsonLine(text, err)}: not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
       );
     }

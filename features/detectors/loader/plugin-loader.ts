@@ -14,7 +14,7 @@ import {
 } from '../contract.js';
 import type { FindingTypeInfo } from '../../../core/contracts/finding.js';
 import type { CameraConfig } from '../../../core/config/camera-schema.js';
-import { ClosedError, GridwatchError, type InputIssue } from '../../../core/errors.js';
+import { Codes, ClosedError, GridwatchError, type InputIssue } from '../../../core/errors.js';
 import type { DetectorsConfig } from '../detectors-config.js';
 import { listPluginDirs, pluginRoots, readManifest } from './plugin-discovery.js';
 import { startWorker } from '../../../core/util/worker-entry.js';
@@ -131,7 +131,7 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
       const timer = setTimeout(() => {
         disable(
           e,
-          'GW_PLUGIN_TIMEOUT',
+          Codes.GW_PLUGIN_TIMEOUT,
           `plugin ${e.name}: ${what} did not return within ${timeoutMs} ms (pluginTimeoutMs); plugin disabled`,
         );
       }, timeoutMs);
@@ -155,7 +155,7 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
     const rel = relative(dir, abs);
     if (rel.startsWith('..') || isAbsolute(rel))
       throw new GridwatchError(
-        'GW_PLUGIN_MANIFEST',
+        Codes.GW_PLUGIN_MANIFEST,
         `entry ${JSON.stringify(entry)} points outside the plugin folder ${dir}`,
       );
     if (existsSync(abs)) return abs;
@@ -163,7 +163,7 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
     const ts = abs.replace(/\.(c|m)?js$/, (_m, p: string | undefined) => `.${p ?? ''}ts`);
     if (ts !== abs && existsSync(ts)) return ts;
     throw new GridwatchError(
-      'GW_PLUGIN_ENTRY',
+      Codes.GW_PLUGIN_ENTRY,
       `entry ${entry} not found in ${dir}${ts !== abs ? ` (nor ${basename(ts)})` : ''}`,
     );
   }
@@ -187,7 +187,7 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
       entries.push(e);
       disable(
         e,
-        err instanceof GridwatchError ? err.code : 'GW_PLUGIN_MANIFEST',
+        err instanceof GridwatchError ? err.code : Codes.GW_PLUGIN_MANIFEST,
         `plugin ${e.name}: ${err instanceof Error ? err.message : String(err)}`,
       );
       return;
@@ -202,7 +202,7 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
       const issues = parsed.error.issues
         .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
         .join('; ');
-      disable(e, 'GW_PLUGIN_MANIFEST', `plugin ${e.name}: invalid manifest ${found.file}: ${issues}`);
+      disable(e, Codes.GW_PLUGIN_MANIFEST, `plugin ${e.name}: invalid manifest ${found.file}: ${issues}`);
       return;
     }
     const m = parsed.data;
@@ -212,7 +212,7 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
     if (entries.some((o) => o !== e && o.manifest && o.name === m.name && !o.error)) {
       disable(
         e,
-        'GW_PLUGIN_DUPLICATE',
+        Codes.GW_PLUGIN_DUPLICATE,
         `plugin ${m.name} in ${dir}: a plugin with this name is already loaded`,
       );
       return;
@@ -221,7 +221,7 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
     if (clash) {
       disable(
         e,
-        'GW_PLUGIN_DUPLICATE',
+        Codes.GW_PLUGIN_DUPLICATE,
         `plugin ${m.name} in ${dir}: finding type ${clash.type} is already raised by plugin ${byType.get(clash.type)?.name}`,
       );
       return;
@@ -232,7 +232,7 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
     } catch (err) {
       disable(
         e,
-        err instanceof GridwatchError ? err.code : 'GW_PLUGIN_ENTRY',
+        err instanceof GridwatchError ? err.code : Codes.GW_PLUGIN_ENTRY,
         `plugin ${m.name}: ${err instanceof Error ? err.message : String(err)}`,
       );
       return;
@@ -264,13 +264,13 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
       w.on('error', (err) => {
         clearTimeout(timer);
         res({ type: 'loadError', message: err.message });
-        disable(e, 'GW_PLUGIN_CRASHED', `plugin ${m.name}: its thread crashed: ${err.message}`);
+        disable(e, Codes.GW_PLUGIN_CRASHED, `plugin ${m.name}: its thread crashed: ${err.message}`);
       });
       w.on('exit', (code) => {
         clearTimeout(timer);
         res({ type: 'loadError', message: `thread exited with code ${code}` });
         if (e.worker === w && !closed)
-          disable(e, 'GW_PLUGIN_CRASHED', `plugin ${m.name}: its thread exited (code ${code})`);
+          disable(e, Codes.GW_PLUGIN_CRASHED, `plugin ${m.name}: its thread exited (code ${code})`);
       });
     });
     w.postMessage({
@@ -283,7 +283,7 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
     if (r.type !== 'loaded') {
       disable(
         e,
-        'GW_PLUGIN_LOAD',
+        Codes.GW_PLUGIN_LOAD,
         `plugin ${m.name}: loading ${entryPath} failed: ${r.type === 'loadError' ? r.message : 'unexpected reply'}`,
       );
       return;
@@ -291,7 +291,7 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
     if (m.kind !== 'model' && !r.hasRule) {
       disable(
         e,
-        'GW_PLUGIN_LOAD',
+        Codes.GW_PLUGIN_LOAD,
         `plugin ${m.name}: manifest kind is ${m.kind} but the module has no createRule`,
       );
       return;
@@ -304,7 +304,7 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
     } catch (err) {
       disable(
         e,
-        'GW_PLUGIN_LOAD',
+        Codes.GW_PLUGIN_LOAD,
         `plugin ${m.name}: import on the main thread failed: ${err instanceof Error ? err.message : String(err)}`,
       );
       return;
@@ -460,7 +460,7 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
       if (r.type !== 'ok') {
         disable(
           e,
-          'GW_PLUGIN_FAILED',
+          Codes.GW_PLUGIN_FAILED,
           `plugin ${e.name}: createRule for camera ${cameraId} threw: ${r.type === 'callError' ? r.message : r.type}; plugin disabled`,
         );
         return null;
@@ -484,7 +484,7 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
           if (!e.error)
             disable(
               e,
-              'GW_PLUGIN_FAILED',
+              Codes.GW_PLUGIN_FAILED,
               `plugin ${e.name}: evaluate for camera ${cameraId} threw: ${res.type === 'callError' ? res.message : res.type}; plugin disabled`,
             );
           return [];

@@ -3,7 +3,7 @@ import type { Worker } from 'node:worker_threads';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { DetectedObject } from '../contract.js';
-import { ClosedError, GridwatchError } from '../../../core/errors.js';
+import { Codes, ClosedError, GridwatchError } from '../../../core/errors.js';
 import { startWorker } from '../../../core/util/worker-entry.js';
 import type { BackendChoice } from './centernet.js';
 import type { JobMessage, MotionRequest, WorkerReply } from './protocol.js';
@@ -193,7 +193,7 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
       busyCameras.delete(job.req.cameraId);
       job.reject(
         new GridwatchError(
-          'GW_INFERENCE_WORKER_DIED',
+          Codes.GW_INFERENCE_WORKER_DIED,
           `inference worker ${slot.index} exited (code ${code}) during a job`,
         ),
       );
@@ -205,7 +205,7 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
       log.error({ worker: slot.index }, msg);
       if (!readySettled) {
         readySettled = true;
-        readyReject(new GridwatchError('GW_MODEL_LOAD', msg));
+        readyReject(new GridwatchError(Codes.GW_MODEL_LOAD, msg));
       }
       return;
     }
@@ -246,7 +246,7 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
       if (!readySettled) {
         readySettled = true;
         readyReject(
-          new GridwatchError('GW_MODEL_LOAD', `inference worker could not load the model: ${m.message}`),
+          new GridwatchError(Codes.GW_MODEL_LOAD, `inference worker could not load the model: ${m.message}`),
         );
       }
       slot.closing = true;
@@ -260,7 +260,7 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
     if (m.type === 'error') {
       lastError = m.message;
       job.reject(
-        new GridwatchError('GW_INFERENCE', `inference failed for camera ${job.req.cameraId}: ${m.message}`),
+        new GridwatchError(Codes.GW_INFERENCE, `inference failed for camera ${job.req.cameraId}: ${m.message}`),
       );
     } else {
       if (m.inferred) {
@@ -339,9 +339,8 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
       if (req.rgb.length !== req.width * req.height * 3) {
         return Promise.reject(
           new GridwatchError(
-            'GW_FRAME_SIZE',
+            Codes.GW_FRAME_SIZE,
             `frame of camera ${req.cameraId}: rgb has ${req.rgb.length} bytes, expected ${req.width}×${req.height}×3`,
-            { status: 400 },
           ),
         );
       }
@@ -379,7 +378,7 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
     async restartWorker(index) {
       const w = slots[index]?.worker;
       if (!w)
-        throw new GridwatchError('GW_NOT_FOUND', `inference worker ${index} is not running`, { status: 404 });
+        throw new GridwatchError(Codes.GW_NOT_FOUND, `inference worker ${index} is not running`);
       await w.terminate();
     },
     async close() {

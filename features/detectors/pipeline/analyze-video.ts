@@ -9,7 +9,7 @@ import type { EvidenceStore } from '../../../core/contracts/evidence-store.js';
 import type { Finding, FindingSink } from '../../../core/contracts/finding.js';
 import type { Suppression } from '../../../core/contracts/alert-service.js';
 import type { LoadedCamera } from '../../../core/contracts/loaded-camera.js';
-import { DependencyMissingError, GridwatchError } from '../../../core/errors.js';
+import { Codes, DependencyMissingError, GridwatchError } from '../../../core/errors.js';
 import { which } from '../../../core/util/which.js';
 import type { DetectorsConfig } from '../detectors-config.js';
 import type { PluginSet } from '../loader/plugin-loader.js';
@@ -93,7 +93,7 @@ async function probe(video: string): Promise<{ width: number; height: number; du
   };
   const s = j.streams?.[0];
   if (!s?.width || !s.height)
-    throw new GridwatchError('GW_VIDEO', `${video}: no video stream found`, { status: 400 });
+    throw new GridwatchError(Codes.GW_VIDEO, `${video}: no video stream found`);
   return { width: s.width, height: s.height, duration: Number(j.format?.duration ?? 0) };
 }
 
@@ -105,7 +105,7 @@ async function probe(video: string): Promise<{ width: number; height: number; du
 export async function analyzeVideo(o: AnalyzeVideoOptions): Promise<AnalyzeResult> {
   if (!which('ffmpeg') || !which('ffprobe')) throw new DependencyMissingError('ffmpeg', 'ffmpeg');
   if (!existsSync(o.video))
-    throw new GridwatchError('GW_VIDEO', `${o.video}: no such video file`, { status: 400 });
+    throw new GridwatchError(Codes.GW_VIDEO, `${o.video}: no such video file`);
   const t0 = performance.now();
   const interval = o.intervalSec ?? o.camera.samplingIntervalSec;
   const startAt = o.startAt ?? Date.parse('2026-01-05T01:00:00Z');
@@ -225,9 +225,8 @@ export async function analyzeVideo(o: AnalyzeVideoOptions): Promise<AnalyzeResul
     const code = await exited;
     if (code !== 0)
       throw new GridwatchError(
-        'GW_VIDEO',
+        Codes.GW_VIDEO,
         `ffmpeg could not decode ${o.video} (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
-        { status: 400 },
       );
   } finally {
     if (ff.exitCode === null) ff.kill('SIGKILL');

@@ -1,0 +1,295 @@
+/**
+ * The one catalogue of gridwatch error codes (modelled on Fastify's lib/errors.js). Every error
+ * raised on purpose has a code from here; the HTTP status, the operator-facing texts (zh-CN
+ * first, English as the switch) and the documentation come from this table only.
+ * docs/errors.md is generated from it (`npm run docs:errors`; a test fails when it is stale).
+ *
+ * Codes are a public contract (API bodies, socket acks, logs, health, plugin status): never
+ * rename or reuse one; add a new one. Keep the keys in alphabetical order.
+ */
+export interface ErrorDefinition {
+  /** HTTP status when the error crosses the API boundary. */
+  status: number;
+  /** Short operator-facing text, zh-CN. The wall shows this for the code. */
+  zh: string;
+  /** The same in English. */
+  en: string;
+  /** For docs/errors.md: when it happens and what to do. */
+  doc: string;
+}
+
+export const ERROR_CATALOGUE = {
+  GW_ALERT_CORRUPT: {
+    status: 500,
+    zh: '告警数据损坏',
+    en: 'Stored alert is corrupt',
+    doc: 'An alert record in Redis did not parse against the alert schema. The record is left untouched for inspection.',
+  },
+  GW_ARGS: {
+    status: 400,
+    zh: '命令参数有误',
+    en: 'Bad command-line arguments',
+    doc: 'A command-line tool was given missing or invalid flags; the message names the flag. Tools exit with code 2.',
+  },
+  GW_CLOSED: {
+    status: 503,
+    zh: '服务正在关闭',
+    en: 'Component is shutting down',
+    doc: 'A call reached a component after its close() began.',
+  },
+  GW_CONFIG_INVALID: {
+    status: 400,
+    zh: '配置有误',
+    en: 'Configuration is invalid',
+    doc: 'A config file (gateway.yaml, a camera file, the grid file) failed validation. Every issue is listed with file, line, column and field; hot reload keeps the last good version.',
+  },
+  GW_CONFIG_NOT_LOADED: {
+    status: 503,
+    zh: '配置尚未加载',
+    en: 'Configuration not loaded yet',
+    doc: 'The config store was read before load() finished.',
+  },
+  GW_CONFLICT: {
+    status: 409,
+    zh: '操作冲突，请刷新后重试',
+    en: 'Conflicting change; reload and retry',
+    doc: 'Another change won (a stale version, a concurrent claim).',
+  },
+  GW_CSRF: {
+    status: 403,
+    zh: '请求校验失败，请刷新页面',
+    en: 'Request check failed; reload the page',
+    doc: 'A state-changing request lacked the CSRF header matching the session.',
+  },
+  GW_DEPENDENCY_MISSING: {
+    status: 500,
+    zh: '缺少系统组件',
+    en: 'A system program is missing',
+    doc: 'A binary gridwatch needs (ffmpeg, redis-server) is not on PATH; the message names the Debian package to install.',
+  },
+  GW_EVIDENCE_LINK: {
+    status: 403,
+    zh: '证据链接无效',
+    en: 'Invalid evidence link',
+    doc: 'A signed evidence link for the grid platform did not verify (wrong target, image or signature).',
+  },
+  GW_EVIDENCE_LINK_EXPIRED: {
+    status: 403,
+    zh: '证据链接已过期',
+    en: 'Evidence link expired',
+    doc: 'A signed evidence link is past its expiry.',
+  },
+  GW_EVIDENCE_NAME: {
+    status: 400,
+    zh: '证据文件名无效',
+    en: 'Invalid evidence name',
+    doc: 'An evidence key had characters outside the allowed set.',
+  },
+  GW_EVIDENCE_PATH: {
+    status: 400,
+    zh: '证据路径无效',
+    en: 'Invalid evidence path',
+    doc: 'An evidence path tried to leave the evidence directory or was malformed.',
+  },
+  GW_FORBIDDEN: {
+    status: 403,
+    zh: '超出您的管辖范围或权限',
+    en: 'Outside your scope or role',
+    doc: 'The user is logged in but the alert, camera or action is outside their scope or role.',
+  },
+  GW_FRAME_SIZE: {
+    status: 400,
+    zh: '画面尺寸不符',
+    en: 'Frame has the wrong size',
+    doc: 'A frame handed to the model did not match the size it was declared with.',
+  },
+  GW_INFERENCE: {
+    status: 500,
+    zh: '识别失败',
+    en: 'Inference failed',
+    doc: 'The model raised an error on a frame; the frame is skipped and the worker keeps running.',
+  },
+  GW_INFERENCE_WORKER_DIED: {
+    status: 503,
+    zh: '识别进程异常退出',
+    en: 'Inference worker died',
+    doc: 'An inference worker thread exited; it is restarted and its frames are retried elsewhere.',
+  },
+  GW_INTERNAL: {
+    status: 500,
+    zh: '内部错误（详见网关日志）',
+    en: 'Internal error (see the gateway log)',
+    doc: 'An unexpected error. The reply never carries its details; the log has them.',
+  },
+  GW_INVALID_TRANSITION: {
+    status: 409,
+    zh: '告警当前状态不允许该操作',
+    en: 'Action not allowed in the alert state',
+    doc: 'The action is not in the state table for the alert state (docs/architecture.md, alert lifecycle).',
+  },
+  GW_LIVE_FAILED: {
+    status: 502,
+    zh: '实时视频启动失败',
+    en: 'Live view failed to start',
+    doc: 'The live relay could not pull the camera or publish to the media server.',
+  },
+  GW_LIVE_NOT_STARTED: {
+    status: 404,
+    zh: '实时视频未启动',
+    en: 'Live view not started',
+    doc: 'A live stream was requested without a ticket, or after it stopped.',
+  },
+  GW_LIVE_TIMEOUT: {
+    status: 504,
+    zh: '实时视频启动超时',
+    en: 'Live view timed out',
+    doc: 'The camera did not deliver video to the relay in time.',
+  },
+  GW_LIVE_UNSUPPORTED: {
+    status: 409,
+    zh: '该摄像机不支持实时视频',
+    en: 'Camera has no live stream',
+    doc: 'Snapshot cameras have no stream to relay.',
+  },
+  GW_LIVE_UPSTREAM: {
+    status: 502,
+    zh: '媒体服务不可用',
+    en: 'Media server unavailable',
+    doc: 'The wall could not reach the local media server.',
+  },
+  GW_MODEL_LOAD: {
+    status: 500,
+    zh: '模型加载失败',
+    en: 'Model failed to load',
+    doc: 'Model files are missing or do not parse; run setup (bash scripts/setup.sh) to fetch and check them.',
+  },
+  GW_NOT_FOUND: {
+    status: 404,
+    zh: '未找到',
+    en: 'Not found',
+    doc: 'The alert, camera, grid or route does not exist (or no longer exists).',
+  },
+  GW_NOT_READY: {
+    status: 503,
+    zh: '服务尚未就绪',
+    en: 'Not ready yet',
+    doc: 'The gateway is starting, or this node does not have the role the request needs.',
+  },
+  GW_PASSWORD_EMPTY: {
+    status: 400,
+    zh: '密码不能为空',
+    en: 'Password is empty',
+    doc: 'hash-password was given an empty password.',
+  },
+  GW_PASSWORD_HASH: {
+    status: 500,
+    zh: '密码哈希格式错误',
+    en: 'Malformed password hash',
+    doc: 'A user passwordHash in gateway.yaml is not a scrypt hash made by npm run hash-password.',
+  },
+  GW_PLUGIN_CRASHED: {
+    status: 500,
+    zh: '检测插件崩溃',
+    en: 'Detector plugin crashed',
+    doc: "A plugin's worker thread crashed or exited; the plugin is disabled alone.",
+  },
+  GW_PLUGIN_DUPLICATE: {
+    status: 500,
+    zh: '检测插件重复',
+    en: 'Duplicate detector plugin',
+    doc: 'Two plugins declare the same name or finding type; the second is disabled.',
+  },
+  GW_PLUGIN_ENTRY: {
+    status: 500,
+    zh: '检测插件入口无效',
+    en: 'Bad plugin entry',
+    doc: "The manifest's entry is missing or leaves the plugin folder.",
+  },
+  GW_PLUGIN_FAILED: {
+    status: 500,
+    zh: '检测插件出错',
+    en: 'Detector plugin failed',
+    doc: 'A plugin threw while evaluating a frame; it is disabled alone and health shows the error.',
+  },
+  GW_PLUGIN_LOAD: {
+    status: 500,
+    zh: '检测插件加载失败',
+    en: 'Detector plugin failed to load',
+    doc: 'A plugin module threw at import or does not export what its manifest kind promises.',
+  },
+  GW_PLUGIN_MANIFEST: {
+    status: 500,
+    zh: '检测插件清单无效',
+    en: 'Invalid plugin manifest',
+    doc: 'gridwatch-plugin.json (or package.json "gridwatch") is not valid JSON or fails the manifest schema.',
+  },
+  GW_PLUGIN_TIMEOUT: {
+    status: 500,
+    zh: '检测插件超时',
+    en: 'Detector plugin timed out',
+    doc: 'A plugin call did not return within pluginTimeoutMs; its thread is terminated and the plugin disabled.',
+  },
+  GW_PROTOCOL: {
+    status: 400,
+    zh: '协议版本不符',
+    en: 'Protocol mismatch',
+    doc: 'A socket client spoke another version of the wall protocol.',
+  },
+  GW_RATE_LIMITED: {
+    status: 429,
+    zh: '尝试次数过多，请稍后再试',
+    en: 'Too many attempts; try later',
+    doc: 'Login attempts over the limit for the address or the username.',
+  },
+  GW_REDIS_START: {
+    status: 500,
+    zh: '内置 Redis 启动失败',
+    en: 'Embedded Redis failed to start',
+    doc: 'The embedded redis-server child did not start; the message has its last log lines.',
+  },
+  GW_SECRET_MISSING: {
+    status: 400,
+    zh: '密钥缺失',
+    en: 'Secret missing',
+    doc: 'A secret reference (env variable or secrets file) does not resolve. The value is never shown, only the field.',
+  },
+  GW_TIMEOUT: {
+    status: 504,
+    zh: '等待超时',
+    en: 'Timed out',
+    doc: 'A frame or an answer did not arrive in time (e.g. a re-check frame).',
+  },
+  GW_UNAUTHORIZED: {
+    status: 401,
+    zh: '请先登录',
+    en: 'Login required',
+    doc: 'No valid session, or the session expired.',
+  },
+  GW_UNKNOWN_CAMERA: {
+    status: 422,
+    zh: '未知摄像机',
+    en: 'Unknown camera',
+    doc: 'A finding names a camera that is not in the config (removed since). The finding fails for good.',
+  },
+  GW_UNROUTABLE: {
+    status: 422,
+    zh: '无法确定所属网格',
+    en: 'No grid for the finding',
+    doc: 'Neither zone, camera, location nor fallbackGridCode gives a grid. Set dispatcher.fallbackGridCode.',
+  },
+  GW_VALIDATION: {
+    status: 400,
+    zh: '输入有误',
+    en: 'Invalid input',
+    doc: 'A request body, query, socket payload or job failed its schema; details.issues names each field.',
+  },
+  GW_VIDEO: {
+    status: 400,
+    zh: '视频文件无法读取',
+    en: 'Video cannot be read',
+    doc: 'analyze was given a file ffprobe/ffmpeg cannot read.',
+  },
+} as const satisfies Record<string, ErrorDefinition>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+export const ERROR_CODES = Object.keys(ERROR_CATALOGUE) as ErrorCode[];
