@@ -27,6 +27,21 @@ export default tseslint.config(
     },
   },
   {
+    // One catalogue of error codes: code outside it names a code through Codes.GW_… or compares
+    // classes, never a string literal (tests may assert on literal codes: they are the contract).
+    files: ['core/**/*.ts', 'features/**/*.ts', 'app/**/*.ts', 'scripts/**/*.ts'],
+    ignores: ['core/error-catalogue.ts', '**/*.test.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'Literal[value=/^GW_[A-Z_]+$/]',
+          message: 'Use Codes.GW_… or an error class from the error catalogue (core/errors.ts), not a string literal.',
+        },
+      ],
+    },
+  },
+  {
     files: ['features/wall/public/**/*.js'],
     languageOptions: {
       globals: {

@@ -2,7 +2,11 @@
  * A config store rooted at a gateway.yaml: reads the file once, then hands the store only the
  * paths and grid codes it needs. Used by the composition (build-gateway.ts), the tools and tests.
  */
-import { createConfigStore, type ConfigStore, type ConfigStoreOptions } from '../core/config/config-store.js';
+import {
+  createConfigStore,
+  type ConfigStore,
+  type ConfigStoreOptions,
+} from '../core/config-store/config-store.js';
 import { ConfigError } from '../core/errors.js';
 import { configRootOf, loadGatewayFile, type LoadedGatewayConfig } from './gateway-file.js';
 import type { GatewayConfig } from './gateway-schema.js';

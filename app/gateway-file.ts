@@ -5,7 +5,7 @@ import { GatewayConfigSchema, type GatewayConfig } from './gateway-schema.js';
 import { LIMITS, readConfigText } from '../core/config/read-config-text.js';
 import { parseYamlConfig } from '../core/config/yaml-config.js';
 import { zodToInputIssues, type Locate } from '../core/config/zod-issues.js';
-import type { ConfigRoot } from '../core/config/config-store.js';
+import type { ConfigRoot } from '../core/config-store/config-store.js';
 
 export interface LoadedGatewayConfig {
   /** Absolute path of gateway.yaml. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DetectorsConfigSchema } from '../features/detectors/detectors-config.js';
+import { DetectorsConfigSchema } from '../features/detectors/config/detectors-config.js';
 import { DispatcherConfigSchema, ForwardTargetSchema } from '../features/dispatcher/dispatcher-config.js';
 import { IngestConfigSchema } from '../features/ingest/ingest-config.js';
 import { AuthConfigSchema, UserSchema } from '../features/wall/wall-config.js';

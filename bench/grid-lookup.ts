@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGatewayConfigStore } from '../app/gateway-config-store.js';
-import { polygonContains, type Pt } from '../core/grid/geometry.js';
+import { polygonContains, type Pt } from '../core/geo/geometry.js';
 import { createLogger } from '../core/logger.js';
 import { createMetricsRegistry } from '../core/metrics.js';
 import { cameraFileYaml, generateCameraFiles } from '../scripts/gen-cameras.js';

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import sharp from 'sharp';
 import { recordResults } from './lib/record.js';
-import { CameraSchema } from '../core/config/camera-schema.js';
+import { CameraSchema } from '../core/contracts/camera-schema.js';
 import type { LoadedCamera } from '../core/contracts/loaded-camera.js';
 import { createEvidenceStore } from '../core/evidence/evidence-store.js';
 import { runSampler, type SamplerProcess } from '../features/ingest/ffmpeg-sampler.js';

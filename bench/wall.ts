@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { io, type Socket } from 'socket.io-client';
-import { CameraSchema } from '../core/config/camera-schema.js';
+import { CameraSchema } from '../core/contracts/camera-schema.js';
 import type { Alert } from '../core/contracts/alert.js';
 import type { CameraDirectory, CameraStatus } from '../core/contracts/camera-directory.js';
 import type { LoadedCamera } from '../core/contracts/loaded-camera.js';

@@ -15,7 +15,7 @@ import { createEvidenceStore } from '../core/evidence/evidence-store.js';
 import { Codes, formatIssue, GridwatchError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { createMetricsRegistry } from '../core/metrics.js';
-import { DetectorsConfigSchema } from '../features/detectors/detectors-config.js';
+import { DetectorsConfigSchema } from '../features/detectors/config/detectors-config.js';
 import { loadPlugins } from '../features/detectors/loader/plugin-loader.js';
 import { createInferencePool } from '../features/detectors/model/inference-pool.js';
 import { analyzeVideo } from '../features/detectors/pipeline/analyze-video.js';

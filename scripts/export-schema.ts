@@ -7,9 +7,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { CameraFileSchema } from '../core/config/camera-schema.js';
+import { CameraFileSchema } from '../core/contracts/camera-schema.js';
 import { GatewayConfigSchema } from '../app/gateway-schema.js';
-import { GridFileSchema } from '../core/config/grid-schema.js';
+import { GridFileSchema } from '../core/contracts/grid-schema.js';
 
 export const SCHEMA_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'config', 'schema');
 

@@ -13,8 +13,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Document, isScalar, visit } from 'yaml';
-import { CameraFileSchema, type CameraFile } from '../core/config/camera-schema.js';
-import { polygonContains, type Pt } from '../core/grid/geometry.js';
+import { CameraFileSchema, type CameraFile } from '../core/contracts/camera-schema.js';
+import { polygonContains, type Pt } from '../core/geo/geometry.js';
 import { mulberry32 } from '../core/util/seeded-random.js';
 
 export const CAMERAS_PER_FILE = 200;

@@ -16,7 +16,7 @@ import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
-import { CameraSchema, type CameraFile } from '../core/config/camera-schema.js';
+import { CameraSchema, type CameraFile } from '../core/contracts/camera-schema.js';
 import { firstInvalidUtf8 } from '../core/config/read-config-text.js';
 import { describeValue, expectedOf, messageOf } from '../core/config/zod-issues.js';
 import { formatIssue, type InputIssue } from '../core/errors.js';

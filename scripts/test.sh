@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
 mkdir -p test/.artifacts
+# Layering first: an import across the layers fails the run before any test starts.
+npx tsx scripts/check-layers.ts
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=test/.artifacts/vitest.json "$@" || status=$?
 # One plain closing line, whatever the reporter printed above it.

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { parse } from 'yaml';
 import { Codes, GridwatchError } from '../errors.js';
-import type { SecretRef } from './common-schema.js';
+import type { SecretRef } from '../contracts/common-schema.js';
 
 /**
  * Reads a secret from the environment or a secrets file. Error messages name the variable or

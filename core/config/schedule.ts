@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { TimeWindowSchema } from './camera-schema.js';
+import type { TimeWindowSchema } from '../contracts/camera-schema.js';
 
 export type TimeWindow = z.infer<typeof TimeWindowSchema>;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BoxSchema, FindingTypeSchema } from './finding.js';
-import { GridCodeSchema, GridLevelSchema } from '../config/common-schema.js';
+import { GridCodeSchema, GridLevelSchema } from './common-schema.js';
 
 export const ALERT_STATES = [
   'new',

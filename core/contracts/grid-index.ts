@@ -1,4 +1,4 @@
-import type { GridLevel } from '../config/common-schema.js';
+import type { GridLevel } from './common-schema.js';
 
 export interface GridInfo {
   code: string;

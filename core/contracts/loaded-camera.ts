@@ -1,4 +1,4 @@
-import type { CameraConfig } from '../config/camera-schema.js';
+import type { CameraConfig } from './camera-schema.js';
 
 /** A camera entry that passed validation, with where it came from. Produced by the config store. */
 export interface LoadedCamera extends CameraConfig {

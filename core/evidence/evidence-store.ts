@@ -43,8 +43,7 @@ export function createEvidenceStore(opts: FsEvidenceStoreOptions): EvidenceStore
         throw new GridwatchError(Codes.GW_EVIDENCE_PATH, 'bad evidence path');
       }
       const abs = normalize(join(root, relPath));
-      if (!abs.startsWith(root + sep))
-        throw new GridwatchError(Codes.GW_EVIDENCE_PATH, 'bad evidence path');
+      if (!abs.startsWith(root + sep)) throw new GridwatchError(Codes.GW_EVIDENCE_PATH, 'bad evidence path');
       return abs;
     },
     async read(relPath: string): Promise<Buffer> {

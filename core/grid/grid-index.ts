@@ -1,13 +1,13 @@
 import Flatbush from 'flatbush';
 import { z } from 'zod';
-import { CODE_LENGTH, GRID_LEVELS, type GridLevel } from '../config/common-schema.js';
-import { GridFeatureSchema } from '../config/grid-schema.js';
+import { CODE_LENGTH, GRID_LEVELS, type GridLevel } from '../contracts/common-schema.js';
+import { GridFeatureSchema } from '../contracts/grid-schema.js';
 import { createJsonLocator, jsonSyntaxPosition } from '../config/json-locate.js';
 import { LIMITS, readConfigText } from '../config/read-config-text.js';
 import { formatPath, zodToInputIssues, type Locate } from '../config/zod-issues.js';
 import type { GridIndex, GridInfo } from '../contracts/grid-index.js';
 import { ConfigError, type InputIssue } from '../errors.js';
-import { findSelfIntersection, pointInRing, ringArea, polygonContains, type Pt } from './geometry.js';
+import { findSelfIntersection, pointInRing, ringArea, polygonContains, type Pt } from '../geo/geometry.js';
 
 /** A validated feature: properties plus polygons (each: outer ring then holes, rings closed). */
 export interface GridFeatureInput {

@@ -88,7 +88,8 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
 
   const deadline = Date.now() + (opts.startTimeoutMs ?? 10_000);
   for (;;) {
-    if (exited) throw new GridwatchError(Codes.GW_REDIS_START, `redis-server exited at start: ${output.trim()}`);
+    if (exited)
+      throw new GridwatchError(Codes.GW_REDIS_START, `redis-server exited at start: ${output.trim()}`);
     if (await ping(port)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');

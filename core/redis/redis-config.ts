@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SecretRefSchema } from '../config/common-schema.js';
+import { SecretRefSchema } from '../contracts/common-schema.js';
 
 export const RedisConfigSchema = z
   .union([

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { EvidenceStore } from '../../core/contracts/evidence-store.js';
 import type { FindingSink } from '../../core/contracts/finding.js';
-import type { DetectorsConfig } from './detectors-config.js';
+import type { DetectorsConfig } from './config/detectors-config.js';
 import { loadPlugins, type PluginSet } from './loader/plugin-loader.js';
 import { createInferencePool, type InferencePool } from './model/inference-pool.js';
 import {
@@ -11,7 +11,7 @@ import {
   type PipelineEvent,
 } from './pipeline/detection-pipeline.js';
 
-export { DetectorsConfigSchema, type DetectorsConfig } from './detectors-config.js';
+export { DetectorsConfigSchema, type DetectorsConfig } from './config/detectors-config.js';
 export { readPluginTypes } from './loader/plugin-discovery.js';
 export { loadPlugins, type PluginSet, type PluginStatus, type RuleHandle } from './loader/plugin-loader.js';
 export { createInferencePool, type InferencePool, type InferencePoolHealth } from './model/inference-pool.js';

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Alert } from '../../core/contracts/alert.js';
 import { AlertStateSchema } from '../../core/contracts/alert.js';
 import type { AlertPage, AlertQuery } from '../../core/contracts/alert-service.js';
-import { GridCodeSchema } from '../../core/config/common-schema.js';
+import { GridCodeSchema } from '../../core/contracts/common-schema.js';
 import { ValidationError } from '../../core/errors.js';
 import type { AlertStore } from './alert-store.js';
 import type { RedisKeys } from './redis-keys.js';

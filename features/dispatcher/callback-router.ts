@@ -4,7 +4,14 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
 import type { Alert, AlertState } from '../../core/contracts/alert.js';
-import { Codes, GridwatchError, InvalidTransitionError, NotFoundError, UnauthorizedError, ValidationError } from '../../core/errors.js';
+import {
+  Codes,
+  GridwatchError,
+  InvalidTransitionError,
+  NotFoundError,
+  UnauthorizedError,
+  ValidationError,
+} from '../../core/errors.js';
 import type { AlertEngine } from './alert-engine.js';
 import type { AlertStore } from './alert-store.js';
 import type { ResolvedTarget } from './forwarder.js';

@@ -1,7 +1,7 @@
 import gcoordModule from 'gcoord';
 import { z } from 'zod';
 import type { Alert } from '../../core/contracts/alert.js';
-import type { Crs } from '../../core/config/common-schema.js';
+import type { Crs } from '../../core/contracts/common-schema.js';
 
 // gcoord is CommonJS typed as an ES default export: under NodeNext the runtime default is
 // module.exports itself, while the types put it under `.default`.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CrsSchema, GridCodeSchema, SecretRefSchema } from '../../core/config/common-schema.js';
+import { CrsSchema, GridCodeSchema, SecretRefSchema } from '../../core/contracts/common-schema.js';
 
 /** `dispatcher:` and `forwarding:` sections of gateway.yaml. Owned by the dispatcher component. */
 export const DispatcherConfigSchema = z

@@ -240,7 +240,8 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
   let relay: AlertRelay | null = null;
 
   const isPermanent = (err: unknown): err is GridwatchError =>
-    err instanceof GridwatchError && (err.code === Codes.GW_UNKNOWN_CAMERA || err.code === Codes.GW_UNROUTABLE);
+    err instanceof GridwatchError &&
+    (err.code === Codes.GW_UNKNOWN_CAMERA || err.code === Codes.GW_UNROUTABLE);
 
   async function processFinding(job: Job<unknown>): Promise<string> {
     if (job.name === 'batch') return processBatch(job);

@@ -48,7 +48,8 @@ export function createEvidenceRouter(opts: {
     const want = Buffer.from(mac(t.secretValue, t.id, exp, rel), 'hex');
     if (!timingSafeEqual(want, Buffer.from(sig, 'hex')))
       return refuse(403, Codes.GW_EVIDENCE_LINK, 'invalid evidence link');
-    if (exp * 1_000 < opts.clock()) return refuse(403, Codes.GW_EVIDENCE_LINK_EXPIRED, 'evidence link expired');
+    if (exp * 1_000 < opts.clock())
+      return refuse(403, Codes.GW_EVIDENCE_LINK_EXPIRED, 'evidence link expired');
     try {
       const jpeg = await opts.evidence.read(rel);
       res.setHeader('Content-Type', 'image/jpeg');

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { resolve as resolvePath, isAbsolute } from 'node:path';
 import { promisify } from 'node:util';
-import type { SecretRef } from '../../core/config/common-schema.js';
+import type { SecretRef } from '../../core/contracts/common-schema.js';
 import { isScheduleActive } from '../../core/config/schedule.js';
 import type { CameraState, CameraStatus } from '../../core/contracts/camera-directory.js';
 import type { Frame } from '../../core/contracts/frame.js';

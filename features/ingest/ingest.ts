@@ -1,11 +1,17 @@
 import type { Registry } from 'prom-client';
-import type { SecretRef } from '../../core/config/common-schema.js';
+import type { SecretRef } from '../../core/contracts/common-schema.js';
 import type { CameraDirectory, CameraStatus, LiveViewTicket } from '../../core/contracts/camera-directory.js';
 import type { EvidenceStore } from '../../core/contracts/evidence-store.js';
 import type { FindingSink } from '../../core/contracts/finding.js';
 import type { Frame } from '../../core/contracts/frame.js';
 import type { LoadedCamera } from '../../core/contracts/loaded-camera.js';
-import { Codes, ClosedError, DependencyMissingError, GridwatchError, NotFoundError } from '../../core/errors.js';
+import {
+  Codes,
+  ClosedError,
+  DependencyMissingError,
+  GridwatchError,
+  NotFoundError,
+} from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { which } from '../../core/util/which.js';
 import { createCameraRunner, type CameraRunner } from './camera-runner.js';
@@ -215,8 +221,7 @@ export function createIngest(opts: IngestOptions): Ingest {
           `camera ${id} is a snapshot camera and has no live video`,
         );
       }
-      if (!r.cam.enabled)
-        throw new GridwatchError(Codes.GW_LIVE_UNSUPPORTED, `camera ${id} is disabled`);
+      if (!r.cam.enabled) throw new GridwatchError(Codes.GW_LIVE_UNSUPPORTED, `camera ${id} is disabled`);
       return live.start(id, () => r.liveSource());
     },
   };
@@ -295,8 +300,11 @@ export function createIngest(opts: IngestOptions): Ingest {
         const t = setTimeout(() => {
           frameListeners.delete(cb);
           reject(
-            new GridwatchError(Codes.GW_TIMEOUT, `camera ${cameraId} gave no frame within ${timeoutMs} ms`, {
-              }),
+            new GridwatchError(
+              Codes.GW_TIMEOUT,
+              `camera ${cameraId} gave no frame within ${timeoutMs} ms`,
+              {},
+            ),
           );
         }, timeoutMs);
         const cb = (f: Frame) => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ALERT_STATES, AlertSchema, AuditEntrySchema } from '../../core/contracts/alert.js';
 import { CAMERA_STATES } from '../../core/contracts/camera-directory.js';
-import { GridCodeSchema, GridLevelSchema } from '../../core/config/common-schema.js';
+import { GridCodeSchema, GridLevelSchema } from '../../core/contracts/common-schema.js';
 
 /** Schemas of the HTTP API: used to validate requests and to generate docs/openapi. */
 

@@ -6,7 +6,13 @@ import type { CameraDirectory, CameraStatus, RejectedEntry } from '../../core/co
 import type { EvidenceStore } from '../../core/contracts/evidence-store.js';
 import type { FindingTypeInfo } from '../../core/contracts/finding.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
-import { Codes, ForbiddenError, GridwatchError, NotFoundError, UnauthorizedError } from '../../core/errors.js';
+import {
+  Codes,
+  ForbiddenError,
+  GridwatchError,
+  NotFoundError,
+  UnauthorizedError,
+} from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import {
   AlertDetailSchema,

@@ -39,8 +39,7 @@ export function createLiveProxy(opts: {
       if (!inScope(session.actor, cam.gridCode))
         throw new ForbiddenError(`camera ${cameraId} is outside your scope`);
       const origin = opts.origin();
-      if (!origin)
-        throw new GridwatchError(Codes.GW_LIVE_NOT_STARTED, 'no live view has been started');
+      if (!origin) throw new GridwatchError(Codes.GW_LIVE_NOT_STARTED, 'no live view has been started');
       const qs = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
       const up = await fetch(`${origin}/live/${cameraId}.flv${qs}`, { signal: ac.signal });
       if (!up.ok || !up.body)

@@ -16,8 +16,7 @@ function derive(password: string, salt: Buffer, opts: ScryptOptions, keylen: num
 
 /** `scrypt$16384$8$1$<salt b64url>$<hash b64url>`, keylen 64, 16-byte random salt. */
 export async function hashPassword(password: string): Promise<string> {
-  if (password.length === 0)
-    throw new GridwatchError(Codes.GW_PASSWORD_EMPTY, 'password is empty');
+  if (password.length === 0) throw new GridwatchError(Codes.GW_PASSWORD_EMPTY, 'password is empty');
   const salt = randomBytes(16);
   const key = await derive(password, salt, DEFAULTS, KEYLEN);
   return `scrypt$${DEFAULTS.N}$${DEFAULTS.r}$${DEFAULTS.p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
@@ -32,8 +31,7 @@ export function parsePasswordHash(hash: string): {
   key: Buffer;
 } {
   const m = FORMAT.exec(hash);
-  if (!m)
-    throw new GridwatchError(Codes.GW_PASSWORD_HASH, 'not an scrypt$N$r$p$salt$hash string');
+  if (!m) throw new GridwatchError(Codes.GW_PASSWORD_HASH, 'not an scrypt$N$r$p$salt$hash string');
   const [, n, r, p, salt, key] = m as unknown as [string, string, string, string, string, string];
   const N = Number(n);
   if (!Number.isInteger(Math.log2(N)) || N < 1024 || N > 2 ** 20) {

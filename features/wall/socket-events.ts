@@ -3,7 +3,7 @@ import type { Alert } from '../../core/contracts/alert.js';
 import { RejectReasonSchema } from '../../core/contracts/alert.js';
 import type { Actor, Suppression } from '../../core/contracts/alert-service.js';
 import type { CameraStatus } from '../../core/contracts/camera-directory.js';
-import { GridCodeSchema } from '../../core/config/common-schema.js';
+import { GridCodeSchema } from '../../core/contracts/common-schema.js';
 
 /**
  * The wall's Socket.IO protocol, both directions, in one place. Bump WALL_PROTOCOL when a

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { GridCodeSchema, SecretRefSchema } from '../../core/config/common-schema.js';
+import { GridCodeSchema, SecretRefSchema } from '../../core/contracts/common-schema.js';
 
 export const UserSchema = z
   .strictObject({

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatewayConfigStore } from '../../app/gateway-config-store.js';
-import { CameraFileSchema } from '../../core/config/camera-schema.js';
+import { CameraFileSchema } from '../../core/contracts/camera-schema.js';
 import { createMetricsRegistry } from '../../core/metrics.js';
 import { generateDemoCity } from '../../scripts/gen-demo-grid.js';
 import { REPO_ROOT } from '../helpers/media.js';

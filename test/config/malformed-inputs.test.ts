@@ -2,7 +2,7 @@ import { truncate, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createGatewayConfigStore } from '../../app/gateway-config-store.js';
-import type { CameraConfig } from '../../core/config/camera-schema.js';
+import type { CameraConfig } from '../../core/contracts/camera-schema.js';
 import { ConfigError, type InputIssue } from '../../core/errors.js';
 import { createMetricsRegistry } from '../../core/metrics.js';
 import { cameraYaml, captureLogger, makeConfigDir } from './fixtures.js';

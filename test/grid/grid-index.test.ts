@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
 import { ConfigError } from '../../core/errors.js';
-import { polygonContains, type Pt } from '../../core/grid/geometry.js';
+import { polygonContains, type Pt } from '../../core/geo/geometry.js';
 import { loadGridFile } from '../../core/grid/grid-index.js';
 import { generateDemoCity } from '../../scripts/gen-demo-grid.js';
 import { makeConfigDir, smallCity } from '../config/fixtures.js';

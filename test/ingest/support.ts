@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CameraSchema } from '../../core/config/camera-schema.js';
+import { CameraSchema } from '../../core/contracts/camera-schema.js';
 import { resolveSecret } from '../../core/config/resolve-secret.js';
 import type { Finding } from '../../core/contracts/finding.js';
 import type { Frame } from '../../core/contracts/frame.js';

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import type { NBox } from '../contract.js';
+import type { NBox } from '../plugin-api/contract.js';
 
 export interface EvidenceOverlay {
   zones: Array<{ name: string; polygon: Array<[number, number]> }>;

@@ -9,8 +9,8 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FindingTypeInfo } from '../../../core/contracts/finding.js';
 import { Codes, GridwatchError } from '../../../core/errors.js';
-import { PluginManifestSchema } from '../contract.js';
-import type { DetectorsConfig } from '../detectors-config.js';
+import { PluginManifestSchema } from '../plugin-api/contract.js';
+import type { DetectorsConfig } from '../config/detectors-config.js';
 
 export const MANIFEST = 'gridwatch-plugin.json';
 

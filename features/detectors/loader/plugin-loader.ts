@@ -11,11 +11,11 @@ import {
   type PluginManifest,
   type RuleEmission,
   type RuleInput,
-} from '../contract.js';
+} from '../plugin-api/contract.js';
 import type { FindingTypeInfo } from '../../../core/contracts/finding.js';
-import type { CameraConfig } from '../../../core/config/camera-schema.js';
+import type { CameraConfig } from '../../../core/contracts/camera-schema.js';
 import { Codes, ClosedError, GridwatchError, type InputIssue } from '../../../core/errors.js';
-import type { DetectorsConfig } from '../detectors-config.js';
+import type { DetectorsConfig } from '../config/detectors-config.js';
 import { listPluginDirs, pluginRoots, readManifest } from './plugin-discovery.js';
 import { startWorker } from '../../../core/util/worker-entry.js';
 import type { HostMessage, PluginReply } from './plugin-protocol.js';

@@ -1,4 +1,4 @@
-import type { RuleEmission, RuleInput } from '../contract.js';
+import type { RuleEmission, RuleInput } from '../plugin-api/contract.js';
 
 /** Main thread → plugin worker. */
 export type HostMessage =

@@ -1,7 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import type { DetectorPlugin, Rule } from '../contract.js';
+import type { DetectorPlugin, Rule } from '../plugin-api/contract.js';
 import type { HostMessage, PluginReply } from './plugin-protocol.js';
 
 /**

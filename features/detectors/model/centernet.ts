@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { DetectedObject } from '../contract.js';
+import type { DetectedObject } from '../plugin-api/contract.js';
 import { COCO_LABELS } from './coco-labels.js';
 import { classFamily } from '../tracker/tracker.js';
 

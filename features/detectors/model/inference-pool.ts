@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import type { DetectedObject } from '../contract.js';
+import type { DetectedObject } from '../plugin-api/contract.js';
 import { Codes, ClosedError, GridwatchError } from '../../../core/errors.js';
 import { startWorker } from '../../../core/util/worker-entry.js';
 import type { BackendChoice } from './centernet.js';
@@ -260,7 +260,10 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
     if (m.type === 'error') {
       lastError = m.message;
       job.reject(
-        new GridwatchError(Codes.GW_INFERENCE, `inference failed for camera ${job.req.cameraId}: ${m.message}`),
+        new GridwatchError(
+          Codes.GW_INFERENCE,
+          `inference failed for camera ${job.req.cameraId}: ${m.message}`,
+        ),
       );
     } else {
       if (m.inferred) {
@@ -377,8 +380,7 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
     },
     async restartWorker(index) {
       const w = slots[index]?.worker;
-      if (!w)
-        throw new GridwatchError(Codes.GW_NOT_FOUND, `inference worker ${index} is not running`);
+      if (!w) throw new GridwatchError(Codes.GW_NOT_FOUND, `inference worker ${index} is not running`);
       await w.terminate();
     },
     async close() {

@@ -1,4 +1,4 @@
-import type { DetectedObject } from '../contract.js';
+import type { DetectedObject } from '../plugin-api/contract.js';
 import type { BackendChoice } from './centernet.js';
 
 /** Messages between the pool (main thread) and an inference worker. */

@@ -4,14 +4,14 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { DetectedObject } from '../contract.js';
+import type { DetectedObject } from '../plugin-api/contract.js';
 import type { EvidenceStore } from '../../../core/contracts/evidence-store.js';
 import type { Finding, FindingSink } from '../../../core/contracts/finding.js';
 import type { Suppression } from '../../../core/contracts/alert-service.js';
 import type { LoadedCamera } from '../../../core/contracts/loaded-camera.js';
 import { Codes, DependencyMissingError, GridwatchError } from '../../../core/errors.js';
 import { which } from '../../../core/util/which.js';
-import type { DetectorsConfig } from '../detectors-config.js';
+import type { DetectorsConfig } from '../config/detectors-config.js';
 import type { PluginSet } from '../loader/plugin-loader.js';
 import type { InferencePool } from '../model/inference-pool.js';
 import { MODEL_SIZE } from '../model/centernet.js';
@@ -92,8 +92,7 @@ async function probe(video: string): Promise<{ width: number; height: number; du
     format?: { duration?: string };
   };
   const s = j.streams?.[0];
-  if (!s?.width || !s.height)
-    throw new GridwatchError(Codes.GW_VIDEO, `${video}: no video stream found`);
+  if (!s?.width || !s.height) throw new GridwatchError(Codes.GW_VIDEO, `${video}: no video stream found`);
   return { width: s.width, height: s.height, duration: Number(j.format?.duration ?? 0) };
 }
 
@@ -104,8 +103,7 @@ async function probe(video: string): Promise<{ width: number; height: number; du
  */
 export async function analyzeVideo(o: AnalyzeVideoOptions): Promise<AnalyzeResult> {
   if (!which('ffmpeg') || !which('ffprobe')) throw new DependencyMissingError('ffmpeg', 'ffmpeg');
-  if (!existsSync(o.video))
-    throw new GridwatchError(Codes.GW_VIDEO, `${o.video}: no such video file`);
+  if (!existsSync(o.video)) throw new GridwatchError(Codes.GW_VIDEO, `${o.video}: no such video file`);
   const t0 = performance.now();
   const interval = o.intervalSec ?? o.camera.samplingIntervalSec;
   const startAt = o.startAt ?? Date.parse('2026-01-05T01:00:00Z');

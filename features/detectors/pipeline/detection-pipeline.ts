@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import type { DetectedObject, NBox, RuleEmission, RuleInput, TrackedObject, ZoneView } from '../contract.js';
+import type {
+  DetectedObject,
+  NBox,
+  RuleEmission,
+  RuleInput,
+  TrackedObject,
+  ZoneView,
+} from '../plugin-api/contract.js';
 import type { Alert } from '../../../core/contracts/alert.js';
 import type { Suppression } from '../../../core/contracts/alert-service.js';
 import type { EvidenceStore } from '../../../core/contracts/evidence-store.js';
@@ -15,7 +22,7 @@ import type { Frame } from '../../../core/contracts/frame.js';
 import type { LoadedCamera } from '../../../core/contracts/loaded-camera.js';
 import { isScheduleActive } from '../../../core/config/schedule.js';
 import { ClosedError } from '../../../core/errors.js';
-import type { DetectorsConfig } from '../detectors-config.js';
+import type { DetectorsConfig } from '../config/detectors-config.js';
 import { drawEvidence } from '../evidence/draw-evidence.js';
 import type { PluginSet, PluginStatus, RuleHandle } from '../loader/plugin-loader.js';
 import type { InferencePool, InferencePoolHealth, InferenceResult } from '../model/inference-pool.js';

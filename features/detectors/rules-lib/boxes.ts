@@ -1,4 +1,4 @@
-import type { RuleEmission, TrackedObject } from '../contract.js';
+import type { RuleEmission, TrackedObject } from '../plugin-api/contract.js';
 
 /** Emission box for a track (what the evidence JPEG draws). */
 export function boxOf(t: TrackedObject): RuleEmission['boxes'][number] {

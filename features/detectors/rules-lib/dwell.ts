@@ -3,7 +3,7 @@
  * the rule's schedule last became active (an inactive rule holds no timers, so a vehicle parked
  * overnight outside the window does not alarm the moment the window opens).
  */
-import type { RuleInput } from '../contract.js';
+import type { RuleInput } from '../plugin-api/contract.js';
 
 export interface DwellBook {
   /**

@@ -1,5 +1,5 @@
 /** Zone geometry in normalised image coordinates (0..1, origin top-left). */
-import type { NBox, ZoneView } from '../contract.js';
+import type { NBox, ZoneView } from '../plugin-api/contract.js';
 
 export { iou } from '../tracker/tracker.js';
 

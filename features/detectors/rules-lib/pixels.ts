@@ -3,7 +3,7 @@
  * over the RGB buffer (a 512×512 frame costs about a millisecond), so a rule can afford it on
  * every sample of every camera.
  */
-import type { FrameView, NBox } from '../contract.js';
+import type { FrameView, NBox } from '../plugin-api/contract.js';
 import { pointInPolygon } from './geometry.js';
 
 export interface CellGrid {

@@ -7,7 +7,7 @@
  * between). Someone really standing is detected in nearly every sample; such a chain is not.
  * Parked vehicles flicker more (scores 0.35-0.45), so vehicle rules use a lower share.
  */
-import type { RuleInput } from '../contract.js';
+import type { RuleInput } from '../plugin-api/contract.js';
 
 export interface SeenShare {
   /** Call once per evaluate with the input; counts only frames the model ran on. */

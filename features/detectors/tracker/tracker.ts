@@ -10,7 +10,7 @@
  * stationarity is judged against an anchor box, with a tolerance relative to the box size.
  */
 import { z } from 'zod';
-import type { DetectedObject, NBox, TrackedObject } from '../contract.js';
+import type { DetectedObject, NBox, TrackedObject } from '../plugin-api/contract.js';
 import { ValidationError } from '../../../core/errors.js';
 
 export const TrackerOptionsSchema = z

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import { CameraSchema } from '../../../core/config/camera-schema.js';
+import { CameraSchema } from '../../../core/contracts/camera-schema.js';
 import type { LoadedCamera } from '../../../core/contracts/loaded-camera.js';
 import { REPO_ROOT } from '../../helpers/media.js';
 

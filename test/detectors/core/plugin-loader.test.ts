@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DetectorsConfigSchema } from '../../../features/detectors/detectors-config.js';
+import { DetectorsConfigSchema } from '../../../features/detectors/config/detectors-config.js';
 import { loadPlugins, type PluginSet } from '../../../features/detectors/loader/plugin-loader.js';
-import type { RuleInput } from '../../../features/detectors/contract.js';
+import type { RuleInput } from '../../../features/detectors/plugin-api/contract.js';
 import { FIXTURES, camera, captureLogger } from './helpers.js';
 
 const input = (at: number): RuleInput => ({

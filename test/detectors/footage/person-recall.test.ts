@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DetectedObject } from '../../../features/detectors/contract.js';
+import type { DetectedObject } from '../../../features/detectors/plugin-api/contract.js';
 import { createInferencePool, type InferencePool } from '../../../features/detectors/model/inference-pool.js';
 import { mediaPath } from '../../helpers/media.js';
 import { FIXTURES, decodeFrames } from '../core/helpers.js';

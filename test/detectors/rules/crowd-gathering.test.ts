@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import plugin from '../../../features/detectors/plugins/crowd_gathering/index.js';
 import { det, feed, firstHit, keys, makeRule, rect, repeat } from './helpers.js';
-import type { DetectedObject } from '../../../features/detectors/contract.js';
+import type { DetectedObject } from '../../../features/detectors/plugin-api/contract.js';
 
 const ZONE = rect('square', 0.05, 0.3, 0.95, 0.95, '文化广场');
 

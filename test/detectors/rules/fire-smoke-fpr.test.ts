@@ -25,7 +25,7 @@ import type {
   RuleEmission,
   TrackedObject,
   ZoneView,
-} from '../../../features/detectors/contract.js';
+} from '../../../features/detectors/plugin-api/contract.js';
 import { mediaPath } from '../../helpers/media.js';
 import { makeRule, T0 } from './helpers.js';
 

@@ -8,7 +8,7 @@ import type {
   RuleEmission,
   RuleInput,
   ZoneView,
-} from '../../../features/detectors/contract.js';
+} from '../../../features/detectors/plugin-api/contract.js';
 
 export const T0 = Date.UTC(2026, 10, 27, 2, 0, 0);
 export const STEP = 5_000;

@@ -3,7 +3,7 @@ import plugin, {
   IllegalParkingOptionsSchema,
 } from '../../../features/detectors/plugins/illegal_parking/index.js';
 import { det, feed, firstHit, keys, makeRule, rect, repeat, T0, type Sample } from './helpers.js';
-import type { DetectedObject, NBox } from '../../../features/detectors/contract.js';
+import type { DetectedObject, NBox } from '../../../features/detectors/plugin-api/contract.js';
 
 // Laid out like vtest.avi: a no-parking strip at the top right where the van and car stand.
 const ZONE = rect('no-park', 0.5, 0.05, 0.95, 0.35, '人民路禁停区');

@@ -3,7 +3,7 @@ import plugin, {
   StreetVendingOptionsSchema,
 } from '../../../features/detectors/plugins/street_vending/index.js';
 import { det, feed, firstHit, keys, makeRule, rect, repeat } from './helpers.js';
-import type { DetectedObject } from '../../../features/detectors/contract.js';
+import type { DetectedObject } from '../../../features/detectors/plugin-api/contract.js';
 
 const ZONE = rect('pavement', 0.1, 0.4, 0.9, 0.95, '解放路人行道');
 const VENDOR = det('person', { x1: 0.4, y1: 0.45, x2: 0.45, y2: 0.65 }, 0.6);

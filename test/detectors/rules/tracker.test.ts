@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createTracker, iou } from '../../../features/detectors/tracker/tracker.js';
-import type { DetectedObject, NBox } from '../../../features/detectors/contract.js';
+import type { DetectedObject, NBox } from '../../../features/detectors/plugin-api/contract.js';
 import { GridwatchError } from '../../../core/errors.js';
 
 const S = 5_000;

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { CameraSchema } from '../../../core/config/camera-schema.js';
+import { CameraSchema } from '../../../core/contracts/camera-schema.js';
 import { resolveSecret } from '../../../core/config/resolve-secret.js';
 import type { Alert } from '../../../core/contracts/alert.js';
 import type { AlertNotifier, AlertService } from '../../../core/contracts/alert-service.js';

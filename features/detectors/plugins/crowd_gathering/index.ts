@@ -6,7 +6,7 @@
  * than graceSec does not end the episode. One event per episode per zone.
  */
 import { z } from 'zod';
-import { definePlugin, type RuleEmission, type TrackedObject } from '../../contract.js';
+import { definePlugin, type RuleEmission, type TrackedObject } from '../../plugin-api/contract.js';
 import { dwellMs } from '../../rules-lib/dwell.js';
 import { filterZones, zoneOf } from '../../rules-lib/geometry.js';
 import { boxOf, round } from '../../rules-lib/boxes.js';

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import plugin, { LoiteringOptionsSchema } from './index.js';
 import { createTracker } from '../../tracker/tracker.js';
-import type { DetectedObject, RuleEmission, RuleInput, ZoneView } from '../../contract.js';
+import type { DetectedObject, RuleEmission, RuleInput, ZoneView } from '../../plugin-api/contract.js';
 
 const ZONE: ZoneView = {
   id: 'gate',

@@ -8,7 +8,7 @@
  * evidence, and drops repeats of the same `key`.
  */
 import { z } from 'zod';
-import { definePlugin, type RuleEmission } from '../../contract.js';
+import { definePlugin, type RuleEmission } from '../../plugin-api/contract.js';
 // Shared helpers: where an object stands, which zone it is in, dwell clocks honouring the schedule.
 import { createDwellBook, dwellMs } from '../../rules-lib/dwell.js';
 import { filterZones, zoneOf } from '../../rules-lib/geometry.js';

@@ -16,7 +16,7 @@
  * a finding as "look at this camera", and keep operators confirming before dispatch.
  */
 import { z } from 'zod';
-import { definePlugin, type NBox, type RuleEmission } from '../../contract.js';
+import { definePlugin, type NBox, type RuleEmission } from '../../plugin-api/contract.js';
 import { createDwellBook } from '../../rules-lib/dwell.js';
 import { filterZones, pointInPolygon } from '../../rules-lib/geometry.js';
 import { round } from '../../rules-lib/boxes.js';

@@ -4,7 +4,7 @@
  * so the event re-arms only once that vehicle has left (its track ends) and another arrives.
  */
 import { z } from 'zod';
-import { definePlugin, type RuleEmission } from '../../contract.js';
+import { definePlugin, type RuleEmission } from '../../plugin-api/contract.js';
 import { createDwellBook, dwellMs } from '../../rules-lib/dwell.js';
 import { filterZones, placeKeyOf, zoneOf } from '../../rules-lib/geometry.js';
 import { boxOf, round } from '../../rules-lib/boxes.js';

@@ -14,7 +14,7 @@
  *    Its measured false-positive rate is in docs/detectors.md.
  */
 import { z } from 'zod';
-import { definePlugin, type RuleEmission, type ZoneView } from '../../contract.js';
+import { definePlugin, type RuleEmission, type ZoneView } from '../../plugin-api/contract.js';
 import { createDwellBook, dwellMs } from '../../rules-lib/dwell.js';
 import { filterZones, placeKeyOf, zoneOf } from '../../rules-lib/geometry.js';
 import { boxOf, round } from '../../rules-lib/boxes.js';

@@ -11,7 +11,7 @@
  * - The key is the longest-standing person of the cluster, so one stall is one event.
  */
 import { z } from 'zod';
-import { definePlugin, type NBox, type RuleEmission, type TrackedObject } from '../../contract.js';
+import { definePlugin, type NBox, type RuleEmission, type TrackedObject } from '../../plugin-api/contract.js';
 import { createDwellBook, dwellMs } from '../../rules-lib/dwell.js';
 import { filterZones, placeKeyOf, relativeDistance, unionBox, zoneOf } from '../../rules-lib/geometry.js';
 import { boxOf, round } from '../../rules-lib/boxes.js';

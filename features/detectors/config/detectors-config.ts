@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TrackerOptionsSchema } from './tracker/tracker.js';
+import { TrackerOptionsSchema } from '../tracker/tracker.js';
 
 const MotionSchema = z
   .strictObject({

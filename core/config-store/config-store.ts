@@ -8,8 +8,8 @@ import type { LoadedCamera } from '../contracts/loaded-camera.js';
 import { Codes, ClosedError, ConfigError, GridwatchError, formatIssue, type InputIssue } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { loadGridFile } from '../grid/grid-index.js';
-import { readCameraFile, type CameraFileResult, type ValidateCamera } from './camera-file.js';
-import type { Locate } from './zod-issues.js';
+import { readCameraFile, type CameraFileResult, type ValidateCamera } from '../config/camera-file.js';
+import type { Locate } from '../config/zod-issues.js';
 
 /**
  * What the store needs from the root config file (gateway.yaml), already loaded by the
@@ -82,8 +82,7 @@ interface FileState {
 
 type Stamp = { mtimeMs: number; size: number; ino: number };
 
-const notLoaded = () =>
-  new GridwatchError(Codes.GW_CONFIG_NOT_LOADED, 'config store: call load() first');
+const notLoaded = () => new GridwatchError(Codes.GW_CONFIG_NOT_LOADED, 'config store: call load() first');
 
 export function createConfigStore(opts: ConfigStoreOptions): ConfigStore {
   const log = opts.logger.child({ component: 'config' });
