@@ -36,7 +36,8 @@ export default tseslint.config(
         'error',
         {
           selector: 'Literal[value=/^GW_[A-Z_]+$/]',
-          message: 'Use Codes.GW_… or an error class from the error catalogue (core/errors.ts), not a string literal.',
+          message:
+            'Use Codes.GW_… or an error class from the error catalogue (core/errors.ts), not a string literal.',
         },
       ],
     },

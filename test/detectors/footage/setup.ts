@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { DetectorsConfigSchema, type DetectorsConfig } from '../../../features/detectors/config/detectors-config.js';
+import {
+  DetectorsConfigSchema,
+  type DetectorsConfig,
+} from '../../../features/detectors/config/detectors-config.js';
 import { loadPlugins, type PluginSet } from '../../../features/detectors/loader/plugin-loader.js';
 import { createInferencePool, type InferencePool } from '../../../features/detectors/model/inference-pool.js';
 import { analyzeVideo, type AnalyzeResult } from '../../../features/detectors/pipeline/analyze-video.js';

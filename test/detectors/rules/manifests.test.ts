@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { PluginManifestSchema, type DetectorPlugin } from '../../../features/detectors/plugin-api/contract.js';
+import {
+  PluginManifestSchema,
+  type DetectorPlugin,
+} from '../../../features/detectors/plugin-api/contract.js';
 import { REPO_ROOT } from '../../helpers/media.js';
 
 const DIR = join(REPO_ROOT, 'detectors', 'plugins');
