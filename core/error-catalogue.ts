@@ -277,6 +277,12 @@ export const ERROR_CATALOGUE = {
     en: 'No grid for the finding',
     doc: 'Neither zone, camera, location nor fallbackGridCode gives a grid. Set dispatcher.fallbackGridCode.',
   },
+  GW_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    zh: '请求格式不受支持',
+    en: 'Unsupported request body type',
+    doc: 'A request body was not JSON (Content-Type: application/json).',
+  },
   GW_VALIDATION: {
     status: 400,
     zh: '输入有误',

@@ -507,7 +507,7 @@ export function createApiRouter(d: HttpApiDeps, version: string): Router {
           : undefined;
         if (r.body && (req.body === undefined || !req.is('application/json'))) {
           throw new GridwatchError(
-            Codes.GW_VALIDATION,
+            Codes.GW_UNSUPPORTED_MEDIA_TYPE,
             `${source}: body must be JSON (Content-Type: application/json)`,
             {
               field: '(body)',

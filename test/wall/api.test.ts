@@ -92,7 +92,7 @@ describe('login and sessions', () => {
     expect(String(extra.json?.message)).toMatch(/role|unrecognized/i);
     const notJson = await call('POST', '/session', {}, undefined, 'username=zhangwei');
     expect(notJson.status).toBe(415);
-    expect(notJson.json?.code).toBe('GW_VALIDATION');
+    expect(notJson.json?.code).toBe('GW_UNSUPPORTED_MEDIA_TYPE');
     const broken = await fetch(`${h.url}/api/v1/session`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

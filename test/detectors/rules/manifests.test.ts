@@ -9,7 +9,7 @@ import {
 } from '../../../features/detectors/plugin-api/contract.js';
 import { REPO_ROOT } from '../../helpers/media.js';
 
-const DIR = join(REPO_ROOT, 'detectors', 'plugins');
+const DIR = join(REPO_ROOT, 'features', 'detectors', 'plugins');
 const MINE = [
   'illegal_parking',
   'street_vending',
