@@ -136,10 +136,11 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
               ? { password: resolveSecret(gw.redis.password, baseDir) }
               : {},
           embedded: false,
+          up: () => true,
           describe: () => opts.redisUrl!,
           close: async () => undefined,
         }
-      : await openRedis({ config: gw.redis, dataDir: gw.dataDir, baseDir, logger });
+      : await openRedis({ config: gw.redis, dataDir: gw.dataDir, baseDir, logger, metrics });
     closers.push({ name: 'redis', close: () => redis.close() });
     log.info({ redis: redis.describe(), roles }, 'redis ready');
 
@@ -259,7 +260,10 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
             const cams = store.cameras();
             const rejected = store.rejected();
             const checks: ReadyReport['checks'] = {
-              redis: await dispatcher.alerts
+              // The supervisor knows at once when the embedded redis-server is down.
+              redis: !redis.up()
+                ? { ok: false, detail: `${redis.describe()}: down, restarting` }
+                : await dispatcher.alerts
                 .suppressions()
                 .then(() => ({ ok: true, detail: redis.describe() }))
                 .catch((err: unknown) => ({

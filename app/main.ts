@@ -56,6 +56,12 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    // The bound on shutdown, whatever a part waits for (e.g. Redis that will not come back):
+    // the process 'exit' hooks SIGKILL the children left.
+    setTimeout(() => {
+      logger.error({ boundMs: SHUTDOWN_BOUND_MS }, 'shutdown did not finish within the bound; exiting');
+      process.exit(1);
+    }, SHUTDOWN_BOUND_MS).unref();
     gateway.close().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -67,6 +73,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }
+
+const SHUTDOWN_BOUND_MS = 10_000;
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   await main();

@@ -31,6 +31,12 @@ export const ERROR_CATALOGUE = {
     en: 'Bad command-line arguments',
     doc: 'A command-line tool was given missing or invalid flags; the message names the flag. Tools exit with code 2.',
   },
+  GW_CHILD_START: {
+    status: 500,
+    zh: '子进程启动失败',
+    en: 'Child process failed to start',
+    doc: 'A supervised child (e.g. redis-server) exited or did not answer while starting; the message has its last output lines.',
+  },
   GW_CLOSED: {
     status: 503,
     zh: '服务正在关闭',
@@ -246,6 +252,12 @@ export const ERROR_CATALOGUE = {
     zh: '内置 Redis 启动失败',
     en: 'Embedded Redis failed to start',
     doc: 'The embedded redis-server child did not start; the message has its last log lines.',
+  },
+  GW_REDIS_UNAVAILABLE: {
+    status: 503,
+    zh: 'Redis 暂不可用，请稍后重试',
+    en: 'Redis is unavailable; retry shortly',
+    doc: 'The request needed Redis while it was down or restarting (the embedded redis-server is restarted by its supervisor within seconds). Nothing was changed; retry. /readyz reports redis not ok meanwhile.',
   },
   GW_SECRET_MISSING: {
     status: 400,

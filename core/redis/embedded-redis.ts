@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
-import type { Logger } from 'pino';
+import { pino, type Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { Codes, DependencyMissingError, GridwatchError } from '../errors.js';
+import { createChildSupervisor, type ChildSupervisor } from '../util/child-supervisor.js';
 import { freePort } from '../util/free-port.js';
 import { which } from '../util/which.js';
 
@@ -18,18 +19,31 @@ export interface EmbeddedRedisOptions {
   startTimeoutMs?: number;
   /** Override the redis-server binary (default: found on PATH). */
   binary?: string;
+  /** Restart delays after an unexpected exit (defaults: 100 ms doubling to 5 s). */
+  backoff?: { initialMs?: number; maxMs?: number; resetAfterMs?: number };
+  /** close() ends within this bound whatever redis-server does (default 10 s). */
+  stopTimeoutMs?: number;
+  metrics?: Registry;
 }
 
 export interface EmbeddedRedis {
   readonly url: string;
   readonly port: number;
+  /** The current child's pid (changes when the supervisor restarts it). */
   readonly pid: number | undefined;
-  /** Idempotent: SHUTDOWN (flushes AOF), then SIGKILL if it does not exit in time. */
+  /** Restarts redis-server when it dies; `supervisor.up()` is false while it is down. */
+  readonly supervisor: ChildSupervisor;
+  /** Memoised: SHUTDOWN (flushes AOF), then SIGTERM, then SIGKILL; ends within stopTimeoutMs. */
   close(): Promise<void>;
 }
 
+function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
+
 /**
- * A private redis-server child on loopback. Used by the gateway when no Redis is
+ * A private redis-server child on loopback, supervised (restarted on the same port and data
+ * directory when it dies). Used by the gateway when no Redis is
  * configured, and by the test suite (each test file its own, on its own port).
  */
 export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
@@ -66,61 +80,44 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
   // A redis left running by a gateway that was SIGKILLed would share this AOF with the new one.
   await stopStaleRedis(join(dir, 'redis.pid'), log);
   args.push('--pidfile', join(dir, 'redis.pid'));
-  // Own process group: Ctrl-C in a terminal signals the whole foreground group, and redis must
-  // outlive the gateway's other parts until close() shuts it down last, after the AOF flush.
-  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const killOnExit = () => child.kill('SIGTERM');
-  process.once('exit', killOnExit);
-  let output = '';
-  const collect = (b: Buffer) => {
-    output = (output + b.toString()).slice(-4_000);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  let exited = false;
-  const exitPromise = new Promise<void>((res) =>
-    child.once('exit', () => {
-      exited = true;
-      res();
-    }),
-  );
-  child.once('error', (err) => log?.error({ err }, 'redis-server failed to start'));
-
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 10_000);
-  for (;;) {
-    if (exited)
-      throw new GridwatchError(Codes.GW_REDIS_START, `redis-server exited at start: ${output.trim()}`);
-    if (await ping(port)) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new GridwatchError(
-        Codes.GW_REDIS_START,
-        `redis-server did not answer on port ${port}: ${output.trim()}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  const supervisor = createChildSupervisor({
+    name: 'redis-server',
+    command: bin,
+    // The same port and directory on every restart: clients reconnect to the same URL and the
+    // AOF written before the crash is replayed.
+    args,
+    // Own process group: Ctrl-C in a terminal signals the whole foreground group, and redis must
+    // outlive the gateway's other parts until close() shuts it down last, after the AOF flush.
+    spawnOptions: { detached: true },
+    logger: opts.logger ?? silentLogger(),
+    probe: () => ping(port),
+    startTimeoutMs: opts.startTimeoutMs ?? 10_000,
+    ...(opts.backoff ? { backoff: opts.backoff } : {}),
+    // SHUTDOWN flushes the AOF; the supervisor falls back to SIGTERM, then SIGKILL, within the bound.
+    gracefulStop: () => sendCommand(port, 'SHUTDOWN\r\n').then(() => undefined),
+    stopTimeoutMs: opts.stopTimeoutMs ?? 10_000,
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+  });
+  try {
+    await supervisor.start();
+  } catch (err) {
+    const out = supervisor.output().trim();
+    throw new GridwatchError(
+      Codes.GW_REDIS_START,
+      `redis-server did not start on port ${port}${out ? `: ${out.slice(-1_000)}` : ''}`,
+      { cause: err },
+    );
   }
-  log?.info({ port, dir, pid: child.pid }, 'embedded redis started');
+  log?.info({ port, dir, pid: supervisor.pid() }, 'embedded redis started');
 
-  let closing: Promise<void> | null = null;
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
-    pid: child.pid,
-    close() {
-      closing ??= (async () => {
-        if (exited) return;
-        await sendCommand(port, 'SHUTDOWN\r\n').catch((err: unknown) =>
-          log?.warn({ err }, 'redis SHUTDOWN failed; killing'),
-        );
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        await exitPromise;
-        clearTimeout(timer);
-        process.removeListener('exit', killOnExit);
-        log?.info({ port }, 'embedded redis stopped');
-      })();
-      return closing;
+    get pid() {
+      return supervisor.pid();
     },
+    supervisor,
+    close: () => supervisor.close(),
   };
 }
 

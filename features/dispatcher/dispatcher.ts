@@ -119,7 +119,7 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
   const keys = redisKeys(config.prefix);
   const redisOpts = redisOptionsFromUrl(o.redisUrl, o.redisOptions);
   const connection = redisOpts as ConnectionOptions;
-  const redis = new Redis({ ...redisOpts, maxRetriesPerRequest: 3, enableAutoPipelining: true });
+  const redis = new Redis({ maxRetriesPerRequest: 3, ...redisOpts, enableAutoPipelining: true });
   redis.on('error', (err) => logger.error({ err }, 'redis connection error'));
 
   const targets: ResolvedTarget[] = o.forwarding.map((t) => ({

@@ -67,7 +67,7 @@ export interface Wall {
 }
 
 function redisClient(url: string, extra: RedisOptions, logger: Logger, name: string): Redis {
-  const r = new Redis(url, { ...extra, lazyConnect: false, maxRetriesPerRequest: 3, connectionName: name });
+  const r = new Redis(url, { maxRetriesPerRequest: 3, ...extra, lazyConnect: false, connectionName: name });
   r.on('error', (err) => logger.warn({ err, client: name }, 'redis client error'));
   return r;
 }

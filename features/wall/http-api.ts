@@ -14,6 +14,7 @@ import {
   UnauthorizedError,
 } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { redisUnavailableAs } from '../../core/redis/redis-unavailable.js';
 import {
   AlertDetailSchema,
   AlertListQuerySchema,
@@ -519,7 +520,8 @@ export function createApiRouter(d: HttpApiDeps, version: string): Router {
         if (!res.headersSent) res.json(out);
         d.requests.inc({ route: label, status: String(res.statusCode) });
       } catch (err) {
-        d.requests.inc({ route: label, status: String(err instanceof GridwatchError ? err.status : 500) });
+        const e = redisUnavailableAs(err);
+        d.requests.inc({ route: label, status: String(e instanceof GridwatchError ? e.status : 500) });
         next(err);
       }
     });
@@ -527,7 +529,8 @@ export function createApiRouter(d: HttpApiDeps, version: string): Router {
   router.use((req, _res, next) => {
     next(new NotFoundError('route', `${req.method} ${req.baseUrl}${req.path}`));
   });
-  router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+  router.use((raw: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const err = redisUnavailableAs(raw);
     if (err instanceof GridwatchError) {
       if (err.status >= 500) d.logger.error({ err, url: req.originalUrl }, 'api error');
       else d.logger.debug({ code: err.code, url: req.originalUrl }, 'api refused');

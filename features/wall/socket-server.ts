@@ -9,6 +9,7 @@ import type { CameraDirectory, CameraStatus } from '../../core/contracts/camera-
 import type { GridIndex } from '../../core/contracts/grid-index.js';
 import { Codes, ForbiddenError, GridwatchError, UnauthorizedError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { redisUnavailableAs } from '../../core/redis/redis-unavailable.js';
 import type { Session, WallAuth } from './auth.js';
 import { parseCookies, SESSION_COOKIE } from './http-api.js';
 import {
@@ -36,7 +37,8 @@ export interface WallSocketServer {
   close(): Promise<void>;
 }
 
-function ackError(err: unknown): Ack<never> {
+function ackError(raw: unknown): Ack<never> {
+  const err = redisUnavailableAs(raw);
   if (err instanceof GridwatchError) {
     return {
       ok: false,

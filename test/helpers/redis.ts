@@ -10,7 +10,10 @@ export async function startTestRedis(): Promise<EmbeddedRedis & { dir: string }>
   return {
     url: r.url,
     port: r.port,
-    pid: r.pid,
+    get pid() {
+      return r.pid;
+    },
+    supervisor: r.supervisor,
     dir,
     async close() {
       await r.close();
