@@ -161,7 +161,16 @@ async function stopStaleRedis(pidfile: string, log: Logger | undefined): Promise
   process.kill(pid, 'SIGTERM');
   for (let i = 0; i < 100; i++) {
     await new Promise((r) => setTimeout(r, 50));
-    if (!existsSync(`/proc/${pid}`)) return;
+    if (!existsSync(`/proc/${pid}`) || isZombie(pid)) return;
   }
   process.kill(pid, 'SIGKILL');
+}
+
+/** An exited process not yet reaped by its parent still has /proc/PID; it holds no port or file. */
+function isZombie(pid: number): boolean {
+  try {
+    return / Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)/, ')'));
+  } catch {
+    return true;
+  }
 }

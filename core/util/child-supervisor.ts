@@ -117,6 +117,7 @@ export function createChildSupervisor(o: ChildSupervisorOptions): ChildSuperviso
 
   function spawnChild(): ChildProcess {
     const c = spawn(o.command, [...o.args], { stdio: ['ignore', 'pipe', 'pipe'], ...o.spawnOptions });
+    out = ''; // the current child's output only
     const collect = (b: Buffer) => {
       out = (out + b.toString()).slice(-4_000);
     };
@@ -148,7 +149,7 @@ export function createChildSupervisor(o: ChildSupervisorOptions): ChildSuperviso
       const delay = nextDelay();
       // One line per exit, at once: the operator sees what died and when it comes back.
       log.error(
-        { pid: c.pid, code, signal, err, ranMs, restarts: restartCount, restartInMs: delay },
+        { pid: c.pid, code, signal, err, ranMs, restarts: restartCount, restartInMs: delay, output: out.trim().slice(-500) },
         `${o.name} exited unexpectedly; restarting`,
       );
       to('backoff');
@@ -208,24 +209,28 @@ export function createChildSupervisor(o: ChildSupervisorOptions): ChildSuperviso
     const c = child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     const exited = childExited;
-    const bound = sleep(stopTimeoutMs).then(() => 'timeout' as const);
+    const boundTimer = { t: undefined as NodeJS.Timeout | undefined };
+    const bound = new Promise<'timeout'>((r) => (boundTimer.t = setTimeout(() => r('timeout'), stopTimeoutMs)));
     const until = (ms: number) => Promise.race([exited.then(() => 'exited' as const), sleep(ms).then(() => 'wait' as const)]);
-    // Budget: 50 % for the polite stop, 30 % after SIGTERM, the rest after SIGKILL.
+    // Budget: 40 % for the polite stop, 30 % after SIGTERM, the rest after SIGKILL.
     const run = (async () => {
       if (o.gracefulStop) {
         const polite = o.gracefulStop().catch((err: unknown) => log.warn({ err }, `${o.name} graceful stop failed`));
-        await Promise.race([polite, sleep(stopTimeoutMs * 0.5)]);
-        if ((await until(stopTimeoutMs * 0.5)) === 'exited') return 'exited' as const;
+        const politeEnd = Date.now() + stopTimeoutMs * 0.4;
+        await Promise.race([polite, exited, sleep(stopTimeoutMs * 0.4)]);
+        if ((await until(Math.max(0, politeEnd - Date.now()))) === 'exited') return;
       }
       c.kill('SIGTERM');
-      if ((await until(stopTimeoutMs * 0.3)) === 'exited') return 'exited' as const;
+      if ((await until(stopTimeoutMs * 0.3)) === 'exited') return;
       log.warn({ pid: c.pid }, `${o.name} ignored SIGTERM; sending SIGKILL`);
       c.kill('SIGKILL');
       await exited;
-      return 'exited' as const;
     })();
-    if ((await Promise.race([run, bound])) === 'timeout')
+    if ((await Promise.race([run.then(() => 'done' as const), bound])) === 'timeout') {
+      c.kill('SIGKILL');
       log.error({ pid: c.pid, boundMs: stopTimeoutMs }, `${o.name} did not exit within the bound; giving up on it`);
+    }
+    clearTimeout(boundTimer.t);
   }
 
   let starting: Promise<void> | null = null;

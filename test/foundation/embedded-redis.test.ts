@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,9 +46,17 @@ describe('embedded redis', () => {
   it('stops a redis left running on the same data dir by a gateway that was killed', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gw-emb-'));
     dirs.push(dir);
-    const orphan = await startEmbeddedRedis({ dir });
-    // no close(): as if the gateway had been SIGKILLed
+    // As a SIGKILLed gateway leaves it: a redis-server with its pidfile in the dir, and no
+    // supervisor any more (an in-process supervisor would restart it).
+    const orphan = spawn(
+      'redis-server',
+      ['--port', '0', '--dir', dir, '--pidfile', join(dir, 'redis.pid'), '--save', '', '--daemonize', 'no'],
+      { stdio: 'ignore', detached: true },
+    );
+    const orphanExit = new Promise((r) => orphan.once('exit', r));
+    for (let i = 0; i < 200 && !existsSync(join(dir, 'redis.pid')); i++) await new Promise((r) => setTimeout(r, 25));
     const next = await startEmbeddedRedis({ dir });
+    await orphanExit;
     expect(() => process.kill(orphan.pid!, 0)).toThrow();
     const c = new Redis(next.url);
     expect(await c.ping()).toBe('PONG');
