@@ -54,8 +54,9 @@ describe('child supervisor', () => {
     // every state but `stopped` can reach `stopped`, so close() always has a path
     for (const s of states.filter((x) => x !== 'stopped')) {
       const seen = new Set<ChildState>([s]);
-      const todo = [s];
-      while (todo.length) for (const n of CHILD_TRANSITIONS[todo.pop()!]) if (!seen.has(n)) seen.add(n), todo.push(n);
+      const todo: ChildState[] = [s];
+      for (let cur = todo.pop(); cur !== undefined; cur = todo.pop())
+        for (const n of CHILD_TRANSITIONS[cur]) if (!seen.has(n)) (seen.add(n), todo.push(n));
       expect(seen.has('stopped'), s).toBe(true);
     }
   });

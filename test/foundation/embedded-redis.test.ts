@@ -50,7 +50,7 @@ describe('embedded redis', () => {
     // supervisor any more (an in-process supervisor would restart it).
     const orphan = spawn(
       'redis-server',
-      ['--port', '0', '--dir', dir, '--pidfile', join(dir, 'redis.pid'), '--save', '', '--daemonize', 'no'],
+      ['--port', '0', '--unixsocket', join(dir, 'orphan.sock'), '--dir', dir, '--pidfile', join(dir, 'redis.pid'), '--save', '', '--daemonize', 'no'],
       { stdio: 'ignore', detached: true },
     );
     const orphanExit = new Promise((r) => orphan.once('exit', r));
