@@ -16,7 +16,7 @@ import { Codes, ConfigError, GridwatchError } from '../core/errors.js';
 import { createEvidenceStore } from '../core/evidence/evidence-store.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { createMetricsRegistry } from '../core/metrics.js';
-import { openRedis, type RedisConnection } from '../core/redis/redis-connection.js';
+import { FAIL_FAST_REDIS_OPTIONS, openRedis, type RedisConnection } from '../core/redis/redis-connection.js';
 import { createDetectors, readPluginTypes, type Detectors } from '../features/detectors/index.js';
 import { createDispatcher, type Dispatcher } from '../features/dispatcher/dispatcher.js';
 import { createIngest, type Ingest } from '../features/ingest/ingest.js';
@@ -131,10 +131,12 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
     const redis: RedisConnection = opts.redisUrl
       ? {
           url: opts.redisUrl,
-          options:
-            gw.redis && 'url' in gw.redis && gw.redis.password
+          options: {
+            ...FAIL_FAST_REDIS_OPTIONS,
+            ...(gw.redis && 'url' in gw.redis && gw.redis.password
               ? { password: resolveSecret(gw.redis.password, baseDir) }
-              : {},
+              : {}),
+          },
           embedded: false,
           up: () => true,
           describe: () => opts.redisUrl!,
@@ -264,12 +266,12 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
               redis: !redis.up()
                 ? { ok: false, detail: `${redis.describe()}: down, restarting` }
                 : await dispatcher.alerts
-                .suppressions()
-                .then(() => ({ ok: true, detail: redis.describe() }))
-                .catch((err: unknown) => ({
-                  ok: false,
-                  detail: err instanceof Error ? err.message : String(err),
-                })),
+                    .suppressions()
+                    .then(() => ({ ok: true, detail: redis.describe() }))
+                    .catch((err: unknown) => ({
+                      ok: false,
+                      detail: err instanceof Error ? err.message : String(err),
+                    })),
               config: {
                 ok: true,
                 detail: `${cams.length} cameras accepted, ${rejected.length} rejected, ${store.grids().size} grids`,

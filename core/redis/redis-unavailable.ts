@@ -5,7 +5,10 @@ import { Codes, GridwatchError } from '../errors.js';
 // connection was refused. Matched by name and errno code (ioredis exports no classes for them).
 const UNAVAILABLE_NAMES = new Set(['MaxRetriesPerRequestError']);
 const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
-const UNAVAILABLE_MESSAGES = ['Connection is closed.', "Stream isn't writeable and enableOfflineQueue options is false"];
+const UNAVAILABLE_MESSAGES = [
+  'Connection is closed.',
+  "Stream isn't writeable and enableOfflineQueue options is false",
+];
 
 /** True when err (or a cause of it) says Redis could not be reached, as opposed to a bad reply. */
 export function isRedisUnavailable(err: unknown): boolean {

@@ -83,22 +83,22 @@ export function createChildSupervisor(o: ChildSupervisorOptions): ChildSuperviso
   const listeners = new Set<(to: ChildState, from: ChildState) => void>();
 
   const mUp = o.metrics
-    ? (o.metrics.getSingleMetric('gridwatch_child_up') as Gauge | undefined) ??
+    ? ((o.metrics.getSingleMetric('gridwatch_child_up') as Gauge | undefined) ??
       new Gauge({
         name: 'gridwatch_child_up',
         help: 'Supervised child processes: 1 while running and answering its probe, 0 otherwise',
         labelNames: ['child'],
         registers: [o.metrics],
-      })
+      }))
     : null;
   const mRestarts = o.metrics
-    ? (o.metrics.getSingleMetric('gridwatch_child_restarts_total') as Counter | undefined) ??
+    ? ((o.metrics.getSingleMetric('gridwatch_child_restarts_total') as Counter | undefined) ??
       new Counter({
         name: 'gridwatch_child_restarts_total',
         help: 'Unexpected exits of supervised child processes (each followed by a restart)',
         labelNames: ['child'],
         registers: [o.metrics],
-      })
+      }))
     : null;
 
   function to(next: ChildState): void {
@@ -149,7 +149,16 @@ export function createChildSupervisor(o: ChildSupervisorOptions): ChildSuperviso
       const delay = nextDelay();
       // One line per exit, at once: the operator sees what died and when it comes back.
       log.error(
-        { pid: c.pid, code, signal, err, ranMs, restarts: restartCount, restartInMs: delay, output: out.trim().slice(-500) },
+        {
+          pid: c.pid,
+          code,
+          signal,
+          err,
+          ranMs,
+          restarts: restartCount,
+          restartInMs: delay,
+          output: out.trim().slice(-500),
+        },
         `${o.name} exited unexpectedly; restarting`,
       );
       to('backoff');
@@ -189,18 +198,26 @@ export function createChildSupervisor(o: ChildSupervisorOptions): ChildSuperviso
     void childExited.then(() => (exited = true));
     const deadline = Date.now() + startTimeoutMs;
     for (;;) {
-      if ((state as ChildState) !== 'starting') throw new GridwatchError(Codes.GW_NOT_READY, `${o.name}: stopped while starting`);
+      if ((state as ChildState) !== 'starting')
+        throw new GridwatchError(Codes.GW_NOT_READY, `${o.name}: stopped while starting`);
       if (exited)
-        throw new GridwatchError(Codes.GW_CHILD_START, `${o.name} exited at start: ${out.trim().slice(-1_000)}`);
+        throw new GridwatchError(
+          Codes.GW_CHILD_START,
+          `${o.name} exited at start: ${out.trim().slice(-1_000)}`,
+        );
       if (await o.probe().catch(() => false)) break;
       if (Date.now() > deadline) {
         c.kill('SIGKILL');
         await childExited;
-        throw new GridwatchError(Codes.GW_CHILD_START, `${o.name} did not answer within ${startTimeoutMs} ms: ${out.trim().slice(-1_000)}`);
+        throw new GridwatchError(
+          Codes.GW_CHILD_START,
+          `${o.name} did not answer within ${startTimeoutMs} ms: ${out.trim().slice(-1_000)}`,
+        );
       }
       await sleep(50);
     }
-    if ((state as ChildState) !== 'starting') throw new GridwatchError(Codes.GW_NOT_READY, `${o.name}: stopped while starting`);
+    if ((state as ChildState) !== 'starting')
+      throw new GridwatchError(Codes.GW_NOT_READY, `${o.name}: stopped while starting`);
     upSince = Date.now();
     to('running');
   }
@@ -210,12 +227,17 @@ export function createChildSupervisor(o: ChildSupervisorOptions): ChildSuperviso
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     const exited = childExited;
     const boundTimer = { t: undefined as NodeJS.Timeout | undefined };
-    const bound = new Promise<'timeout'>((r) => (boundTimer.t = setTimeout(() => r('timeout'), stopTimeoutMs)));
-    const until = (ms: number) => Promise.race([exited.then(() => 'exited' as const), sleep(ms).then(() => 'wait' as const)]);
+    const bound = new Promise<'timeout'>(
+      (r) => (boundTimer.t = setTimeout(() => r('timeout'), stopTimeoutMs)),
+    );
+    const until = (ms: number) =>
+      Promise.race([exited.then(() => 'exited' as const), sleep(ms).then(() => 'wait' as const)]);
     // Budget: 40 % for the polite stop, 30 % after SIGTERM, the rest after SIGKILL.
     const run = (async () => {
       if (o.gracefulStop) {
-        const polite = o.gracefulStop().catch((err: unknown) => log.warn({ err }, `${o.name} graceful stop failed`));
+        const polite = o
+          .gracefulStop()
+          .catch((err: unknown) => log.warn({ err }, `${o.name} graceful stop failed`));
         const politeEnd = Date.now() + stopTimeoutMs * 0.4;
         await Promise.race([polite, exited, sleep(stopTimeoutMs * 0.4)]);
         if ((await until(Math.max(0, politeEnd - Date.now()))) === 'exited') return;
@@ -228,7 +250,10 @@ export function createChildSupervisor(o: ChildSupervisorOptions): ChildSuperviso
     })();
     if ((await Promise.race([run.then(() => 'done' as const), bound])) === 'timeout') {
       c.kill('SIGKILL');
-      log.error({ pid: c.pid, boundMs: stopTimeoutMs }, `${o.name} did not exit within the bound; giving up on it`);
+      log.error(
+        { pid: c.pid, boundMs: stopTimeoutMs },
+        `${o.name} did not exit within the bound; giving up on it`,
+      );
     }
     clearTimeout(boundTimer.t);
   }

@@ -12,7 +12,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startEmbeddedRedis } from '../../core/redis/embedded-redis.js';
 import { FAIL_FAST_REDIS_OPTIONS } from '../../core/redis/redis-connection.js';
 import { isRedisUnavailable, redisUnavailableAs } from '../../core/redis/redis-unavailable.js';
-import { CHILD_TRANSITIONS, createChildSupervisor, type ChildState } from '../../core/util/child-supervisor.js';
+import {
+  CHILD_TRANSITIONS,
+  createChildSupervisor,
+  type ChildState,
+} from '../../core/util/child-supervisor.js';
 import { Codes, GridwatchError } from '../../core/errors.js';
 import { captureLogger } from '../config/fixtures.js';
 
@@ -56,7 +60,11 @@ describe('child supervisor', () => {
       const seen = new Set<ChildState>([s]);
       const todo: ChildState[] = [s];
       for (let cur = todo.pop(); cur !== undefined; cur = todo.pop())
-        for (const n of CHILD_TRANSITIONS[cur]) if (!seen.has(n)) (seen.add(n), todo.push(n));
+        for (const n of CHILD_TRANSITIONS[cur]) {
+          if (seen.has(n)) continue;
+          seen.add(n);
+          todo.push(n);
+        }
       expect(seen.has('stopped'), s).toBe(true);
     }
   });
@@ -74,7 +82,10 @@ describe('child supervisor', () => {
     const first = r.pid!;
 
     process.kill(first, 'SIGKILL');
-    await until(() => r.supervisor.state() === 'backoff' || r.supervisor.state() === 'starting', 'exit noticed');
+    await until(
+      () => r.supervisor.state() === 'backoff' || r.supervisor.state() === 'starting',
+      'exit noticed',
+    );
     expect(r.supervisor.up()).toBe(false);
     await until(() => r.supervisor.up(), 'restart');
     expect(r.pid).not.toBe(first);
@@ -177,7 +188,10 @@ describe('child supervisor', () => {
     await import('node:fs/promises').then((fs) => fs.writeFile(marker, ''));
     try {
       process.kill(sup.pid()!, 'SIGKILL');
-      await until(() => lines(cap.text()).filter((l) => l.msg === 'flappy restart failed; retrying').length >= 3, 'retries');
+      await until(
+        () => lines(cap.text()).filter((l) => l.msg === 'flappy restart failed; retrying').length >= 3,
+        'retries',
+      );
       const delays = lines(cap.text())
         .filter((l) => l.msg === 'flappy restart failed; retrying')
         .map((l) => (l as unknown as { restartInMs: number }).restartInMs);

@@ -50,11 +50,25 @@ describe('embedded redis', () => {
     // supervisor any more (an in-process supervisor would restart it).
     const orphan = spawn(
       'redis-server',
-      ['--port', '0', '--unixsocket', join(dir, 'orphan.sock'), '--dir', dir, '--pidfile', join(dir, 'redis.pid'), '--save', '', '--daemonize', 'no'],
+      [
+        '--port',
+        '0',
+        '--unixsocket',
+        join(dir, 'orphan.sock'),
+        '--dir',
+        dir,
+        '--pidfile',
+        join(dir, 'redis.pid'),
+        '--save',
+        '',
+        '--daemonize',
+        'no',
+      ],
       { stdio: 'ignore', detached: true },
     );
     const orphanExit = new Promise((r) => orphan.once('exit', r));
-    for (let i = 0; i < 200 && !existsSync(join(dir, 'redis.pid')); i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 200 && !existsSync(join(dir, 'redis.pid')); i++)
+      await new Promise((r) => setTimeout(r, 25));
     const next = await startEmbeddedRedis({ dir });
     await orphanExit;
     expect(() => process.kill(orphan.pid!, 0)).toThrow();
