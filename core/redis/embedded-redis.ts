@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { Codes, DependencyMissingError, GridwatchError } from '../errors.js';
-import { createChildSupervisor, type ChildSupervisor } from '../util/child-supervisor.js';
+import { createChildSupervisor, type ChildSupervisor } from '../process/child-supervisor.js';
 import { freePort } from '../util/free-port.js';
 import { which } from '../util/which.js';
 

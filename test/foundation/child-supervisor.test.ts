@@ -16,7 +16,7 @@ import {
   CHILD_TRANSITIONS,
   createChildSupervisor,
   type ChildState,
-} from '../../core/util/child-supervisor.js';
+} from '../../core/process/child-supervisor.js';
 import { Codes, GridwatchError } from '../../core/errors.js';
 import { captureLogger } from '../config/fixtures.js';
 
