@@ -65,7 +65,7 @@ function semanticIssues(
   raw: unknown,
   prefix: PathKey[],
   locate: Locate,
-  grids: GridIndex,
+  hasGrid: (code: string) => boolean,
 ): InputIssue[] {
   const out: InputIssue[] = [];
   if (!raw || typeof raw !== 'object') return out;
@@ -79,7 +79,7 @@ function semanticIssues(
       found,
       message,
     });
-  if (isCode(cam.gridCode) && !grids.get(cam.gridCode)) {
+  if (isCode(cam.gridCode) && !hasGrid(cam.gridCode)) {
     add(
       ['gridCode'],
       'a code in the grid file',
@@ -121,7 +121,7 @@ function semanticIssues(
         );
       }
     }
-    if (isCode(z.gridCode) && !grids.get(z.gridCode)) {
+    if (isCode(z.gridCode) && !hasGrid(z.gridCode)) {
       add(
         ['zones', zi, 'gridCode'],
         'a code in the grid file',
@@ -133,7 +133,7 @@ function semanticIssues(
   return out;
 }
 
-/** Reads one camera YAML file and validates each entry on its own. */
+/** Reads one camera YAML file and validates each entry on its own (on the calling thread). */
 export async function readCameraFile(
   file: string,
   grids: GridIndex,
@@ -144,14 +144,56 @@ export async function readCameraFile(
   return validateCameraText(file, read.text, grids, validateCamera);
 }
 
+/** validateCameraText in one go: parse (parseCameraText), then finish each entry. */
 export function validateCameraText(
   file: string,
   text: string,
   grids: GridIndex,
   validateCamera: ValidateCamera | undefined,
 ): CameraFileResult {
+  const parsed = parseCameraText(file, text, (code) => grids.get(code) !== undefined);
+  return {
+    file,
+    fileIssues: parsed.fileIssues,
+    entries: parsed.entries.map((e) => finishCameraEntry(file, e, grids, validateCamera)),
+  };
+}
+
+/** A camera entry after the parts that need no plugin and no grid geometry (worker side). */
+export interface ParsedCameraEntry {
+  index: number;
+  line: number;
+  id: string | null;
+  /** Schema-valid and semantically checked, with WGS-84 coordinates; plugin checks still to run. */
+  camera?: CameraConfig & { wgs84: { lon: number; lat: number } };
+  issues: InputIssue[];
+  /**
+   * Line and column of every node under the camera's `detectors`, by path relative to the
+   * camera (`detectors[0].options.minDwellSec`): plugin issues point there without the YAML
+   * document, which stays in the worker.
+   */
+  positions?: Record<string, [number, number]>;
+}
+
+export interface ParsedCameraFile {
+  file: string;
+  fileIssues: InputIssue[];
+  entries: ParsedCameraEntry[];
+}
+
+/**
+ * Parses and validates a camera file's text as far as possible without plugins or the grid
+ * geometry: YAML, the schema, grid codes (`hasGrid`), zone polygons. Runs in the config parse
+ * worker. At most `maxIssues` issues are listed per file; the rest are counted in one more issue.
+ */
+export function parseCameraText(
+  file: string,
+  text: string,
+  hasGrid: (code: string) => boolean,
+  maxIssues: number = LIMITS.issuesPerFile,
+): ParsedCameraFile {
   const parsed = parseYamlConfig(file, text);
-  if (parsed.issues.length) return { file, fileIssues: parsed.issues, entries: [] };
+  if (parsed.issues.length) return { file, fileIssues: capIssues(file, parsed.issues, maxIssues), entries: [] };
   if (parsed.data === null || parsed.data === undefined) {
     // Refused rather than read as "no cameras": an editor's half-written save would otherwise
     // drop every camera of the file for a moment.
@@ -168,50 +210,107 @@ export function validateCameraText(
   }
   const top = TopSchema.safeParse(parsed.data, { reportInput: true });
   if (!top.success)
-    return { file, fileIssues: zodToInputIssues(file, top.error, parsed.locate), entries: [] };
-  const baseDir = dirname(file);
-  const entries = top.data.cameras.map((raw, i): CameraEntryResult => {
+    return {
+      file,
+      fileIssues: capIssues(file, zodToInputIssues(file, top.error, parsed.locate), maxIssues),
+      entries: [],
+    };
+  let budget = maxIssues;
+  const entries = top.data.cameras.map((raw, i): ParsedCameraEntry => {
     const prefix: PathKey[] = ['cameras', i];
     const line = parsed.locate(prefix).line ?? 1;
     const rawId = raw && typeof raw === 'object' ? (raw as Record<string, unknown>).id : undefined;
     const id = typeof rawId === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(rawId) ? rawId : null;
     const r = CameraSchema.safeParse(raw, { reportInput: true });
-    const semantic = semanticIssues(file, raw, prefix, parsed.locate, grids);
-    if (!r.success)
-      return {
-        index: i,
-        line,
-        id,
-        issues: byPosition([...zodToInputIssues(file, r.error, parsed.locate, prefix), ...semantic]),
-      };
-    const cam = r.data;
-    const issues = semantic;
-    if (validateCamera) {
-      for (const vi of validateCamera(cam)) {
-        const rel = vi.path ? pathFromDotted(vi.path) : [];
-        issues.push({
-          ...vi,
-          source: file,
-          ...parsed.locate([...prefix, ...rel]),
-          path: formatPath([...prefix, ...rel]),
-        });
-      }
+    const semantic = semanticIssues(file, raw, prefix, parsed.locate, hasGrid);
+    const issues = r.success ? semantic : [...zodToInputIssues(file, r.error, parsed.locate, prefix), ...semantic];
+    if (issues.length || !r.success) {
+      // Every rejected entry keeps at least its first issue, so it still says why.
+      const keep = Math.max(1, budget);
+      budget = Math.max(0, budget - issues.length);
+      return { index: i, line, id, issues: capIssues(file, byPosition(issues), keep, prefix) };
     }
-    if (issues.length) return { index: i, line, id, issues: byPosition(issues) };
-    const wgs84 = toWgs84(cam.location.lon, cam.location.lat, cam.location.crs);
-    // Omitted gridCode: the grid the camera stands in (left unset outside every grid).
-    const gridCode = cam.gridCode ?? grids.lookup(wgs84.lon, wgs84.lat)?.code;
-    const camera: LoadedCamera = {
-      ...cam,
-      ...(gridCode === undefined ? {} : { gridCode }),
-      file,
+    const cam = r.data;
+    return {
+      index: i,
       line,
-      baseDir,
-      wgs84,
+      id,
+      camera: { ...cam, wgs84: toWgs84(cam.location.lon, cam.location.lat, cam.location.crs) },
+      issues: [],
+      positions: parsed.positionsUnder([...prefix, 'detectors'], prefix.length),
     };
-    return { index: i, line, id, camera, issues: [] };
   });
   return { file, fileIssues: [], entries };
+}
+
+/** The main-thread part: plugin checks (validateCamera) and the grid the camera stands in. */
+export function finishCameraEntry(
+  file: string,
+  e: ParsedCameraEntry,
+  grids: GridIndex,
+  validateCamera: ValidateCamera | undefined,
+): CameraEntryResult {
+  const { index, line, id } = e;
+  if (!e.camera) return { index, line, id, issues: e.issues };
+  const { wgs84, ...cam } = e.camera;
+  const issues: InputIssue[] = [];
+  if (validateCamera) {
+    for (const vi of validateCamera(cam)) {
+      const rel = vi.path ? pathFromDotted(vi.path) : [];
+      issues.push({
+        ...vi,
+        source: file,
+        ...positionOf(e, rel),
+        path: formatPath(['cameras', index, ...rel]),
+      });
+    }
+  }
+  if (issues.length) return { index, line, id, issues: byPosition(issues) };
+  // Omitted gridCode: the grid the camera stands in (left unset outside every grid).
+  const gridCode = cam.gridCode ?? grids.lookup(wgs84.lon, wgs84.lat)?.code;
+  const camera: LoadedCamera = {
+    ...cam,
+    ...(gridCode === undefined ? {} : { gridCode }),
+    file,
+    line,
+    baseDir: dirname(file),
+    wgs84,
+  };
+  return { index, line, id, camera, issues: [] };
+}
+
+/** The deepest recorded node on `rel` (a missing option is reported at its parent), else the entry's line. */
+function positionOf(e: ParsedCameraEntry, rel: PathKey[]): { line?: number; column?: number } {
+  for (let n = rel.length; n > 0; n--) {
+    const p = e.positions?.[formatPath(rel.slice(0, n))];
+    if (p) return { line: p[0], column: p[1] };
+  }
+  return { line: e.line };
+}
+
+/**
+ * At most `max` issues; the rest are counted in one more issue, so a file with 50,000 unknown
+ * keys gives a readable list (and a log line of bounded size) instead of 50,000 lines.
+ */
+export function capIssues(
+  source: string,
+  issues: InputIssue[],
+  max: number,
+  prefix: readonly PathKey[] = [],
+): InputIssue[] {
+  if (issues.length <= max) return issues;
+  const rest = issues.length - max;
+  return [
+    ...issues.slice(0, max),
+    {
+      source,
+      ...(issues[max]?.line === undefined ? {} : { line: issues[max]!.line }),
+      path: formatPath(prefix),
+      expected: `at most ${max} issues listed`,
+      found: `${rest} more`,
+      message: `${rest} more issue${rest === 1 ? '' : 's'} not listed`,
+    },
+  ];
 }
 
 /** Issues in reading order, so a long list reads top to bottom like the file. */

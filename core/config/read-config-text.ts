@@ -4,7 +4,17 @@ import type { InputIssue } from '../errors.js';
 export const MB = 1024 * 1024;
 
 /** Size caps: a 50 MB camera YAML is a mistake (or an attack), not a camera list. */
-export const LIMITS = { yamlBytes: 10 * MB, geojsonBytes: 200 * MB, csvBytes: 50 * MB } as const;
+export const LIMITS = {
+  yamlBytes: 10 * MB,
+  geojsonBytes: 200 * MB,
+  csvBytes: 50 * MB,
+  /** Issues listed per file; the rest are counted ("N more issues not listed"). */
+  issuesPerFile: 100,
+  /** Longest config log line (a rejected entry's issues joined); longer ones are cut. */
+  logLineChars: 8_000,
+  /** Rejected entries logged one by one per file; the rest in one summary line. */
+  loggedEntriesPerFile: 20,
+} as const;
 
 export type ReadTextResult =
   { ok: true; text: string; size: number; mtimeMs: number } | { ok: false; issue: InputIssue };
