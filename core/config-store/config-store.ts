@@ -7,8 +7,15 @@ import type { GridIndex } from '../contracts/grid-index.js';
 import type { LoadedCamera } from '../contracts/loaded-camera.js';
 import { Codes, ClosedError, ConfigError, GridwatchError, formatIssue, type InputIssue } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { loadGridFile } from '../grid/grid-index.js';
-import { readCameraFile, type CameraFileResult, type ValidateCamera } from '../config/camera-file.js';
+import { buildGridIndex } from '../grid/grid-index.js';
+import {
+  finishCameraEntry,
+  type CameraEntryResult,
+  type CameraFileResult,
+  type ValidateCamera,
+} from '../config/camera-file.js';
+import { createConfigParser } from './config-parser.js';
+import { LIMITS } from '../config/read-config-text.js';
 import type { Locate } from '../config/zod-issues.js';
 
 /**
@@ -86,6 +93,8 @@ const notLoaded = () => new GridwatchError(Codes.GW_CONFIG_NOT_LOADED, 'config s
 
 export function createConfigStore(opts: ConfigStoreOptions): ConfigStore {
   const log = opts.logger.child({ component: 'config' });
+  // Files are read and parsed in a worker thread; only plugin checks and grid lookups run here.
+  const parser = createConfigParser({ logger: opts.logger });
   const debounceMs = opts.debounceMs ?? 300;
   const pollIntervalMs = opts.pollIntervalMs ?? 5_000;
   const accepted = new Gauge({
@@ -138,6 +147,7 @@ export function createConfigStore(opts: ConfigStoreOptions): ConfigStore {
   let dupIssues: InputIssue[] = [];
   let currentKey = '';
   let closed = false;
+  let closing: Promise<void> | null = null;
   let loaded = false;
   const watchers: FSWatcher[] = [];
   let debounce: NodeJS.Timeout | undefined;
@@ -240,6 +250,25 @@ export function createConfigStore(opts: ConfigStoreOptions): ConfigStore {
     return { file: r.file, ...st, good, active, rejected, issues };
   }
 
+  /**
+   * One warn line per rejected entry, for the first few entries of a file, each cut to
+   * LIMITS.logLineChars; the rest in one summary line (the admin view lists them all).
+   */
+  function logRejected(file: string, list: RejectedEntry[]): void {
+    const shown = list.slice(0, LIMITS.loggedEntriesPerFile);
+    for (const rej of shown) {
+      let text = `camera entry rejected:\n${rej.errors.join('\n')}`;
+      if (text.length > LIMITS.logLineChars)
+        text = `${text.slice(0, LIMITS.logLineChars)}… (${text.length - LIMITS.logLineChars} more characters)`;
+      log.warn({ file: rej.file, cameraId: rej.cameraId }, text);
+    }
+    if (list.length > shown.length)
+      log.warn(
+        { file, more: list.length - shown.length },
+        `${list.length - shown.length} more rejected camera entries in this file not logged (see /api/v1/admin/rejected-cameras)`,
+      );
+  }
+
   /** Cross-file duplicate ids: the first in load order (dir order, then file name) wins. */
   function recompute(): boolean {
     const seen = new Map<string, LoadedCamera>();
@@ -289,7 +318,8 @@ export function createConfigStore(opts: ConfigStoreOptions): ConfigStore {
     if (!strict && grid && sameStamp(st, gridStamp)) return 'same';
     try {
       const t0 = performance.now();
-      const r = await loadGridFile(file);
+      const parsed = await parser.gridFile(file);
+      const r = { index: buildGridIndex(parsed.features), issues: parsed.issues, features: parsed.features.length };
       grid = r.index;
       gridStamp = st;
       gridIssues = r.issues;
@@ -341,16 +371,16 @@ export function createConfigStore(opts: ConfigStoreOptions): ConfigStore {
         next.set(f, prev);
         continue;
       }
-      const r = await readCameraFile(f, grid!, opts.validateCamera);
+      const entries: CameraEntryResult[] = [];
+      const g = grid!;
+      const fileIssues = await parser.cameraFile(f, (chunk) => {
+        for (const e of chunk) entries.push(finishCameraEntry(f, e, g, opts.validateCamera));
+      });
+      const r: CameraFileResult = { file: f, fileIssues, entries };
       const state = applyFileResult(prev, r, st);
       touched++;
       if (state.issues.length) withIssues++;
-      for (const rej of state.rejected) {
-        log.warn(
-          { file: rej.file, cameraId: rej.cameraId },
-          `camera entry rejected:\n${rej.errors.join('\n')}`,
-        );
-      }
+      logRejected(f, state.rejected);
       next.set(f, state);
     }
     files.clear();
@@ -476,14 +506,17 @@ export function createConfigStore(opts: ConfigStoreOptions): ConfigStore {
       listeners[event].add(cb);
       return () => listeners[event].delete(cb);
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      if (debounce) clearTimeout(debounce);
-      if (poll) clearInterval(poll);
-      for (const w of watchers.splice(0)) w.close();
-      await chain;
-      for (const s of Object.values(listeners)) s.clear();
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        if (debounce) clearTimeout(debounce);
+        if (poll) clearInterval(poll);
+        for (const w of watchers.splice(0)) w.close();
+        await chain;
+        await parser.close();
+        for (const s of Object.values(listeners)) s.clear();
+      })();
+      return closing;
     },
   };
   return store;

@@ -287,6 +287,17 @@ export function validateGridData(
 export async function loadGridFile(
   file: string,
 ): Promise<{ index: GridIndex; issues: InputIssue[]; features: number }> {
+  const { features, issues } = await readGridFeatures(file);
+  return { index: buildGridIndex(features), issues, features: features.length };
+}
+
+/**
+ * Reading, JSON parsing and validation, without building the index: what the config parse
+ * worker runs (the index, with its spatial tree, is built where it is used).
+ */
+export async function readGridFeatures(
+  file: string,
+): Promise<{ features: GridFeatureInput[]; issues: InputIssue[] }> {
   const read = await readConfigText(file, LIMITS.geojsonBytes, 'grid file');
   if (!read.ok) throw new ConfigError(`grid file ${file} cannot be used`, [read.issue]);
   let data: unknown;
@@ -305,6 +316,5 @@ export async function loadGridFile(
       },
     ]);
   }
-  const { features, issues } = validateGridData(file, data, createJsonLocator(read.text));
-  return { index: buildGridIndex(features), issues, features: features.length };
+  return validateGridData(file, data, createJsonLocator(read.text));
 }
