@@ -14,7 +14,7 @@ import {
   type CameraFileResult,
   type ValidateCamera,
 } from '../config/camera-file.js';
-import { createConfigParser } from './config-parser.js';
+import { createConfigParser, type ConfigParser } from './config-parser.js';
 import { LIMITS } from '../config/read-config-text.js';
 import type { Locate } from '../config/zod-issues.js';
 
@@ -52,6 +52,11 @@ export interface ConfigStoreOptions {
   pollIntervalMs?: number;
   /** Use fs.watch as well as the periodic scan (default true; false on file systems without inotify). */
   fsWatch?: boolean;
+  /**
+   * The worker that reads and parses files. Default: the store's own, closed with it. One
+   * given here is shared (e.g. by the stores of one test file) and closed by its owner.
+   */
+  parser?: ConfigParser;
 }
 
 export interface ConfigStoreEvents {
@@ -94,7 +99,8 @@ const notLoaded = () => new GridwatchError(Codes.GW_CONFIG_NOT_LOADED, 'config s
 export function createConfigStore(opts: ConfigStoreOptions): ConfigStore {
   const log = opts.logger.child({ component: 'config' });
   // Files are read and parsed in a worker thread; only plugin checks and grid lookups run here.
-  const parser = createConfigParser({ logger: opts.logger });
+  const parser = opts.parser ?? createConfigParser({ logger: opts.logger });
+  const ownParser = opts.parser === undefined;
   const debounceMs = opts.debounceMs ?? 300;
   const pollIntervalMs = opts.pollIntervalMs ?? 5_000;
   const accepted = new Gauge({
@@ -513,7 +519,7 @@ export function createConfigStore(opts: ConfigStoreOptions): ConfigStore {
         if (poll) clearInterval(poll);
         for (const w of watchers.splice(0)) w.close();
         await chain;
-        await parser.close();
+        if (ownParser) await parser.close();
         for (const s of Object.values(listeners)) s.clear();
       })();
       return closing;

@@ -1,8 +1,9 @@
 import { truncate, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createGatewayConfigStore } from '../../app/gateway-config-store.js';
 import type { CameraConfig } from '../../core/contracts/camera-schema.js';
+import { createConfigParser } from '../../core/config-store/config-parser.js';
 import { ConfigError, type InputIssue } from '../../core/errors.js';
 import { createMetricsRegistry } from '../../core/metrics.js';
 import { cameraYaml, captureLogger, makeConfigDir } from './fixtures.js';
@@ -650,6 +651,9 @@ const CASES: Case[] = [
 ];
 
 describe('malformed inputs: each gives its exact error', () => {
+  // One parse worker for every store of this file (a worker starts in about 0.3 s under tsx).
+  const parser = createConfigParser({ logger: captureLogger().logger });
+  afterAll(() => parser.close());
   it('has at least 30 cases', () => expect(CASES.length).toBeGreaterThanOrEqual(30));
 
   for (const c of CASES) {
@@ -665,6 +669,7 @@ describe('malformed inputs: each gives its exact error', () => {
         metrics: createMetricsRegistry({ defaultMetrics: false }),
         watch: false,
         validateCamera,
+        parser,
       });
       try {
         await c.setup?.(tmp.dir);
