@@ -63,7 +63,16 @@ function unknownKeysYaml(n: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function storeLoad(dir: string): Promise<{ ms: number; maxDelayMs: number; p99Ms: number; accepted: number; rejected: number; issues: number }> {
+async function storeLoad(
+  dir: string,
+): Promise<{
+  ms: number;
+  maxDelayMs: number;
+  p99Ms: number;
+  accepted: number;
+  rejected: number;
+  issues: number;
+}> {
   const h = monitorEventLoopDelay({ resolution: 10 });
   const store = createConfigStore({
     root: () => ({

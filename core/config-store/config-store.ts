@@ -325,7 +325,11 @@ export function createConfigStore(opts: ConfigStoreOptions): ConfigStore {
     try {
       const t0 = performance.now();
       const parsed = await parser.gridFile(file);
-      const r = { index: buildGridIndex(parsed.features), issues: parsed.issues, features: parsed.features.length };
+      const r = {
+        index: buildGridIndex(parsed.features),
+        issues: parsed.issues,
+        features: parsed.features.length,
+      };
       grid = r.index;
       gridStamp = st;
       gridIssues = r.issues;

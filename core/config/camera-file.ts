@@ -193,7 +193,8 @@ export function parseCameraText(
   maxIssues: number = LIMITS.issuesPerFile,
 ): ParsedCameraFile {
   const parsed = parseYamlConfig(file, text);
-  if (parsed.issues.length) return { file, fileIssues: capIssues(file, parsed.issues, maxIssues), entries: [] };
+  if (parsed.issues.length)
+    return { file, fileIssues: capIssues(file, parsed.issues, maxIssues), entries: [] };
   if (parsed.data === null || parsed.data === undefined) {
     // Refused rather than read as "no cameras": an editor's half-written save would otherwise
     // drop every camera of the file for a moment.
@@ -223,7 +224,9 @@ export function parseCameraText(
     const id = typeof rawId === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(rawId) ? rawId : null;
     const r = CameraSchema.safeParse(raw, { reportInput: true });
     const semantic = semanticIssues(file, raw, prefix, parsed.locate, hasGrid);
-    const issues = r.success ? semantic : [...zodToInputIssues(file, r.error, parsed.locate, prefix), ...semantic];
+    const issues = r.success
+      ? semantic
+      : [...zodToInputIssues(file, r.error, parsed.locate, prefix), ...semantic];
     if (issues.length || !r.success) {
       // Every rejected entry keeps at least its first issue, so it still says why.
       const keep = Math.max(1, budget);

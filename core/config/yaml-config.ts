@@ -125,7 +125,10 @@ export function parseYamlConfig(source: string, text: string): ParsedYaml {
       }
       if (isMap(cur.node)) {
         for (const pair of cur.node.items) {
-          if (!isScalar(pair.key) || (typeof pair.key.value !== 'string' && typeof pair.key.value !== 'number'))
+          if (
+            !isScalar(pair.key) ||
+            (typeof pair.key.value !== 'string' && typeof pair.key.value !== 'number')
+          )
             continue;
           const k = String(pair.key.value);
           if (isNode(pair.value)) stack.push({ node: pair.value, path: [...cur.path, k] });

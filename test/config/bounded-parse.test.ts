@@ -72,7 +72,8 @@ describe('bounded config parsing', () => {
   });
 
   it('once the file budget is spent, every further rejected entry still says why (one issue each)', async () => {
-    const bad = (i: number) => cameraYaml(`bad-${i}`, Array.from({ length: 30 }, (_, k) => `    x${k}: 1`).join('\n') + '\n');
+    const bad = (i: number) =>
+      cameraYaml(`bad-${i}`, Array.from({ length: 30 }, (_, k) => `    x${k}: 1`).join('\n') + '\n');
     const r = await load({ 'c.yaml': `cameras:\n${Array.from({ length: 10 }, (_, i) => bad(i)).join('')}` });
     expect(r.rejected).toHaveLength(10);
     for (const rej of r.rejected) expect(rej.errors.length).toBeGreaterThanOrEqual(1);
@@ -88,7 +89,9 @@ describe('bounded config parsing', () => {
     expect(r.rejected).toHaveLength(45);
     const rejectedLines = r.logLines.filter((l) => l.includes('camera entry rejected'));
     expect(rejectedLines).toHaveLength(LIMITS.loggedEntriesPerFile);
-    const summary = r.logLines.filter((l) => l.includes('more rejected camera entries in this file not logged'));
+    const summary = r.logLines.filter((l) =>
+      l.includes('more rejected camera entries in this file not logged'),
+    );
     expect(summary).toHaveLength(1);
     expect(JSON.parse(summary[0]!)).toMatchObject({ more: 45 - LIMITS.loggedEntriesPerFile });
   });

@@ -20,7 +20,15 @@ import { FAIL_FAST_REDIS_OPTIONS } from '../../core/redis/redis-connection.js';
 import { freePort } from '../../core/util/free-port.js';
 import { createDispatcher, type Dispatcher } from '../../features/dispatcher/dispatcher.js';
 import { DispatcherConfigSchema, ForwardTargetSchema } from '../../features/dispatcher/dispatcher-config.js';
-import { actors, cameras, finding, GRID, startReceiver, waitFor, writeGridFile } from '../dispatcher/fixtures.js';
+import {
+  actors,
+  cameras,
+  finding,
+  GRID,
+  startReceiver,
+  waitFor,
+  writeGridFile,
+} from '../dispatcher/fixtures.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SECRET = 'faults-platform-secret';
@@ -57,7 +65,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
   const line = (c: Count) =>
     `${c.fault.padEnd(34)} findings ${String(c.findings).padStart(4)}  alerts ${String(c.alerts).padStart(4)}  lost ${c.lost}  duplicated ${c.duplicated}  ${c.note}`;
-  console.log(`\nfaults survived: ${counts.filter((c) => c.lost === 0 && c.duplicated === 0).length}/${counts.length}\n${counts.map(line).join('\n')}\n`);
+  console.log(
+    `\nfaults survived: ${counts.filter((c) => c.lost === 0 && c.duplicated === 0).length}/${counts.length}\n${counts.map(line).join('\n')}\n`,
+  );
 });
 
 function dispatcher(o: {
@@ -139,20 +149,27 @@ describe('faults', () => {
     const mk = (v: number, m: number) =>
       finding({ id: `fault-redis-${v}-${m}`, placeKey: `redis-car-${v}`, trackIds: [`fr${v}`] });
     const retries = { n: 0 };
-    for (let m = 0; m < M / 2; m++) await Promise.all(Array.from({ length: V }, (_, v) => submitUntilAccepted(d, mk(v, m), retries)));
+    for (let m = 0; m < M / 2; m++)
+      await Promise.all(Array.from({ length: V }, (_, v) => submitUntilAccepted(d, mk(v, m), retries)));
     const pid = redis.pid!;
     process.kill(pid, 'SIGKILL');
     // The rest arrive while redis is down and coming back.
-    for (let m = M / 2; m < M; m++) await Promise.all(Array.from({ length: V }, (_, v) => submitUntilAccepted(d, mk(v, m), retries)));
+    for (let m = M / 2; m < M; m++)
+      await Promise.all(Array.from({ length: V }, (_, v) => submitUntilAccepted(d, mk(v, m), retries)));
     await waitFor('drained', () => drained(d), 60_000);
-    await waitFor('all merged', async () => {
-      const a = await alertsTagged(d, 'fr');
-      return a.length >= V && a.reduce((s, x) => s + x.count, 0) >= V * M;
-    }, 30_000).catch(() => undefined);
+    await waitFor(
+      'all merged',
+      async () => {
+        const a = await alertsTagged(d, 'fr');
+        return a.length >= V && a.reduce((s, x) => s + x.count, 0) >= V * M;
+      },
+      30_000,
+    ).catch(() => undefined);
     const alerts = await alertsTagged(d, 'fr');
     const merged = alerts.reduce((s, a) => s + a.count, 0);
     const lost = V * M - Math.min(merged, V * M);
-    const duplicated = alerts.length - new Set(alerts.map((a) => a.trackIds[0])).size + Math.max(0, merged - V * M);
+    const duplicated =
+      alerts.length - new Set(alerts.map((a) => a.trackIds[0])).size + Math.max(0, merged - V * M);
     counts.push({
       fault: 'redis SIGKILL + supervised restart',
       findings: V * M,
@@ -190,10 +207,13 @@ describe('faults', () => {
       });
       await receiver.up();
       await waitFor('all forwarded', async () =>
-        (await Promise.all(ids.map((id) => d.alerts.get(id, actors.admin)))).every((a) => a.state === 'forwarded'),
+        (await Promise.all(ids.map((id) => d.alerts.get(id, actors.admin)))).every(
+          (a) => a.state === 'forwarded',
+        ),
       );
       const cases = new Map<string, number>();
-      for (const x of receiver.accepted) cases.set(String(x.body.alertId), (cases.get(String(x.body.alertId)) ?? 0) + 1);
+      for (const x of receiver.accepted)
+        cases.set(String(x.body.alertId), (cases.get(String(x.body.alertId)) ?? 0) + 1);
       const lost = ids.filter((id) => !cases.has(id)).length;
       const duplicated = [...cases.values()].reduce((s, n) => s + (n - 1), 0);
       counts.push({
@@ -229,8 +249,21 @@ describe('faults', () => {
     const spawnWorker = async (): Promise<ChildProcess> => {
       const c = spawn(
         process.execPath,
-        ['--import', 'tsx', 'app/dispatcher-worker.ts', '--config', gatewayFile, '--redis', redis.url, '--no-schedulers'],
-        { cwd: ROOT, env: { ...process.env, GRIDWATCH_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
+        [
+          '--import',
+          'tsx',
+          'app/dispatcher-worker.ts',
+          '--config',
+          gatewayFile,
+          '--redis',
+          redis.url,
+          '--no-schedulers',
+        ],
+        {
+          cwd: ROOT,
+          env: { ...process.env, GRIDWATCH_LOG_LEVEL: 'info' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
       );
       children.push(c);
       let out = '';
