@@ -144,10 +144,10 @@ export interface JobProducer {
 export function createJobProducer(queues: TypedQueues): JobProducer {
   const q = queues as unknown as Record<QueueName, Queue>;
   return {
-    add(queue, name, data, opts) {
+    async add(queue, name, data, opts) {
       return q[queue].add(name, validateJob(queue, name, data), opts);
     },
-    addBulk(queue, jobs) {
+    async addBulk(queue, jobs) {
       return q[queue].addBulk(
         jobs.map((j) => ({
           name: j.name,
