@@ -35,8 +35,11 @@ import {
   processorFor,
   QUEUE_NAMES,
   type AnyJobHandler,
+  type JobName,
   type JobProducer,
+  type QueueData,
   type QueueName,
+  RefusedJobError,
   type TypedQueues,
 } from './job-registry.js';
 import { createOutbox } from './outbox.js';
@@ -263,7 +266,7 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
   const workers: Worker[] = [];
   let relay: AlertRelay | null = null;
 
-  function worker(k: QueueName, concurrency: number): Worker {
+  function worker<Q extends QueueName>(k: Q, concurrency: number): Worker<QueueData<Q>, unknown, JobName<Q>> {
     const processor = processorFor(table, k, (job, code, why) => {
       failed.inc({ queue: k, code });
       logger.error(
@@ -271,7 +274,7 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
         'job refused by the catalogue; failed for good',
       );
     });
-    const w = new Worker(k, processor, {
+    const w = new Worker<QueueData<Q>, unknown, JobName<Q>>(k, processor, {
       connection,
       prefix: config.prefix,
       concurrency,
@@ -287,13 +290,13 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
     w.on('error', (err) => logger.error({ err, queue: k }, 'worker error'));
     w.on('failed', (job, err) => {
       // Findings and refused payloads are counted by code where they fail; the rest here.
-      if (k !== 'findings' && err instanceof UnrecoverableError && !/catalogue|: /.test(err.message))
+      if (k !== 'findings' && err instanceof UnrecoverableError && !(err instanceof RefusedJobError))
         failed.inc({ queue: k, code: 'unrecoverable' });
       if (err instanceof UnrecoverableError || (job && job.attemptsMade >= (job.opts.attempts ?? 1))) {
         logger.warn({ queue: k, jobId: job?.id, err: err.message }, 'job failed for good');
       }
     });
-    workers.push(w);
+    workers.push(w as unknown as Worker);
     return w;
   }
 

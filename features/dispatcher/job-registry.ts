@@ -181,6 +181,9 @@ export function onJob<Q extends QueueName, N extends JobName<Q>>(
   return { queue, name, label, handle };
 }
 
+/** A job the catalogue refuses (unknown name, bad payload): failed for good, already counted. */
+export class RefusedJobError extends UnrecoverableError {}
+
 /** Handlers by queue and job name, checked against the catalogue. */
 export type JobTable = ReadonlyMap<QueueName, ReadonlyMap<string, AnyJobHandler>>;
 
@@ -229,20 +232,20 @@ export function processorFor<Q extends QueueName>(
     code: typeof Codes.GW_VALIDATION | typeof Codes.GW_JOB_CATALOGUE,
     why: string,
   ) => void,
-): (job: Job) => Promise<unknown> {
+): (job: Job<QueueData<Q>, unknown, JobName<Q>>) => Promise<unknown> {
   const byName = table.get(queue) ?? new Map<string, AnyJobHandler>();
   return async (job) => {
     const h = byName.get(job.name);
     if (!h) {
       const why = `${queue} job ${job.id} has the name ${job.name}, which is not in the job catalogue`;
       onRefused(job, Codes.GW_JOB_CATALOGUE, why);
-      throw new UnrecoverableError(why);
+      throw new RefusedJobError(why);
     }
     const p = schemaOf(queue, job.name)!.safeParse(job.data);
     if (!p.success) {
       const why = `${queue} job ${job.name} ${job.id}: ${issuesText(p.error)}`;
       onRefused(job, Codes.GW_VALIDATION, why);
-      throw new UnrecoverableError(why);
+      throw new RefusedJobError(why);
     }
     return (h.handle as (data: unknown, job: Job) => Promise<unknown>)(p.data, job);
   };

@@ -149,7 +149,8 @@ describe('producers validate, consumers validate', () => {
     ).add('bogus', { alertId: 'A1', round: 1 });
     const failed = await waitFor('refused', async () => {
       const j = await d.queues.recheck.getJob(job.id!);
-      return j && (await j.getState()) === 'failed' ? j : null;
+      // failedReason is read with the job: wait for it rather than for the state alone.
+      return j?.failedReason && (await j.getState()) === 'failed' ? j : null;
     });
     expect(failed.failedReason).toContain('not in the job catalogue');
   });
