@@ -227,8 +227,14 @@ export function createAlertStore(opts: { redis: Redis; keys: RedisKeys; eventsMa
       const id = r[0] || null;
       const rejected: RejectedObject[] = [];
       for (let i = 2; i + 1 < r.length; i += 2) {
-        const p = RejectedObjectSchema.safeParse(JSON.parse(r[i + 1]!));
         // A damaged marker only loses its protection; it must not stop the finding.
+        let raw: unknown = null;
+        try {
+          raw = JSON.parse(r[i + 1]!);
+        } catch {
+          raw = null;
+        }
+        const p = RejectedObjectSchema.safeParse(raw);
         if (p.success) rejected.push(p.data);
       }
       return { id, alert: id && r[1] ? parse(r[1], id) : null, rejected };
