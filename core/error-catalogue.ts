@@ -133,6 +133,12 @@ export const ERROR_CATALOGUE = {
     en: 'Action not allowed in the alert state',
     doc: 'The action is not in the state table for the alert state (docs/architecture.md, alert lifecycle).',
   },
+  GW_JOB_CATALOGUE: {
+    status: 500,
+    zh: '任务处理程序配置有误',
+    en: 'Job handlers do not match the job catalogue',
+    doc: 'At start-up a queue job name has no handler, two handlers, or a handler for a name the catalogue (features/dispatcher/job-registry.ts) does not know. The message names the queue and job; the process does not start.',
+  },
   GW_LIVE_FAILED: {
     status: 502,
     zh: '实时视频启动失败',

@@ -35,16 +35,9 @@ export interface AlertPage {
   total: number;
 }
 
-export interface Suppression {
-  id: string;
-  cameraId: string;
-  zoneId: string | null;
-  type: string;
-  action: 'suppress' | 'raise_dwell';
-  dwellFactor: number;
-  rejections: number;
-  createdAt: number;
-}
+/** Defined (with its zod schema) in ./suppression.ts; re-exported for existing importers. */
+export type { Suppression } from './suppression.js';
+import type { Suppression } from './suppression.js';
 
 export interface DeadLetter {
   id: string;

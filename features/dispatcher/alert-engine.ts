@@ -8,20 +8,30 @@ import type { LoadedCamera } from '../../core/contracts/loaded-camera.js';
 import { Codes, ConflictError, GridwatchError, NotFoundError } from '../../core/errors.js';
 import type { AlertStore, Commit } from './alert-store.js';
 import type { DispatcherConfig } from './dispatcher-config.js';
-import { escalate, OPEN_STATES, type Change } from './lifecycle.js';
+import { isSuppressed as suppressionHits } from '../../core/rules/suppression-match.js';
+import type { Suppression } from '../../core/contracts/suppression.js';
+import { matchRejected, mergesInto, rejectedObjectOf } from './dedup.js';
+import { escalate, type Change } from './lifecycle.js';
 import type { RedisKeys } from './redis-keys.js';
 import { dedupKey, routeFinding } from './routing.js';
 
 export const DEFAULT_DEDUP = { windowSec: 300, keys: ['camera', 'type', 'zone'] as const };
 const MAX_CAS_ATTEMPTS = 50;
 
+/**
+ * What became of a finding: a new alert, merged into the open one, or dropped as a re-delivery
+ * (duplicate), a suppressed rule, a rejected object still there (rejected_object), or a camera,
+ * zone and rule cooling down after an alert (cooldown).
+ */
 export type IngestOutcome =
-  { kind: 'new' | 'update'; alert: Alert } | { kind: 'duplicate' | 'suppressed'; alert: null };
+  | { kind: 'new' | 'update'; alert: Alert }
+  | { kind: 'duplicate' | 'suppressed' | 'rejected_object' | 'cooldown'; alert: null };
 
 export interface UpdateExtras {
   outbox?: { member: string; at: number } | null;
   outboxRemove?: string[];
   set?: Commit['set'];
+  hset?: Commit['hset'];
 }
 
 export interface AlertEngine {
@@ -45,8 +55,11 @@ export interface AlertEngine {
   /** Escalates every unclaimed alert whose time is up; returns how many moved. */
   escalateDue(now: number): Promise<number>;
   escalateAfterMs(type: string): number | null;
+  /** Suppression semantics from core/rules/suppression-match.ts (null zone = every zone). */
   isSuppressed(cameraId: string, zoneId: string | null, type: string): boolean;
-  setSuppressed(list: { cameraId: string; zoneId: string | null; type: string; action: string }[]): void;
+  setSuppressed(list: readonly Suppression[]): void;
+  /** The commit extras that remember a rejected alert's object (see dedup.ts). */
+  rejectionMarker(a: Alert): NonNullable<Commit['hset']>;
 }
 
 export interface AlertEngineDeps {
@@ -102,10 +115,12 @@ export function createAlertEngine(d: AlertEngineDeps): AlertEngine {
     // A camera added a moment ago must not fail its first finding for good: re-read on a miss.
     return camMap.get(id) ?? (force ? undefined : camera(id, true));
   };
-  let suppressed = new Set<string>();
-  const supKey = (c: string, z: string | null, t: string) => `${c}|${z ?? '-'}|${t}`;
+  let suppressed: readonly Suppression[] = [];
 
   const dedupCfg = (type: string) => config.dedup[type] ?? config.dedup.default ?? DEFAULT_DEDUP;
+  const cooldownSec = (type: string) => config.cooldownSec[type] ?? config.cooldownSec.default ?? 0;
+  const rejectedFor = (f: { cameraId: string; zoneId: string | null; type: string }) =>
+    keys.rejectedObjects(f.cameraId, f.zoneId, f.type);
   const escalateAfterMs = (type: string): number | null => {
     const s = config.escalateAfterSec[type] ?? config.escalateAfterSec.default;
     return s === undefined ? null : s * 1_000;
@@ -188,11 +203,19 @@ export function createAlertEngine(d: AlertEngineDeps): AlertEngine {
 
   const engine: AlertEngine = {
     escalateAfterMs,
-    isSuppressed: (c, z, t) => suppressed.has(supKey(c, z, t)),
+    isSuppressed: (cameraId, zoneId, type) => suppressionHits(suppressed, { cameraId, zoneId, type }),
     setSuppressed(list) {
-      suppressed = new Set(
-        list.filter((s) => s.action === 'suppress').map((s) => supKey(s.cameraId, s.zoneId, s.type)),
-      );
+      suppressed = list.filter((s) => s.action === 'suppress');
+    },
+    rejectionMarker(a) {
+      return [
+        {
+          key: rejectedFor(a),
+          field: a.id,
+          value: JSON.stringify(rejectedObjectOf(a)),
+          ttlSec: config.rejectedObject.holdSec,
+        },
+      ];
     },
 
     async ingest(f) {
@@ -209,8 +232,25 @@ export function createAlertEngine(d: AlertEngineDeps): AlertEngine {
         // Many processes merging into one hot alert: back off a little, randomly, between tries.
         if (i > 0) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * i)));
         const now = clock();
-        const { id: openId, alert: open } = await store.lookup(dk);
-        if (open && OPEN_STATES.has(open.state) && f.lastSeen - open.lastSeen <= dc.windowSec * 1_000) {
+        const { id: openId, alert: open, rejected } = await store.lookup(dk, rejectedFor(f));
+        // A rejected object that stays is not raised again, nor merged into another alert.
+        const stays = matchRejected(rejected, f, config.rejectedObject.gapSec * 1_000);
+        if (stays) {
+          // Still there: remember it as seen now, so it stays covered while it stays.
+          const key = rejectedFor(f);
+          await redis
+            .multi()
+            .hset(
+              key,
+              stays.alertId,
+              JSON.stringify({ ...stays, lastSeen: Math.max(stays.lastSeen, f.lastSeen) }),
+            )
+            .expire(key, config.rejectedObject.holdSec)
+            .exec();
+          findings.inc({ outcome: 'rejected_object' });
+          return { kind: 'rejected_object', alert: null };
+        }
+        if (open && mergesInto(open, f, dc.windowSec * 1_000)) {
           const merged = merge(open, f, now);
           const r = await store.commit({
             alert: merged,
@@ -219,7 +259,7 @@ export function createAlertEngine(d: AlertEngineDeps): AlertEngine {
             audit: [],
             event: 'update',
             seen,
-            dedup: { key: dk, expect: open.id, ttlSec: dc.windowSec },
+            dedup: { key: dk, expect: open.id, ttlSec: config.dedupHoldSec },
           });
           if (r.ok) {
             findings.inc({ outcome: 'merged' });
@@ -232,6 +272,7 @@ export function createAlertEngine(d: AlertEngineDeps): AlertEngine {
         built ??= await build(f, await store.nextId(now), now);
         const alert: Alert = { ...built, createdAt: now, updatedAt: now };
         const esc = escalateAfterMs(f.type);
+        const cool = cooldownSec(f.type);
         const audit: AuditEntry = {
           alertId: alert.id,
           at: now,
@@ -248,9 +289,16 @@ export function createAlertEngine(d: AlertEngineDeps): AlertEngine {
           audit: [audit],
           event: 'new',
           seen,
-          dedup: { key: dk, expect: openId ?? '', ttlSec: dc.windowSec },
+          dedup: { key: dk, expect: openId ?? '', ttlSec: config.dedupHoldSec },
           escalateAt: esc === null || alert.gridPath.length < 2 ? null : now + esc,
+          ...(cool > 0
+            ? { cooldown: { key: keys.cooldown(f.cameraId, f.zoneId, f.type), ttlSec: cool } }
+            : {}),
         });
+        if (!r.ok && r.reason === 'cooldown') {
+          findings.inc({ outcome: 'cooldown' });
+          return { kind: 'cooldown', alert: null };
+        }
         if (r.ok) {
           findings.inc({ outcome: 'new' });
           transitions.inc({ to: 'new' });
@@ -313,6 +361,7 @@ export function createAlertEngine(d: AlertEngineDeps): AlertEngine {
           ...(change.outbox !== undefined ? { outbox: change.outbox } : {}),
           ...(change.outboxRemove ? { outboxRemove: change.outboxRemove } : {}),
           ...(change.set ? { set: change.set } : {}),
+          ...(change.hset ? { hset: change.hset } : {}),
         });
         if (r.ok) {
           if (cur.state !== change.alert.state) transitions.inc({ to: change.alert.state });

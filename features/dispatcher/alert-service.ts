@@ -10,6 +10,7 @@ import type { AlertStore } from './alert-store.js';
 import type { Feedback } from './feedback.js';
 import type { Forwarder } from './forwarder.js';
 import { applyAction } from './lifecycle.js';
+import { outboxMember } from './outbox.js';
 import type { RedisKeys } from './redis-keys.js';
 
 export function inScope(a: Alert, scope: string, grids: GridIndex): boolean {
@@ -56,9 +57,16 @@ export function createAlertService(d: {
         const change = applyAction(a, act, actor, now, engine.escalateAfterMs(a.type));
         outbox =
           act.action === 'confirm' && forwarder.targetsFor(a.type).length > 0
-            ? `${a.id}|1|case.create`
+            ? outboxMember({ alertId: a.id, seq: 1, kind: 'case.create' })
             : null;
-        return outbox ? { ...change, outbox: { member: outbox, at: now } } : change;
+        // Rejection honoured: the object is remembered in the same commit, so it is not raised
+        // again while it stays (dedup.ts, matchRejected).
+        const hset = change.alert.state === 'rejected' ? engine.rejectionMarker(change.alert) : undefined;
+        return {
+          ...change,
+          ...(outbox ? { outbox: { member: outbox, at: now } } : {}),
+          ...(hset ? { hset } : {}),
+        };
       });
       if (outbox) {
         try {

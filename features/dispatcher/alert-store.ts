@@ -7,6 +7,7 @@ import {
   type AuditEntry,
 } from '../../core/contracts/alert.js';
 import { Codes, GridwatchError } from '../../core/errors.js';
+import { RejectedObjectSchema, type RejectedObject } from './dedup.js';
 import type { RedisKeys } from './redis-keys.js';
 
 /**
@@ -30,13 +31,18 @@ export interface Commit {
   outboxRemove?: string[];
   /** Extra keys to set (value, ttl seconds or 0). */
   set?: { key: string; value: string; ttlSec: number }[];
+  /** Hash fields to set; the hash's expiry is set to ttlSec (> 0). */
+  hset?: { key: string; field: string; value: string; ttlSec: number }[];
+  /** New alerts only: refused ('cooldown') while this key exists; set with the ttl otherwise. */
+  cooldown?: { key: string; ttlSec: number };
 }
 
 export type CommitResult =
   | { ok: true }
   | { ok: false; reason: 'conflict'; current: Alert | null }
   | { ok: false; reason: 'seen' }
-  | { ok: false; reason: 'dedup' };
+  | { ok: false; reason: 'dedup' }
+  | { ok: false; reason: 'cooldown' };
 
 // Index keys are passed in ARGV, not KEYS: the dispatcher targets one Redis (or a Sentinel
 // group), never Redis Cluster, where every key of a script must be declared and co-located.
@@ -59,12 +65,20 @@ if op.dedupKey then
   if d ~= op.dedupExpect then return {'dedup'} end
   redis.call('SET', op.dedupKey, op.id, 'EX', op.dedupTtl)
 end
+if op.cooldownKey then
+  if redis.call('EXISTS', op.cooldownKey) == 1 then return {'cooldown'} end
+  redis.call('SET', op.cooldownKey, op.id, 'EX', op.cooldownTtl)
+end
 if op.seenKey then redis.call('SET', op.seenKey, op.id, 'EX', op.seenTtl) end
 redis.call('HSET', op.alertKey, 'v', op.version, 'j', json)
 for _, z in ipairs(op.zrem) do redis.call('ZREM', z[1], z[2]) end
 for _, z in ipairs(op.zadd) do redis.call('ZADD', z[1], z[2], z[3]) end
 for _, s in ipairs(op.set) do
   if s[3] > 0 then redis.call('SET', s[1], s[2], 'EX', s[3]) else redis.call('SET', s[1], s[2]) end
+end
+for _, h in ipairs(op.hset) do
+  redis.call('HSET', h[1], h[2], h[3])
+  redis.call('EXPIRE', h[1], h[4])
 end
 for i = 3, #ARGV do redis.call('RPUSH', op.auditKey, ARGV[i]) end
 if op.event ~= '' then
@@ -73,26 +87,40 @@ end
 return {'ok'}
 `;
 
-/** The open alert a dedup key points at, in one round trip. */
+/**
+ * The alert a dedup key points at and the rejected objects of the finding's camera, zone and
+ * rule, in one round trip: {id or '', alert JSON or '', field, value, field, value, ...}.
+ */
 const LOOKUP_LUA = `
-local id = redis.call('GET', KEYS[1])
-if not id then return {} end
-local j = redis.call('HGET', ARGV[1] .. id, 'j')
-if not j then return {id} end
-return {id, j}
+local id = redis.call('GET', KEYS[1]) or ''
+local j = ''
+if id ~= '' then j = redis.call('HGET', ARGV[1] .. id, 'j') or '' end
+local out = {id, j}
+local rej = redis.call('HGETALL', KEYS[2])
+for i = 1, #rej do out[#out + 1] = rej[i] end
+return out
 `;
 
 const SCRIPT_NAME = 'gwCommitAlert';
 const LOOKUP_NAME = 'gwLookupAlert';
 
 type CommitCommand = (...args: string[]) => Promise<string[]>;
-type LookupCommand = (key: string, alertKeyPrefix: string) => Promise<string[]>;
+type LookupCommand = (key: string, rejectedKey: string, alertKeyPrefix: string) => Promise<string[]>;
+
+export interface Lookup {
+  /** Alert id the dedup key points at (null: none). */
+  id: string | null;
+  /** That alert, when it still exists. */
+  alert: Alert | null;
+  /** Rejected objects of the same camera, zone and rule. */
+  rejected: RejectedObject[];
+}
 
 export interface AlertStore {
   commit(c: Commit): Promise<CommitResult>;
   get(id: string): Promise<Alert | null>;
-  /** Id of the alert a dedup key points at, and the alert when it still exists. */
-  lookup(dedupKey: string): Promise<{ id: string | null; alert: Alert | null }>;
+  /** What the engine needs to place a finding: the alert its dedup key points at, rejected objects. */
+  lookup(dedupKey: string, rejectedKey: string): Promise<Lookup>;
   getMany(ids: string[]): Promise<Alert[]>;
   audit(id: string): Promise<AuditEntry[]>;
   /** Deletes an alert with its audit trail and index entries (retention). */
@@ -103,7 +131,7 @@ export interface AlertStore {
 export function createAlertStore(opts: { redis: Redis; keys: RedisKeys; eventsMaxLen: number }): AlertStore {
   const { redis, keys } = opts;
   if (!(SCRIPT_NAME in redis)) redis.defineCommand(SCRIPT_NAME, { numberOfKeys: 0, lua: COMMIT_LUA });
-  if (!(LOOKUP_NAME in redis)) redis.defineCommand(LOOKUP_NAME, { numberOfKeys: 1, lua: LOOKUP_LUA });
+  if (!(LOOKUP_NAME in redis)) redis.defineCommand(LOOKUP_NAME, { numberOfKeys: 2, lua: LOOKUP_LUA });
   const run = (redis as unknown as Record<string, CommitCommand>)[SCRIPT_NAME]!.bind(redis);
   const runLookup = (redis as unknown as Record<string, LookupCommand>)[LOOKUP_NAME]!.bind(redis);
   const alertPrefix = keys.alert('');
@@ -160,6 +188,9 @@ export function createAlertStore(opts: { redis: Redis; keys: RedisKeys; eventsMa
         dedupKey: c.dedup?.key,
         dedupExpect: c.dedup?.expect,
         dedupTtl: c.dedup ? Math.max(1, Math.ceil(c.dedup.ttlSec)) : undefined,
+        cooldownKey: c.cooldown?.key,
+        cooldownTtl: c.cooldown ? Math.max(1, Math.ceil(c.cooldown.ttlSec)) : undefined,
+        hset: (c.hset ?? []).map((h) => [h.key, h.field, h.value, Math.max(1, Math.ceil(h.ttlSec))]),
         zadd,
         zrem,
         set: (c.set ?? []).map((s) => [s.key, s.value, s.ttlSec]),
@@ -181,6 +212,8 @@ export function createAlertStore(opts: { redis: Redis; keys: RedisKeys; eventsMa
           return { ok: false, reason: 'seen' };
         case 'dedup':
           return { ok: false, reason: 'dedup' };
+        case 'cooldown':
+          return { ok: false, reason: 'cooldown' };
         default:
           return { ok: false, reason: 'conflict', current: reply[1] ? parse(reply[1], a.id) : null };
       }
@@ -189,12 +222,22 @@ export function createAlertStore(opts: { redis: Redis; keys: RedisKeys; eventsMa
       const j = await redis.hget(keys.alert(id), 'j');
       return j === null ? null : parse(j, id);
     },
-    async lookup(dedupKey) {
-      const r = await runLookup(dedupKey, alertPrefix);
-      if (r.length === 0) return { id: null, alert: null };
-      // Hot path (every finding): the alert was written by the commit script from a typed
-      // object, so it is read back without re-validation; get() (API reads) validates.
-      return { id: r[0]!, alert: r[1] ? (JSON.parse(r[1]) as Alert) : null };
+    async lookup(dedupKey, rejectedKey) {
+      const r = await runLookup(dedupKey, rejectedKey, alertPrefix);
+      const id = r[0] || null;
+      const rejected: RejectedObject[] = [];
+      for (let i = 2; i + 1 < r.length; i += 2) {
+        // A damaged marker only loses its protection; it must not stop the finding.
+        let raw: unknown = null;
+        try {
+          raw = JSON.parse(r[i + 1]!);
+        } catch {
+          raw = null;
+        }
+        const p = RejectedObjectSchema.safeParse(raw);
+        if (p.success) rejected.push(p.data);
+      }
+      return { id, alert: id && r[1] ? parse(r[1], id) : null, rejected };
     },
     async getMany(ids) {
       if (ids.length === 0) return [];

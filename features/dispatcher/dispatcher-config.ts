@@ -34,6 +34,38 @@ export const DispatcherConfigSchema = z
       )
       .default({})
       .describe('Per finding type (or "default"): dedup window and keys'),
+    dedupHoldSec: z
+      .number()
+      .int()
+      .positive()
+      .default(7 * 86_400)
+      .describe(
+        'How long a dedup key keeps pointing at its open alert without a finding: the same object merges into the open alert across any outage shorter than this, whatever the window',
+      ),
+    cooldownSec: z
+      .record(z.string(), z.number().nonnegative())
+      .default({})
+      .describe(
+        'Per type (or "default"): seconds after an alert is raised during which no new alert for the same camera, zone and rule is raised (findings still merge into open alerts)',
+      ),
+    rejectedObject: z
+      .strictObject({
+        gapSec: z
+          .number()
+          .nonnegative()
+          .default(60)
+          .describe(
+            'A finding for a rejected object (same camera, zone, rule, overlapping box) whose condition began at most this long after the object was last seen is the same stay and is not raised',
+          ),
+        holdSec: z
+          .number()
+          .int()
+          .positive()
+          .default(86_400)
+          .describe('How long a rejected object is remembered after it was last seen'),
+      })
+      .default({ gapSec: 60, holdSec: 86_400 })
+      .describe('Rejection honoured: a rejected stationary object is not raised again while it stays'),
     escalateAfterSec: z
       .record(z.string(), z.number().positive())
       .default({})
@@ -65,9 +97,17 @@ export const DispatcherConfigSchema = z
         action: z
           .enum(['suppress', 'raise_dwell'])
           .default('raise_dwell')
-          .describe('… suppress the rule on that zone, or double its dwell'),
+          .describe('… suppress the rule on that zone, or lengthen its dwell'),
+        dwellFactor: z
+          .number()
+          .min(1)
+          .max(100)
+          .default(2)
+          .describe(
+            'raise_dwell: the dwell time is multiplied by this (at least 1: feedback never shortens a dwell, and 0 would alarm on every sample)',
+          ),
       })
-      .default({ rejections: 5, windowSec: 86_400, action: 'raise_dwell' })
+      .default({ rejections: 5, windowSec: 86_400, action: 'raise_dwell', dwellFactor: 2 })
       .describe('Operator feedback loop'),
     prefix: z
       .string()

@@ -1,4 +1,4 @@
-import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
 import { hostname } from 'node:os';
 import express, { type Router } from 'express';
 import { Redis, type RedisOptions } from 'ioredis';
@@ -11,16 +11,12 @@ import type {
   Suppression,
 } from '../../core/contracts/alert-service.js';
 import type { EvidenceStore } from '../../core/contracts/evidence-store.js';
-import {
-  FindingSchema,
-  type Finding,
-  type FindingSink,
-  type FindingTypeInfo,
-} from '../../core/contracts/finding.js';
+import type { FindingSink, FindingTypeInfo } from '../../core/contracts/finding.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
 import type { LoadedCamera } from '../../core/contracts/loaded-camera.js';
 import { resolveSecret } from '../../core/config/resolve-secret.js';
-import { Codes, ClosedError, GridwatchError, ValidationError } from '../../core/errors.js';
+import { ClosedError } from '../../core/errors.js';
+import { z } from 'zod';
 import { createAlertEngine, type AlertEngine } from './alert-engine.js';
 import { createAlertRelay, type AlertRelay } from './alert-relay.js';
 import { createAlertService } from './alert-service.js';
@@ -30,7 +26,24 @@ import { createEvidenceRouter } from './evidence-links.js';
 import type { DispatcherConfig, ForwardTarget } from './dispatcher-config.js';
 import { createFeedback } from './feedback.js';
 import { createForwarder, type ResolvedTarget } from './forwarder.js';
-import { findingJobId, QUEUES, type QueueKey } from './queue-map.js';
+import { findingHandlers } from './finding-jobs.js';
+import { createFindingSink } from './finding-sink.js';
+import {
+  bindHandlers,
+  createJobProducer,
+  onJob,
+  processorFor,
+  QUEUE_NAMES,
+  type AnyJobHandler,
+  type JobName,
+  type JobProducer,
+  type QueueData,
+  type QueueName,
+  RefusedJobError,
+  type TypedQueues,
+} from './job-registry.js';
+import { createOutbox } from './outbox.js';
+import { redisOptionsFromUrl } from './redis-url.js';
 import { createRechecker } from './recheck.js';
 import { redisKeys } from './redis-keys.js';
 import { sweepAlerts, sweepEvidence, type RetentionConfig } from './retention.js';
@@ -88,30 +101,27 @@ export interface Dispatcher {
   unrouted(): Promise<{ cameraId: string; at: number; reasons: string[] }[]>;
   /** For tests and benchmarks: the engine under the service. */
   readonly engine: AlertEngine;
-  readonly queues: Record<QueueKey, Queue>;
+  /** The BullMQ queues, typed by the job catalogue (tests and benchmarks inspect them). */
+  readonly queues: TypedQueues;
+  /** Validated producer: every job added through it is checked against the catalogue first. */
+  readonly jobs: JobProducer;
   close(): Promise<void>;
 }
 
-/** ioredis options from a URL, for BullMQ (which wants options to open its own connections). */
-export function redisOptionsFromUrl(url: string, extra: RedisOptions = {}): RedisOptions {
-  const u = new URL(url);
-  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
-  return {
-    host: u.hostname || '127.0.0.1',
-    port: u.port ? Number(u.port) : 6379,
-    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-    ...(Number.isFinite(db) && db > 0 ? { db } : {}),
-    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
-    // RESP2, as BullMQ 6 is tested with on ioredis 5; replies look the same under RESP3
-    // "legacy" mapping, but blocking commands and pub/sub are simplest on RESP2.
-    protocol: 2,
-    ...extra,
-  };
-}
+export { redisOptionsFromUrl } from './redis-url.js';
 
-const OUTBOX_GRACE_MS = 10_000;
+const UnroutedSchema = z
+  .strictObject({
+    at: z.number().int().describe('ms since epoch of the last fallback-routed finding'),
+    reasons: z.array(z.string()).describe('Why each routing rule was skipped'),
+  })
+  .describe('A camera whose findings go to the fallback grid');
 
+/**
+ * The dispatcher as one composition of its parts: the finding sink (batching, finding-sink.ts),
+ * the job catalogue and handlers (job-registry.ts, finding-jobs.ts, forwarder.ts, recheck.ts),
+ * the alert engine and store, the outbox (outbox.ts), the relay to walls, and the routers.
+ */
 export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
   const { config } = o;
   const logger = o.logger.child({ component: 'dispatcher' });
@@ -127,13 +137,11 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
     secretValue: resolveSecret(t.secret, o.baseDir),
   }));
   const queues = Object.fromEntries(
-    (Object.keys(QUEUES) as QueueKey[]).map((k) => [
-      k,
-      new Queue(QUEUES[k].name, { connection, prefix: config.prefix }),
-    ]),
-  ) as Record<QueueKey, Queue>;
-  for (const q of Object.values(queues))
+    QUEUE_NAMES.map((k) => [k, new Queue(k, { connection, prefix: config.prefix })]),
+  ) as unknown as TypedQueues;
+  for (const q of Object.values(queues) as Queue[])
     q.on('error', (err) => logger.error({ err, queue: q.name }, 'queue error'));
+  const jobs = createJobProducer(queues);
 
   const failed = new Counter({
     name: 'gridwatch_dispatcher_jobs_failed_total',
@@ -164,7 +172,7 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
   const forwarder = createForwarder({
     config,
     targets,
-    queue: queues.forward,
+    producer: jobs,
     redis,
     keys,
     store,
@@ -175,10 +183,11 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
     logger: logger.child({ part: 'forwarder' }),
     metrics: o.metrics,
   });
+  const outbox = createOutbox({ redis, keys, store, forwarder, logger: logger.child({ part: 'outbox' }) });
   const feedback = createFeedback({ config, redis, keys, eventsMaxLen: config.events.maxLen, logger });
   const rechecker = createRechecker({
     config,
-    queue: queues.recheck,
+    producer: jobs,
     engine,
     store,
     forwarder,
@@ -187,6 +196,11 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
     keys,
     clock,
     logger,
+  });
+  const sink = createFindingSink({
+    producer: jobs,
+    ...(o.sinkBatchMax !== undefined ? { batchMax: o.sinkBatchMax } : {}),
+    logger: logger.child({ part: 'sink' }),
   });
 
   const listeners = new Set<(list: Suppression[]) => void>();
@@ -234,175 +248,33 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
     metrics: o.metrics,
   });
 
-  let closed = false;
+  // Every job name of the catalogue with exactly one handler, checked now (fail fast), not
+  // when the first job of a forgotten name arrives.
+  const handlers: AnyJobHandler[] = [
+    ...findingHandlers({ engine, producer: jobs, failed, latency, clock, logger }),
+    ...forwarder.handlers(),
+    ...rechecker.handlers(),
+    onJob('maintenance', 'tick', 'dispatcher.tick', async () => JSON.stringify(await dispatcher.tick())),
+    onJob('maintenance', 'retention', 'dispatcher.sweep', async () => {
+      await dispatcher.sweep();
+      return 'swept';
+    }),
+  ];
+  const table = bindHandlers(handlers);
+
   let closing: Promise<void> | null = null;
   const workers: Worker[] = [];
   let relay: AlertRelay | null = null;
 
-  const isPermanent = (err: unknown): err is GridwatchError =>
-    err instanceof GridwatchError &&
-    (err.code === Codes.GW_UNKNOWN_CAMERA || err.code === Codes.GW_UNROUTABLE);
-
-  async function processFinding(job: Job<unknown>): Promise<string> {
-    if (job.name === 'batch') return processBatch(job);
-    const p = FindingSchema.safeParse(job.data);
-    if (!p.success) {
-      failed.inc({ queue: 'findings', code: Codes.GW_VALIDATION });
-      const msg = p.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  function worker<Q extends QueueName>(k: Q, concurrency: number): Worker<QueueData<Q>, unknown, JobName<Q>> {
+    const processor = processorFor(table, k, (job, code, why) => {
+      failed.inc({ queue: k, code });
       logger.error(
-        { jobId: job.id, issues: p.error.issues.slice(0, 5) },
-        'finding payload fails its schema; failed for good',
+        { queue: k, jobId: job.id, name: job.name, why },
+        'job refused by the catalogue; failed for good',
       );
-      throw new UnrecoverableError(`finding job ${job.id}: ${msg}`);
-    }
-    try {
-      const r = await engine.ingest(p.data);
-      if (r.alert) latency.observe(Math.max(0, clock() - job.timestamp) / 1_000);
-      return r.kind;
-    } catch (err) {
-      if (isPermanent(err)) {
-        failed.inc({ queue: 'findings', code: err.code });
-        logger.error(
-          { jobId: job.id, code: err.code, message: err.message },
-          'finding cannot become an alert; failed for good',
-        );
-        throw new UnrecoverableError(err.message);
-      }
-      throw err;
-    }
-  }
-
-  /**
-   * A finding of a batch that can never become an alert is queued again as a job of its own,
-   * which then fails for good through processFinding (reason on the job, counted once there),
-   * so the rest of the batch is not held back. Its job id comes from the finding id, so a
-   * retried batch does not queue it twice.
-   */
-  async function failAlone(raw: unknown): Promise<void> {
-    const id = (raw as { id?: unknown } | null)?.id;
-    const ok = typeof id === 'string' && /^[A-Za-z0-9:_-]{1,200}$/.test(id);
-    await queues.findings.add('finding', raw, {
-      ...(ok ? { jobId: findingJobId(id) } : {}),
-      attempts: 1,
-      removeOnFail: { count: 10_000 },
     });
-  }
-
-  // Findings of batches in flight at once in this process, whatever the job concurrency: with
-  // 100 jobs of 100 findings all at once, node CPU per finding rose from ~145-170 µs (≤ 1,600
-  // in flight) to ~214 µs (10,000: bigger pipelines, more garbage) in the throughput bench.
-  const FINDINGS_IN_FLIGHT = 256;
-  let inFlight = 0;
-  const gateWaiters: (() => void)[] = [];
-  async function gate<T>(fn: () => Promise<T>): Promise<T> {
-    while (inFlight >= FINDINGS_IN_FLIGHT) await new Promise<void>((r) => gateWaiters.push(r));
-    inFlight++;
-    try {
-      return await fn();
-    } finally {
-      inFlight--;
-      gateWaiters.shift()?.();
-    }
-  }
-
-  /**
-   * A batch from the sink. Each finding keeps its own guarantee: the commit script refuses a
-   * finding id it has already applied (seen-set), so when the batch is retried — after a
-   * transient error or because its process died holding it — the findings done before are
-   * skipped, not doubled.
-   */
-  async function processBatch(job: Job<unknown>): Promise<string> {
-    const p = QUEUES.findings.batchSchema.safeParse(job.data);
-    if (!p.success) {
-      failed.inc({ queue: 'findings', code: Codes.GW_VALIDATION });
-      logger.error(
-        { jobId: job.id, issues: p.error.issues.slice(0, 5) },
-        'batch payload fails its schema; failed for good',
-      );
-      throw new UnrecoverableError(`finding batch ${job.id}: ${p.error.message}`);
-    }
-    const good: Finding[] = [];
-    for (const raw of p.data.findings) {
-      const r = FindingSchema.safeParse(raw);
-      if (r.success) good.push(r.data);
-      else await failAlone(raw);
-    }
-    const results = await engine.ingestMany(good, gate);
-    const counts: Record<string, number> = {};
-    let retry: unknown = null;
-    const now = clock();
-    for (const [i, r] of results.entries()) {
-      if (r.status === 'fulfilled') {
-        counts[r.value.kind] = (counts[r.value.kind] ?? 0) + 1;
-        if (r.value.alert) latency.observe(Math.max(0, now - job.timestamp) / 1_000);
-      } else if (isPermanent(r.reason)) {
-        counts.failed = (counts.failed ?? 0) + 1;
-        await failAlone(good[i]);
-      } else {
-        retry ??= r.reason;
-      }
-    }
-    if (retry !== null) throw retry;
-    return JSON.stringify(counts);
-  }
-
-  // Group commit on the producer side: a finding submitted while no add is waiting on Redis is
-  // queued alone at once (no added latency at low rates); findings that arrive meanwhile go
-  // together into the next job. Per-job costs in BullMQ (add, lock, moveToFinished) are then
-  // paid once per batch instead of once per finding when the rate is high.
-  // One add in flight for big batches (the classic group commit: the batch grows with Redis's
-  // latency, so the system batches more exactly when it is busier); more when batches are
-  // capped small, so a cap of 1 still pipelines adds as before.
-  const sinkBatchMax = Math.max(1, Math.floor(o.sinkBatchMax ?? 100));
-  const maxAddsInFlight = Math.max(1, Math.ceil(64 / sinkBatchMax));
-  type Pending = { f: Finding; waiters: { resolve: () => void; reject: (err: unknown) => void }[] };
-  const pending = new Map<string, Pending>();
-  const adding = new Set<Promise<void>>();
-  const jobOpts = {
-    attempts: 5,
-    backoff: { type: 'exponential', delay: 1_000 },
-    removeOnComplete: { count: 1_000 },
-    removeOnFail: { count: 10_000 },
-  };
-  function pump(): void {
-    while (adding.size < maxAddsInFlight && pending.size > 0) {
-      const take: Pending[] = [];
-      for (const [id, e] of pending) {
-        take.push(e);
-        pending.delete(id);
-        if (take.length >= sinkBatchMax) break;
-      }
-      const first = take[0]!.f;
-      const add =
-        take.length === 1
-          ? queues.findings.add('finding', first, { ...jobOpts, jobId: findingJobId(first.id) })
-          : queues.findings.add('batch', { findings: take.map((e) => e.f) }, jobOpts);
-      const done: Promise<void> = add.then(
-        () => {
-          for (const e of take) for (const w of e.waiters) w.resolve();
-        },
-        (err: unknown) => {
-          for (const e of take) for (const w of e.waiters) w.reject(err);
-        },
-      );
-      adding.add(done);
-      void done.finally(() => {
-        adding.delete(done);
-        pump();
-      });
-    }
-  }
-
-  async function processMaintenance(job: Job<unknown>): Promise<string> {
-    const p = QUEUES.maintenance.schema.safeParse(job.data);
-    if (!p.success) throw new UnrecoverableError(`maintenance job ${job.id}: ${p.error.message}`);
-    if (p.data.task === 'tick') return JSON.stringify(await dispatcher.tick());
-    await dispatcher.sweep();
-    return 'swept';
-  }
-
-  function worker(k: QueueKey, fn: (job: Job<unknown>) => Promise<unknown>, concurrency: number): Worker {
-    const w = new Worker(QUEUES[k].name, fn, {
+    const w = new Worker<QueueData<Q>, unknown, JobName<Q>>(k, processor, {
       connection,
       prefix: config.prefix,
       concurrency,
@@ -417,61 +289,41 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
     });
     w.on('error', (err) => logger.error({ err, queue: k }, 'worker error'));
     w.on('failed', (job, err) => {
-      // Findings count their own permanent failures by code; other queues are counted here.
-      if (k !== 'findings' && err instanceof UnrecoverableError)
+      // Findings and refused payloads are counted by code where they fail; the rest here.
+      if (k !== 'findings' && err instanceof UnrecoverableError && !(err instanceof RefusedJobError))
         failed.inc({ queue: k, code: 'unrecoverable' });
       if (err instanceof UnrecoverableError || (job && job.attemptsMade >= (job.opts.attempts ?? 1))) {
         logger.warn({ queue: k, jobId: job?.id, err: err.message }, 'job failed for good');
       }
     });
-    workers.push(w);
+    workers.push(w as unknown as Worker);
     return w;
   }
 
   const dispatcher: Dispatcher = {
     engine,
     queues,
+    jobs,
     alerts,
     callbackRouter,
     evidenceRouter,
-    sink: {
-      async submit(f: Finding) {
-        if (closed) throw new ClosedError('dispatcher');
-        const p = FindingSchema.safeParse(f);
-        if (!p.success) {
-          throw new ValidationError(
-            `finding ${typeof f?.id === 'string' ? f.id : '?'}`,
-            p.error.issues.map((i) => ({
-              source: 'finding',
-              path: i.path.join('.'),
-              expected: i.code,
-              found: 'see message',
-              message: i.message,
-            })),
-          );
-        }
-        await new Promise<void>((resolve, reject) => {
-          // The same finding submitted again before it was queued rides on the same entry.
-          const e = pending.get(p.data.id);
-          if (e) e.waiters.push({ resolve, reject });
-          else pending.set(p.data.id, { f: p.data, waiters: [{ resolve, reject }] });
-          pump();
-        });
-      },
-    },
+    sink,
     async unrouted() {
       const all = await redis.hgetall(keys.unrouted);
-      return Object.entries(all).map(([cameraId, j]) => ({
-        cameraId,
-        ...(JSON.parse(j) as { at: number; reasons: string[] }),
-      }));
+      const out: { cameraId: string; at: number; reasons: string[] }[] = [];
+      for (const [cameraId, j] of Object.entries(all)) {
+        const p = UnroutedSchema.safeParse(JSON.parse(j));
+        if (p.success) out.push({ cameraId, ...p.data });
+        else logger.warn({ cameraId }, 'unrouted record does not parse; skipped');
+      }
+      return out;
     },
     onSuppressions(cb) {
       listeners.add(cb);
       return () => listeners.delete(cb);
     },
     async start() {
-      if (closed) throw new ClosedError('dispatcher');
+      if (closing) throw new ClosedError('dispatcher');
       const list = await refreshSuppressions();
       for (const cb of listeners) cb(list);
       if (o.notifier) {
@@ -492,10 +344,10 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
         await relay.start();
       }
       if (o.workers ?? true) {
-        worker('findings', processFinding, config.concurrency);
-        worker('forward', (j) => forwarder.process(j), 10);
-        worker('recheck', (j) => rechecker.process(j), 5);
-        worker('maintenance', processMaintenance, 1);
+        worker('findings', config.concurrency);
+        worker('forward', 10);
+        worker('recheck', 5);
+        worker('maintenance', 1);
       }
       if (o.schedulers ?? true) {
         await queues.maintenance.upsertJobScheduler(
@@ -516,19 +368,9 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
     },
     async tick(now = clock()) {
       const escalated = await engine.escalateDue(now);
-      const due = await redis.zrangebyscore(keys.outbox, '-inf', now - OUTBOX_GRACE_MS, 'LIMIT', 0, 200);
-      let outbox = 0;
-      for (const member of due) {
-        const [alertId, seqText, kind] = member.split('|');
-        const a = alertId ? await store.get(alertId) : null;
-        if (a && (kind === 'case.create' || kind === 'case.reopen')) {
-          await forwarder.enqueue(a, Number(seqText), kind);
-          outbox++;
-        }
-        await redis.zrem(keys.outbox, member);
-      }
+      const queued = await outbox.drain(now);
       await refreshSuppressions();
-      return { escalated, outbox };
+      return { escalated, outbox: queued };
     },
     async sweep(now = clock()) {
       await sweepAlerts({ redis, keys, store, now, alertsDays: o.retention.alertsDays, logger });
@@ -545,11 +387,10 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
     },
     close() {
       closing ??= (async () => {
-        closed = true;
         // Findings already accepted by submit() reach the queue before it closes.
-        while (adding.size > 0) await Promise.allSettled([...adding]);
+        await sink.close();
         const results = await Promise.allSettled([...workers.map((w) => w.close()), relay?.close()]);
-        const more = await Promise.allSettled(Object.values(queues).map((q) => q.close()));
+        const more = await Promise.allSettled((Object.values(queues) as Queue[]).map((q) => q.close()));
         for (const r of [...results, ...more])
           if (r.status === 'rejected') logger.warn({ err: r.reason }, 'error while closing the dispatcher');
         await redis.quit().catch((err: unknown) => logger.warn({ err }, 'redis quit failed'));

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Alert } from '../../core/contracts/alert.js';
-import type { Suppression } from '../../core/contracts/alert-service.js';
+import { SuppressionSchema, type Suppression } from '../../core/contracts/suppression.js';
 import { NotFoundError } from '../../core/errors.js';
 import type { DispatcherConfig } from './dispatcher-config.js';
 import type { RedisKeys } from './redis-keys.js';
@@ -13,7 +13,7 @@ export interface Feedback {
   /** Counts a rejection; returns the suppression when this one crossed the threshold. */
   onReject(a: Alert, now: number): Promise<Suppression | null>;
   list(): Promise<Suppression[]>;
-  lift(id: string, by: string): Promise<Suppression>;
+  lift(id: string, by: string): Promise<void>;
 }
 
 export function suppressionId(cameraId: string, zoneId: string | null, type: string): string {
@@ -29,6 +29,22 @@ export function createFeedback(d: {
 }): Feedback {
   const { redis, keys } = d;
   const cfg = d.config.feedback;
+  /** A stored suppression, parsed; a damaged one (e.g. dwellFactor 0) is logged and left out. */
+  function parseStored(j: string): Suppression | null {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(j);
+    } catch {
+      raw = null;
+    }
+    const p = SuppressionSchema.safeParse(raw);
+    if (p.success) return p.data;
+    d.logger.error(
+      { issues: p.error.issues.slice(0, 3) },
+      'stored suppression does not match its schema; ignored until lifted',
+    );
+    return null;
+  }
   return {
     async onReject(a, now) {
       if (!a.rejectReason || !COUNTED.has(a.rejectReason)) return null;
@@ -48,11 +64,13 @@ export function createFeedback(d: {
         zoneId: a.zoneId,
         type: a.type,
         action: cfg.action,
-        dwellFactor: cfg.action === 'raise_dwell' ? 2 : 1,
+        // The config schema already refuses a factor below 1; the stored one is checked again
+        // on every read (parseStored), so a damaged record cannot hand a 0 to the detectors.
+        dwellFactor: cfg.action === 'raise_dwell' ? Math.max(1, cfg.dwellFactor) : 1,
         rejections: count,
         createdAt: now,
       };
-      const json = JSON.stringify(s);
+      const json = JSON.stringify(SuppressionSchema.parse(s));
       const created = await redis.hsetnx(keys.suppressions, s.id, json);
       if (created === 0) return null;
       await redis.xadd(
@@ -74,20 +92,24 @@ export function createFeedback(d: {
     },
     async list() {
       const all = await redis.hvals(keys.suppressions);
-      return all.map((j) => JSON.parse(j) as Suppression).sort((x, y) => x.createdAt - y.createdAt);
+      const out: Suppression[] = [];
+      for (const j of all) {
+        const s = parseStored(j);
+        if (s) out.push(s);
+      }
+      return out.sort((x, y) => x.createdAt - y.createdAt);
     },
     async lift(id, by) {
       const j = await redis.hget(keys.suppressions, id);
       if (j === null) throw new NotFoundError('suppression', id);
-      const s = JSON.parse(j) as Suppression;
-      await redis
-        .multi()
-        .hdel(keys.suppressions, id)
-        .del(keys.rejections(s.cameraId, s.zoneId, s.type))
+      // A damaged record can still be lifted; only its rejection counter is left to expire.
+      const s = parseStored(j);
+      const m = redis.multi().hdel(keys.suppressions, id);
+      if (s) m.del(keys.rejections(s.cameraId, s.zoneId, s.type));
+      await m
         .xadd(keys.events, 'MAXLEN', '~', d.eventsMaxLen, '*', 'kind', 'suppression.lifted', 'suppression', j)
         .exec();
-      d.logger.info({ suppression: s, by }, 'suppression lifted');
-      return s;
+      d.logger.info({ suppression: s ?? { id }, by }, 'suppression lifted');
     },
   };
 }

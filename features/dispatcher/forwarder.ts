@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { UnrecoverableError, type Job, type Queue } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { Counter, type Registry } from 'prom-client';
 import type { Alert } from '../../core/contracts/alert.js';
 import type { DeadLetter } from '../../core/contracts/alert-service.js';
@@ -11,18 +12,27 @@ import type { AlertStore } from './alert-store.js';
 import { buildCase } from './case-payload.js';
 import { EVIDENCE_LINK_TTL_SEC, evidenceLink } from './evidence-links.js';
 import type { DispatcherConfig, ForwardTarget } from './dispatcher-config.js';
-import { forwardJobId, QUEUES, type QueuePayload } from './queue-map.js';
+import { forwardJobId, onJob, type JobData, type AnyJobHandler, type JobProducer } from './job-registry.js';
 import type { RedisKeys } from './redis-keys.js';
 import { signatureHeader, SIG_HEADERS } from './signing.js';
 
 export type ResolvedTarget = ForwardTarget & { secretValue: string };
-type ForwardJob = QueuePayload<'forward'>;
+type ForwardJob = JobData<'forward', 'case.create'>;
 
-export interface StoredDeadLetter extends DeadLetter {
-  seq: number;
-  kind: ForwardJob['kind'];
-  retries: number;
-}
+const StoredDeadLetterSchema = z
+  .strictObject({
+    id: z.string().min(1).describe('<alert>.<target>.<seq>'),
+    alertId: z.string().min(1).describe('Alert whose message failed'),
+    target: z.string().min(1).describe('Forwarding target id'),
+    attempts: z.number().int().nonnegative().describe('Attempts made'),
+    lastError: z.string().max(500).describe('Last error, shortened'),
+    at: z.number().int().nonnegative().describe('ms since epoch'),
+    seq: z.number().int().min(1).describe('Message number'),
+    kind: z.enum(['case.create', 'case.reopen']).describe('Message kind'),
+    retries: z.number().int().nonnegative().describe('Times an admin queued it again'),
+  })
+  .describe('A case message that kept failing, kept for an admin');
+export type StoredDeadLetter = z.infer<typeof StoredDeadLetterSchema> & DeadLetter;
 
 /** HTTP statuses worth retrying; any other 4xx means the platform refuses this case as sent. */
 const RETRYABLE_4XX = new Set([408, 425, 429]);
@@ -31,7 +41,8 @@ export interface Forwarder {
   targetsFor(type: string): ResolvedTarget[];
   /** Queues one message for every target that takes the type; the job ids make a repeat harmless. */
   enqueue(alert: Alert, seq: number, kind: ForwardJob['kind']): Promise<void>;
-  process(job: Job<unknown>): Promise<{ status: number | null; caseId: string | null }>;
+  /** Handlers of the `forward` queue (case.create, case.reopen). */
+  handlers(): AnyJobHandler[];
   backoff(attemptsMade: number): number;
   deadLetters(): Promise<StoredDeadLetter[]>;
   retryDeadLetter(id: string): Promise<StoredDeadLetter>;
@@ -40,7 +51,7 @@ export interface Forwarder {
 export function createForwarder(d: {
   config: DispatcherConfig;
   targets: ResolvedTarget[];
-  queue: Queue;
+  producer: JobProducer;
   redis: Redis;
   keys: RedisKeys;
   store: AlertStore;
@@ -118,7 +129,8 @@ export function createForwarder(d: {
     async enqueue(alert, seq, kind) {
       const targets = fwd.targetsFor(alert.type);
       if (targets.length === 0) return;
-      await d.queue.addBulk(
+      await d.producer.addBulk(
+        'forward',
         targets.map((t) => ({
           name: kind,
           data: { alertId: alert.id, targetId: t.id, seq, kind } satisfies ForwardJob,
@@ -138,129 +150,35 @@ export function createForwarder(d: {
       return Math.min(maxMs, baseMs * 2 ** Math.max(0, attemptsMade - 1));
     },
 
-    async process(job) {
-      const parsed = QUEUES.forward.schema.safeParse(job.data);
-      if (!parsed.success) throw new UnrecoverableError(`forward job ${job.id}: ${parsed.error.message}`);
-      const m = parsed.data;
-      const t = byId.get(m.targetId);
-      if (!t)
-        throw new UnrecoverableError(`forward job ${job.id}: target ${m.targetId} is no longer configured`);
-      const ackKey = keys.fwdAck(m.alertId, t.id, m.seq);
-      const acked = await redis.get(ackKey);
-      if (acked !== null) return { status: null, caseId: acked || null };
-      if (m.seq > 1 && (await redis.exists(keys.fwdAck(m.alertId, t.id, m.seq - 1))) === 0) {
-        // Per-alert order: message n waits until n-1 is acknowledged (retried with backoff).
-        throw new Error(
-          `waiting for message ${m.seq - 1} of alert ${m.alertId} to be acknowledged by ${t.id}`,
-        );
-      }
-      const alert = await d.store.get(m.alertId);
-      if (!alert) throw new UnrecoverableError(`alert ${m.alertId} no longer exists`);
-      const idem = `gw-${await installId()}:${m.alertId}:${m.seq}`;
-      const payload = buildCase(alert, {
-        kind: m.kind,
-        seq: m.seq,
-        idempotencyKey: idem,
-        crs: t.crs,
-        evidenceUrl: (rel) =>
-          evidenceLink(d.publicUrl, rel, t, Math.floor(d.clock() / 1_000) + EVIDENCE_LINK_TTL_SEC),
-        note: m.kind === 'case.reopen' ? '二次识别: 问题仍存在 (re-check: still present)' : null,
-      });
-      const body = JSON.stringify(payload);
-      const ts = Math.floor(d.clock() / 1_000);
-      const attempt = job.attemptsMade + 1;
-      let status: number | null = null;
-      let error: string;
-      try {
-        const res = await fetch(t.url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json; charset=utf-8',
-            [SIG_HEADERS.timestamp]: String(ts),
-            [SIG_HEADERS.signature]: signatureHeader(t.secretValue, ts, body),
-            [SIG_HEADERS.target]: t.id,
-            [SIG_HEADERS.idempotencyKey]: idem,
-          },
-          body,
-          signal: AbortSignal.timeout(t.timeoutMs),
-        });
-        status = res.status;
-        const text = await res.text();
-        if (res.ok || res.status === 409) {
-          // 409 = the platform already has this idempotency key: that is an acknowledgement.
-          let caseId: string | null = null;
-          try {
-            const j: unknown = text ? JSON.parse(text) : null;
-            const c = j && typeof j === 'object' ? (j as Record<string, unknown>).caseId : undefined;
-            if (typeof c === 'string' && c.length > 0 && c.length <= 100) caseId = c;
-          } catch (err) {
-            logger.warn(
-              { err, target: t.id, alertId: m.alertId },
-              'platform acknowledged with a body that is not JSON; no case id recorded',
-            );
-          }
-          await d.engine.update(m.alertId, (a) => {
-            const now = d.clock();
-            const note = `${t.id} accepted ${m.kind} seq ${m.seq}${caseId ? `, case ${caseId}` : ''} (attempt ${attempt})`;
-            const set = [{ key: ackKey, value: caseId ?? '', ttlSec: d.ackTtlSec }];
-            if (caseId) set.push({ key: keys.caseIndex(t.id, caseId), value: a.id, ttlSec: d.ackTtlSec });
-            const patch = { caseId: a.caseId ?? caseId, updatedAt: now, version: a.version + 1 };
-            const to = a.state === 'confirmed' ? 'forwarded' : a.state;
-            return {
-              alert: { ...a, ...patch, state: to },
-              audit: [
-                {
-                  alertId: a.id,
-                  at: now,
-                  actor: `system:forwarder`,
-                  action: 'forward',
-                  from: a.state,
-                  to,
-                  note,
-                },
-              ],
-              set,
-            };
-          });
-          sent.inc({ target: t.id, outcome: 'ok' });
-          return { status, caseId };
-        }
-        error = `HTTP ${res.status}: ${text.slice(0, 200)}`;
-      } catch (err) {
-        if (err instanceof NotFoundError) throw new UnrecoverableError(err.message);
-        error =
-          err instanceof Error
-            ? `${err.name}: ${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}`
-            : String(err);
-      }
-      sent.inc({ target: t.id, outcome: 'error' });
-      const permanent = status !== null && status >= 400 && status < 500 && !RETRYABLE_4XX.has(status);
-      if (permanent || attempt >= t.maxAttempts) {
-        const retries = Number((job.id ?? '').match(/\.r(\d+)$/)?.[1] ?? 0);
-        await deadLetter(m, t, attempt, error, retries);
-        throw new UnrecoverableError(error);
-      }
-      logger.warn(
-        { target: t.id, alertId: m.alertId, seq: m.seq, attempt, error },
-        'case not accepted; will retry',
-      );
-      throw new Error(error);
+    handlers() {
+      return [
+        onJob('forward', 'case.create', 'forwarder.send', (m, job) => send(m, job)),
+        onJob('forward', 'case.reopen', 'forwarder.send', (m, job) => send(m, job)),
+      ];
     },
 
     async deadLetters() {
       const all = await redis.hvals(keys.deadLetters);
-      return all.map((j) => JSON.parse(j) as StoredDeadLetter).sort((a, b) => a.at - b.at);
+      const out: StoredDeadLetter[] = [];
+      for (const j of all) {
+        const p = StoredDeadLetterSchema.safeParse(JSON.parse(j));
+        if (p.success) out.push(p.data);
+        else
+          logger.error({ issues: p.error.issues.slice(0, 3) }, 'stored dead letter does not parse; skipped');
+      }
+      return out.sort((a, b) => a.at - b.at);
     },
 
     async retryDeadLetter(id) {
       const j = await redis.hget(keys.deadLetters, id);
       if (j === null) throw new NotFoundError('dead letter', id);
-      const dl = JSON.parse(j) as StoredDeadLetter;
+      const dl = StoredDeadLetterSchema.parse(JSON.parse(j));
       const t = byId.get(dl.target);
       if (!t) throw new NotFoundError('forwarding target', dl.target);
-      await d.queue.add(
+      await d.producer.add(
+        'forward',
         dl.kind,
-        { alertId: dl.alertId, targetId: dl.target, seq: dl.seq, kind: dl.kind } satisfies ForwardJob,
+        { alertId: dl.alertId, targetId: dl.target, seq: dl.seq, kind: dl.kind },
         {
           jobId: forwardJobId(dl.alertId, dl.target, dl.seq, dl.retries + 1),
           attempts: t.maxAttempts,
@@ -273,5 +191,110 @@ export function createForwarder(d: {
       return dl;
     },
   };
+
+  async function send(m: ForwardJob, job: Job): Promise<{ status: number | null; caseId: string | null }> {
+    const t = byId.get(m.targetId);
+    if (!t)
+      throw new UnrecoverableError(`forward job ${job.id}: target ${m.targetId} is no longer configured`);
+    const ackKey = keys.fwdAck(m.alertId, t.id, m.seq);
+    const acked = await redis.get(ackKey);
+    if (acked !== null) return { status: null, caseId: acked || null };
+    if (m.seq > 1 && (await redis.exists(keys.fwdAck(m.alertId, t.id, m.seq - 1))) === 0) {
+      // Per-alert order: message n waits until n-1 is acknowledged (retried with backoff).
+      throw new Error(`waiting for message ${m.seq - 1} of alert ${m.alertId} to be acknowledged by ${t.id}`);
+    }
+    const alert = await d.store.get(m.alertId);
+    if (!alert) throw new UnrecoverableError(`alert ${m.alertId} no longer exists`);
+    const idem = `gw-${await installId()}:${m.alertId}:${m.seq}`;
+    const payload = buildCase(alert, {
+      kind: m.kind,
+      seq: m.seq,
+      idempotencyKey: idem,
+      crs: t.crs,
+      evidenceUrl: (rel) =>
+        evidenceLink(d.publicUrl, rel, t, Math.floor(d.clock() / 1_000) + EVIDENCE_LINK_TTL_SEC),
+      note: m.kind === 'case.reopen' ? '二次识别: 问题仍存在 (re-check: still present)' : null,
+    });
+    const body = JSON.stringify(payload);
+    const ts = Math.floor(d.clock() / 1_000);
+    const attempt = job.attemptsMade + 1;
+    let status: number | null = null;
+    let error: string;
+    try {
+      const res = await fetch(t.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json; charset=utf-8',
+          [SIG_HEADERS.timestamp]: String(ts),
+          [SIG_HEADERS.signature]: signatureHeader(t.secretValue, ts, body),
+          [SIG_HEADERS.target]: t.id,
+          [SIG_HEADERS.idempotencyKey]: idem,
+        },
+        body,
+        signal: AbortSignal.timeout(t.timeoutMs),
+      });
+      status = res.status;
+      const text = await res.text();
+      if (res.ok || res.status === 409) {
+        // 409 = the platform already has this idempotency key: that is an acknowledgement.
+        let caseId: string | null = null;
+        try {
+          const j: unknown = text ? JSON.parse(text) : null;
+          const c = j && typeof j === 'object' ? (j as Record<string, unknown>).caseId : undefined;
+          if (typeof c === 'string' && c.length > 0 && c.length <= 100) caseId = c;
+        } catch (err) {
+          logger.warn(
+            { err, target: t.id, alertId: m.alertId },
+            'platform acknowledged with a body that is not JSON; no case id recorded',
+          );
+        }
+        await d.engine.update(m.alertId, (a) => {
+          const now = d.clock();
+          const note = `${t.id} accepted ${m.kind} seq ${m.seq}${caseId ? `, case ${caseId}` : ''} (attempt ${attempt})`;
+          const set = [{ key: ackKey, value: caseId ?? '', ttlSec: d.ackTtlSec }];
+          if (caseId) set.push({ key: keys.caseIndex(t.id, caseId), value: a.id, ttlSec: d.ackTtlSec });
+          const patch = { caseId: a.caseId ?? caseId, updatedAt: now, version: a.version + 1 };
+          const to = a.state === 'confirmed' ? 'forwarded' : a.state;
+          return {
+            alert: { ...a, ...patch, state: to },
+            audit: [
+              {
+                alertId: a.id,
+                at: now,
+                actor: `system:forwarder`,
+                action: 'forward',
+                from: a.state,
+                to,
+                note,
+              },
+            ],
+            set,
+          };
+        });
+        sent.inc({ target: t.id, outcome: 'ok' });
+        return { status, caseId };
+      }
+      error = `HTTP ${res.status}: ${text.slice(0, 200)}`;
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new UnrecoverableError(err.message);
+      error =
+        err instanceof Error
+          ? `${err.name}: ${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}`
+          : String(err);
+    }
+    sent.inc({ target: t.id, outcome: 'error' });
+    const permanent = status !== null && status >= 400 && status < 500 && !RETRYABLE_4XX.has(status);
+    if (permanent || attempt >= t.maxAttempts) {
+      const retries = Number((job.id ?? '').match(/\.r(\d+)$/)?.[1] ?? 0);
+      await deadLetter(m, t, attempt, error, retries);
+      throw new UnrecoverableError(error);
+    }
+    logger.warn(
+      { target: t.id, alertId: m.alertId, seq: m.seq, attempt, error },
+      'case not accepted; will retry',
+    );
+    throw new Error(error);
+  }
+
   return fwd;
 }

@@ -1,21 +1,29 @@
 import type { Alert, AlertState, AuditEntry } from '../../core/contracts/alert.js';
 import type { Actor, AlertAction } from '../../core/contracts/alert-service.js';
+import {
+  ACTION_TARGETS,
+  ALERT_ACTIONS,
+  actionAllowed,
+  isOpenState,
+  statesAllowing,
+  type AlertActionName,
+} from '../../core/contracts/alert-states.js';
 import { ConflictError, ForbiddenError, InvalidTransitionError } from '../../core/errors.js';
 
 /**
- * The state machine, as data: what each operator action and platform status may move from.
- * docs/integration.md draws the same table; change both together.
+ * The state machine. Which actions each state allows, where each action leads and which states
+ * are open come from the one table in core/contracts/alert-states.ts (the wall serves the same
+ * table to the page); this file applies it and writes the audit entries.
  */
+export { OPEN_STATES } from '../../core/contracts/alert-states.js';
+
+/** Operator transitions derived from the table: the states each action may start from, and its target. */
 export const OPERATOR_TRANSITIONS: Record<
-  Exclude<AlertAction['action'], 'note'>,
+  AlertActionName,
   { from: AlertState[]; to: AlertState | 'previous' }
-> = {
-  claim: { from: ['new', 'escalated'], to: 'claimed' },
-  release: { from: ['claimed'], to: 'previous' },
-  confirm: { from: ['new', 'escalated', 'claimed'], to: 'confirmed' },
-  reject: { from: ['new', 'escalated', 'claimed'], to: 'rejected' },
-  escalate: { from: ['new', 'escalated', 'claimed'], to: 'escalated' },
-};
+> = Object.fromEntries(
+  ALERT_ACTIONS.map((action) => [action, { from: statesAllowing(action), to: ACTION_TARGETS[action] }]),
+) as Record<AlertActionName, { from: AlertState[]; to: AlertState | 'previous' }>;
 
 /** Platform progress, in order; a status only moves an alert forward along it. */
 export const PLATFORM_ORDER: AlertState[] = [
@@ -26,17 +34,6 @@ export const PLATFORM_ORDER: AlertState[] = [
   'verified',
   'closed',
 ];
-
-export const OPEN_STATES: ReadonlySet<AlertState> = new Set([
-  'new',
-  'claimed',
-  'escalated',
-  'confirmed',
-  'forwarded',
-  'dispatched',
-  'handled',
-  'verified',
-]);
 
 export interface Change {
   alert: Alert;
@@ -82,8 +79,7 @@ export function applyAction(
   if (act.action === 'note') {
     return { alert: base, audit: [entry(a, now, actor.username, 'note', a.state, a.state, act.note)] };
   }
-  const rule = OPERATOR_TRANSITIONS[act.action];
-  if (!rule.from.includes(a.state)) {
+  if (!actionAllowed(a.state, act.action)) {
     const w = winner(a);
     const raced =
       ['claimed', 'confirmed', 'rejected'].includes(a.state) && w && w.username !== actor.username;
@@ -209,6 +205,6 @@ export function systemMove(
   return {
     alert: { ...a, ...patch, state: to, updatedAt: now, version: a.version + 1 },
     audit: [entry(a, now, actor, action, a.state, to, note)],
-    ...(OPEN_STATES.has(to) ? {} : { escalateAt: null }),
+    ...(isOpenState(to) ? {} : { escalateAt: null }),
   };
 }

@@ -25,6 +25,12 @@ export function redisKeys(prefix: string) {
     rejections: (cameraId: string, zoneId: string | null, type: string) =>
       `${p}:rej:${cameraId}|${zoneId ?? '-'}|${type}`,
     suppressions: `${p}:suppressions`,
+    /** Rejected objects of one camera, zone and rule (hash: alert id → RejectedObject JSON). */
+    rejectedObjects: (cameraId: string, zoneId: string | null, type: string) =>
+      `${p}:rejobj:${cameraId}|${zoneId ?? '-'}|${type}`,
+    /** Set while a camera, zone and rule is cooling down after an alert was raised. */
+    cooldown: (cameraId: string, zoneId: string | null, type: string) =>
+      `${p}:cool:${cameraId}|${zoneId ?? '-'}|${type}`,
     events: `${p}:events`,
     tmp: (name: string) => `${p}:tmp:${name}`,
     unrouted: `${p}:unrouted`,

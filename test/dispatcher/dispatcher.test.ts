@@ -166,13 +166,21 @@ describe('queue and dedup', () => {
     expect(counts.failed).toBe(0);
   });
 
-  it('a finding outside the dedup window, or for another zone, opens a new alert', async () => {
+  it('another object outside the dedup window, or a finding for another zone, opens a new alert', async () => {
     const { d } = await make({
       config: { dedup: { illegal_parking: { windowSec: 60, keys: ['camera', 'type', 'zone'] } } },
     });
     const f = finding();
     await d.engine.ingest(f);
-    await d.engine.ingest(finding({ lastSeen: f.lastSeen + 61_000, firstSeen: f.lastSeen + 61_000 }));
+    const other = { x1: 0.6, y1: 0.6, x2: 0.8, y2: 0.8, label: 'car', score: 0.8, trackId: 't2' };
+    await d.engine.ingest(
+      finding({
+        trackIds: ['t2'],
+        boxes: [other],
+        lastSeen: f.lastSeen + 61_000,
+        firstSeen: f.lastSeen + 61_000,
+      }),
+    );
     await d.engine.ingest(finding({ zoneId: 'z-plain' }));
     expect(await allAlerts(d)).toHaveLength(3);
   });
@@ -664,8 +672,10 @@ describe('feedback and history', () => {
     const seen: number[] = [];
     d.onSuppressions((list) => seen.push(list.length));
     for (let i = 0; i < 3; i++) {
+      // A new vehicle each time (its condition begins after the last one was rejected).
+      const at = Date.now() + i * 400_000;
       const { alert } = await d.engine.ingest(
-        finding({ trackIds: [`fb${i}`], lastSeen: Date.now() + i * 400_000 }),
+        finding({ trackIds: [`fb${i}`], firstSeen: at - 60_000, lastSeen: at }),
       );
       await d.alerts.act(
         alert!.id,
@@ -674,7 +684,13 @@ describe('feedback and history', () => {
       );
     }
     expect(await d.alerts.suppressions()).toEqual([]);
-    const { alert } = await d.engine.ingest(finding({ trackIds: ['fb3'], lastSeen: Date.now() + 2_000_000 }));
+    const { alert } = await d.engine.ingest(
+      finding({
+        trackIds: ['fb3'],
+        firstSeen: Date.now() + 2_000_000 - 60_000,
+        lastSeen: Date.now() + 2_000_000,
+      }),
+    );
     await d.alerts.act(alert!.id, { action: 'reject', reason: 'not_violation' }, actors.li);
     const [s] = await d.alerts.suppressions();
     expect(s).toMatchObject({
@@ -689,7 +705,15 @@ describe('feedback and history', () => {
     );
     expect(seen.at(-1)).toBe(1);
     expect(
-      (await d.engine.ingest(finding({ trackIds: ['fb4'], lastSeen: Date.now() + 3_000_000 }))).kind,
+      (
+        await d.engine.ingest(
+          finding({
+            trackIds: ['fb4'],
+            firstSeen: Date.now() + 3_000_000 - 60_000,
+            lastSeen: Date.now() + 3_000_000,
+          }),
+        )
+      ).kind,
     ).toBe('suppressed');
     expect((await d.engine.ingest(finding({ trackIds: ['fb5'], zoneId: 'z-plain' }))).kind).toBe('new');
     await expect(d.alerts.liftSuppression(s!.id, actors.zhang)).rejects.toMatchObject({
@@ -699,7 +723,15 @@ describe('feedback and history', () => {
     expect(await d.alerts.suppressions()).toEqual([]);
     await waitFor('lifted', async () => notifier.suppressions.some((x) => x.kind === 'lifted'));
     expect(
-      (await d.engine.ingest(finding({ trackIds: ['fb6'], lastSeen: Date.now() + 4_000_000 }))).kind,
+      (
+        await d.engine.ingest(
+          finding({
+            trackIds: ['fb6'],
+            firstSeen: Date.now() + 4_000_000 - 60_000,
+            lastSeen: Date.now() + 4_000_000,
+          }),
+        )
+      ).kind,
     ).toBe('new');
   });
 

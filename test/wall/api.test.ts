@@ -330,7 +330,8 @@ describe('admin: suppressions from operator feedback', () => {
     try {
       const op = await h.login('beishan');
       for (let i = 0; i < 5; i++) {
-        const a = await h.inject({ cameraId: 'cam-bs-01', type: 'fire_smoke' });
+        // Five separate events: a rejected object that stays is not raised again (issue 10 item 3).
+        const a = await h.inject({ cameraId: 'cam-bs-01', type: 'fire_smoke', at: Date.now() + i * 300_000 });
         const r = await call(
           'POST',
           `/alerts/${a.id}/actions`,
