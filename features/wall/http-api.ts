@@ -13,6 +13,7 @@ import {
   NotFoundError,
   UnauthorizedError,
 } from '../../core/errors.js';
+import { inScope } from '../../core/grid/scope.js';
 import type { Logger } from '../../core/logger.js';
 import {
   AlertDetailSchema,
@@ -92,8 +93,6 @@ export function requestToken(req: Request): { token: string | undefined; viaCook
 
 /** Builds the route table of /api/v1 (also the source of the OpenAPI document). */
 export function apiRoutes(d: HttpApiDeps): RouteDef[] {
-  const within = (code: string | null, actor: Actor): boolean =>
-    code !== null && d.grids().within(code, actor.scope);
   const need = (s: Session | null): Actor => {
     if (!s) throw new UnauthorizedError();
     return s.actor;
@@ -101,7 +100,8 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
   const alertInScope = async (id: string, actor: Actor): Promise<Alert> => {
     const a = await d.alerts.get(id, actor);
     // The service checks scope too; checking here as well means a service bug cannot leak.
-    if (!within(a.gridCode, actor)) throw new ForbiddenError(`alert ${id} is outside your scope`);
+    // Out of scope reads as not found, as in the service: another county's ids do not exist.
+    if (!inScope(actor, a, d.grids())) throw new NotFoundError('alert', id);
     return a;
   };
   const cameraView = (c: CameraStatus): z.infer<typeof CameraViewSchema> => {
@@ -130,7 +130,7 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
   const cameraInScope = (id: string, actor: Actor): CameraStatus => {
     const c = d.cameras.get(id);
     if (!c) throw new NotFoundError('camera', id);
-    if (actor.role !== 'admin' && !within(c.gridCode, actor))
+    if (!inScope(actor, c, d.grids()))
       throw new ForbiddenError(`camera ${id} is outside your scope`);
     return c;
   };
@@ -212,7 +212,7 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
       response: AlertPageSchema,
       async handler({ session, query }) {
         const actor = need(session);
-        if (query.gridCode && !d.grids().within(query.gridCode, actor.scope)) {
+        if (query.gridCode && !inScope(actor, { gridCode: query.gridCode }, d.grids())) {
           throw new ForbiddenError(`grid ${query.gridCode} is outside your scope`);
         }
         const page = await d.alerts.list({
@@ -226,7 +226,8 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
           limit: query.limit,
           ...(query.cursor ? { cursor: query.cursor } : {}),
         });
-        const items = page.items.filter((a) => within(a.gridCode, actor));
+        const grids = d.grids();
+        const items = page.items.filter((a) => inScope(actor, a, grids));
         return { ...page, items };
       },
     }),
@@ -288,7 +289,7 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
         const actor = need(session);
         return d.cameras
           .list()
-          .filter((c) => actor.role === 'admin' || within(c.gridCode, actor))
+          .filter((c) => inScope(actor, c, d.grids()))
           .map(cameraView);
       },
     }),
@@ -361,7 +362,7 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
         const g = d.grids();
         return g
           .search(query.q, query.limit * 4)
-          .filter((x) => g.within(x.code, actor.scope))
+          .filter((x) => inScope(actor, { gridCode: x.code }, g))
           .slice(0, query.limit)
           .map((x) => ({ ...x, path: g.path(x.code).map((p) => ({ code: p.code, name: p.name })) }));
       },

@@ -169,6 +169,8 @@ export interface Harness {
   dispatcher: Dispatcher;
   ingest: Ingest;
   logs: LogSink;
+  /** The camera entries ingest runs (h.ingest.update() with a changed copy restarts one). */
+  cameraList: LoadedCamera[];
   /** Submits a finding to the real dispatcher and resolves with the alert it creates. */
   inject(p: { cameraId: string; type?: string; at?: number; zoneId?: string | null }): Promise<Alert>;
   /** Resolves when an alert change for `alertId` reaches the notifier (after an action). */
@@ -177,7 +179,13 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { logLevel?: string } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: {
+    logLevel?: string;
+    /** Wraps the dispatcher's AlertService as the wall sees it (e.g. one whose own scope check is broken). */
+    wrapAlerts?: (real: AlertService) => AlertService;
+  } = {},
+): Promise<Harness> {
   const redis = await startTestRedis();
   const dir = await mkdtemp(join(tmpdir(), 'gw-wall-'));
   const { stream, sink } = logSink();
@@ -265,7 +273,7 @@ export async function startHarness(opts: { logLevel?: string } = {}): Promise<Ha
     },
     dataDir: dir,
     redisUrl: redis.url,
-    alerts: dispatcher.alerts,
+    alerts: opts.wrapAlerts ? opts.wrapAlerts(dispatcher.alerts) : dispatcher.alerts,
     cameras: ingest.directory,
     grids: () => grids,
     evidence,
@@ -304,6 +312,7 @@ export async function startHarness(opts: { logLevel?: string } = {}): Promise<Ha
     dispatcher,
     ingest,
     logs: sink,
+    cameraList: cameras,
     async inject(p) {
       const at = p.at ?? Date.now();
       seq += 1;
