@@ -22,6 +22,7 @@ import { createDispatcher, type Dispatcher } from '../features/dispatcher/dispat
 import { createIngest, type Ingest } from '../features/ingest/ingest.js';
 import { createWall, type Wall } from '../features/wall/create-wall.js';
 import type { ReadyReport } from '../features/wall/health-router.js';
+import { alertLifecycleTable } from './alert-lifecycle-table.js';
 import { createGatewayConfigStore, type GatewayConfigStore } from './gateway-config-store.js';
 import { loadGatewayFile, type LoadedGatewayConfig } from './gateway-file.js';
 
@@ -254,6 +255,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
         grids: () => store.grids(),
         evidence,
         typeInfos: () => [...typeMap.values()],
+        lifecycle: alertLifecycleTable(),
         health: {
           ready: async (): Promise<ReadyReport> => {
             const cams = store.cameras();

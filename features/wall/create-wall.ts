@@ -16,6 +16,7 @@ import { ClosedError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { createHealthRouter, type HealthSources } from './health-router.js';
 import { createWallAuth, loadSessionSecret } from './auth.js';
+import type { AlertLifecycleTable } from './api-schemas.js';
 import { createApiRouter } from './http-api.js';
 import { createLiveProxy } from './live-proxy.js';
 import { createWallSocketServer, type WallSocketServer } from './socket-server.js';
@@ -45,6 +46,8 @@ export interface WallOptions {
   grids: () => GridIndex;
   evidence: EvidenceStore;
   typeInfos: () => FindingTypeInfo[];
+  /** Alert states and the actions each allows, served by GET /api/v1/meta. */
+  lifecycle: AlertLifecycleTable;
   health: HealthSources;
   metrics: Registry;
   routers?: Array<{ path: string; router: Router }>;
@@ -203,6 +206,8 @@ export function createWall(opts: WallOptions): Wall {
           grids: opts.grids,
           evidence: opts.evidence,
           typeInfos: opts.typeInfos,
+          lifecycle: opts.lifecycle,
+          timeZone: config.timezone,
           details: () => opts.health.details(),
           admin: opts.admin,
           onLogout: (session) => s.endSession(session, 'logout'),

@@ -8,6 +8,7 @@ import type { FindingTypeInfo } from '../../core/contracts/finding.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
 import {
   Codes,
+  ERROR_CATALOGUE,
   ForbiddenError,
   GridwatchError,
   NotFoundError,
@@ -28,12 +29,14 @@ import {
   IdParamsSchema,
   LiveTicketSchema,
   LoginBodySchema,
+  MetaSchema,
   OkSchema,
   RejectedEntrySchema,
   SessionBodySchema,
   SuppressionSchema,
   TypeInfoSchema,
   UserViewSchema,
+  type AlertLifecycleTable,
   type GridTreeNode,
 } from './api-schemas.js';
 import type { Session, WallAuth } from './auth.js';
@@ -58,6 +61,9 @@ export interface HttpApiDeps {
   grids: () => GridIndex;
   evidence: EvidenceStore;
   typeInfos: () => FindingTypeInfo[];
+  /** The alert state machine (from the dispatcher, through the composition). */
+  lifecycle: AlertLifecycleTable;
+  timeZone: string;
   details: () => Promise<object>;
   admin: AdminSources;
   /** Ends the session's sockets on every gateway process. */
@@ -130,8 +136,7 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
   const cameraInScope = (id: string, actor: Actor): CameraStatus => {
     const c = d.cameras.get(id);
     if (!c) throw new NotFoundError('camera', id);
-    if (!inScope(actor, c, d.grids()))
-      throw new ForbiddenError(`camera ${id} is outside your scope`);
+    if (!inScope(actor, c, d.grids())) throw new ForbiddenError(`camera ${id} is outside your scope`);
     return c;
   };
   const tree = (code: string): GridTreeNode | null => {
@@ -156,7 +161,32 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
     expiresAt: s.expiresAt,
   });
 
+  // The catalogue does not change at run time: the texts are built once.
+  const errorTexts = Object.fromEntries(
+    Object.entries(ERROR_CATALOGUE).map(([code, e]) => [code, { zh: e.zh, en: e.en }]),
+  );
+
   return [
+    route({
+      method: 'get',
+      path: '/meta',
+      summary:
+        'Constants for the page: finding types, alert states and their actions, open states, error texts, time zone',
+      tag: 'meta',
+      // Public: the login page needs the error texts; nothing here is specific to a user or a grid.
+      access: 'public',
+      response: MetaSchema,
+      async handler() {
+        return {
+          findingTypes: d.typeInfos(),
+          states: d.lifecycle.states,
+          actions: d.lifecycle.actions,
+          openStates: d.lifecycle.openStates,
+          errors: errorTexts,
+          timeZone: d.timeZone,
+        };
+      },
+    }),
     route({
       method: 'post',
       path: '/session',

@@ -7,7 +7,13 @@ import type { Alert } from '../../core/contracts/alert.js';
 import type { AlertNotifier, AlertService, Suppression } from '../../core/contracts/alert-service.js';
 import type { CameraDirectory, CameraStatus } from '../../core/contracts/camera-directory.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
-import { Codes, ForbiddenError, GridwatchError, NotFoundError, UnauthorizedError } from '../../core/errors.js';
+import {
+  Codes,
+  ForbiddenError,
+  GridwatchError,
+  NotFoundError,
+  UnauthorizedError,
+} from '../../core/errors.js';
 import { inScope, scopeGrids, type ScopeTarget } from '../../core/grid/scope.js';
 import type { Logger } from '../../core/logger.js';
 import type { Session, WallAuth } from './auth.js';

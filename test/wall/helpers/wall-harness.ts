@@ -18,6 +18,7 @@ import { IngestConfigSchema } from '../../../features/ingest/ingest-config.js';
 import { createIngest, type Ingest } from '../../../features/ingest/ingest.js';
 import { createLogger } from '../../../core/logger.js';
 import { createMetricsRegistry } from '../../../core/metrics.js';
+import { alertLifecycleTable } from '../../../app/alert-lifecycle-table.js';
 import { createWall, type Wall } from '../../../features/wall/create-wall.js';
 import { hashPassword } from '../../../features/wall/password-hash.js';
 import type { UserConfig } from '../../../features/wall/wall-config.js';
@@ -278,6 +279,7 @@ export async function startHarness(
     grids: () => grids,
     evidence,
     typeInfos: () => TYPE_INFOS,
+    lifecycle: alertLifecycleTable(),
     health: {
       ready: async () => ({ ready: true, checks: { redis: { ok: true } } }),
       details: async () => ({ ingest: ingest.stats() }),
