@@ -18,6 +18,7 @@ import { createHealthRouter, type HealthSources } from './health-router.js';
 import { createWallAuth, loadSessionSecret } from './auth.js';
 import type { AlertLifecycleTable } from './api-schemas.js';
 import { createApiRouter } from './http-api.js';
+import { createErrorHandler, notFoundHandler } from './http-errors.js';
 import { createLiveProxy } from './live-proxy.js';
 import { createWallSocketServer, type WallSocketServer } from './socket-server.js';
 import type { AuthConfig, UserConfig } from './wall-config.js';
@@ -117,6 +118,9 @@ export function createWall(opts: WallOptions): Wall {
   const adapterRedis = redisClient(opts.redisUrl, opts.redisOptions ?? {}, logger, 'gw-wall-adapter');
   const app = express();
   app.disable('x-powered-by');
+  // Production behaviour whatever NODE_ENV says: Express's fallback handler never shows a
+  // stack (it is reached only for errors after a reply started; ours answers the rest).
+  app.set('env', 'production');
   app.set('trust proxy', 'loopback');
   const server: HttpServer = createServer(app);
   const requests = new Counter({
@@ -237,6 +241,8 @@ export function createWall(opts: WallOptions): Wall {
       res.sendFile(mpegts, { maxAge: '1d' });
     });
     app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));
+    app.use(notFoundHandler());
+    app.use(createErrorHandler({ logger: logger.child({ part: 'http' }) }));
 
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

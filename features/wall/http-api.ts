@@ -40,6 +40,7 @@ import {
   type GridTreeNode,
 } from './api-schemas.js';
 import type { Session, WallAuth } from './auth.js';
+import { asReplyError } from './http-errors.js';
 import { buildOpenApi } from './openapi.js';
 import { route, type RouteDef } from './route-table.js';
 import { AlertActionSchema } from './socket-events.js';
@@ -503,7 +504,10 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
   ];
 }
 
-/** Express router for /api/v1: auth, role and CSRF checks, validation, JSON errors. */
+/**
+ * Express router for /api/v1: auth, role and CSRF checks, validation. Errors go on to the
+ * wall's one error handler (http-errors.ts), which answers them as catalogue JSON.
+ */
 export function createApiRouter(d: HttpApiDeps, version: string): Router {
   const router = express.Router();
   const routes = apiRoutes(d);
@@ -540,9 +544,7 @@ export function createApiRouter(d: HttpApiDeps, version: string): Router {
           throw new GridwatchError(
             Codes.GW_UNSUPPORTED_MEDIA_TYPE,
             `${source}: body must be JSON (Content-Type: application/json)`,
-            {
-              field: '(body)',
-            },
+            { field: '(body)' },
           );
         }
         const body = r.body ? parseInput(r.body, req.body, `${source} body`) : undefined;
@@ -550,34 +552,13 @@ export function createApiRouter(d: HttpApiDeps, version: string): Router {
         if (!res.headersSent) res.json(out);
         d.requests.inc({ route: label, status: String(res.statusCode) });
       } catch (err) {
-        d.requests.inc({ route: label, status: String(err instanceof GridwatchError ? err.status : 500) });
+        d.requests.inc({ route: label, status: String(asReplyError(err).error.status) });
         next(err);
       }
     });
   }
   router.use((req, _res, next) => {
     next(new NotFoundError('route', `${req.method} ${req.baseUrl}${req.path}`));
-  });
-  router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    if (err instanceof GridwatchError) {
-      if (err.status >= 500) d.logger.error({ err, url: req.originalUrl }, 'api error');
-      else d.logger.debug({ code: err.code, url: req.originalUrl }, 'api refused');
-      if (err.code === Codes.GW_RATE_LIMITED)
-        res.setHeader('Retry-After', String(err.details?.retryAfterSec ?? 60));
-      res.status(err.status).json(err.toJSON());
-      return;
-    }
-    const e = err as { type?: string; status?: number; message?: string };
-    if (e.type === 'entity.parse.failed' || e.type === 'entity.too.large') {
-      res.status(e.status ?? 400).json({
-        code: Codes.GW_VALIDATION,
-        message: `${req.method} ${req.originalUrl}: body: ${e.message}`,
-        field: '(body)',
-      });
-      return;
-    }
-    d.logger.error({ err, url: req.originalUrl }, 'api error');
-    res.status(500).json({ code: Codes.GW_INTERNAL, message: 'internal error (see the gateway log)' });
   });
   return router;
 }

@@ -285,7 +285,11 @@ export async function startHarness(
       details: async () => ({ ingest: ingest.stats() }),
     },
     metrics,
-    routers: [{ path: '/api/platform', router: dispatcher.callbackRouter }],
+    // As app/build-gateway.ts mounts them.
+    routers: [
+      { path: '/api/platform', router: dispatcher.callbackRouter },
+      { path: '/evidence', router: dispatcher.evidenceRouter },
+    ],
     liveProxy: { path: '/media', origin: () => ingest.liveOrigin() },
     admin: {
       rejectedCameras: () => [
