@@ -20,13 +20,24 @@ export function formatPath(path: readonly PathKey[]): string {
   return out;
 }
 
-const SECRET_KEYS = /^(password|username|secret|token|credentials|passwordHash)$/i;
+/** Keys whose values may be credentials (substring, any case: sessionSecret, apiToken, …). */
+const SECRET_KEYS = /password|passwd|secret|token|credential|username|apikey|api_key|private_?key/i;
 
-/** A short, credential-free description of a value for the "found" part of a message. */
+/** True when a value at `path` is to be hidden: under a credential key, or a bare document. */
+export function isSecretPath(path: readonly PathKey[]): boolean {
+  return path.length === 0 || path.some((k) => typeof k === 'string' && SECRET_KEYS.test(k));
+}
+
+/**
+ * A short, credential-free description of a value for the "found" part of a message. Scalars
+ * under a credential key are never shown, nor is a whole document that is a bare value: that
+ * is what a file holding only a secret looks like (one dropped into a camera folder was
+ * echoed in the log and the admin page before).
+ */
 export function describeValue(v: unknown, path: readonly PathKey[] = []): string {
-  if (path.some((k) => typeof k === 'string' && SECRET_KEYS.test(k))) {
-    // Never echo what sits under a credential key: it may be a real password.
-    if (typeof v === 'string') return 'a plain string (value hidden)';
+  if (v !== null && v !== undefined && typeof v !== 'object' && isSecretPath(path)) {
+    const what = typeof v === 'string' ? 'a plain string' : `a ${typeof v}`;
+    return `${what} (value hidden)`;
   }
   if (v === undefined) return 'nothing (missing)';
   if (v === null) return 'null';
