@@ -144,7 +144,11 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
     closers.push({ name: 'redis', close: () => redis.close() });
     log.info({ redis: redis.describe(), roles }, 'redis ready');
 
-    const evidence = createEvidenceStore({ dir: join(gw.dataDir, 'evidence'), timeZone: gw.timezone });
+    const evidence = createEvidenceStore({
+      dir: join(gw.dataDir, 'evidence'),
+      timeZone: gw.timezone,
+      metrics,
+    });
 
     const store = createGatewayConfigStore({
       gatewayFile: loaded.file,
@@ -272,6 +276,8 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
                 ok: true,
                 detail: `${cams.length} cameras accepted, ${rejected.length} rejected, ${store.grids().size} grids`,
               },
+              // Alerts still flow without evidence images: degraded, not unavailable.
+              evidence: { ...(await evidence.check()), critical: false },
             };
             if (det) {
               const pool = det.pipeline.health().pool;
@@ -280,7 +286,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
                 detail: `backend ${pool.backend}, ${pool.alive} workers`,
               };
             }
-            return { ready: Object.values(checks).every((c) => c.ok), checks };
+            return { ready: Object.values(checks).every((c) => c.ok || c.critical === false), checks };
           },
           details: async () => ({
             roles,
@@ -292,6 +298,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
             detectors: det?.pipeline.health() ?? null,
             unrouted: await dispatcher.unrouted(),
             configIssues: store.issues().length,
+            evidence: evidence.health(),
           }),
         },
         metrics,
