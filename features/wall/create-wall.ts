@@ -31,7 +31,7 @@ const PUBLIC_DIR = join(HERE, 'public');
 
 export interface WallOptions {
   config: {
-    http: { host: string; port: number; publicUrl?: string | undefined };
+    http: { host: string; port: number; publicUrl?: string | undefined; trustProxy?: string[] };
     auth: AuthConfig;
     users: UserConfig[];
     timezone: string;
@@ -121,7 +121,10 @@ export function createWall(opts: WallOptions): Wall {
   // Production behaviour whatever NODE_ENV says: Express's fallback handler never shows a
   // stack (it is reached only for errors after a reply started; ours answers the rest).
   app.set('env', 'production');
-  app.set('trust proxy', 'loopback');
+  // X-Forwarded-For is believed only from configured proxies (none by default): otherwise any
+  // client on the proxy's host, or any client at all, picks its own address for login limits.
+  const trusted = config.http.trustProxy ?? [];
+  app.set('trust proxy', trusted.length ? trusted : false);
   const server: HttpServer = createServer(app);
   const requests = new Counter({
     name: 'gridwatch_wall_http_requests_total',
