@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import express, { type Request, type Response, type Router } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { CameraDirectory } from '../../core/contracts/camera-directory.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
 import { Codes, ForbiddenError, GridwatchError, NotFoundError } from '../../core/errors.js';
@@ -24,7 +24,7 @@ export function createLiveProxy(opts: {
 }): Router {
   const router = express.Router();
 
-  router.get('/live/:file', async (req: Request, res: Response) => {
+  router.get('/live/:file', async (req: Request, res: Response, next: NextFunction) => {
     const ac = new AbortController();
     res.on('close', () => ac.abort());
     try {
@@ -61,8 +61,9 @@ export function createLiveProxy(opts: {
           ? err
           : new GridwatchError(Codes.GW_LIVE_UPSTREAM, 'media server unreachable', { cause: err });
       if (e.status >= 500) opts.logger.warn({ err }, 'live proxy failed');
-      if (!res.headersSent) res.status(e.status).json(e.toJSON());
-      else res.destroy();
+      if (res.headersSent) res.destroy();
+      // Answered by the wall's one error handler (http-errors.ts), like every other route.
+      else next(e);
     }
   });
   return router;

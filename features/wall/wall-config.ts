@@ -11,7 +11,9 @@ export const UserSchema = z
     displayName: z.string().min(1).max(100).describe('Name shown on claimed alerts, e.g. 张伟'),
     role: z
       .enum(['admin', 'operator', 'viewer'])
-      .describe('admin: everything; operator: acts on alerts in scope; viewer: read-only'),
+      .describe(
+        'admin: the admin pages, plus cameras and alerts in no grid; operator: acts on alerts in scope; viewer: read-only. Every role sees only its scope of the grid tree',
+      ),
     scope: GridCodeSchema.describe(
       'Grid subtree the user sees: the city code for all, a county code for one 综治中心, …',
     ),
