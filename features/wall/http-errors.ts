@@ -1,5 +1,4 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import type { Counter } from 'prom-client';
 import { Codes, GridwatchError, NotFoundError, type ErrorCode } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 
@@ -51,11 +50,9 @@ export function asReplyError(err: unknown): { error: GridwatchError; unexpected:
  * callbacks, static files. The body is the catalogue JSON, the status the catalogue's; the
  * message of an unexpected error stays in the log.
  */
-export function createErrorHandler(opts: {
-  logger: Logger;
-  requests?: Counter<'route' | 'status'>;
-}): ErrorRequestHandler {
-  return (err, req, res, next) => {
+export function createErrorHandler(opts: { logger: Logger }): ErrorRequestHandler {
+  // Express tells error handlers by their four parameters: `_next` must stay.
+  return (err, req, res, _next) => {
     const { error, unexpected } = asReplyError(err);
     if (unexpected || error.status >= 500) opts.logger.error({ err, url: req.originalUrl }, 'http error');
     else opts.logger.debug({ code: error.code, url: req.originalUrl }, 'http refused');
@@ -68,7 +65,6 @@ export function createErrorHandler(opts: {
       res.setHeader('Retry-After', String(error.details?.retryAfterSec ?? 60));
     res.setHeader('Cache-Control', 'no-store');
     res.status(error.status).json(error.toJSON());
-    void next;
   };
 }
 
