@@ -22,6 +22,7 @@ import { createDispatcher, type Dispatcher } from '../features/dispatcher/dispat
 import { createIngest, type Ingest } from '../features/ingest/ingest.js';
 import { createWall, type Wall } from '../features/wall/create-wall.js';
 import type { ReadyReport } from '../features/wall/health-router.js';
+import { alertLifecycleTable } from './alert-lifecycle-table.js';
 import { createGatewayConfigStore, type GatewayConfigStore } from './gateway-config-store.js';
 import { loadGatewayFile, type LoadedGatewayConfig } from './gateway-file.js';
 
@@ -146,7 +147,11 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
     closers.push({ name: 'redis', close: () => redis.close() });
     log.info({ redis: redis.describe(), roles }, 'redis ready');
 
-    const evidence = createEvidenceStore({ dir: join(gw.dataDir, 'evidence'), timeZone: gw.timezone });
+    const evidence = createEvidenceStore({
+      dir: join(gw.dataDir, 'evidence'),
+      timeZone: gw.timezone,
+      metrics,
+    });
 
     const store = createGatewayConfigStore({
       gatewayFile: loaded.file,
@@ -257,6 +262,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
         grids: () => store.grids(),
         evidence,
         typeInfos: () => [...typeMap.values()],
+        lifecycle: alertLifecycleTable(),
         health: {
           ready: async (): Promise<ReadyReport> => {
             const cams = store.cameras();
@@ -276,6 +282,8 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
                 ok: true,
                 detail: `${cams.length} cameras accepted, ${rejected.length} rejected, ${store.grids().size} grids`,
               },
+              // Alerts still flow without evidence images: degraded, not unavailable.
+              evidence: { ...(await evidence.check()), critical: false },
             };
             if (det) {
               const pool = det.pipeline.health().pool;
@@ -284,7 +292,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
                 detail: `backend ${pool.backend}, ${pool.alive} workers`,
               };
             }
-            return { ready: Object.values(checks).every((c) => c.ok), checks };
+            return { ready: Object.values(checks).every((c) => c.ok || c.critical === false), checks };
           },
           details: async () => ({
             roles,
@@ -296,6 +304,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
             detectors: det?.pipeline.health() ?? null,
             unrouted: await dispatcher.unrouted(),
             configIssues: store.issues().length,
+            evidence: evidence.health(),
           }),
         },
         metrics,

@@ -2,25 +2,12 @@ import { z } from 'zod';
 import { DetectorsConfigSchema } from '../features/detectors/config/detectors-config.js';
 import { DispatcherConfigSchema, ForwardTargetSchema } from '../features/dispatcher/dispatcher-config.js';
 import { IngestConfigSchema } from '../features/ingest/ingest-config.js';
-import { AuthConfigSchema, UserSchema } from '../features/wall/wall-config.js';
+import { AuthConfigSchema, HttpConfigSchema, UserSchema } from '../features/wall/wall-config.js';
 import { RedisConfigSchema } from '../core/redis/redis-config.js';
 
 export const GatewayConfigSchema = z
   .strictObject({
-    http: z
-      .strictObject({
-        host: z.string().default('127.0.0.1').describe('Bind address'),
-        port: z
-          .number()
-          .int()
-          .min(0)
-          .max(65_535)
-          .default(8080)
-          .describe('HTTP port of the API and the wall; 0 = a free port'),
-        publicUrl: z.string().url().optional().describe('URL operators open, when behind a proxy'),
-      })
-      .default({ host: '127.0.0.1', port: 8080 })
-      .describe('HTTP server of the API and the video wall'),
+    http: HttpConfigSchema.default({ host: '127.0.0.1', port: 8080, trustProxy: [] }),
     redis: RedisConfigSchema.optional(),
     dataDir: z
       .string()

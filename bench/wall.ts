@@ -22,6 +22,7 @@ import { loadGridFile } from '../core/grid/grid-index.js';
 import { createLogger } from '../core/logger.js';
 import { createMetricsRegistry } from '../core/metrics.js';
 import { startEmbeddedRedis } from '../core/redis/embedded-redis.js';
+import { alertLifecycleTable } from '../app/alert-lifecycle-table.js';
 import { createWall } from '../features/wall/create-wall.js';
 import { hashPassword } from '../features/wall/password-hash.js';
 import type { UserConfig } from '../features/wall/wall-config.js';
@@ -220,6 +221,7 @@ async function measure(
     grids: () => grids,
     evidence: createEvidenceStore({ dir: join(dir, 'evidence') }),
     typeInfos: () => [],
+    lifecycle: alertLifecycleTable(),
     health: { ready: async () => ({ ready: true, checks: {} }), details: async () => ({}) },
     metrics,
     admin: { rejectedCameras: () => [], plugins: () => [] },

@@ -31,6 +31,12 @@ export const ERROR_CATALOGUE = {
     en: 'Bad command-line arguments',
     doc: 'A command-line tool was given missing or invalid flags; the message names the flag. Tools exit with code 2.',
   },
+  GW_BODY_TOO_LARGE: {
+    status: 413,
+    zh: '请求内容过大',
+    en: 'Request body too large',
+    doc: 'A request body or socket payload is larger than the limit of its route (64 KB for the wall API and platform callbacks). Nothing was done; JSON nested too deep is GW_VALIDATION.',
+  },
   GW_CHILD_START: {
     status: 500,
     zh: '子进程启动失败',
@@ -72,6 +78,12 @@ export const ERROR_CATALOGUE = {
     zh: '缺少系统组件',
     en: 'A system program is missing',
     doc: 'A binary gridwatch needs (ffmpeg, redis-server) is not on PATH; the message names the Debian package to install.',
+  },
+  GW_EVIDENCE_EXPIRED: {
+    status: 404,
+    zh: '证据已过期',
+    en: 'Evidence expired',
+    doc: 'The evidence image of an alert is no longer kept: retention (retention.evidenceDays, evidenceMaxMb) removed it, which is normal for alerts older than the evidence retention. The alert itself is kept.',
   },
   GW_EVIDENCE_LINK: {
     status: 403,
@@ -271,6 +283,12 @@ export const ERROR_CATALOGUE = {
     en: 'Secret missing',
     doc: 'A secret reference (env variable or secrets file) does not resolve. The value is never shown, only the field.',
   },
+  GW_SECRET_PLACE: {
+    status: 400,
+    zh: '密钥文件位置不允许',
+    en: 'Secret file outside the secrets directories',
+    doc: 'A secret file reference points outside every configured secrets directory, or through a symbolic link out of one. Move the file into a secrets directory (secretsDirs in gateway.yaml; default the secrets/ folder next to it). The value is never read or shown.',
+  },
   GW_TIMEOUT: {
     status: 504,
     zh: '等待超时',
@@ -299,7 +317,7 @@ export const ERROR_CATALOGUE = {
     status: 415,
     zh: '请求格式不受支持',
     en: 'Unsupported request body type',
-    doc: 'A request body was not JSON (Content-Type: application/json).',
+    doc: 'A request body was not JSON in UTF-8: send Content-Type: application/json (with charset utf-8 or none).',
   },
   GW_VALIDATION: {
     status: 400,

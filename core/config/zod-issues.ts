@@ -20,14 +20,23 @@ export function formatPath(path: readonly PathKey[]): string {
   return out;
 }
 
-const SECRET_KEYS = /^(password|username|secret|token|credentials|passwordHash)$/i;
+/** Keys whose values may be credentials (substring, any case: sessionSecret, apiToken, …). */
+const SECRET_KEYS = /password|passwd|secret|token|credential|username|apikey|api_key|private_?key/i;
 
-/** A short, credential-free description of a value for the "found" part of a message. */
+/** True when a value at `path` is to be hidden: somewhere under a credential key. */
+export function isSecretPath(path: readonly PathKey[]): boolean {
+  return path.some((k) => typeof k === 'string' && SECRET_KEYS.test(k));
+}
+
+const hidden = (v: unknown) => `${typeof v === 'string' ? 'a plain string' : `a ${typeof v}`} (value hidden)`;
+const isScalar = (v: unknown) => v !== null && v !== undefined && typeof v !== 'object';
+
+/**
+ * A short, credential-free description of a value for the "found" part of a message. Scalars
+ * under a credential key are never shown, whatever their type.
+ */
 export function describeValue(v: unknown, path: readonly PathKey[] = []): string {
-  if (path.some((k) => typeof k === 'string' && SECRET_KEYS.test(k))) {
-    // Never echo what sits under a credential key: it may be a real password.
-    if (typeof v === 'string') return 'a plain string (value hidden)';
-  }
+  if (isScalar(v) && isSecretPath(path)) return hidden(v);
   if (v === undefined) return 'nothing (missing)';
   if (v === null) return 'null';
   if (Array.isArray(v)) return `a list of ${v.length}`;
@@ -152,7 +161,10 @@ export function zodToInputIssues(
       }
       continue;
     }
-    let found = describeValue(issue.input, path);
+    // A whole document that is a bare value is what a file holding only a secret looks like
+    // (one dropped into a camera folder was echoed in the log and the admin page): hidden.
+    let found =
+      path.length === 0 && isScalar(issue.input) ? hidden(issue.input) : describeValue(issue.input, path);
     if (issue.code === 'invalid_union' && (issue as { note?: string }).note === 'No matching discriminator') {
       const disc = (issue as { discriminator?: string }).discriminator;
       const input = issue.input as Record<string, unknown> | undefined;

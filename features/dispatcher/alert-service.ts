@@ -4,6 +4,7 @@ import type { Alert } from '../../core/contracts/alert.js';
 import type { Actor, AlertService } from '../../core/contracts/alert-service.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
 import { ForbiddenError, NotFoundError } from '../../core/errors.js';
+import { inScope } from '../../core/grid/scope.js';
 import type { AlertEngine } from './alert-engine.js';
 import { queryAlerts } from './alert-query.js';
 import type { AlertStore } from './alert-store.js';
@@ -12,10 +13,6 @@ import type { Forwarder } from './forwarder.js';
 import { applyAction } from './lifecycle.js';
 import { outboxMember } from './outbox.js';
 import type { RedisKeys } from './redis-keys.js';
-
-export function inScope(a: Alert, scope: string, grids: GridIndex): boolean {
-  return a.gridCode === scope || a.gridPath.some((g) => g.code === scope) || grids.within(a.gridCode, scope);
-}
 
 function requireAdmin(actor: Actor, what: string): void {
   if (actor.role !== 'admin')
@@ -39,7 +36,7 @@ export function createAlertService(d: {
   const load = async (id: string, actor: Actor): Promise<Alert> => {
     const a = await store.get(id);
     // Out of scope reads as not found: an operator learns nothing about other districts' alerts.
-    if (!a || !inScope(a, actor.scope, d.grids())) throw new NotFoundError('alert', id);
+    if (!a || !inScope(actor, a, d.grids())) throw new NotFoundError('alert', id);
     return a;
   };
   return {

@@ -183,3 +183,35 @@ export const UserViewSchema = z.strictObject({
   scope: z.string(),
 });
 export const OkSchema = z.strictObject({ ok: z.literal(true) });
+
+export const ALERT_ACTION_NAMES = ['claim', 'release', 'confirm', 'reject', 'escalate', 'note'] as const;
+export type AlertActionName = (typeof ALERT_ACTION_NAMES)[number];
+
+/**
+ * The alert state machine as the wall needs it: every state, the operator actions each one
+ * allows, and which states count as open. Given by the composition from the dispatcher's
+ * table, so the page never repeats it.
+ */
+export const AlertLifecycleSchema = z
+  .strictObject({
+    states: z.array(z.enum(ALERT_STATES)).describe('Every alert state, in lifecycle order'),
+    actions: z
+      .record(z.enum(ALERT_STATES), z.array(z.enum(ALERT_ACTION_NAMES)))
+      .describe('Operator actions each state allows (POST /alerts/{id}/actions, socket alert:act)'),
+    openStates: z.array(z.enum(ALERT_STATES)).describe('States in which an alert is still open'),
+  })
+  .describe('Alert states and the actions each allows');
+export type AlertLifecycleTable = z.infer<typeof AlertLifecycleSchema>;
+
+export const MetaSchema = z
+  .strictObject({
+    findingTypes: z.array(TypeInfoSchema).describe('Finding types with zh/en labels, colour and icon'),
+    states: AlertLifecycleSchema.shape.states,
+    actions: AlertLifecycleSchema.shape.actions,
+    openStates: AlertLifecycleSchema.shape.openStates,
+    errors: z
+      .record(z.string(), z.strictObject({ zh: z.string(), en: z.string() }))
+      .describe('Operator-facing text of every error code (the `code` of an error body or ack)'),
+    timeZone: z.string().describe('IANA time zone the gateway reports local times in, e.g. Asia/Shanghai'),
+  })
+  .describe('Constants the wall page takes from the server instead of repeating them');

@@ -90,10 +90,16 @@ export function createWallAuth(opts: {
 
   return {
     async login(username, password, address) {
-      const userKey = `${KEY}login:${username.slice(0, 64)}:${address}`;
+      const name = username.slice(0, 64);
+      const userKey = `${KEY}login:${name}:${address}`;
       const addrKey = `${KEY}login-addr:${address}`;
-      // Per user+address stops guessing one password; per address (4x) stops spraying names.
-      await checkLimit([userKey, addrKey], [config.loginAttempts, config.loginAttempts * 4]);
+      const nameKey = `${KEY}login-user:${name}`;
+      // Per user+address stops guessing one password; per address stops spraying names; per
+      // username across addresses stops one password guessed from many addresses (a botnet,
+      // or forged X-Forwarded-For through a trusted proxy). The last can lock a user out for
+      // a window: the price of not being guessable.
+      const wide = config.loginAttemptsPerUser ?? config.loginAttempts * 4;
+      await checkLimit([userKey, addrKey, nameKey], [config.loginAttempts, wide, wide]);
       const user = byName.get(username);
       const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
       if (!user || !ok) {
@@ -104,6 +110,8 @@ export function createWallAuth(opts: {
           .expire(userKey, win, 'NX')
           .incr(addrKey)
           .expire(addrKey, win, 'NX')
+          .incr(nameKey)
+          .expire(nameKey, win, 'NX')
           .exec();
         logger.warn({ username: username.slice(0, 64), address }, 'login failed');
         throw new UnauthorizedError('wrong username or password');

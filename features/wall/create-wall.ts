@@ -16,7 +16,9 @@ import { ClosedError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { createHealthRouter, type HealthSources } from './health-router.js';
 import { createWallAuth, loadSessionSecret } from './auth.js';
+import type { AlertLifecycleTable } from './api-schemas.js';
 import { createApiRouter } from './http-api.js';
+import { createErrorHandler, notFoundHandler } from './http-errors.js';
 import { createLiveProxy } from './live-proxy.js';
 import { createWallSocketServer, type WallSocketServer } from './socket-server.js';
 import type { AuthConfig, UserConfig } from './wall-config.js';
@@ -29,7 +31,7 @@ const PUBLIC_DIR = join(HERE, 'public');
 
 export interface WallOptions {
   config: {
-    http: { host: string; port: number; publicUrl?: string | undefined };
+    http: { host: string; port: number; publicUrl?: string | undefined; trustProxy?: string[] };
     auth: AuthConfig;
     users: UserConfig[];
     timezone: string;
@@ -45,6 +47,8 @@ export interface WallOptions {
   grids: () => GridIndex;
   evidence: EvidenceStore;
   typeInfos: () => FindingTypeInfo[];
+  /** Alert states and the actions each allows, served by GET /api/v1/meta. */
+  lifecycle: AlertLifecycleTable;
   health: HealthSources;
   metrics: Registry;
   routers?: Array<{ path: string; router: Router }>;
@@ -114,7 +118,13 @@ export function createWall(opts: WallOptions): Wall {
   const adapterRedis = redisClient(opts.redisUrl, opts.redisOptions ?? {}, logger, 'gw-wall-adapter');
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  // Production behaviour whatever NODE_ENV says: Express's fallback handler never shows a
+  // stack (it is reached only for errors after a reply started; ours answers the rest).
+  app.set('env', 'production');
+  // X-Forwarded-For is believed only from configured proxies (none by default): otherwise any
+  // client on the proxy's host, or any client at all, picks its own address for login limits.
+  const trusted = config.http.trustProxy ?? [];
+  app.set('trust proxy', trusted.length ? trusted : false);
   const server: HttpServer = createServer(app);
   const requests = new Counter({
     name: 'gridwatch_wall_http_requests_total',
@@ -203,6 +213,8 @@ export function createWall(opts: WallOptions): Wall {
           grids: opts.grids,
           evidence: opts.evidence,
           typeInfos: opts.typeInfos,
+          lifecycle: opts.lifecycle,
+          timeZone: config.timezone,
           details: () => opts.health.details(),
           admin: opts.admin,
           onLogout: (session) => s.endSession(session, 'logout'),
@@ -232,6 +244,8 @@ export function createWall(opts: WallOptions): Wall {
       res.sendFile(mpegts, { maxAge: '1d' });
     });
     app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));
+    app.use(notFoundHandler());
+    app.use(createErrorHandler({ logger: logger.child({ part: 'http' }) }));
 
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -5,12 +5,25 @@ import type { Logger } from '../../core/logger.js';
 export interface ReadyCheck {
   ok: boolean;
   detail?: string;
+  /**
+   * false: the gateway still does its job without this (e.g. evidence images): a failure makes
+   * readiness "degraded" (200) rather than unavailable (503). Default true.
+   */
+  critical?: boolean;
 }
 
-/** What /readyz answers: ready only when every check passes. */
+/** What the integrator reports: ready when every critical check passes. */
 export interface ReadyReport {
   ready: boolean;
   checks: Record<string, ReadyCheck>;
+}
+
+export type ReadyStatus = 'ok' | 'degraded' | 'unavailable';
+
+/** ok: every check passes; degraded: ready, but a non-critical check fails; else unavailable. */
+export function readyStatus(r: ReadyReport): ReadyStatus {
+  if (!r.ready) return 'unavailable';
+  return Object.values(r.checks).every((c) => c.ok) ? 'ok' : 'degraded';
 }
 
 export interface HealthSources {
@@ -19,7 +32,8 @@ export interface HealthSources {
 }
 
 /**
- * /healthz (process alive), /readyz (dependencies up: 200 or 503 with the failing checks)
+ * /healthz (process alive), /readyz (dependencies up: 200 with status ok or degraded, or 503
+ * unavailable, with the failing checks)
  * and /metrics (Prometheus text from this instance's registry). The checks themselves are
  * callbacks the integrator wires, so this module knows nothing about Redis or cameras.
  */
@@ -39,10 +53,11 @@ export function createHealthRouter(opts: {
     res.setHeader('Cache-Control', 'no-store');
     try {
       const r = await opts.health.ready();
-      res.status(r.ready ? 200 : 503).json(r);
+      res.status(r.ready ? 200 : 503).json({ status: readyStatus(r), ...r });
     } catch (err) {
       opts.logger.error({ err }, 'readiness check failed');
       res.status(503).json({
+        status: 'unavailable',
         ready: false,
         checks: { readiness: { ok: false, detail: 'readiness check threw (see the gateway log)' } },
       });

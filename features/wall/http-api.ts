@@ -8,13 +8,14 @@ import type { FindingTypeInfo } from '../../core/contracts/finding.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
 import {
   Codes,
+  ERROR_CATALOGUE,
   ForbiddenError,
   GridwatchError,
   NotFoundError,
   UnauthorizedError,
 } from '../../core/errors.js';
+import { inScope } from '../../core/grid/scope.js';
 import type { Logger } from '../../core/logger.js';
-import { redisUnavailableAs } from '../../core/redis/redis-unavailable.js';
 import {
   AlertDetailSchema,
   AlertListQuerySchema,
@@ -28,15 +29,18 @@ import {
   IdParamsSchema,
   LiveTicketSchema,
   LoginBodySchema,
+  MetaSchema,
   OkSchema,
   RejectedEntrySchema,
   SessionBodySchema,
   SuppressionSchema,
   TypeInfoSchema,
   UserViewSchema,
+  type AlertLifecycleTable,
   type GridTreeNode,
 } from './api-schemas.js';
 import type { Session, WallAuth } from './auth.js';
+import { asReplyError } from './http-errors.js';
 import { buildOpenApi } from './openapi.js';
 import { route, type RouteDef } from './route-table.js';
 import { AlertActionSchema } from './socket-events.js';
@@ -58,6 +62,9 @@ export interface HttpApiDeps {
   grids: () => GridIndex;
   evidence: EvidenceStore;
   typeInfos: () => FindingTypeInfo[];
+  /** The alert state machine (from the dispatcher, through the composition). */
+  lifecycle: AlertLifecycleTable;
+  timeZone: string;
   details: () => Promise<object>;
   admin: AdminSources;
   /** Ends the session's sockets on every gateway process. */
@@ -93,8 +100,6 @@ export function requestToken(req: Request): { token: string | undefined; viaCook
 
 /** Builds the route table of /api/v1 (also the source of the OpenAPI document). */
 export function apiRoutes(d: HttpApiDeps): RouteDef[] {
-  const within = (code: string | null, actor: Actor): boolean =>
-    code !== null && d.grids().within(code, actor.scope);
   const need = (s: Session | null): Actor => {
     if (!s) throw new UnauthorizedError();
     return s.actor;
@@ -102,7 +107,8 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
   const alertInScope = async (id: string, actor: Actor): Promise<Alert> => {
     const a = await d.alerts.get(id, actor);
     // The service checks scope too; checking here as well means a service bug cannot leak.
-    if (!within(a.gridCode, actor)) throw new ForbiddenError(`alert ${id} is outside your scope`);
+    // Out of scope reads as not found, as in the service: another county's ids do not exist.
+    if (!inScope(actor, a, d.grids())) throw new NotFoundError('alert', id);
     return a;
   };
   const cameraView = (c: CameraStatus): z.infer<typeof CameraViewSchema> => {
@@ -131,8 +137,7 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
   const cameraInScope = (id: string, actor: Actor): CameraStatus => {
     const c = d.cameras.get(id);
     if (!c) throw new NotFoundError('camera', id);
-    if (actor.role !== 'admin' && !within(c.gridCode, actor))
-      throw new ForbiddenError(`camera ${id} is outside your scope`);
+    if (!inScope(actor, c, d.grids())) throw new ForbiddenError(`camera ${id} is outside your scope`);
     return c;
   };
   const tree = (code: string): GridTreeNode | null => {
@@ -157,7 +162,32 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
     expiresAt: s.expiresAt,
   });
 
+  // The catalogue does not change at run time: the texts are built once.
+  const errorTexts = Object.fromEntries(
+    Object.entries(ERROR_CATALOGUE).map(([code, e]) => [code, { zh: e.zh, en: e.en }]),
+  );
+
   return [
+    route({
+      method: 'get',
+      path: '/meta',
+      summary:
+        'Constants for the page: finding types, alert states and their actions, open states, error texts, time zone',
+      tag: 'meta',
+      // Public: the login page needs the error texts; nothing here is specific to a user or a grid.
+      access: 'public',
+      response: MetaSchema,
+      async handler() {
+        return {
+          findingTypes: d.typeInfos(),
+          states: d.lifecycle.states,
+          actions: d.lifecycle.actions,
+          openStates: d.lifecycle.openStates,
+          errors: errorTexts,
+          timeZone: d.timeZone,
+        };
+      },
+    }),
     route({
       method: 'post',
       path: '/session',
@@ -213,7 +243,7 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
       response: AlertPageSchema,
       async handler({ session, query }) {
         const actor = need(session);
-        if (query.gridCode && !d.grids().within(query.gridCode, actor.scope)) {
+        if (query.gridCode && !inScope(actor, { gridCode: query.gridCode }, d.grids())) {
           throw new ForbiddenError(`grid ${query.gridCode} is outside your scope`);
         }
         const page = await d.alerts.list({
@@ -227,7 +257,8 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
           limit: query.limit,
           ...(query.cursor ? { cursor: query.cursor } : {}),
         });
-        const items = page.items.filter((a) => within(a.gridCode, actor));
+        const grids = d.grids();
+        const items = page.items.filter((a) => inScope(actor, a, grids));
         return { ...page, items };
       },
     }),
@@ -289,7 +320,7 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
         const actor = need(session);
         return d.cameras
           .list()
-          .filter((c) => actor.role === 'admin' || within(c.gridCode, actor))
+          .filter((c) => inScope(actor, c, d.grids()))
           .map(cameraView);
       },
     }),
@@ -362,7 +393,7 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
         const g = d.grids();
         return g
           .search(query.q, query.limit * 4)
-          .filter((x) => g.within(x.code, actor.scope))
+          .filter((x) => inScope(actor, { gridCode: x.code }, g))
           .slice(0, query.limit)
           .map((x) => ({ ...x, path: g.path(x.code).map((p) => ({ code: p.code, name: p.name })) }));
       },
@@ -473,7 +504,10 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
   ];
 }
 
-/** Express router for /api/v1: auth, role and CSRF checks, validation, JSON errors. */
+/**
+ * Express router for /api/v1: auth, role and CSRF checks, validation. Errors go on to the
+ * wall's one error handler (http-errors.ts), which answers them as catalogue JSON.
+ */
 export function createApiRouter(d: HttpApiDeps, version: string): Router {
   const router = express.Router();
   const routes = apiRoutes(d);
@@ -510,9 +544,7 @@ export function createApiRouter(d: HttpApiDeps, version: string): Router {
           throw new GridwatchError(
             Codes.GW_UNSUPPORTED_MEDIA_TYPE,
             `${source}: body must be JSON (Content-Type: application/json)`,
-            {
-              field: '(body)',
-            },
+            { field: '(body)' },
           );
         }
         const body = r.body ? parseInput(r.body, req.body, `${source} body`) : undefined;
@@ -520,36 +552,13 @@ export function createApiRouter(d: HttpApiDeps, version: string): Router {
         if (!res.headersSent) res.json(out);
         d.requests.inc({ route: label, status: String(res.statusCode) });
       } catch (err) {
-        const e = redisUnavailableAs(err);
-        d.requests.inc({ route: label, status: String(e instanceof GridwatchError ? e.status : 500) });
+        d.requests.inc({ route: label, status: String(asReplyError(err).error.status) });
         next(err);
       }
     });
   }
   router.use((req, _res, next) => {
     next(new NotFoundError('route', `${req.method} ${req.baseUrl}${req.path}`));
-  });
-  router.use((raw: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const err = redisUnavailableAs(raw);
-    if (err instanceof GridwatchError) {
-      if (err.status >= 500) d.logger.error({ err, url: req.originalUrl }, 'api error');
-      else d.logger.debug({ code: err.code, url: req.originalUrl }, 'api refused');
-      if (err.code === Codes.GW_RATE_LIMITED)
-        res.setHeader('Retry-After', String(err.details?.retryAfterSec ?? 60));
-      res.status(err.status).json(err.toJSON());
-      return;
-    }
-    const e = err as { type?: string; status?: number; message?: string };
-    if (e.type === 'entity.parse.failed' || e.type === 'entity.too.large') {
-      res.status(e.status ?? 400).json({
-        code: Codes.GW_VALIDATION,
-        message: `${req.method} ${req.originalUrl}: body: ${e.message}`,
-        field: '(body)',
-      });
-      return;
-    }
-    d.logger.error({ err, url: req.originalUrl }, 'api error');
-    res.status(500).json({ code: Codes.GW_INTERNAL, message: 'internal error (see the gateway log)' });
   });
   return router;
 }

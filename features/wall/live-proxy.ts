@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import express, { type Request, type Response, type Router } from 'express';
-import type { Actor } from '../../core/contracts/alert-service.js';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { CameraDirectory } from '../../core/contracts/camera-directory.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
 import { Codes, ForbiddenError, GridwatchError, NotFoundError } from '../../core/errors.js';
+import { inScope } from '../../core/grid/scope.js';
 import type { Logger } from '../../core/logger.js';
 import type { WallAuth } from './auth.js';
 import { requestToken } from './http-api.js';
@@ -23,10 +23,8 @@ export function createLiveProxy(opts: {
   logger: Logger;
 }): Router {
   const router = express.Router();
-  const inScope = (actor: Actor, gridCode: string | null): boolean =>
-    actor.role === 'admin' || (gridCode !== null && opts.grids().within(gridCode, actor.scope));
 
-  router.get('/live/:file', async (req: Request, res: Response) => {
+  router.get('/live/:file', async (req: Request, res: Response, next: NextFunction) => {
     const ac = new AbortController();
     res.on('close', () => ac.abort());
     try {
@@ -36,7 +34,7 @@ export function createLiveProxy(opts: {
       const cameraId = m[1] as string;
       const cam = opts.cameras.get(cameraId);
       if (!cam) throw new NotFoundError('camera', cameraId);
-      if (!inScope(session.actor, cam.gridCode))
+      if (!inScope(session.actor, cam, opts.grids()))
         throw new ForbiddenError(`camera ${cameraId} is outside your scope`);
       const origin = opts.origin();
       if (!origin) throw new GridwatchError(Codes.GW_LIVE_NOT_STARTED, 'no live view has been started');
@@ -63,8 +61,9 @@ export function createLiveProxy(opts: {
           ? err
           : new GridwatchError(Codes.GW_LIVE_UPSTREAM, 'media server unreachable', { cause: err });
       if (e.status >= 500) opts.logger.warn({ err }, 'live proxy failed');
-      if (!res.headersSent) res.status(e.status).json(e.toJSON());
-      else res.destroy();
+      if (res.headersSent) res.destroy();
+      // Answered by the wall's one error handler (http-errors.ts), like every other route.
+      else next(e);
     }
   });
   return router;

@@ -71,7 +71,9 @@ export function buildOpenApi(routes: RouteDef[], version: string): Json {
       version,
       description:
         'Operator API of the gridwatch gateway. Every route checks the session and the grid scope on the server. ' +
-        'Browsers use the HttpOnly session cookie plus X-CSRF-Token on POST/DELETE; API clients send Authorization: Bearer <token>.',
+        'Browsers use the HttpOnly session cookie plus X-CSRF-Token on POST/DELETE; API clients send Authorization: Bearer <token>. ' +
+        'Every error is JSON {code, message, field?, details?} with a code from the error catalogue (docs/errors.md); ' +
+        'GET /api/v1/meta gives the texts of every code, the finding types, and the alert states with the actions each allows, so clients need not repeat them.',
     },
     components: {
       securitySchemes: {
@@ -80,6 +82,17 @@ export function buildOpenApi(routes: RouteDef[], version: string): Json {
       },
     },
     security: [{ cookie: [] }, { bearer: [] }],
+    tags: [
+      {
+        name: 'meta',
+        description: 'Constants for clients (public): finding types, alert states and actions, error texts',
+      },
+      { name: 'session', description: 'Login, session, logout' },
+      { name: 'alerts', description: 'Alerts in your grid scope' },
+      { name: 'cameras', description: 'Cameras in your grid scope, live view' },
+      { name: 'grids', description: 'The grid tree of your scope' },
+      { name: 'admin', description: 'Admin role only' },
+    ],
     paths,
   };
 }

@@ -7,7 +7,14 @@ import type { Alert } from '../../core/contracts/alert.js';
 import type { AlertNotifier, AlertService, Suppression } from '../../core/contracts/alert-service.js';
 import type { CameraDirectory, CameraStatus } from '../../core/contracts/camera-directory.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
-import { Codes, ForbiddenError, GridwatchError, UnauthorizedError } from '../../core/errors.js';
+import {
+  Codes,
+  ForbiddenError,
+  GridwatchError,
+  NotFoundError,
+  UnauthorizedError,
+} from '../../core/errors.js';
+import { inScope, scopeGrids, type ScopeTarget } from '../../core/grid/scope.js';
 import type { Logger } from '../../core/logger.js';
 import { redisUnavailableAs } from '../../core/redis/redis-unavailable.js';
 import type { Session, WallAuth } from './auth.js';
@@ -217,24 +224,23 @@ export function createWallSocketServer(opts: {
     handle(socket, 'alert:act', async ({ id, act }) => {
       if (actor.role === 'viewer') throw new ForbiddenError('viewers cannot act on alerts');
       const a = await alerts.get(id, actor);
-      if (!opts.grids().within(a.gridCode, actor.scope))
-        throw new ForbiddenError(`alert ${id} is outside your scope`);
+      // The service checks too; this one means a service bug cannot leak (not found, as there).
+      if (!inScope(actor, a, opts.grids())) throw new NotFoundError('alert', id);
       return alerts.act(id, act, actor);
     });
 
     handle(socket, 'alerts:sync', async ({ since, limit }) => {
       const scope = socket.data.focus ?? actor.scope;
       const page = await alerts.list({ scope, limit });
-      const items = page.items.filter(
-        (a) => a.updatedAt > since && opts.grids().within(a.gridCode, actor.scope),
-      );
+      const grids = opts.grids();
+      const items = page.items.filter((a) => a.updatedAt > since && inScope(actor, a, grids));
       // Complete when the page reached back past `since` or there is nothing older.
       const complete = page.nextCursor === null || page.items.some((a) => a.updatedAt <= since);
       return { items, complete };
     });
 
     handle(socket, 'wall:focus', async ({ gridCode }) => {
-      if (gridCode !== null && !opts.grids().within(gridCode, actor.scope)) {
+      if (gridCode !== null && !inScope(actor, { gridCode }, opts.grids())) {
         throw new ForbiddenError(`grid ${gridCode} is outside your scope`);
       }
       socket.data.focus = gridCode;
@@ -243,26 +249,17 @@ export function createWallSocketServer(opts: {
     });
   });
 
-  const roomsFor = (gridCode: string | null, path?: Array<{ code: string }>): string[] => {
-    const codes = path?.length
-      ? path.map((g) => g.code)
-      : gridCode
-        ? opts
-            .grids()
-            .path(gridCode)
-            .map((g) => g.code)
-        : [];
-    return codes.map(roomForGrid);
-  };
+  // The rooms of every grid whose users may see the target: the same rule as inScope.
+  const roomsFor = (target: ScopeTarget): string[] => scopeGrids(target, opts.grids()).map(roomForGrid);
 
   const unsubscribe = opts.cameras.onState((s: CameraStatus) => {
-    const rooms = roomsFor(s.gridCode);
+    const rooms = roomsFor(s);
     io.to(rooms.length ? rooms : [ADMIN_ROOM]).emit('camera:state', s);
   });
 
   const notifier: AlertNotifier = {
     alertChanged(alert: Alert, kind) {
-      const rooms = roomsFor(alert.gridCode, alert.gridPath);
+      const rooms = roomsFor(alert);
       if (!rooms.length) {
         logger.warn(
           { alertId: alert.id, gridCode: alert.gridCode },

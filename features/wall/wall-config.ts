@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { GridCodeSchema, SecretRefSchema } from '../../core/contracts/common-schema.js';
 
@@ -10,7 +11,9 @@ export const UserSchema = z
     displayName: z.string().min(1).max(100).describe('Name shown on claimed alerts, e.g. 张伟'),
     role: z
       .enum(['admin', 'operator', 'viewer'])
-      .describe('admin: everything; operator: acts on alerts in scope; viewer: read-only'),
+      .describe(
+        'admin: the admin pages, plus cameras and alerts in no grid; operator: acts on alerts in scope; viewer: read-only. Every role sees only its scope of the grid tree',
+      ),
     scope: GridCodeSchema.describe(
       'Grid subtree the user sees: the city code for all, a county code for one 综治中心, …',
     ),
@@ -22,6 +25,45 @@ export const UserSchema = z
   .describe('A wall user');
 export type UserConfig = z.infer<typeof UserSchema>;
 
+/** An address or CIDR range Express's `trust proxy` accepts, or one of its named ranges. */
+function isProxyAddress(s: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(s)) return true;
+  const [ip, bits, extra] = s.split('/');
+  if (extra !== undefined || !ip || !isIP(ip)) return false;
+  if (bits === undefined) return true;
+  const max = isIP(ip) === 4 ? 32 : 128;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= max;
+}
+
+/** `http:` section of gateway.yaml. Owned by the wall component. */
+export const HttpConfigSchema = z
+  .strictObject({
+    host: z.string().default('127.0.0.1').describe('Bind address'),
+    port: z
+      .number()
+      .int()
+      .min(0)
+      .max(65_535)
+      .default(8080)
+      .describe('HTTP port of the API and the wall; 0 = a free port'),
+    publicUrl: z.string().url().optional().describe('URL operators open, when behind a proxy'),
+    trustProxy: z
+      .array(
+        z
+          .string()
+          .refine(isProxyAddress, {
+            message: 'an IP address, a CIDR range (10.0.0.0/8) or loopback/linklocal/uniquelocal',
+          })
+          .describe('Proxy address or range'),
+      )
+      .default([])
+      .describe(
+        'Reverse proxies whose X-Forwarded-For is believed (client address for login limits and logs); default none: the socket address counts',
+      ),
+  })
+  .describe('HTTP server of the API and the video wall');
+export type HttpConfig = z.infer<typeof HttpConfigSchema>;
+
 /** `auth:` and `users:` sections of gateway.yaml. Owned by the wall component. */
 export const AuthConfigSchema = z
   .strictObject({
@@ -30,6 +72,14 @@ export const AuthConfigSchema = z
     ),
     sessionTtlMin: z.number().positive().default(720).describe('Session lifetime in minutes'),
     loginAttempts: z.number().int().min(1).default(5).describe('Failed logins per user and address …'),
+    loginAttemptsPerUser: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe(
+        'Failed logins for one username from all addresses together (and from one address for all usernames) …; default 4 × loginAttempts',
+      ),
     loginWindowSec: z
       .number()
       .positive()

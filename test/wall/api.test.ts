@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../core/contracts/alert.js';
-import { PASSWORD, startHarness, type Harness } from './helpers/wall-harness.js';
+import { ALERT_STATES } from '../../core/contracts/alert.js';
+import { ERROR_CATALOGUE } from '../../core/errors.js';
+import { PASSWORD, startHarness, TYPE_INFOS, type Harness } from './helpers/wall-harness.js';
 
 let h: Harness;
 let alertA: Alert; // 东城区 (330101), 东风社区第一网格
@@ -115,15 +117,16 @@ describe('login and sessions', () => {
 describe('every route checks the session', () => {
   it('refuses each route of the OpenAPI document without a session, with a forged or expired one', async () => {
     const doc = (await call('GET', '/openapi.json')).json as {
-      paths: Record<string, Record<string, unknown>>;
+      paths: Record<string, Record<string, { security?: unknown[] }>>;
     };
     const expired = forgeToken(Date.now() - 1_000);
     const unknown = forgeToken(Date.now() + 60_000);
     const tampered = `${(await h.login('admin')).token.slice(0, -2)}xx`;
     let checked = 0;
     for (const [path, ops] of Object.entries(doc.paths)) {
-      for (const method of Object.keys(ops)) {
-        if (path === '/api/v1/session' && method === 'post') continue;
+      for (const [method, op] of Object.entries(ops)) {
+        // Public routes (login, the page's constants) say so in the document: `security: []`.
+        if (Array.isArray(op.security) && op.security.length === 0) continue;
         const p = path.replace('/api/v1', '').replace('{id}', alertA.id).replace('{which}', 'latest');
         for (const [label, auth, message] of [
           ['none', {}, 'login required'],
@@ -383,7 +386,7 @@ describe('documents and health', () => {
   it('serves healthz, readyz, metrics and security headers', async () => {
     expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${h.url}/readyz`);
-    expect(await ready.json()).toEqual({ ready: true, checks: { redis: { ok: true } } });
+    expect(await ready.json()).toEqual({ status: 'ok', ready: true, checks: { redis: { ok: true } } });
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
     expect(metrics).toMatch(/gridwatch_wall_http_requests_total\{route="GET \/alerts",status="200"\} \d+/);
     expect(metrics).toMatch(/gridwatch_wall_sockets/);
@@ -401,6 +404,37 @@ describe('documents and health', () => {
     ]) {
       expect((await fetch(`${h.url}${asset}`)).status, asset).toBe(200);
     }
+  });
+
+  it('GET /meta serves the page its constants from the server, without a session', async () => {
+    const r = await call('GET', '/meta');
+    expect(r.status).toBe(200);
+    const m = r.json as {
+      findingTypes: unknown[];
+      states: string[];
+      actions: Record<string, string[]>;
+      openStates: string[];
+      errors: Record<string, { zh: string; en: string }>;
+      timeZone: string;
+    };
+    expect(m.findingTypes).toEqual(TYPE_INFOS);
+    expect(m.states).toEqual(ALERT_STATES);
+    expect(m.actions.new).toEqual(['claim', 'confirm', 'reject', 'escalate', 'note']);
+    expect(m.actions.claimed).toEqual(['release', 'confirm', 'reject', 'escalate', 'note']);
+    expect(m.actions.closed).toEqual(['note']);
+    expect(m.openStates).toEqual(expect.arrayContaining(['new', 'claimed', 'escalated', 'forwarded']));
+    expect(m.openStates).not.toContain('rejected');
+    expect(m.openStates).not.toContain('closed');
+    expect(Object.keys(m.errors)).toEqual(Object.keys(ERROR_CATALOGUE));
+    expect(m.errors.GW_FORBIDDEN).toEqual({
+      zh: ERROR_CATALOGUE.GW_FORBIDDEN.zh,
+      en: ERROR_CATALOGUE.GW_FORBIDDEN.en,
+    });
+    expect(m.timeZone).toBe('Asia/Shanghai');
+    const doc = (await call('GET', '/openapi.json')).json as {
+      paths: Record<string, { get?: { security?: unknown[] } }>;
+    };
+    expect(doc.paths['/api/v1/meta']?.get?.security).toEqual([]);
   });
 
   it('unknown API routes answer JSON 404', async () => {

@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alertLifecycleTable } from '../../app/alert-lifecycle-table.js';
 import { createWall } from '../../features/wall/create-wall.js';
 import { createLogger } from '../../core/logger.js';
 import { createMetricsRegistry } from '../../core/metrics.js';
@@ -257,6 +258,7 @@ describe('session expiry', () => {
       grids: () => index,
       evidence: { put: async () => '', resolve: (p) => p, read: async () => Buffer.alloc(0) },
       typeInfos: () => TYPE_INFOS,
+      lifecycle: alertLifecycleTable(),
       health: { ready: async () => ({ ready: true, checks: {} }), details: async () => ({}) },
       metrics: createMetricsRegistry({ defaultMetrics: false }),
       admin: { rejectedCameras: () => [], plugins: () => [] },
@@ -313,6 +315,7 @@ describe('several gateway processes', () => {
       grids: () => index,
       evidence: { put: async () => '', resolve: (p) => p, read: async () => Buffer.alloc(0) },
       typeInfos: () => TYPE_INFOS,
+      lifecycle: alertLifecycleTable(),
       health: { ready: async () => ({ ready: true, checks: {} }), details: async () => ({}) },
       metrics: createMetricsRegistry({ defaultMetrics: false }),
       admin: { rejectedCameras: () => [], plugins: () => [] },

@@ -18,6 +18,7 @@ import { IngestConfigSchema } from '../../../features/ingest/ingest-config.js';
 import { createIngest, type Ingest } from '../../../features/ingest/ingest.js';
 import { createLogger } from '../../../core/logger.js';
 import { createMetricsRegistry } from '../../../core/metrics.js';
+import { alertLifecycleTable } from '../../../app/alert-lifecycle-table.js';
 import { createWall, type Wall } from '../../../features/wall/create-wall.js';
 import { hashPassword } from '../../../features/wall/password-hash.js';
 import type { UserConfig } from '../../../features/wall/wall-config.js';
@@ -169,6 +170,8 @@ export interface Harness {
   dispatcher: Dispatcher;
   ingest: Ingest;
   logs: LogSink;
+  /** The camera entries ingest runs (h.ingest.update() with a changed copy restarts one). */
+  cameraList: LoadedCamera[];
   /** Submits a finding to the real dispatcher and resolves with the alert it creates. */
   inject(p: { cameraId: string; type?: string; at?: number; zoneId?: string | null }): Promise<Alert>;
   /** Resolves when an alert change for `alertId` reaches the notifier (after an action). */
@@ -177,7 +180,13 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { logLevel?: string } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: {
+    logLevel?: string;
+    /** Wraps the dispatcher's AlertService as the wall sees it (e.g. one whose own scope check is broken). */
+    wrapAlerts?: (real: AlertService) => AlertService;
+  } = {},
+): Promise<Harness> {
   const redis = await startTestRedis();
   const dir = await mkdtemp(join(tmpdir(), 'gw-wall-'));
   const { stream, sink } = logSink();
@@ -265,17 +274,22 @@ export async function startHarness(opts: { logLevel?: string } = {}): Promise<Ha
     },
     dataDir: dir,
     redisUrl: redis.url,
-    alerts: dispatcher.alerts,
+    alerts: opts.wrapAlerts ? opts.wrapAlerts(dispatcher.alerts) : dispatcher.alerts,
     cameras: ingest.directory,
     grids: () => grids,
     evidence,
     typeInfos: () => TYPE_INFOS,
+    lifecycle: alertLifecycleTable(),
     health: {
       ready: async () => ({ ready: true, checks: { redis: { ok: true } } }),
       details: async () => ({ ingest: ingest.stats() }),
     },
     metrics,
-    routers: [{ path: '/api/platform', router: dispatcher.callbackRouter }],
+    // As app/build-gateway.ts mounts them.
+    routers: [
+      { path: '/api/platform', router: dispatcher.callbackRouter },
+      { path: '/evidence', router: dispatcher.evidenceRouter },
+    ],
     liveProxy: { path: '/media', origin: () => ingest.liveOrigin() },
     admin: {
       rejectedCameras: () => [
@@ -304,6 +318,7 @@ export async function startHarness(opts: { logLevel?: string } = {}): Promise<Ha
     dispatcher,
     ingest,
     logs: sink,
+    cameraList: cameras,
     async inject(p) {
       const at = p.at ?? Date.now();
       seq += 1;
