@@ -21,6 +21,7 @@ import { createDetectors, readPluginTypes, type Detectors } from '../features/de
 import { createDispatcher, type Dispatcher } from '../features/dispatcher/dispatcher.js';
 import { createIngest, type Ingest } from '../features/ingest/ingest.js';
 import { createWall, type Wall } from '../features/wall/create-wall.js';
+import { OPEN_STATES, OPERATOR_TRANSITIONS } from '../features/dispatcher/lifecycle.js';
 import type { ReadyReport } from '../features/wall/health-router.js';
 import { createGatewayConfigStore, type GatewayConfigStore } from './gateway-config-store.js';
 import { loadGatewayFile, type LoadedGatewayConfig } from './gateway-file.js';
@@ -254,6 +255,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
         grids: () => store.grids(),
         evidence,
         typeInfos: () => [...typeMap.values()],
+        lifecycle: { transitions: OPERATOR_TRANSITIONS, openStates: OPEN_STATES },
         health: {
           ready: async (): Promise<ReadyReport> => {
             const cams = store.cameras();

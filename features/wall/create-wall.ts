@@ -7,6 +7,7 @@ import express, { type Router } from 'express';
 import helmet from 'helmet';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
+import type { AlertState } from '../../core/contracts/alert.js';
 import type { AlertNotifier, AlertService } from '../../core/contracts/alert-service.js';
 import type { CameraDirectory, RejectedEntry } from '../../core/contracts/camera-directory.js';
 import type { EvidenceStore } from '../../core/contracts/evidence-store.js';
@@ -57,6 +58,11 @@ export interface WallOptions {
   /** Extra origins the browser may fetch live video from (CSP connect-src), when tickets point off-origin. */
   mediaOrigins?: string[];
   version?: string;
+  /** Operator state table for GET /api/v1/meta (from the dispatcher's lifecycle, via the composition). */
+  lifecycle?: {
+    transitions: Record<string, { from: readonly AlertState[] }>;
+    openStates: Iterable<AlertState>;
+  };
   logger: Logger;
 }
 
@@ -209,6 +215,11 @@ export function createWall(opts: WallOptions): Wall {
           secureCookie: publicOrigin?.startsWith('https:') ?? false,
           logger: logger.child({ part: 'api' }),
           requests,
+          meta: {
+            timeZone: opts.config.timezone,
+            transitions: opts.lifecycle?.transitions ?? {},
+            openStates: opts.lifecycle?.openStates ?? [],
+          },
         },
         opts.version ?? '0.1.0',
       ),

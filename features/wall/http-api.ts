@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Counter } from 'prom-client';
-import type { Alert } from '../../core/contracts/alert.js';
+import { ALERT_STATES, type Alert, type AlertState } from '../../core/contracts/alert.js';
 import type { Actor, AlertService } from '../../core/contracts/alert-service.js';
 import type { CameraDirectory, CameraStatus, RejectedEntry } from '../../core/contracts/camera-directory.js';
 import type { EvidenceStore } from '../../core/contracts/evidence-store.js';
@@ -8,6 +8,7 @@ import type { FindingTypeInfo } from '../../core/contracts/finding.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
 import {
   Codes,
+  ERROR_CATALOGUE,
   ForbiddenError,
   GridwatchError,
   NotFoundError,
@@ -64,6 +65,15 @@ export interface HttpApiDeps {
   secureCookie: boolean;
   logger: Logger;
   requests: Counter<'route' | 'status'>;
+  /**
+   * For GET /meta (minimal stand-in, added by the wall-UI session): the gateway's zone and the
+   * operator state table, passed in by the composition (the wall may not import the dispatcher).
+   */
+  meta?: {
+    timeZone: string;
+    transitions: Record<string, { from: readonly AlertState[] }>;
+    openStates: Iterable<AlertState>;
+  };
 }
 
 export function parseCookies(header: string | undefined): Record<string, string> {
@@ -375,6 +385,39 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
       response: z.array(TypeInfoSchema),
       async handler() {
         return d.typeInfos();
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/meta',
+      summary: 'Constants the wall page renders with: types, states, allowed actions, error texts, zone',
+      tag: 'alerts',
+      access: 'public',
+      response: z.record(z.string(), z.unknown()),
+      async handler() {
+        const m = d.meta;
+        const actions = Object.fromEntries(
+          ALERT_STATES.map((st) => [
+            st,
+            [
+              ...Object.entries(m?.transitions ?? {})
+                .filter(([, r]) => r.from.includes(st))
+                .map(([a]) => a),
+              'note',
+            ],
+          ]),
+        );
+        const errors = Object.fromEntries(
+          Object.entries(ERROR_CATALOGUE).map(([code, e]) => [code, { zh: e.zh, en: e.en }]),
+        );
+        return {
+          findingTypes: d.typeInfos(),
+          states: [...ALERT_STATES],
+          actions,
+          openStates: [...(m?.openStates ?? [])],
+          errors,
+          timeZone: m?.timeZone ?? 'Asia/Shanghai',
+        };
       },
     }),
     route({

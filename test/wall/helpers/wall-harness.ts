@@ -23,6 +23,7 @@ import { hashPassword } from '../../../features/wall/password-hash.js';
 import type { UserConfig } from '../../../features/wall/wall-config.js';
 import { DispatcherConfigSchema } from '../../../features/dispatcher/dispatcher-config.js';
 import { createDispatcher, type Dispatcher } from '../../../features/dispatcher/dispatcher.js';
+import { OPEN_STATES, OPERATOR_TRANSITIONS } from '../../../features/dispatcher/lifecycle.js';
 import { startTestRedis } from '../../helpers/redis.js';
 import { ARTIFACTS_DIR, mediaPath, vtestH264 } from '../../helpers/media.js';
 import { startRtspServer, type RtspServer } from '../../helpers/rtsp-server.js';
@@ -270,6 +271,7 @@ export async function startHarness(opts: { logLevel?: string } = {}): Promise<Ha
     grids: () => grids,
     evidence,
     typeInfos: () => TYPE_INFOS,
+    lifecycle: { transitions: OPERATOR_TRANSITIONS, openStates: OPEN_STATES },
     health: {
       ready: async () => ({ ready: true, checks: { redis: { ok: true } } }),
       details: async () => ({ ingest: ingest.stats() }),
@@ -285,7 +287,25 @@ export async function startHarness(opts: { logLevel?: string } = {}): Promise<Ha
           errors: ['cameras/east.yaml:12 cameras[3].source.url: expected an rtsp:// URL'],
         },
       ],
-      plugins: () => [{ id: 'parking', version: '1.0.0' }],
+      // Shaped like the plugin loader's status list.
+      plugins: () => [
+        {
+          name: 'parking',
+          version: '1.0.0',
+          dir: 'features/detectors/plugins/parking',
+          status: 'enabled',
+          findingTypes: ['illegal_parking'],
+          error: null,
+        },
+        {
+          name: 'vending',
+          version: '0.3.0',
+          dir: 'features/detectors/plugins/vending',
+          status: 'disabled',
+          findingTypes: ['street_vending'],
+          error: { code: 'GW_PLUGIN_MANIFEST', message: 'gridwatch-plugin.json: entry missing', at: 0 },
+        },
+      ],
     },
     logger,
   });
