@@ -70,6 +70,8 @@ export function createListView(ctx, { onOpen }) {
     const el = cardEl(a);
     if (c?.el.classList.contains('fresh')) el.classList.add('fresh');
     if (a.id === ui.selected) el.classList.add('selected');
+    // In place, so the cards after it are not moved.
+    if (c?.el.parentNode === cards) c.el.replaceWith(el);
     cache.set(a.id, { version: a.version, lang: ctx.i18n.lang, el });
     return el;
   }
@@ -87,9 +89,10 @@ export function createListView(ctx, { onOpen }) {
       cards.replaceChildren(empty);
     } else {
       empty.remove();
+      // Rebuild changed cards first (each in place), then move only what is out of order.
+      const els = list.map(cardFor);
       let ref = cards.firstChild;
-      for (const a of list) {
-        const el = cardFor(a);
+      for (const el of els) {
         if (el === ref) ref = ref.nextSibling;
         else cards.insertBefore(el, ref);
       }
