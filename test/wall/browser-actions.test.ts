@@ -58,13 +58,19 @@ describe('actions act on the alert on screen', () => {
     await expect.poll(() => zw.page.locator('#detail').getAttribute('data-id')).toBe(a.id);
     await zw.page.keyboard.press('y');
     await expect.poll(() => state(a.id)).toBe('confirmed');
-    // The panel shows the new state, the confirm in the audit trail, and no more decisions.
     await expect.poll(() => zw.page.locator('#detail-title .state-badge').innerText()).toBe('已确认');
+    const toast = zw.page.locator('#toast');
+    await expect.poll(() => toast.innerText()).toMatch(/^确认 ✓/);
+    // E next: the old page escalated the card the selection had moved on to (B).
+    await zw.page.keyboard.press('e');
+    await expect.poll(() => toast.innerText()).not.toMatch(/^确认 ✓/);
+    expect(await toast.innerText()).toBe('不能上报：该告警已确认');
+    expect(await state(b.id)).toBe('new');
+    expect((await h.alerts.audit(b.id, ADMIN)).map((e) => e.action)).toEqual(['create']);
+    // The panel still shows A: its new state, the confirm in its trail, and no more decisions.
     await zw.page.locator('#detail-audit li[data-action="confirm"]').waitFor();
     expect(await zw.page.locator('#detail-actions [data-action="escalate"]').count()).toBe(0);
     expect(await zw.page.locator('#detail-actions [data-action="confirm"]').count()).toBe(0);
-    await zw.page.keyboard.press('e');
-    await expect.poll(() => zw.page.locator('#toast').innerText()).toBe('不能上报：该告警已确认');
     expect(await zw.page.locator('#detail').getAttribute('data-id')).toBe(a.id);
     expect(await state(b.id)).toBe('new');
     expect((await h.alerts.audit(b.id, ADMIN)).map((e) => e.action)).toEqual(['create']);
