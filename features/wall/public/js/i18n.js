@@ -112,6 +112,9 @@ export const DICT = {
     plugin: '插件',
     case_id: '案件号',
     tz: '时区',
+    list_sep: '、',
+    colon: '{a}：{b}',
+    paren: '{a}（{b}）',
     viewer_cannot: '只读账号不能处置告警',
     busy: '上一操作尚未完成，请稍候',
     no_answer: '服务器未应答，请重试',
@@ -297,6 +300,9 @@ export const DICT = {
     plugin: 'Plugin',
     case_id: 'Case id',
     tz: 'Time zone',
+    list_sep: ', ',
+    colon: '{a}: {b}',
+    paren: '{a} ({b})',
     viewer_cannot: 'Viewers cannot act on alerts',
     busy: 'The previous action is still running',
     no_answer: 'No answer from the server; try again',
@@ -405,8 +411,13 @@ export function createI18n(initial) {
     setErrors(table) {
       errors = table ?? {};
     },
+    /** Whether the catalogue has `key` (in zh, the reference language). */
     has(key) {
-      return key in DICT[lang];
+      return key in DICT.zh;
+    },
+    /** Records a code from the server the page has no text for (the page shows a generic one). */
+    unknown(what) {
+      miss(`${lang}:${what}`);
     },
     t(key, vars) {
       const text = DICT[lang][key];

@@ -60,7 +60,7 @@ function errorMessage(err) {
 }
 function report(err) {
   console.warn(err);
-  toast(`${t('error')}：${errorMessage(err)}`, true);
+  toast(t('colon', { a: t('error'), b: errorMessage(err) }), true);
 }
 
 // Browsers allow audio only after a user gesture: the login and every key press unlock it.

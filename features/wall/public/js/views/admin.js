@@ -32,12 +32,15 @@ export function createAdminView(ctx) {
       raw(p.name ?? p.id ?? '?'),
       raw(p.version ?? '—'),
       p.status ? t(`plugin_${p.status}`) : '—',
-      (p.findingTypes ?? []).map((x) => typeInfo(ctx, x).label).join('、'),
+      (p.findingTypes ?? []).map((x) => typeInfo(ctx, x).label).join(t('list_sep')),
       err,
     ];
   }
 
+  let drawnIn = null;
   async function show() {
+    // Tables drawn in the other language go at once; the fresh ones follow the fetch.
+    if (drawnIn !== ctx.i18n.lang) $('admin-panel').replaceChildren();
     try {
       const [cams, rejected, sup, dead, users, plugins] = await Promise.all([
         ctx.api.get('/cameras'),
@@ -50,6 +53,7 @@ export function createAdminView(ctx) {
       const none = t('none');
       const section = (key, el) =>
         h('section', { class: 'admin-section', 'data-section': key }, h('h2', {}, t(`admin_${key}`)), el);
+      drawnIn = ctx.i18n.lang;
       $('admin-panel').replaceChildren(
         section(
           'cameras',

@@ -6,11 +6,13 @@ export function cameraReason(ctx, reason) {
   if (!reason) return '';
   const m = /^([a-zA-Z_]+)(?::\s*(.*))?$/s.exec(reason);
   const code = m?.[1] ?? 'unknown';
-  const text = code.startsWith('GW_')
-    ? ctx.i18n.errorText(code)
-    : ctx.i18n.has(`cam_reason_${code}`)
-      ? ctx.t(`cam_reason_${code}`)
-      : ctx.t('cam_reason_unknown');
+  let text;
+  if (code.startsWith('GW_')) text = ctx.i18n.errorText(code);
+  else if (ctx.i18n.has(`cam_reason_${code}`)) text = ctx.t(`cam_reason_${code}`);
+  else {
+    ctx.i18n.unknown(`cam_reason_${code}`);
+    text = ctx.t('cam_reason_unknown');
+  }
   return h('span', { class: 'reason', title: reason, 'data-code': code }, text);
 }
 
@@ -71,6 +73,7 @@ export function createCamerasView(ctx) {
   }
 
   async function show() {
+    render();
     try {
       const list = await ctx.api.get('/cameras');
       store.ui.cameras = new Map(list.map((c) => [c.id, c]));

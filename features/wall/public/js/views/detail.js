@@ -164,7 +164,7 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
       player = p;
       p.on(window.mpegts.Events.ERROR, (type, detail) => {
         // mpegts error types are NetworkError, MediaError, OtherError; the detail is English.
-        status.textContent = `${t('no_video')}（${t(`live_${type}`)}）`;
+        status.textContent = t('paren', { a: t('no_video'), b: t(`live_${type}`) });
         status.title = String(detail);
       });
       p.attachMediaElement(video);
@@ -173,7 +173,7 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
       if (playing?.catch) playing.catch((err) => console.warn('play()', err));
       video.onplaying = () => (status.textContent = '');
     } catch (err) {
-      status.textContent = `${t('no_video')}：${ctx.errorMessage(err)}`;
+      status.textContent = t('colon', { a: t('no_video'), b: ctx.errorMessage(err) });
     }
   }
 

@@ -49,5 +49,13 @@ export function createHistoryView(ctx, { onOpen }) {
     void load(true);
   });
   $('history-more').addEventListener('click', () => void load(false));
-  return { show: () => load(true), render, focus: () => $('history-q').focus() };
+  return {
+    show() {
+      // The rows already here, in the current language, until the fresh page arrives.
+      render();
+      return load(true);
+    },
+    render,
+    focus: () => $('history-q').focus(),
+  };
 }

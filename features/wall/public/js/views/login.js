@@ -18,7 +18,7 @@ export function createLoginView(ctx, { onSession }) {
     } catch (err) {
       // 401 at the login form means the pair did not match (the catalogue text says "log in first").
       const why = err.code === 'GW_UNAUTHORIZED' ? t('login_wrong') : ctx.errorMessage(err);
-      $('login-error').textContent = `${t('loginFailed')}：${why}`;
+      $('login-error').textContent = t('colon', { a: t('loginFailed'), b: why });
     }
   });
   return {
