@@ -124,6 +124,8 @@ describe('every route checks the session', () => {
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const method of Object.keys(ops)) {
         if (path === '/api/v1/session' && method === 'post') continue;
+        // Public: the login page shows error texts from it before anyone is logged in.
+        if (path === '/api/v1/meta' && method === 'get') continue;
         const p = path.replace('/api/v1', '').replace('{id}', alertA.id).replace('{which}', 'latest');
         for (const [label, auth, message] of [
           ['none', {}, 'login required'],
@@ -394,12 +396,38 @@ describe('documents and health', () => {
     for (const asset of [
       '/vendor/mpegts.js',
       '/socket.io/socket.io.esm.min.js',
-      '/app.js',
-      '/i18n.js',
+      '/js/main.js',
+      '/js/i18n.js',
+      '/js/views/detail.js',
       '/style.css',
     ]) {
       expect((await fetch(`${h.url}${asset}`)).status, asset).toBe(200);
     }
+  });
+
+  it('serves the wall constants without a session: types, states, actions per state, error texts, zone', async () => {
+    const r = await call('GET', '/meta');
+    expect(r.status).toBe(200);
+    const m = r.json as {
+      findingTypes: Array<{ type: string; zh: string }>;
+      states: string[];
+      actions: Record<string, string[]>;
+      openStates: string[];
+      errors: Record<string, { zh: string; en: string }>;
+      timeZone: string;
+    };
+    expect(m.findingTypes.find((t) => t.type === 'illegal_parking')?.zh).toBe('违停');
+    expect(m.states).toContain('confirmed');
+    expect(m.actions.new).toEqual(['claim', 'confirm', 'reject', 'escalate', 'note']);
+    expect(m.actions.claimed).toEqual(['release', 'confirm', 'reject', 'escalate', 'note']);
+    expect(m.actions.confirmed).toEqual(['note']);
+    expect(m.openStates).toContain('claimed');
+    expect(m.openStates).not.toContain('closed');
+    expect(m.errors.GW_CONFLICT).toEqual({
+      zh: '操作冲突，请刷新后重试',
+      en: 'Conflicting change; reload and retry',
+    });
+    expect(m.timeZone).toBe('Asia/Shanghai');
   });
 
   it('unknown API routes answer JSON 404', async () => {
