@@ -396,7 +396,7 @@ describe('documents and health', () => {
     for (const asset of [
       '/vendor/mpegts.js',
       '/socket.io/socket.io.esm.min.js',
-      '/js/main.js',
+      '/app.js',
       '/js/i18n.js',
       '/js/views/detail.js',
       '/style.css',

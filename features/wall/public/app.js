@@ -1,20 +1,20 @@
-// The operator wall: boot, wiring and the keyboard. Native ES modules, no build step; all data
-// arrives scope-checked by the server, and the constants come from GET /api/v1/meta.
-import { createActions } from './actions.js';
-import { createApi } from './api.js';
-import { $, h, raw } from './dom.js';
-import { createFormat } from './format.js';
-import { createI18n } from './i18n.js';
-import { loadMeta } from './meta.js';
-import { createSocket } from './socket.js';
-import { createStore } from './store.js';
-import { createAdminView } from './views/admin.js';
-import { createCamerasView } from './views/cameras.js';
-import { createDetailView } from './views/detail.js';
-import { createHelpView } from './views/help.js';
-import { createHistoryView } from './views/history.js';
-import { createListView } from './views/list.js';
-import { createLoginView } from './views/login.js';
+// The operator wall's entry: boot, wiring and the keyboard. Native ES modules (js/), no build step;
+// all data arrives scope-checked by the server, and the constants come from GET /api/v1/meta.
+import { createActions } from './js/actions.js';
+import { createApi } from './js/api.js';
+import { $, h, raw } from './js/dom.js';
+import { createFormat } from './js/format.js';
+import { createI18n } from './js/i18n.js';
+import { loadMeta } from './js/meta.js';
+import { createSocket } from './js/socket.js';
+import { createStore } from './js/store.js';
+import { createAdminView } from './js/views/admin.js';
+import { createCamerasView } from './js/views/cameras.js';
+import { createDetailView } from './js/views/detail.js';
+import { createHelpView } from './js/views/help.js';
+import { createHistoryView } from './js/views/history.js';
+import { createListView } from './js/views/list.js';
+import { createLoginView } from './js/views/login.js';
 
 const VIEWS = ['wall', 'history', 'cameras', 'admin'];
 
