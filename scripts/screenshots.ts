@@ -14,10 +14,14 @@ const to = join(root, 'docs', 'img');
 
 // Start empty, so a picture a test no longer takes is not copied from an older run.
 rmSync(from, { recursive: true, force: true });
-const run = spawnSync('npx', ['vitest', 'run', 'test/wall/browser.test.ts'], {
-  cwd: root,
-  stdio: 'inherit',
-});
+const run = spawnSync(
+  'npx',
+  ['vitest', 'run', 'test/wall/browser.test.ts', 'test/wall/browser-actions.test.ts'],
+  {
+    cwd: root,
+    stdio: 'inherit',
+  },
+);
 if (run.status !== 0) {
   process.stderr.write('screenshots: the browser tests failed; docs/img left as it was\n');
   process.exit(run.status ?? 1);

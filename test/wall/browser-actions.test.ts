@@ -1,8 +1,10 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../core/contracts/alert.js';
 import type { Actor } from '../../core/contracts/alert-service.js';
-import { launchChromium, openWall, type WallPage } from './helpers/browser.js';
+import { launchChromium, openWall, SCREENSHOT_DIR, type WallPage } from './helpers/browser.js';
 import { PASSWORD, startHarness, type Harness } from './helpers/wall-harness.js';
 
 // Issue 13 items 1, 4 and 5: actions bound to the alert on screen, notes, one time zone.
@@ -71,6 +73,8 @@ describe('actions act on the alert on screen', () => {
     await zw.page.locator('#detail-audit li[data-action="confirm"]').waitFor();
     expect(await zw.page.locator('#detail-actions [data-action="escalate"]').count()).toBe(0);
     expect(await zw.page.locator('#detail-actions [data-action="confirm"]').count()).toBe(0);
+    mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    await zw.page.screenshot({ path: join(SCREENSHOT_DIR, 'wall-detail-decided.png') });
     expect(await zw.page.locator('#detail').getAttribute('data-id')).toBe(a.id);
     expect(await state(b.id)).toBe('new');
     expect((await h.alerts.audit(b.id, ADMIN)).map((e) => e.action)).toEqual(['create']);
