@@ -68,6 +68,8 @@ export default tseslint.config(
         Node: 'readonly',
         getComputedStyle: 'readonly',
         requestAnimationFrame: 'readonly',
+        queueMicrotask: 'readonly',
+        Intl: 'readonly',
         URL: 'readonly',
         FormData: 'readonly',
       },

@@ -399,7 +399,8 @@ describe('documents and health', () => {
       '/vendor/mpegts.js',
       '/socket.io/socket.io.esm.min.js',
       '/app.js',
-      '/i18n.js',
+      '/js/i18n.js',
+      '/js/views/detail.js',
       '/style.css',
     ]) {
       expect((await fetch(`${h.url}${asset}`)).status, asset).toBe(200);

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../core/contracts/alert.js';
-import { REPO_ROOT } from '../helpers/media.js';
-import { launchChromium, openWall, type WallPage } from './helpers/browser.js';
+import { launchChromium, openWall, SCREENSHOT_DIR, type WallPage } from './helpers/browser.js';
 import { PASSWORD, startHarness, type Harness } from './helpers/wall-harness.js';
 
-const IMG_DIR = join(REPO_ROOT, 'docs', 'img');
+// Never docs/img: `npm run screenshots` refreshes those from this folder.
+const IMG_DIR = SCREENSHOT_DIR;
 
 // The page side of evaluate() callbacks, typed structurally: the project compiles without the DOM lib.
 interface Img {
@@ -226,6 +226,18 @@ describe('the wall in chromium', () => {
     await big.page.goto(`${h.url}/#admin`);
     await big.page.locator('[data-section="rejected"] pre').waitFor();
     expect(await big.page.locator('[data-section="rejected"] pre').innerText()).toContain('east.yaml:12');
+    // Plugins as a table with translated status and types, not raw JSON.
+    const plugins = big.page.locator('[data-section="plugins"] table[data-table="plugins"] tbody tr');
+    expect(await plugins.count()).toBe(2);
+    expect(await plugins.nth(0).locator('td').allInnerTexts()).toEqual([
+      'parking',
+      '1.0.0',
+      '已启用',
+      '违停',
+      '—',
+    ]);
+    expect(await plugins.nth(1).locator('td').nth(4).innerText()).toBe('检测插件清单无效');
+    expect(await big.page.locator('[data-section="plugins"]').innerText()).not.toMatch(/[{}]/);
     await big.page.screenshot({ path: join(IMG_DIR, 'wall-admin.png'), fullPage: true });
     expect(big.errors.filter((e) => !/401|404/.test(e))).toEqual([]);
   });

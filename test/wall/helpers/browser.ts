@@ -1,5 +1,10 @@
+import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { which } from '../../../core/util/which.js';
+import { ARTIFACTS_DIR } from '../../helpers/media.js';
+
+/** Browser tests write screenshots here; `npm run screenshots` copies them to docs/img. */
+export const SCREENSHOT_DIR = join(ARTIFACTS_DIR, 'screenshots');
 
 export const CHROMIUM_FLAGS = [
   '--headless',
@@ -32,8 +37,10 @@ export async function openWall(
   username: string,
   password: string,
   viewport = { width: 1600, height: 900 },
+  /** The browser's own zone: the page must show the gateway's zone whatever this is. */
+  timezoneId = 'Asia/Shanghai',
 ): Promise<WallPage> {
-  const context = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  const context = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));

@@ -299,7 +299,25 @@ export async function startHarness(
           errors: ['cameras/east.yaml:12 cameras[3].source.url: expected an rtsp:// URL'],
         },
       ],
-      plugins: () => [{ id: 'parking', version: '1.0.0' }],
+      // Shaped like the plugin loader's status list.
+      plugins: () => [
+        {
+          name: 'parking',
+          version: '1.0.0',
+          dir: 'features/detectors/plugins/parking',
+          status: 'enabled',
+          findingTypes: ['illegal_parking'],
+          error: null,
+        },
+        {
+          name: 'vending',
+          version: '0.3.0',
+          dir: 'features/detectors/plugins/vending',
+          status: 'disabled',
+          findingTypes: ['street_vending'],
+          error: { code: 'GW_PLUGIN_MANIFEST', message: 'gridwatch-plugin.json: entry missing', at: 0 },
+        },
+      ],
     },
     logger,
   });

@@ -1,0 +1,224 @@
+// The detail panel of one alert. It shows that alert until the operator moves or closes it:
+// after an action it redraws with the new state, the actions that state allows, and the audit
+// trail fetched again, so the next key acts on the alert still on screen.
+import { $, h, raw } from '../dom.js';
+import { cameraText, evidenceEl, gridPathText, lastedMs, stateBadge, typeBadge } from './alert-parts.js';
+import { auditItem } from './audit.js';
+
+const KEYS = { claim: 'C', confirm: 'Y', reject: 'N', escalate: 'E', release: '' };
+const ORDER = ['claim', 'confirm', 'reject', 'escalate', 'release'];
+
+export function createDetailView(ctx, { perform, openReasons, onClosed }) {
+  const { store, t } = ctx;
+  const ui = store.ui;
+  const panel = $('detail');
+  const note = $('detail-note');
+  /** What the panel shows: { id, version, state } of the drawn alert. */
+  let shown = null;
+  let evidenceKey = '';
+  let auditSeq = 0;
+  let audit = null;
+  let player = null;
+  let liveCamera = null;
+
+  function render(a) {
+    shown = { id: a.id, version: a.version, state: a.state };
+    panel.dataset.id = a.id;
+    panel.dataset.state = a.state;
+    panel.dataset.version = String(a.version);
+    $('detail-title').replaceChildren(typeBadge(ctx, a.type), ' ', stateBadge(ctx, a.state));
+    const ek = `${a.id}|${a.evidence.latest}|${a.evidence.first}|${ctx.i18n.lang}`;
+    if (ek !== evidenceKey) {
+      evidenceKey = ek;
+      $('detail-latest').replaceWith(
+        Object.assign(evidenceEl(ctx, a, 'latest', 'evidence big'), { id: 'detail-latest' }),
+      );
+      $('detail-first').replaceWith(
+        Object.assign(evidenceEl(ctx, a, 'first', 'evidence big'), { id: 'detail-first' }),
+      );
+    }
+    const stateText = [stateBadge(ctx, a.state)];
+    if (a.claimedBy) stateText.push(' · ', raw(a.claimedBy.displayName));
+    if (a.rejectReason) stateText.push(' · ', t(`reason_${a.rejectReason}`));
+    const facts = [
+      [t('grid'), raw(gridPathText(a))],
+      [t('camera'), raw(cameraText(a))],
+      [t('time'), h('span', { class: 'time' }, ctx.fmt.time(a.firstSeen))],
+      [t('lasted'), ctx.fmt.duration(lastedMs(ctx, a))],
+      [t('score'), a.score.toFixed(2)],
+      [t('state'), h('span', {}, ...stateText)],
+    ];
+    if (a.caseId) facts.push([t('case_id'), raw(a.caseId)]);
+    $('detail-facts').replaceChildren(...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+
+    const canAct = ui.session?.user.role !== 'viewer';
+    const allowed = canAct ? ctx.meta.actionsFor(a.state) : [];
+    const btn = (action, kbd, fn) =>
+      h(
+        'button',
+        { type: 'button', onclick: fn, 'data-action': action },
+        kbd ? h('kbd', { raw: true }, kbd) : null,
+        t(`act_${action}`),
+      );
+    const buttons = ORDER.filter((x) => allowed.includes(x)).map((x) =>
+      btn(x, KEYS[x], () => (x === 'reject' ? openReasons(target()) : act({ action: x }))),
+    );
+    $('detail-actions').replaceChildren(
+      ...buttons,
+      ...(canAct && !buttons.length ? [h('p', { class: 'muted hint' }, t('actions_none'))] : []),
+      btn('close', 'Esc', close),
+    );
+    $('detail-hint').textContent = canAct && !ctx.meta.awaitsOperator(a.state) ? t('detail_done') : '';
+    const noteBox = $('detail-note-box');
+    noteBox.hidden = !allowed.includes('note');
+    renderAudit();
+  }
+
+  function renderAudit() {
+    $('detail-audit').replaceChildren(...(audit ?? []).map((e) => auditItem(ctx, e)));
+  }
+
+  async function loadAudit(id) {
+    const seq = ++auditSeq;
+    try {
+      const d = await ctx.api.get(`/alerts/${encodeURIComponent(id)}`);
+      if (seq !== auditSeq || ui.detailId !== id) return;
+      audit = d.audit;
+      if (!store.upsert(d.alert)) render(store.get(id) ?? d.alert);
+    } catch (err) {
+      ctx.report(err);
+    }
+  }
+
+  /** The note typed in the panel, sent with the next confirm, reject or escalate. */
+  function takeNote() {
+    const v = note.value.trim();
+    return v ? v.slice(0, 2_000) : undefined;
+  }
+
+  async function act(body) {
+    const withNote = ['confirm', 'reject', 'escalate'].includes(body.action) ? takeNote() : undefined;
+    const done = await perform(target(), withNote ? { ...body, note: withNote } : body);
+    if (done && withNote) note.value = '';
+    return done;
+  }
+
+  function target() {
+    return ui.detailId && shown?.id === ui.detailId ? { ...shown } : null;
+  }
+
+  function open(id) {
+    const a = store.get(id);
+    if (!a) return;
+    if (ui.detailId !== id) {
+      audit = null;
+      note.value = '';
+    }
+    ui.detailId = id;
+    panel.hidden = false;
+    render(a);
+    if (liveCamera !== a.cameraId) startLive(a.cameraId);
+    void loadAudit(id);
+  }
+
+  function close() {
+    if (!ui.detailId) return;
+    ui.detailId = null;
+    shown = null;
+    panel.hidden = true;
+    stopLive();
+    onClosed();
+  }
+
+  function stopLive() {
+    liveCamera = null;
+    if (player) {
+      try {
+        player.destroy();
+      } catch (err) {
+        console.warn('player destroy', err);
+      }
+      player = null;
+    }
+  }
+
+  async function startLive(cameraId) {
+    stopLive();
+    liveCamera = cameraId;
+    const status = $('live-status');
+    const video = $('live-video');
+    video.dataset.camera = cameraId;
+    status.textContent = t('loading_video');
+    if (!window.mpegts?.getFeatureList().mseLivePlayback) {
+      status.textContent = t('no_video');
+      return;
+    }
+    try {
+      const ticket = await ctx.api.post(`/cameras/${encodeURIComponent(cameraId)}/live`);
+      if (liveCamera !== cameraId) return;
+      const url = new URL(ticket.flvUrl, location.href).href;
+      const p = window.mpegts.createPlayer(
+        { type: 'flv', isLive: true, hasAudio: false, url },
+        { enableStashBuffer: false, liveBufferLatencyChasing: true },
+      );
+      player = p;
+      p.on(window.mpegts.Events.ERROR, (type, detail) => {
+        // mpegts error types are NetworkError, MediaError, OtherError; the detail is English.
+        status.textContent = t('paren', { a: t('no_video'), b: t(`live_${type}`) });
+        status.title = String(detail);
+      });
+      p.attachMediaElement(video);
+      p.load();
+      const playing = p.play();
+      if (playing?.catch) playing.catch((err) => console.warn('play()', err));
+      video.onplaying = () => (status.textContent = '');
+    } catch (err) {
+      status.textContent = t('colon', { a: t('no_video'), b: ctx.errorMessage(err) });
+    }
+  }
+
+  store.subscribe((c) => {
+    if (!ui.detailId) return;
+    if (c.type === 'alert' && c.id === ui.detailId) {
+      render(c.alert);
+      // The audit trail changes with the alert: fetch it again (the latest request wins).
+      void loadAudit(c.id);
+    } else if (c.type === 'lang') {
+      evidenceKey = '';
+      const a = store.get(ui.detailId);
+      if (a) render(a);
+    }
+  });
+
+  note.addEventListener('keydown', (ev) => {
+    // Ctrl+Enter adds the note on its own.
+    if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) {
+      ev.preventDefault();
+      const v = takeNote();
+      if (v) void perform(target(), { action: 'note', note: v }).then((d) => d && (note.value = ''));
+    }
+  });
+  $('detail-add-note').addEventListener('click', () => {
+    const v = takeNote();
+    if (v) void perform(target(), { action: 'note', note: v }).then((d) => d && (note.value = ''));
+  });
+  $('detail-close').addEventListener('click', close);
+
+  return {
+    open,
+    close,
+    act,
+    target,
+    get isOpen() {
+      return ui.detailId !== null;
+    },
+    focusNote() {
+      if (!$('detail-note-box').hidden) note.focus();
+    },
+    /** The note to send with a reject chosen in the reasons overlay. */
+    takeNote,
+    clearNote() {
+      note.value = '';
+    },
+  };
+}
