@@ -39,22 +39,42 @@ const MotionSchema = z
   })
   .describe('Motion gate');
 
-const ModelSchema = z
+/** Name rule of a model plugin (the manifest's name). */
+export const ModelPluginNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/)
+  .describe('Model plugin name (its manifest "name"), e.g. ssd-mobilenet-v2 or centernet');
+
+/**
+ * The only place model defaults live: the pool, the workers and the plugins get these values
+ * and have no fallbacks of their own.
+ */
+export const ModelSchema = z
   .strictObject({
+    plugin: ModelPluginNameSchema.default('ssd-mobilenet-v2').describe(
+      "Model plugin for cameras that do not name one (a camera's `model:` overrides it). ssd-mobilenet-v2 won the side-by-side on the shared footage (docs/decisions.md); centernet is the other built-in",
+    ),
     minScore: z
       .number()
       .min(0)
       .max(1)
       .default(0.2)
       .describe('Detections below this score are dropped before tracking'),
-    nmsIou: z.number().min(0.05).max(1).default(0.4).describe('Per-class non-maximum suppression IoU'),
-    path: z
+    nmsIou: z
+      .number()
+      .min(0.05)
+      .max(1)
+      .default(0.4)
+      .describe('Non-maximum suppression IoU, per class family (vehicles are one family)'),
+    dir: z
       .string()
       .min(1)
       .optional()
-      .describe('CenterNet model.json; default: the one shipped with @vladmandic/human'),
+      .describe(
+        'Folder of fetched model files (<dir>/<plugin>/model.json), relative to gateway.yaml; default var/models in the project (where bash scripts/fetch-models.sh puts them)',
+      ),
   })
-  .describe('Object model (CenterNet, COCO-80)');
+  .describe('Object models: model plugins (COCO labels), run in the inference worker threads');
 
 /** `detectors:` section of gateway.yaml. Owned by the detectors component. */
 export const DetectorsConfigSchema = z
