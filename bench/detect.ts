@@ -63,9 +63,27 @@ function frames(file: string, n: number, every = 3, from = 0): Uint8Array[] {
 const EYE_CHECKED: Array<{ file: string; at: number; people: number; vehicles: number; note: string }> = [
   { file: 'vtest.avi', at: 10, people: 7, vehicles: 2, note: 'street: 7 walkers, parked van + car' },
   { file: 'vtest.avi', at: 40, people: 3, vehicles: 2, note: 'street: 3 walkers, parked van + car' },
-  { file: 'one-by-one-person-detection.mp4', at: 100, people: 1, vehicles: 0, note: 'woman at the table, from behind' },
-  { file: 'one-by-one-person-detection.mp4', at: 110, people: 1, vehicles: 0, note: 'same woman, 10 s later' },
-  { file: 'highway-traffic.avi', at: 10, people: 1, vehicles: 13, note: '320×240 highway: 13 vehicles, 1 cyclist' },
+  {
+    file: 'one-by-one-person-detection.mp4',
+    at: 100,
+    people: 1,
+    vehicles: 0,
+    note: 'woman at the table, from behind',
+  },
+  {
+    file: 'one-by-one-person-detection.mp4',
+    at: 110,
+    people: 1,
+    vehicles: 0,
+    note: 'same woman, 10 s later',
+  },
+  {
+    file: 'highway-traffic.avi',
+    at: 10,
+    people: 1,
+    vehicles: 13,
+    note: '320×240 highway: 13 vehicles, 1 cyclist',
+  },
   { file: 'car-detection.mp4', at: 5, people: 0, vehicles: 1, note: 'top-down parking lot, 1 car' },
 ];
 const VEHICLE = new Set(['car', 'truck', 'bus', 'motorcycle']);
@@ -366,7 +384,11 @@ async function main(): Promise<void> {
   );
   const md = lines.join('\n');
   console.log(md);
-  recordResults('detect', 'Detectors (npm run bench:detect): models side by side, rule isolation, motion gate', md);
+  recordResults(
+    'detect',
+    'Detectors (npm run bench:detect): models side by side, rule isolation, motion gate',
+    md,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -15,7 +15,7 @@ import {
 export { DetectorsConfigSchema, type DetectorsConfig } from './config/detectors-config.js';
 export { readPluginTypes } from './loader/plugin-discovery.js';
 export { readModelPlugins } from './loader/manifest-validation.js';
-export type { ModelPluginRef } from './model/protocol.js';
+export type { ModelPluginRef } from './loader/manifest-validation.js';
 export { loadPlugins, type PluginSet, type PluginStatus, type RuleHandle } from './loader/plugin-loader.js';
 export { createInferencePool, type InferencePool, type InferencePoolHealth } from './model/inference-pool.js';
 export {

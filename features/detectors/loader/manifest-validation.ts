@@ -9,8 +9,17 @@ import { pathToFileURL } from 'node:url';
 import { Codes, GridwatchError } from '../../../core/errors.js';
 import { PluginManifestSchema, type PluginManifest } from '../plugin-api/contract.js';
 import type { DetectorsConfig } from '../config/detectors-config.js';
-import type { ModelPluginRef } from '../model/protocol.js';
 import { listPluginDirs, pluginRoots, readManifest } from './plugin-discovery.js';
+
+/** A model plugin as the main thread knows it: from its manifest only, never imported there. */
+export interface ModelPluginRef {
+  name: string;
+  version: string;
+  /** file: URL of the entry module, imported inside the inference workers only. */
+  entryUrl: string;
+  dir: string;
+  license: string | null;
+}
 
 /** The manifest parsed against the contract's schema; GW_PLUGIN_MANIFEST listing every issue. */
 export function validateManifest(

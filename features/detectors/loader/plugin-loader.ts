@@ -7,9 +7,13 @@ import type { FindingTypeInfo } from '../../../core/contracts/finding.js';
 import type { CameraConfig } from '../../../core/contracts/camera-schema.js';
 import { Codes, ClosedError, GridwatchError, type ErrorCode, type InputIssue } from '../../../core/errors.js';
 import type { DetectorsConfig } from '../config/detectors-config.js';
-import type { ModelPluginRef } from '../model/protocol.js';
 import { createLogForwarder } from './forward-log.js';
-import { modelPluginRef, resolveEntry, validateManifest } from './manifest-validation.js';
+import {
+  modelPluginRef,
+  resolveEntry,
+  validateManifest,
+  type ModelPluginRef,
+} from './manifest-validation.js';
 import { createPluginHost, type PluginError, type PluginHost } from './plugin-host.js';
 import { listPluginDirs, pluginRoots, readManifest } from './plugin-discovery.js';
 import { validateCameraPlugins } from './validate-camera.js';

@@ -1,15 +1,8 @@
 import type { DetectedObject } from '../plugin-api/contract.js';
 import type { BackendChoice } from './tf-backend.js';
+import type { ModelPluginRef } from '../loader/manifest-validation.js';
 
-/** A model plugin as the main thread knows it: from its manifest only, never imported there. */
-export interface ModelPluginRef {
-  name: string;
-  version: string;
-  /** file: URL of the entry module, imported inside the inference workers only. */
-  entryUrl: string;
-  dir: string;
-  license: string | null;
-}
+export type { ModelPluginRef } from '../loader/manifest-validation.js';
 
 /** Messages between the pool (main thread) and an inference worker. */
 export interface InitMessage {
