@@ -217,6 +217,7 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
       modelsDir,
       minScore: opts.minScore ?? modelCfg.minScore,
       nmsIou: opts.iouThreshold ?? modelCfg.nmsIou,
+      maxBoxArea: modelCfg.maxBoxArea,
       logLevel: opts.logger.level,
     } satisfies InitMessage);
   }

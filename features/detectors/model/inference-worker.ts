@@ -113,8 +113,11 @@ async function job(msg: JobMessage): Promise<void> {
     if (run) {
       const model = await loadModel(name);
       const t0 = performance.now();
-      objects = await model.detect({ rgb: msg.rgb, width: msg.width, height: msg.height });
+      const found = await model.detect({ rgb: msg.rgb, width: msg.width, height: msg.height });
       inferMs = performance.now() - t0;
+      // Applied here, not in each plugin: whole-scene boxes are a failure of any detector.
+      const max = init.maxBoxArea;
+      objects = found.filter((o) => (o.box.x2 - o.box.x1) * (o.box.y2 - o.box.y1) <= max);
     }
     reply(
       { type: 'result', id: msg.id, model: name, inferred: run, objects, gray, changed, area, inferMs },

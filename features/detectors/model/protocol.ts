@@ -14,6 +14,8 @@ export interface InitMessage {
   modelsDir: string;
   minScore: number;
   nmsIou: number;
+  /** Detections covering more of the frame than this are dropped, whatever the model. */
+  maxBoxArea: number;
   logLevel: string;
 }
 

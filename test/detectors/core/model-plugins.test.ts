@@ -133,6 +133,33 @@ describe('model plugins in the inference pool (real model files, real frames)', 
     }
   });
 
+  it('drops whole-scene boxes (model.maxBoxArea heuristic), and only those', async () => {
+    // highway-traffic.avi at 4 s: SSD also fires a 'car' box over ~92% of the frame.
+    const [hw] = decodeFrames(mediaPath('highway-traffic.avi'), [4], 512, 512) as [Uint8Array];
+    const loose = createInferencePool({
+      workers: 1,
+      backend: 'wasm',
+      logger,
+      metrics: new Registry(),
+      model: DetectorsConfigSchema.parse({ model: { maxBoxArea: 1 } }).model,
+      plugins: plugins.modelPlugins(),
+    });
+    try {
+      await loose.ready();
+      const all = await loose.infer({ cameraId: 'h', rgb: hw.slice(), width: 512, height: 512 });
+      const kept = await pool.infer({ cameraId: 'h', rgb: hw.slice(), width: 512, height: 512 });
+      if (all.status !== 'done' || kept.status !== 'done') throw new Error('frame dropped');
+      const area = (o: DetectedObject) => (o.box.x2 - o.box.x1) * (o.box.y2 - o.box.y1);
+      expect(all.objects.some((o) => area(o) > 0.5)).toBe(true);
+      expect(kept.objects).toEqual(all.objects.filter((o) => area(o) <= 0.5));
+      expect(kept.objects.filter((o) => o.label === 'car' && o.score >= 0.4).length).toBeGreaterThanOrEqual(
+        2,
+      );
+    } finally {
+      await loose.close();
+    }
+  });
+
   it('names an unknown camera model in validateCamera, by field', () => {
     const issues = plugins.validateCamera(camera({ id: 'cam-m', model: 'yolo-v99' }));
     expect(issues).toHaveLength(1);
