@@ -207,7 +207,7 @@ async function main(): Promise<void> {
   lines.push(
     '#### Per-frame scores on eye-checked frames',
     '',
-    'Detections at score ≥ 0.3 of each kind / eye count, and their score range. Counts are not matched box by box (a false box counts too), so read them with the scores: on vtest.avi at 10 s SSD adds one large false "person" box over the group (0.41).',
+    'Detections at score ≥ 0.3 of each kind / eye count, and their score range. Counts are not matched box by box (a false box counts too), so read them with the scores: on vtest.avi at 10 s SSD adds one large false "person" box across the road (0.41, a third of the frame).',
     '',
     `| frame | what is there | ${MODELS.map((m) => `${m} people | ${m} vehicles`).join(' | ')} |`,
     `| --- | --- | ${MODELS.map(() => '---: | ---:').join(' | ')} |`,
