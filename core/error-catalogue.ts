@@ -185,7 +185,13 @@ export const ERROR_CATALOGUE = {
     status: 500,
     zh: '模型加载失败',
     en: 'Model failed to load',
-    doc: 'Model files are missing or do not parse; run setup (bash scripts/setup.sh) to fetch and check them.',
+    doc: 'A model plugin could not load its model: files missing or not parsing (fetch them with bash scripts/fetch-models.sh, which setup runs), or the plugin module failed to import or has no createModel. Nothing is downloaded at run time.',
+  },
+  GW_MODEL_UNKNOWN: {
+    status: 400,
+    zh: '未知的检测模型',
+    en: 'Unknown detection model',
+    doc: 'detectors.model.plugin or a camera\'s model names no loaded model plugin (kind "model" or "both"); the message lists the loaded ones.',
   },
   GW_NOT_FOUND: {
     status: 404,

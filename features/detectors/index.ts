@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { EvidenceStore } from '../../core/contracts/evidence-store.js';
@@ -13,6 +14,8 @@ import {
 
 export { DetectorsConfigSchema, type DetectorsConfig } from './config/detectors-config.js';
 export { readPluginTypes } from './loader/plugin-discovery.js';
+export { readModelPlugins } from './loader/manifest-validation.js';
+export type { ModelPluginRef } from './loader/manifest-validation.js';
 export { loadPlugins, type PluginSet, type PluginStatus, type RuleHandle } from './loader/plugin-loader.js';
 export { createInferencePool, type InferencePool, type InferencePoolHealth } from './model/inference-pool.js';
 export {
@@ -57,9 +60,9 @@ export async function createDetectors(o: CreateDetectorsOptions): Promise<Detect
     backend: o.config.backend,
     logger: o.logger,
     metrics: o.metrics,
-    minScore: o.config.model.minScore,
-    iouThreshold: o.config.model.nmsIou,
-    ...(o.config.model.path ? { modelPath: o.config.model.path } : {}),
+    model: o.config.model,
+    plugins: plugins.modelPlugins(),
+    ...(o.config.model.dir ? { modelsDir: resolve(o.baseDir, o.config.model.dir) } : {}),
   });
   try {
     await pool.ready();

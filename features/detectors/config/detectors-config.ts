@@ -39,22 +39,50 @@ const MotionSchema = z
   })
   .describe('Motion gate');
 
-const ModelSchema = z
+/** Name rule of a model plugin (the manifest's name). */
+export const ModelPluginNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/)
+  .describe('Model plugin name (its manifest "name"), e.g. ssd-mobilenet-v2 or centernet');
+
+/**
+ * The only place model defaults live: the pool, the workers and the plugins get these values
+ * and have no fallbacks of their own.
+ */
+export const ModelSchema = z
   .strictObject({
+    plugin: ModelPluginNameSchema.default('ssd-mobilenet-v2').describe(
+      "Model plugin for cameras that do not name one (a camera's `model:` overrides it). ssd-mobilenet-v2 won the side-by-side on the shared footage (docs/decisions.md); centernet is the other built-in",
+    ),
     minScore: z
       .number()
       .min(0)
       .max(1)
       .default(0.2)
       .describe('Detections below this score are dropped before tracking'),
-    nmsIou: z.number().min(0.05).max(1).default(0.4).describe('Per-class non-maximum suppression IoU'),
-    path: z
+    nmsIou: z
+      .number()
+      .min(0.05)
+      .max(1)
+      .default(0.4)
+      .describe('Non-maximum suppression IoU, per class family (vehicles are one family)'),
+    maxBoxArea: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(0.5)
+      .describe(
+        'Heuristic: detections whose box covers more than this share of the frame are dropped. SSD fires its largest anchors on whole scenes (a "car" over 94% of highway-traffic.avi, a "sink" over the parking lot); in 136 frames of the four shared clips all 18 boxes above 0.5 were such, and no real object covered more than 0.2. A person at the lens is lost with it',
+      ),
+    dir: z
       .string()
       .min(1)
       .optional()
-      .describe('CenterNet model.json; default: the one shipped with @vladmandic/human'),
+      .describe(
+        'Folder of fetched model files (<dir>/<plugin>/model.json), relative to gateway.yaml; default var/models in the project (where bash scripts/fetch-models.sh puts them)',
+      ),
   })
-  .describe('Object model (CenterNet, COCO-80)');
+  .describe('Object models: model plugins (COCO labels), run in the inference worker threads');
 
 /** `detectors:` section of gateway.yaml. Owned by the detectors component. */
 export const DetectorsConfigSchema = z

@@ -1,35 +1,31 @@
-import { existsSync } from 'node:fs';
-import { basename, isAbsolute, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import type { Worker } from 'node:worker_threads';
+import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import type { z } from 'zod';
-import {
-  PluginManifestSchema,
-  type DetectorPlugin,
-  type PluginManifest,
-  type RuleEmission,
-  type RuleInput,
-} from '../plugin-api/contract.js';
+import { z } from 'zod';
+import type { PluginManifest, RuleEmission, RuleInput } from '../plugin-api/contract.js';
 import type { FindingTypeInfo } from '../../../core/contracts/finding.js';
 import type { CameraConfig } from '../../../core/contracts/camera-schema.js';
-import { Codes, ClosedError, GridwatchError, type InputIssue } from '../../../core/errors.js';
+import { Codes, ClosedError, GridwatchError, type ErrorCode, type InputIssue } from '../../../core/errors.js';
 import type { DetectorsConfig } from '../config/detectors-config.js';
+import { createLogForwarder } from './forward-log.js';
+import {
+  modelPluginRef,
+  resolveEntry,
+  validateManifest,
+  type ModelPluginRef,
+} from './manifest-validation.js';
+import { createPluginHost, type PluginError, type PluginHost } from './plugin-host.js';
 import { listPluginDirs, pluginRoots, readManifest } from './plugin-discovery.js';
-import { startWorker } from '../../../core/util/worker-entry.js';
-import type { HostMessage, PluginReply } from './plugin-protocol.js';
+import { validateCameraPlugins } from './validate-camera.js';
 
-export interface PluginError {
-  code: string;
-  message: string;
-  at: number;
-}
+export type { PluginError } from './plugin-host.js';
 
 export interface PluginStatus {
   name: string;
   version: string | null;
   dir: string;
+  /** Manifest kind; null when the manifest did not parse. */
+  kind: PluginManifest['kind'] | null;
   status: 'enabled' | 'disabled';
   findingTypes: string[];
   error: PluginError | null;
@@ -54,7 +50,12 @@ export interface PluginSet {
   typeInfos(): FindingTypeInfo[];
   /** Rule names (finding types) of enabled plugins. */
   ruleNames(): string[];
-  /** Unknown rules and options failing the plugin's schema; paths relative to the camera entry. */
+  /**
+   * Model plugins (kind "model" or "both") from their manifests, for the inference pool: they
+   * are imported in its worker threads only, never here.
+   */
+  modelPlugins(): ModelPluginRef[];
+  /** Unknown rules, options failing the plugin's schema, unknown model; paths relative to the camera entry. */
   validateCamera(cam: CameraConfig & { file?: string; line?: number }): InputIssue[];
   /** Null when no enabled plugin raises `rule` (logged, not thrown: the camera's other rules run). */
   createRule(rule: string, cameraId: string, options: unknown): Promise<RuleHandle | null>;
@@ -73,144 +74,93 @@ export interface LoadPluginsOptions {
 
 interface Entry {
   name: string;
-  version: string;
   dir: string;
   manifest: PluginManifest | null;
+  /** Options schema rebuilt from the JSON Schema the plugin's thread sent (no import here). */
   schema: z.ZodType | undefined;
-  error: PluginError | null;
-  worker: Worker | null;
-  calls: Map<number, { resolve: (r: PluginReply) => void; timer: NodeJS.Timeout }>;
+  /** Failure before the plugin's thread existed (manifest, entry, duplicate). */
+  early: PluginError | null;
+  host: PluginHost | null;
+  model: ModelPluginRef | null;
   instances: number;
 }
 
+const errorOf = (e: Entry): PluginError | null => e.early ?? e.host?.error ?? null;
+
 /**
- * Loads detector plugins. Each plugin runs in its own worker thread: a module that throws at
- * import, a rule that throws, or a call that hangs past pluginTimeoutMs (even a synchronous
- * infinite loop, since the thread is terminated) disables that plugin alone, with the error
- * kept for health, while the other plugins keep running.
+ * Loads detector plugins: discovery (plugin-discovery.ts) → manifest and entry checks
+ * (manifest-validation.ts) → for rules, a worker thread per plugin (plugin-host.ts). The main
+ * thread never imports plugin code. A module that throws at import, a rule that throws, or a
+ * call that hangs past pluginTimeoutMs disables that plugin alone, with the error kept for
+ * health, while the others keep running. Model plugins are listed here and run in the
+ * inference pool.
  */
 export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> {
   const log = opts.logger.child({ component: 'plugin-loader' });
-  const timeoutMs = opts.config.pluginTimeoutMs;
-  // Importing starts a thread and compiles the module: slower than a call, above all under tsx.
-  const loadTimeoutMs = opts.config.pluginLoadTimeoutMs;
+  const cfg = opts.config;
   const mDisabled = new Counter({
     name: 'gridwatch_detector_plugins_disabled_total',
     help: 'Plugins disabled after a load error, a throw or a timeout',
     labelNames: ['plugin', 'code'],
     registers: [opts.metrics],
   });
-  const dirs = pluginRoots(opts.config, opts.baseDir, opts.builtinDir);
+  const forward = createLogForwarder(log, 'plugin');
   const entries: Entry[] = [];
   const byType = new Map<string, Entry>();
   let nextCall = 1;
   let closed = false;
+  let closing: Promise<void> | null = null;
 
-  function disable(e: Entry, code: string, message: string): void {
-    if (e.error) return;
-    e.error = { code, message, at: Date.now() };
+  function reportDisabled(e: Entry, code: string, message: string): void {
     mDisabled.inc({ plugin: e.name, code });
     log.error({ plugin: e.name, code, dir: e.dir }, message);
-    const w = e.worker;
-    e.worker = null;
-    for (const c of e.calls.values()) {
-      clearTimeout(c.timer);
-      c.resolve({ type: 'callError', call: -1, message });
-    }
-    e.calls.clear();
-    if (w) void w.terminate();
   }
-
-  function call(e: Entry, msg: HostMessage & { call: number }, what: string): Promise<PluginReply> {
-    return new Promise((res) => {
-      const w = e.worker;
-      if (!w || e.error) {
-        res({ type: 'callError', call: msg.call, message: e.error?.message ?? 'plugin not running' });
-        return;
-      }
-      const timer = setTimeout(() => {
-        disable(
-          e,
-          Codes.GW_PLUGIN_TIMEOUT,
-          `plugin ${e.name}: ${what} did not return within ${timeoutMs} ms (pluginTimeoutMs); plugin disabled`,
-        );
-      }, timeoutMs);
-      e.calls.set(msg.call, { resolve: res, timer });
-      try {
-        w.postMessage(msg);
-      } catch (err) {
-        clearTimeout(timer);
-        e.calls.delete(msg.call);
-        res({
-          type: 'callError',
-          call: msg.call,
-          message: `cannot send to plugin: ${err instanceof Error ? err.message : String(err)}`,
-        });
-      }
-    });
+  function disableEarly(e: Entry, code: string, message: string): void {
+    if (errorOf(e)) return;
+    e.early = { code, message, at: Date.now() };
+    reportDisabled(e, code, message);
   }
-
-  function resolveEntry(dir: string, entry: string): string {
-    const abs = resolve(dir, entry);
-    const rel = relative(dir, abs);
-    if (rel.startsWith('..') || isAbsolute(rel))
-      throw new GridwatchError(
-        Codes.GW_PLUGIN_MANIFEST,
-        `entry ${JSON.stringify(entry)} points outside the plugin folder ${dir}`,
-      );
-    if (existsSync(abs)) return abs;
-    // Under tsx/vitest the sources are .ts; a built plugin ships the .js named in the manifest.
-    const ts = abs.replace(/\.(c|m)?js$/, (_m, p: string | undefined) => `.${p ?? ''}ts`);
-    if (ts !== abs && existsSync(ts)) return ts;
-    throw new GridwatchError(
-      Codes.GW_PLUGIN_ENTRY,
-      `entry ${entry} not found in ${dir}${ts !== abs ? ` (nor ${basename(ts)})` : ''}`,
-    );
+  function disable(e: Entry, code: ErrorCode, message: string): void {
+    if (e.host) e.host.disable(code, message);
+    else disableEarly(e, code, message);
   }
+  const codeOf = (err: unknown, fallback: ErrorCode) => (err instanceof GridwatchError ? err.code : fallback);
+  const text = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
   async function loadOne(dir: string): Promise<void> {
     const e: Entry = {
       name: basename(dir),
-      version: '0.0.0',
       dir,
       manifest: null,
       schema: undefined,
-      error: null,
-      worker: null,
-      calls: new Map(),
+      early: null,
+      host: null,
+      model: null,
       instances: 0,
     };
-    let found: Awaited<ReturnType<typeof readManifest>>;
+    let m: PluginManifest;
     try {
-      found = await readManifest(dir);
-    } catch (err) {
+      const found = await readManifest(dir);
+      if (!found) {
+        log.debug({ dir }, 'no gridwatch-plugin.json or package.json "gridwatch" key; not a plugin');
+        return;
+      }
       entries.push(e);
-      disable(
+      m = validateManifest(found, e.name);
+    } catch (err) {
+      if (!entries.includes(e)) entries.push(e);
+      const msg = text(err);
+      disableEarly(
         e,
-        err instanceof GridwatchError ? err.code : Codes.GW_PLUGIN_MANIFEST,
-        `plugin ${e.name}: ${err instanceof Error ? err.message : String(err)}`,
+        codeOf(err, Codes.GW_PLUGIN_MANIFEST),
+        msg.startsWith('plugin ') ? msg : `plugin ${e.name}: ${msg}`,
       );
       return;
     }
-    if (!found) {
-      log.debug({ dir }, 'no gridwatch-plugin.json or package.json "gridwatch" key; not a plugin');
-      return;
-    }
-    entries.push(e);
-    const parsed = PluginManifestSchema.safeParse(found.manifest);
-    if (!parsed.success) {
-      const issues = parsed.error.issues
-        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-        .join('; ');
-      disable(e, Codes.GW_PLUGIN_MANIFEST, `plugin ${e.name}: invalid manifest ${found.file}: ${issues}`);
-      return;
-    }
-    const m = parsed.data;
     e.manifest = m;
     e.name = m.name;
-    e.version = m.version;
-    if (entries.some((o) => o !== e && o.manifest && o.name === m.name && !o.error)) {
-      disable(
+    if (entries.some((o) => o !== e && o.manifest && o.name === m.name && !errorOf(o))) {
+      disableEarly(
         e,
         Codes.GW_PLUGIN_DUPLICATE,
         `plugin ${m.name} in ${dir}: a plugin with this name is already loaded`,
@@ -219,7 +169,7 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
     }
     const clash = m.findingTypes.find((t) => byType.has(t.type));
     if (clash) {
-      disable(
+      disableEarly(
         e,
         Codes.GW_PLUGIN_DUPLICATE,
         `plugin ${m.name} in ${dir}: finding type ${clash.type} is already raised by plugin ${byType.get(clash.type)?.name}`,
@@ -229,85 +179,55 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
     let entryPath: string;
     try {
       entryPath = resolveEntry(dir, m.entry);
+      if (m.kind !== 'rule') e.model = modelPluginRef(dir, m);
     } catch (err) {
-      disable(
-        e,
-        err instanceof GridwatchError ? err.code : Codes.GW_PLUGIN_ENTRY,
-        `plugin ${m.name}: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      disableEarly(e, codeOf(err, Codes.GW_PLUGIN_ENTRY), `plugin ${m.name}: ${text(err)}`);
       return;
     }
-    const w = startWorker(import.meta.url, 'plugin-worker', { name: `plugin:${m.name}` });
-    e.worker = w;
-    const loaded = new Promise<PluginReply>((res) => {
-      const timer = setTimeout(
-        () =>
-          res({
-            type: 'loadError',
-            message: `import did not finish within ${loadTimeoutMs} ms (pluginLoadTimeoutMs)`,
-          }),
-        loadTimeoutMs,
-      );
-      w.on('message', (r: PluginReply) => {
-        if (r.type === 'log') return forwardLog(m.name, r.line);
-        if (r.type === 'loaded' || r.type === 'loadError') {
-          clearTimeout(timer);
-          res(r);
-          return;
-        }
-        const c = e.calls.get(r.call);
-        if (!c) return;
-        clearTimeout(c.timer);
-        e.calls.delete(r.call);
-        c.resolve(r);
-      });
-      w.on('error', (err) => {
-        clearTimeout(timer);
-        res({ type: 'loadError', message: err.message });
-        disable(e, Codes.GW_PLUGIN_CRASHED, `plugin ${m.name}: its thread crashed: ${err.message}`);
-      });
-      w.on('exit', (code) => {
-        clearTimeout(timer);
-        res({ type: 'loadError', message: `thread exited with code ${code}` });
-        if (e.worker === w && !closed)
-          disable(e, Codes.GW_PLUGIN_CRASHED, `plugin ${m.name}: its thread exited (code ${code})`);
-      });
-    });
-    w.postMessage({
-      type: 'load',
-      entryUrl: pathToFileURL(entryPath).href,
+    if (m.kind === 'model') {
+      log.info({ plugin: m.name, version: m.version, license: m.license }, 'model plugin found');
+      return;
+    }
+    const host = createPluginHost({
       name: m.name,
-      logLevel: opts.logger.level,
-    } satisfies HostMessage);
-    const r = await loaded;
+      dir,
+      entryPath,
+      timeoutMs: cfg.pluginTimeoutMs,
+      // Importing starts a thread and compiles the module: slower than a call, above all under tsx.
+      loadTimeoutMs: cfg.pluginLoadTimeoutMs,
+      logger: opts.logger,
+      onDisable: (code, message) => reportDisabled(e, code, message),
+      onLog: (line) => forward(m.name, line),
+    });
+    e.host = host;
+    const r = await host.load();
     if (r.type !== 'loaded') {
-      disable(
-        e,
-        Codes.GW_PLUGIN_LOAD,
-        `plugin ${m.name}: loading ${entryPath} failed: ${r.type === 'loadError' ? r.message : 'unexpected reply'}`,
-      );
+      host.disable(Codes.GW_PLUGIN_LOAD, `plugin ${m.name}: loading ${entryPath} failed: ${r.message}`);
       return;
     }
-    if (m.kind !== 'model' && !r.hasRule) {
-      disable(
-        e,
+    if (!r.hasRule) {
+      host.disable(
         Codes.GW_PLUGIN_LOAD,
         `plugin ${m.name}: manifest kind is ${m.kind} but the module has no createRule`,
       );
       return;
     }
-    // The worker imported it without throwing or hanging; import here too for the options
-    // schema, which validateCamera needs synchronously when the config store loads cameras.
-    try {
-      const mod = (await import(pathToFileURL(entryPath).href)) as { default?: DetectorPlugin };
-      e.schema = mod.default?.optionsSchema as z.ZodType | undefined;
-    } catch (err) {
-      disable(
-        e,
+    if (m.kind === 'both' && !r.hasModel) {
+      host.disable(
         Codes.GW_PLUGIN_LOAD,
-        `plugin ${m.name}: import on the main thread failed: ${err instanceof Error ? err.message : String(err)}`,
+        `plugin ${m.name}: manifest kind is both but the module has no createModel`,
       );
       return;
+    }
+    if (r.optionsJsonSchema) {
+      try {
+        e.schema = z.fromJSONSchema(r.optionsJsonSchema as Parameters<typeof z.fromJSONSchema>[0]);
+      } catch (err) {
+        log.warn(
+          { plugin: m.name, err },
+          'options schema not usable on the main thread; options are checked when rules start',
+        );
+      }
     }
     for (const t of m.findingTypes) byType.set(t.type, e);
     log.info(
@@ -316,36 +236,14 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
     );
   }
 
-  const pluginLogs = new Map<string, Logger>();
-  function forwardLog(name: string, line: string): void {
-    let pl = pluginLogs.get(name);
-    if (!pl) {
-      pl = log.child({ plugin: name });
-      pluginLogs.set(name, pl);
-    }
-    try {
-      const {
-        level,
-        msg,
-        time: _t,
-        pid: _p,
-        hostname: _h,
-        plugin: _n,
-        ...rest
-      } = JSON.parse(line) as Record<string, unknown> & { level: number; msg?: string };
-      const fn = level >= 50 ? 'error' : level >= 40 ? 'warn' : level >= 30 ? 'info' : 'debug';
-      pl[fn](rest, typeof msg === 'string' ? msg : '');
-    } catch (err) {
-      pl.warn({ err, line: line.slice(0, 500) }, 'unparseable log line from plugin');
-    }
-  }
-
-  for (const dir of await listPluginDirs(dirs, (d: string) =>
+  for (const dir of await listPluginDirs(pluginRoots(cfg, opts.baseDir, opts.builtinDir), (d: string) =>
     log.error({ dir: d }, `plugin directory ${d} does not exist`),
   ))
     await loadOne(dir);
 
-  const enabled = () => entries.filter((e) => !e.error && e.manifest);
+  const enabled = () => entries.filter((e) => !errorOf(e) && e.manifest);
+  const modelPlugins = () => enabled().flatMap((e) => (e.model ? [e.model] : []));
+  const ruleSchemas = () => new Map([...byType.entries()].map(([t, e]) => [t, e.schema] as const));
 
   return {
     status() {
@@ -353,9 +251,10 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
         name: e.name,
         version: e.manifest?.version ?? null,
         dir: e.dir,
-        status: e.error ? 'disabled' : 'enabled',
+        kind: e.manifest?.kind ?? null,
+        status: errorOf(e) ? 'disabled' : 'enabled',
         findingTypes: e.manifest?.findingTypes.map((t) => t.type) ?? [],
-        error: e.error,
+        error: errorOf(e),
       }));
     },
     typeInfos() {
@@ -370,83 +269,25 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
       );
     },
     ruleNames() {
-      return [...byType.entries()].filter(([, e]) => !e.error).map(([t]) => t);
+      return [...byType.entries()].filter(([, e]) => !errorOf(e)).map(([t]) => t);
     },
+    modelPlugins,
     validateCamera(cam) {
-      const issues: InputIssue[] = [];
-      const known = [...byType.keys()];
-      const where = {
-        source: cam.file ?? `camera ${cam.id}`,
-        ...(cam.line === undefined ? {} : { line: cam.line }),
-      };
-      cam.detectors.forEach((d, i) => {
-        const e = byType.get(d.rule);
-        if (!e) {
-          issues.push({
-            ...where,
-            path: `detectors[${i}].rule`,
-            expected: `one of ${known.join(', ') || '(no plugins loaded)'}`,
-            found: JSON.stringify(d.rule),
-            message: `unknown rule ${JSON.stringify(d.rule)}`,
-          });
-          return;
-        }
-        if (!e.schema) return;
-        const r = e.schema.safeParse(d.options, { reportInput: true });
-        if (r.success) return;
-        for (const iss of r.error.issues) {
-          const path = [
-            `detectors[${i}].options`,
-            ...iss.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)),
-          ]
-            .join('')
-            .replace('.options.[', '.options[');
-          const input = (iss as { input?: unknown }).input;
-          issues.push({
-            ...where,
-            path,
-            expected: 'expected' in iss ? String(iss.expected) : 'valid option',
-            found: input === undefined ? 'missing or invalid' : JSON.stringify(input),
-            message: iss.message,
-          });
-        }
-      });
-      const used = new Set(cam.detectors.map((d) => d.rule));
-      cam.zones.forEach((z, j) => {
-        z.rules.forEach((r, k) => {
-          if (!byType.has(r))
-            issues.push({
-              ...where,
-              path: `zones[${j}].rules[${k}]`,
-              expected: `one of ${known.join(', ')}`,
-              found: JSON.stringify(r),
-              message: `unknown rule ${JSON.stringify(r)}`,
-            });
-          else if (!used.has(r))
-            issues.push({
-              ...where,
-              path: `zones[${j}].rules[${k}]`,
-              expected: `a rule listed under detectors`,
-              found: JSON.stringify(r),
-              message: `zone lists rule ${r} but the camera does not run it (add it under detectors:)`,
-            });
-        });
-      });
-      return issues;
+      return validateCameraPlugins(cam, { rules: ruleSchemas(), models: modelPlugins().map((p) => p.name) });
     },
     async createRule(rule, cameraId, options) {
       if (closed) throw new ClosedError('plugin loader');
       const e = byType.get(rule);
-      if (!e || e.error || !e.manifest) {
+      const host = e?.host;
+      if (!e || !host || errorOf(e) || !e.manifest) {
         log.warn(
-          { rule, cameraId, reason: e?.error?.message ?? 'no plugin raises it' },
+          { rule, cameraId, reason: (e && errorOf(e)?.message) ?? 'no plugin raises it' },
           'rule not available for camera',
         );
         return null;
       }
       const instance = ++e.instances;
-      const r = await call(
-        e,
+      const r = await host.call(
         { type: 'create', call: nextCall++, instance, cameraId, options },
         `createRule for camera ${cameraId}`,
       );
@@ -474,16 +315,14 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
         wantsPixels: manifest.consumes.includes('pixels'),
         consumes: manifest.consumes.filter((c) => c !== 'pixels'),
         async evaluate(input) {
-          if (e.error || disposed) return [];
-          const res = await call(
-            e,
+          if (host.error || disposed) return [];
+          const res = await host.call(
             { type: 'evaluate', call: nextCall++, instance, input },
             `evaluate for camera ${cameraId}`,
           );
           if (res.type === 'ok') return (res.emissions ?? []).filter((em) => em.type === rule);
-          if (!e.error)
-            disable(
-              e,
+          if (!host.error)
+            host.disable(
               Codes.GW_PLUGIN_FAILED,
               `plugin ${e.name}: evaluate for camera ${cameraId} threw: ${res.type === 'callError' ? res.message : res.type}; plugin disabled`,
             );
@@ -492,9 +331,8 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
         async close() {
           if (disposed) return;
           disposed = true;
-          if (e.error || closed) return;
-          const res = await call(
-            e,
+          if (host.error || closed) return;
+          const res = await host.call(
             { type: 'dispose', call: nextCall++, instance },
             `close for camera ${cameraId}`,
           );
@@ -506,21 +344,12 @@ export async function loadPlugins(opts: LoadPluginsOptions): Promise<PluginSet> 
         },
       };
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await Promise.all(
-        entries.map(async (e) => {
-          for (const c of e.calls.values()) {
-            clearTimeout(c.timer);
-            c.resolve({ type: 'callError', call: -1, message: 'plugin loader closed' });
-          }
-          e.calls.clear();
-          const w = e.worker;
-          e.worker = null;
-          if (w) await w.terminate();
-        }),
-      );
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        await Promise.all(entries.map((e) => e.host?.close()));
+      })();
+      return closing;
     },
   };
 }

@@ -9,7 +9,17 @@ export type HostMessage =
 
 /** Plugin worker → main thread. */
 export type PluginReply =
-  | { type: 'loaded'; hasRule: boolean; hasModel: boolean }
+  | {
+      type: 'loaded';
+      hasRule: boolean;
+      hasModel: boolean;
+      /**
+       * The options schema as JSON Schema (zod's toJSONSchema, input side), so the main thread
+       * can check camera files without importing the plugin; null when the plugin has none or
+       * it cannot be expressed (the worker still checks options when a rule is created).
+       */
+      optionsJsonSchema: Record<string, unknown> | null;
+    }
   | { type: 'loadError'; message: string }
   | { type: 'ok'; call: number; emissions?: RuleEmission[] }
   | { type: 'callError'; call: number; message: string; options?: boolean }

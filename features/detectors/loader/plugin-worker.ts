@@ -1,6 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
+import { z } from 'zod';
 import type { DetectorPlugin, Rule } from '../plugin-api/contract.js';
 import type { HostMessage, PluginReply } from './plugin-protocol.js';
 
@@ -39,10 +40,23 @@ async function handle(msg: HostMessage): Promise<void> {
       if (p.createModel !== undefined && typeof p.createModel !== 'function')
         throw new Error('createModel is not a function');
       plugin = p;
+      let optionsJsonSchema: Record<string, unknown> | null = null;
+      if (p.optionsSchema) {
+        try {
+          // Refinements and transforms become "any": the worker checks them at create time.
+          optionsJsonSchema = z.toJSONSchema(p.optionsSchema, { io: 'input', unrepresentable: 'any' });
+        } catch (err) {
+          logger.warn(
+            { err },
+            'options schema cannot be expressed as JSON Schema; camera files are checked when rules start',
+          );
+        }
+      }
       send({
         type: 'loaded',
         hasRule: typeof p.createRule === 'function',
         hasModel: typeof p.createModel === 'function',
+        optionsJsonSchema,
       });
     } catch (err) {
       send({ type: 'loadError', message: errText(err) });

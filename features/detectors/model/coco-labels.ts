@@ -81,3 +81,17 @@ export const COCO_LABELS: readonly string[] = [
   'hair drier',
   'toothbrush',
 ];
+
+/** COCO category ids (1-90) that the 2017 release left unused; the 80 labels fill the rest in order. */
+const COCO_UNUSED_IDS = new Set([12, 26, 29, 30, 45, 66, 68, 69, 71, 83]);
+
+/**
+ * Label of a COCO-91 category id (1 person, 3 car, 8 truck…), as the TF Object Detection API
+ * models (SSD-MobileNetV2) number them; undefined for an unused id.
+ */
+export const COCO91_LABELS: ReadonlyMap<number, string> = (() => {
+  const m = new Map<number, string>();
+  let k = 0;
+  for (let id = 1; id <= 90; id++) if (!COCO_UNUSED_IDS.has(id)) m.set(id, COCO_LABELS[k++]!);
+  return m;
+})();

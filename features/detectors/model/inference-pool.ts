@@ -5,8 +5,12 @@ import type { Logger } from 'pino';
 import type { DetectedObject } from '../plugin-api/contract.js';
 import { Codes, ClosedError, GridwatchError } from '../../../core/errors.js';
 import { startWorker } from '../../../core/util/worker-entry.js';
-import type { BackendChoice } from './centernet.js';
-import type { JobMessage, MotionRequest, WorkerReply } from './protocol.js';
+import { DetectorsConfigSchema, type DetectorsConfig } from '../config/detectors-config.js';
+import { createLogForwarder } from '../loader/forward-log.js';
+import { readModelPlugins } from '../loader/manifest-validation.js';
+import { defaultModelsDir } from './models-dir.js';
+import type { BackendChoice } from './tf-backend.js';
+import type { InitMessage, JobMessage, ModelPluginRef, MotionRequest, WorkerReply } from './protocol.js';
 
 export interface InferenceRequest {
   /** Queue key: a camera has at most one job queued; a newer one replaces it (drop-oldest). */
@@ -14,6 +18,8 @@ export interface InferenceRequest {
   rgb: Uint8Array;
   width: number;
   height: number;
+  /** Model plugin (the camera's `model`); the pool's default model when absent. */
+  model?: string;
   /** Built when the job is dispatched, so it sees the result of the camera's previous job. */
   motion?: () => MotionRequest | undefined;
   /** Called synchronously with the result, before the camera's next job is dispatched. */
@@ -34,6 +40,10 @@ export type InferenceResult =
 
 export interface InferencePoolHealth {
   backend: string | null;
+  /** Model cameras get when they name none. */
+  defaultModel: string;
+  /** Model plugins the workers can load (from manifests), with their licences. */
+  models: Array<{ name: string; version: string; license: string | null }>;
   fallbacks: string[];
   workers: number;
   alive: number;
@@ -59,8 +69,15 @@ export interface InferencePoolOptions {
   backend: BackendChoice;
   logger: Logger;
   metrics: Registry;
-  modelPath?: string;
+  /** detectors.model as parsed (the schema holds the defaults); default: the schema's defaults. */
+  model?: DetectorsConfig['model'];
+  /** Model plugins from their manifests (PluginSet.modelPlugins()); default: the built-in ones. */
+  plugins?: ModelPluginRef[];
+  /** Absolute folder of fetched model files; default model.dir, else var/models in the project. */
+  modelsDir?: string;
+  /** Overrides model.minScore (scripts/analyze.ts passes it). */
   minScore?: number;
+  /** Overrides model.nmsIou (scripts/analyze.ts passes it). */
   iouThreshold?: number;
   /** Cameras waiting at most; beyond it the longest-waiting camera's frame is dropped. */
   maxQueue?: number;
@@ -93,6 +110,18 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
   const n = opts.workers === 'auto' ? Math.max(1, availableParallelism()) : opts.workers;
   const maxQueue = opts.maxQueue ?? 1_000;
   const reg = opts.metrics;
+  const modelCfg = opts.model ?? DetectorsConfigSchema.parse({}).model;
+  const defaultModel = modelCfg.plugin;
+  const modelsDir = opts.modelsDir ?? modelCfg.dir ?? defaultModelsDir();
+  const forward = createLogForwarder(log, 'worker');
+  let plugins: ModelPluginRef[] = opts.plugins ?? [];
+  const pluginsReady: Promise<void> = opts.plugins
+    ? Promise.resolve()
+    : readModelPlugins({ pluginDirs: [] }, '.', undefined, (dir, err) =>
+        log.error({ dir, err }, 'model plugin skipped'),
+      ).then((p) => {
+        plugins = p;
+      });
   const mInfer = new Histogram({
     name: 'gridwatch_detector_inference_seconds',
     help: 'Model inference time per frame (in the worker)',
@@ -126,6 +155,12 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
     help: 'Frames the model ran on',
     registers: [reg],
   });
+  const mByModel = new Counter({
+    name: 'gridwatch_detector_model_inferences_total',
+    help: 'Frames inferred, by model plugin',
+    labelNames: ['model'],
+    registers: [reg],
+  });
   const mRestarts = new Counter({
     name: 'gridwatch_detector_worker_restarts_total',
     help: 'Inference workers restarted after dying',
@@ -146,6 +181,7 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
   const slots: Slot[] = [];
   let nextId = 1;
   let closed = false;
+  let closing: Promise<void> | null = null;
   let backend: string | null = null;
   let fallbacks: string[] = [];
   let restarts = 0;
@@ -176,10 +212,21 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
     w.postMessage({
       type: 'init',
       backend: opts.backend,
-      minScore: opts.minScore ?? 0.2,
-      iouThreshold: opts.iouThreshold ?? 0.4,
-      ...(opts.modelPath ? { modelPath: opts.modelPath } : {}),
-    });
+      plugins,
+      defaultModel,
+      modelsDir,
+      minScore: opts.minScore ?? modelCfg.minScore,
+      nmsIou: opts.iouThreshold ?? modelCfg.nmsIou,
+      maxBoxArea: modelCfg.maxBoxArea,
+      logLevel: opts.logger.level,
+    } satisfies InitMessage);
+  }
+
+  function settleReady(err?: Error): void {
+    if (readySettled) return;
+    readySettled = true;
+    if (err) readyReject(err);
+    else readyResolve();
   }
 
   function onExit(slot: Slot, w: Worker, code: number): void {
@@ -203,10 +250,7 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
       // A worker that cannot even start (broken install, missing file) would restart forever.
       const msg = `inference worker ${slot.index} died ${slot.startFailures} times before loading the model${lastError ? `: ${lastError}` : ''}`;
       log.error({ worker: slot.index }, msg);
-      if (!readySettled) {
-        readySettled = true;
-        readyReject(new GridwatchError(Codes.GW_MODEL_LOAD, msg));
-      }
+      settleReady(new GridwatchError(Codes.GW_MODEL_LOAD, msg));
       return;
     }
     restarts++;
@@ -220,6 +264,10 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
   }
 
   function onMessage(slot: Slot, m: WorkerReply): void {
+    if (m.type === 'log') {
+      forward(`inference-${slot.index}`, m.line);
+      return;
+    }
     if (m.type === 'ready') {
       slot.ready = true;
       slot.startFailures = 0;
@@ -228,27 +276,30 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
         fallbacks = m.fallbacks;
         mBackend.set({ backend: m.backend }, 1);
         log.info(
-          { backend: m.backend, fallbacks: m.fallbacks, loadMs: Math.round(m.loadMs), workers: n },
+          {
+            backend: m.backend,
+            fallbacks: m.fallbacks,
+            loadMs: Math.round(m.loadMs),
+            workers: n,
+            model: m.model,
+          },
           'inference backend ready',
         );
         for (const f of m.fallbacks) log.info({ fallback: f }, 'TF.js backend not used');
       }
-      if (slots.every((s) => s.ready) && !readySettled) {
-        readySettled = true;
-        readyResolve();
-      }
+      if (slots.every((s) => s.ready)) settleReady();
       dispatch();
       return;
     }
     if (m.type === 'fatal') {
       lastError = m.message;
       log.error({ worker: slot.index, message: m.message }, 'inference worker could not load the model');
-      if (!readySettled) {
-        readySettled = true;
-        readyReject(
-          new GridwatchError(Codes.GW_MODEL_LOAD, `inference worker could not load the model: ${m.message}`),
-        );
-      }
+      settleReady(
+        new GridwatchError(
+          m.code === Codes.GW_MODEL_UNKNOWN ? Codes.GW_MODEL_UNKNOWN : Codes.GW_MODEL_LOAD,
+          `inference worker could not load model ${defaultModel}: ${m.message}`,
+        ),
+      );
       slot.closing = true;
       void slot.worker?.terminate();
       return;
@@ -259,15 +310,14 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
     busyCameras.delete(job.req.cameraId);
     if (m.type === 'error') {
       lastError = m.message;
-      job.reject(
-        new GridwatchError(
-          Codes.GW_INFERENCE,
-          `inference failed for camera ${job.req.cameraId}: ${m.message}`,
-        ),
-      );
+      // A model that cannot load keeps its code, so the camera's error says what to run.
+      const code =
+        m.code === Codes.GW_MODEL_LOAD || m.code === Codes.GW_MODEL_UNKNOWN ? m.code : Codes.GW_INFERENCE;
+      job.reject(new GridwatchError(code, `inference failed for camera ${job.req.cameraId}: ${m.message}`));
     } else {
       if (m.inferred) {
         mInferred.inc();
+        mByModel.inc({ model: m.model });
         mInfer.observe(m.inferMs / 1000);
       } else mSkipped.inc();
       const r: InferenceResult = {
@@ -319,6 +369,7 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
         rgb: picked.req.rgb,
         width: picked.req.width,
         height: picked.req.height,
+        ...(picked.req.model ? { model: picked.req.model } : {}),
         ...(motion ? { motion } : {}),
       };
       // Transfer the pixels: no copy. The caller must not reuse rgb afterwards.
@@ -329,11 +380,30 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
     }
   }
 
-  for (let i = 0; i < n; i++) {
-    const slot: Slot = { index: i, worker: null, ready: false, startFailures: 0, job: null, closing: false };
-    slots.push(slot);
-    spawn(slot);
-  }
+  for (let i = 0; i < n; i++)
+    slots.push({ index: i, worker: null, ready: false, startFailures: 0, job: null, closing: false });
+  void pluginsReady.then(
+    () => {
+      if (closed) return;
+      if (!plugins.some((p) => p.name === defaultModel)) {
+        settleReady(
+          new GridwatchError(
+            Codes.GW_MODEL_UNKNOWN,
+            `detectors.model.plugin is ${defaultModel}, but no model plugin has that name (loaded: ${plugins.map((p) => p.name).join(', ') || 'none'})`,
+          ),
+        );
+        return;
+      }
+      for (const slot of slots) spawn(slot);
+    },
+    (err: unknown) =>
+      settleReady(
+        new GridwatchError(
+          Codes.GW_MODEL_LOAD,
+          `model plugins could not be listed: ${err instanceof Error ? err.message : String(err)}`,
+        ),
+      ),
+  );
 
   return {
     ready: () => readyPromise,
@@ -368,6 +438,8 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
     health() {
       return {
         backend,
+        defaultModel,
+        models: plugins.map((p) => ({ name: p.name, version: p.version, license: p.license })),
         fallbacks,
         workers: n,
         alive: slots.filter((s) => s.worker && s.ready).length,
@@ -383,22 +455,21 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
       if (!w) throw new GridwatchError(Codes.GW_NOT_FOUND, `inference worker ${index} is not running`);
       await w.terminate();
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      for (const p of queue.values()) p.resolve({ status: 'dropped' });
-      queue.clear();
-      if (!readySettled) {
-        readySettled = true;
-        readyReject(new ClosedError('inference pool'));
-      }
-      await Promise.all(
-        slots.map(async (s) => {
-          s.closing = true;
-          const w = s.worker;
-          if (w) await w.terminate();
-        }),
-      );
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        for (const p of queue.values()) p.resolve({ status: 'dropped' });
+        queue.clear();
+        settleReady(new ClosedError('inference pool'));
+        await Promise.all(
+          slots.map(async (s) => {
+            s.closing = true;
+            const w = s.worker;
+            if (w) await w.terminate();
+          }),
+        );
+      })();
+      return closing;
     },
   };
 }

@@ -1,13 +1,22 @@
 import type { DetectedObject } from '../plugin-api/contract.js';
-import type { BackendChoice } from './centernet.js';
+import type { BackendChoice } from './tf-backend.js';
+import type { ModelPluginRef } from '../loader/manifest-validation.js';
+
+export type { ModelPluginRef } from '../loader/manifest-validation.js';
 
 /** Messages between the pool (main thread) and an inference worker. */
 export interface InitMessage {
   type: 'init';
   backend: BackendChoice;
-  modelPath?: string;
+  plugins: ModelPluginRef[];
+  /** Loaded at start (a worker is ready once it is); the others load on their first frame. */
+  defaultModel: string;
+  modelsDir: string;
   minScore: number;
-  iouThreshold: number;
+  nmsIou: number;
+  /** Detections covering more of the frame than this are dropped, whatever the model. */
+  maxBoxArea: number;
+  logLevel: string;
 }
 
 export interface MotionRequest {
@@ -27,15 +36,18 @@ export interface JobMessage {
   rgb: Uint8Array;
   width: number;
   height: number;
+  /** Model plugin name; the default model when absent. */
+  model?: string;
   motion?: MotionRequest;
 }
 
 export type WorkerReply =
-  | { type: 'ready'; backend: string; fallbacks: string[]; loadMs: number }
-  | { type: 'fatal'; message: string }
+  | { type: 'ready'; backend: string; fallbacks: string[]; loadMs: number; model: string }
+  | { type: 'fatal'; message: string; code: string | null }
   | {
       type: 'result';
       id: number;
+      model: string;
       inferred: boolean;
       objects: DetectedObject[];
       gray: Uint8Array | null;
@@ -43,4 +55,5 @@ export type WorkerReply =
       area: number | null;
       inferMs: number;
     }
-  | { type: 'error'; id: number; message: string };
+  | { type: 'error'; id: number; message: string; code: string | null }
+  | { type: 'log'; line: string };

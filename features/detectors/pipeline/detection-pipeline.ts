@@ -487,6 +487,7 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
           rgb,
           width: frame.width,
           height: frame.height,
+          ...(cam.model ? { model: cam.model } : {}),
           ...(mask
             ? {
                 motion: () => ({
@@ -562,6 +563,8 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
         rgb: new Uint8Array(frame.rgb),
         width: frame.width,
         height: frame.height,
+        // The camera's own model, so a re-check judges with the model that raised the alert.
+        ...(states.get(alert.cameraId)?.cam.model ? { model: states.get(alert.cameraId)!.cam.model! } : {}),
       });
       if (res.status !== 'done') return { present: false, score: 0 };
       return matchRecheck(res.objects, alert.boxes);

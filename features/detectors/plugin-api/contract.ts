@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import type { Logger } from 'pino';
+import type * as TF from '@tensorflow/tfjs';
 
 export const CONTRACT_VERSION = 1;
 
@@ -53,6 +54,14 @@ export const PluginManifestSchema = z
       .string()
       .default('index.js')
       .describe('Module, relative to the plugin folder, exporting the plugin'),
+    license: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe(
+        'SPDX licence of the plugin and of the weights it loads (model plugins must name it), e.g. Apache-2.0',
+      ),
   })
   .describe('gridwatch-plugin.json, or the "gridwatch" key of a package.json');
 export type PluginManifest = z.infer<typeof PluginManifestSchema>;
@@ -146,12 +155,43 @@ export interface Rule {
   close?(): void | Promise<void>;
 }
 
+/** One frame as the pipeline samples it (today 512×512 RGB24, not letterboxed). */
+export interface ModelFrame {
+  /** RGB24, width × height × 3 bytes. */
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/**
+ * A frame model (manifest kind "model" or "both"). It runs inside an inference worker thread,
+ * one instance per worker, never on the main thread. detect() returns every object at or above
+ * ctx.minScore, after the model's own non-maximum suppression, with boxes normalised to the
+ * frame (0..1, x1 < x2, y1 < y2) and COCO labels ('person', 'car', 'truck', …).
+ */
 export interface FrameModel {
-  readonly inputWidth: number;
-  readonly inputHeight: number;
-  /** rgb is inputWidth × inputHeight × 3. */
-  detect(rgb: Uint8Array): Promise<DetectedObject[]>;
+  detect(frame: ModelFrame): Promise<DetectedObject[]>;
   close(): Promise<void>;
+}
+
+/** What createModel gets (in the inference worker). */
+export interface ModelContext {
+  logger: Logger;
+  /** The worker's TF.js, backend already chosen (tfjs-node when installed, else wasm). */
+  tf: typeof TF;
+  /**
+   * Loads a TF.js graph model (model.json + weight shards) from local files: no fetch, no
+   * network. A missing or unreadable file throws GW_MODEL_LOAD naming the setup command.
+   */
+  loadGraphModel(modelJsonPath: string): Promise<TF.GraphModel>;
+  /** Folder of model files fetched by setup (scripts/fetch-models.sh): <modelsDir>/<your name>/. */
+  modelsDir: string;
+  /** The plugin's own folder. */
+  pluginDir: string;
+  /** detectors.model.minScore: drop detections below it. */
+  minScore: number;
+  /** detectors.model.nmsIou: IoU above which the weaker of two same-family boxes is dropped. */
+  nmsIou: number;
 }
 
 /** What a plugin module's default export is. */
@@ -159,7 +199,8 @@ export interface DetectorPlugin<O = unknown> {
   /** Options schema (zod), strict and described; defaults fill what a camera leaves out. */
   optionsSchema?: z.ZodType<O>;
   createRule?(ctx: RuleContext<O>): Rule;
-  createModel?(ctx: { logger: Logger }): Promise<FrameModel>;
+  /** Frame model (kind "model" or "both"); called once per inference worker. */
+  createModel?(ctx: ModelContext): Promise<FrameModel>;
 }
 
 /** Identity helper that gives plugin authors type checking. */

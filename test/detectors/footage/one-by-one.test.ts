@@ -14,10 +14,12 @@ const TABLE_ZONE: Array<[number, number]> = [
   [0.38, 1.0],
 ];
 // When someone is at the table, from a 2 s probe of the clip with the model (score ≥ 0.3)
-// checked against frames looked at by eye: five visits (22-44, 48-68, 72-86, 92-114,
-// 122-136 s). Each window below runs from the middle of one gap to the middle of the next.
+// checked against frames looked at by eye: six visits (7-18, 22-44, 48-68, 72-86, 92-114,
+// 122-136 s; the first, a woman CenterNet never saw, found by SSD and confirmed by eye on
+// frames every 2 s). Each window below runs from the middle of one gap to the middle of the next.
 const VISITS: Array<[number, number]> = [
-  [15, 46],
+  [0, 20],
+  [20, 46],
   [46, 70],
   [70, 89],
   [89, 118],
@@ -59,7 +61,7 @@ describe('one-by-one-person-detection.mp4: people who stay at a table, one after
       expect(visitOf(e.start)).toBe(visitOf(e.end));
       expect(e.raisedAt - e.start).toBeGreaterThanOrEqual(5);
     }
-    // At least four of the five visits gave an event, one each: each new person is a new event.
+    // At least four of the six visits gave an event, one each: each new person is a new event.
     const visits = new Set(ev.map((e) => visitOf(e.start)));
     expect(visits.size).toBeGreaterThanOrEqual(4);
     expect(visits.size).toBe(ev.length);
