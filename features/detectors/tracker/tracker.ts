@@ -35,7 +35,7 @@ export const TrackerOptionsSchema = z
       .number()
       .min(0)
       .max(3_600)
-      .default(12)
+      .default(15)
       .describe(
         'Seconds a moving (non-person) track survives without a match; samples the motion gate skipped count as time passed',
       ),
@@ -43,9 +43,9 @@ export const TrackerOptionsSchema = z
       .number()
       .min(0)
       .max(3_600)
-      .default(12)
+      .default(15)
       .describe(
-        'Seconds a stationary vehicle or object survives without a match (parked vehicles flicker below the score threshold and get occluded by passers-by)',
+        'Seconds a stationary vehicle or object survives without a match: parked vehicles flicker below the score threshold and get occluded by passers-by (15 s = two missed samples at the default 5 s sampling; on highway-traffic.avi sampled every second, more than 2 s chained different cars passing one spot into one "parked" track)',
       ),
     gracePersonSec: z
       .number()
@@ -154,6 +154,11 @@ interface TrackState {
   lastRaw: NBox;
   firstSeen: number;
   lastSeen: number;
+  /**
+   * Last time the track was known to be there: its last detection, or a later gated sample
+   * that held it (nothing changed where it stood). Grace counts from here.
+   */
+  confirmedAt: number;
   anchor: { box: NBox; at: number };
   stationarySince: number | null;
   missed: number;
@@ -247,6 +252,7 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
     t.labelScores.set(d.label, (t.labelScores.get(d.label) ?? 0) + d.score);
     t.lastRaw = { ...d.box };
     t.lastSeen = at;
+    t.confirmedAt = at;
     t.missed = 0;
     t.hits += 1;
     // Judged on the raw box against the anchor, so slow drift adds up instead of being
@@ -270,6 +276,9 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
     update(objects, at) {
       checkClock(at);
       const dets = objects.filter((d) => d.score >= o.minScore && validBox(d.box));
+      // A track whose grace ran out is over before matching: otherwise whoever appears near
+      // it next (the next visitor at a counter) would inherit it and its dwell.
+      live = live.filter((t) => at - t.confirmedAt <= graceMs(t));
       const pairs: Array<{ ti: number; di: number; s: number }> = [];
       for (let ti = 0; ti < live.length; ti++) {
         const t = live[ti]!;
@@ -293,7 +302,7 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
         const t = live[ti]!;
         if (!usedT.has(ti)) {
           t.missed += 1;
-          if (at - t.lastSeen > graceMs(t)) continue;
+          if (at - t.confirmedAt > graceMs(t)) continue;
         }
         kept.push(t);
       }
@@ -309,6 +318,7 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
           lastRaw: { ...d.box },
           firstSeen: at,
           lastSeen: at,
+          confirmedAt: at,
           anchor: { box: { ...d.box }, at },
           stationarySince: o.stationaryMinSec <= 0 ? at : null,
           missed: 0,
@@ -320,7 +330,16 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
     },
     carry(at) {
       checkClock(at);
-      live = live.filter((t) => t.missed === 0 || at - t.lastSeen <= graceMs(t));
+      live = live.filter((t) => t.missed === 0 || at - t.confirmedAt <= graceMs(t));
+      // A held track has not moved (nothing changed where it stands): time still counts
+      // towards stationaryMinSec, or a person who stopped just before the gate closed would
+      // only count as standing at the next inferred sample, many seconds later.
+      for (const t of live) {
+        if (t.missed > 0) continue;
+        t.confirmedAt = at;
+        if (t.stationarySince === null && at - t.anchor.at >= o.stationaryMinSec * 1_000)
+          t.stationarySince = t.anchor.at;
+      }
       return live.map(view);
     },
     tracks() {

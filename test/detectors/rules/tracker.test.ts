@@ -100,6 +100,25 @@ describe('tracker', () => {
     expect(out.find((t) => t.label === 'car')!.stationarySince).toBe(T0);
   });
 
+  it('does not match a track whose grace ran out, even when the next sample comes late', () => {
+    const tr = createTracker({ gracePersonSec: 3 });
+    const spot: NBox = { x1: 0.5, y1: 0.4, x2: 0.55, y2: 0.6 };
+    const first = tr.update([det('person', spot)], T0)[0]!.trackId;
+    tr.update([], T0 + 1_000);
+    tr.update([], T0 + 3_000); // missed, still within its 3 s
+    const next = tr.update([det('person', spot)], T0 + 4_000)[0]!; // 4 s after last seen
+    expect(next.trackId).not.toBe(first);
+  });
+
+  it('carry() counts held time towards stationaryMinSec', () => {
+    const tr = createTracker({ stationaryMinSec: 2 });
+    const spot: NBox = { x1: 0.5, y1: 0.4, x2: 0.55, y2: 0.6 };
+    tr.update([det('person', shift(spot, -0.1))], T0);
+    tr.update([det('person', spot)], T0 + 1_000); // stepped in: moving, anchored here
+    expect(tr.carry(T0 + 2_000)[0]!.stationarySince).toBeNull();
+    expect(tr.carry(T0 + 3_000)[0]!.stationarySince).toBe(T0 + 1_000);
+  });
+
   it('resets stationarySince when the box moves beyond the tolerance, relative to its size', () => {
     const tr = createTracker();
     tr.update([det('car', CAR)], T0);
@@ -160,7 +179,10 @@ describe('tracker', () => {
     const out: Array<number | null> = [];
     for (let i = 0; i < 6; i++) {
       const jitter = ((i % 3) - 1) * 0.012;
-      out.push(stand.update([det('person', shift(near, jitter, jitter / 2), 0.9)], T0 + i * 1_000)[0]!.stationarySince);
+      out.push(
+        stand.update([det('person', shift(near, jitter, jitter / 2), 0.9)], T0 + i * 1_000)[0]!
+          .stationarySince,
+      );
     }
     // Stationary only after stationaryMinSec (2 s) within the radius, then since the anchor.
     expect(out).toEqual([null, null, T0, T0, T0, T0]);
