@@ -276,9 +276,11 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
     update(objects, at) {
       checkClock(at);
       const dets = objects.filter((d) => d.score >= o.minScore && validBox(d.box));
-      // A track whose grace ran out is over before matching: otherwise whoever appears near
-      // it next (the next visitor at a counter) would inherit it and its dwell.
-      live = live.filter((t) => at - t.confirmedAt <= graceMs(t));
+      // A track already missed whose grace ran out is over before matching: otherwise whoever
+      // appears near it next (the next visitor at a counter) would inherit it and its dwell.
+      // A track seen or held at the last sample is always offered a match, so a grace shorter
+      // than the sampling interval does not end every track at every sample.
+      live = live.filter((t) => t.missed === 0 || at - t.confirmedAt <= graceMs(t));
       const pairs: Array<{ ti: number; di: number; s: number }> = [];
       for (let ti = 0; ti < live.length; ti++) {
         const t = live[ti]!;
