@@ -279,7 +279,7 @@ async function main(): Promise<void> {
   const evDir = mkdtempSync(join(tmpdir(), 'gw-bench-det-'));
   const pool = createInferencePool({ workers: 2, backend: 'wasm', logger, metrics: new Registry() });
   await pool.ready();
-  const tracker = { maxMissedStationary: 2 };
+  const tracker = { graceStationarySec: 2 };
   const clips: Array<[string, string, LoadedCamera]> = [
     [
       'vtest.avi',

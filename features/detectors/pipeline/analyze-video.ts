@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { DetectedObject } from '../plugin-api/contract.js';
+import type { DetectedObject, TrackedObject } from '../plugin-api/contract.js';
 import type { EvidenceStore } from '../../../core/contracts/evidence-store.js';
 import type { Finding, FindingSink } from '../../../core/contracts/finding.js';
 import type { Suppression } from '../../../core/contracts/alert-service.js';
@@ -41,6 +41,8 @@ export interface AnalyzedFrame {
   inferred: boolean;
   changedCells: number | null;
   objects: DetectedObject[];
+  /** The tracker's view after this sample; times in seconds from the video's start. */
+  tracks: TrackedObject[];
 }
 
 export interface AnalyzeResult {
@@ -119,7 +121,18 @@ export async function analyzeVideo(o: AnalyzeVideoOptions): Promise<AnalyzeResul
   const rel = (at: number) => Math.round((at - startAt) / 10) / 100;
   const onEvent = (e: PipelineEvent) => {
     if (e.kind === 'frame')
-      frames.push({ t: rel(e.at), inferred: e.inferred, changedCells: e.changedCells, objects: e.objects });
+      frames.push({
+        t: rel(e.at),
+        inferred: e.inferred,
+        changedCells: e.changedCells,
+        objects: e.objects,
+        tracks: e.tracks.map((tr) => ({
+          ...tr,
+          firstSeen: rel(tr.firstSeen),
+          lastSeen: rel(tr.lastSeen),
+          stationarySince: tr.stationarySince === null ? null : rel(tr.stationarySince),
+        })),
+      });
     else if (e.kind === 'emission') {
       const em = e.emission;
       const k = `${em.type}|${em.key}`;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import sharp from 'sharp';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type {
@@ -44,6 +45,20 @@ export type PipelineEvent =
   | { kind: 'emission'; cameraId: string; at: number; plugin: string; emission: RuleEmission }
   | { kind: 'finding'; finding: Finding; refresh: boolean; key: string }
   | { kind: 'end'; cameraId: string; at: number; type: string; key: string }
+  /**
+   * 二次识别 at raise time: before a new alert is raised, the current frame was checked with a
+   * fresh inference (`fresh`: false = the model had already run on this very frame).
+   */
+  | {
+      kind: 'recheck';
+      cameraId: string;
+      at: number;
+      type: string;
+      key: string;
+      present: boolean;
+      score: number;
+      fresh: boolean;
+    }
   | { kind: 'dropped'; cameraId: string; at: number };
 
 export interface DetectionPipelineOptions {
@@ -79,6 +94,12 @@ export interface DetectionPipeline {
   /** 二次识别: are objects of the alert's kind still at the alert's boxes in this frame? */
   recheck(frame: Frame, alert: Alert): Promise<{ present: boolean; score: number }>;
   close(): Promise<void>;
+}
+
+interface CurrentObjects {
+  /** The sample's own detections when the model ran on it, else null (inferred on demand). */
+  objects: readonly DetectedObject[] | null;
+  get(): Promise<readonly DetectedObject[] | null>;
 }
 
 interface OpenEvent {
@@ -131,6 +152,12 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
     name: 'gridwatch_detector_pipeline_errors_total',
     help: 'Frames or findings that failed in the pipeline',
     labelNames: ['stage'],
+    registers: [reg],
+  });
+  const mRechecks = new Counter({
+    name: 'gridwatch_detector_raise_rechecks_total',
+    help: 'Re-checks (二次识别) before raising a new alert, by result (present, absent)',
+    labelNames: ['type', 'result'],
     registers: [reg],
   });
   const states = new Map<string, CamState>();
@@ -330,6 +357,7 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
     frame: Frame,
     at: number,
     seen: Set<string>,
+    current: CurrentObjects,
   ): Promise<void> {
     const evKey = `${em.type}|${em.key}`;
     seen.add(evKey);
@@ -341,6 +369,22 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
     const open = st.events.get(evKey);
     if (open) open.lastEmittedAt = at;
     if (open && at - open.lastSubmitAt < config.refreshSec * 1_000) return;
+    // 二次识别 at raise time: a dwell is judged over minutes of tracking, and a track can
+    // outlive its object by its grace (or by samples the motion gate held). Before a new
+    // alert, the object must be seen in the current frame by the model. Rules on pixels
+    // (fire/smoke) and emissions without boxes have nothing the model could confirm.
+    if (!open && !h.wantsPixels && em.boxes.length > 0) {
+      const fresh = current.objects === null;
+      const objects = await current.get();
+      const r = objects === null ? { present: false, score: 0 } : matchRecheck(objects, em.boxes);
+      emit({ kind: 'recheck', cameraId: st.cam.id, at, type: em.type, key: em.key, ...r, fresh });
+      if (!r.present) {
+        mRechecks.inc({ type: em.type, result: 'absent' });
+        log.debug({ cameraId: st.cam.id, type: em.type, key: em.key }, 're-check found nothing: not raised');
+        return;
+      }
+      mRechecks.inc({ type: em.type, result: 'present' });
+    }
     const firstSeen = Math.round(em.firstSeen);
     const baseId = open?.baseId ?? `${st.cam.id}:${em.type}:${hash(em.key)}:${firstSeen}`;
     const refresh = open !== undefined;
@@ -367,11 +411,12 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
 
   /**
    * Tracker step, run synchronously when the result arrives (before the camera's next frame
-   * is dispatched, so the gate's next decision sees it). The gate must not change what the
-   * rules see: a skipped sample does not age tracks, so while a track in the zones was just
-   * missed or is too young to count, the next samples are inferred whatever the motion.
-   * Otherwise a person who left stays "present" until the next re-check, and the next person
-   * stepping into the same spot inherits the track (seen on one-by-one-person-detection.mp4).
+   * is dispatched, so the gate's next decision sees it). The gate must change what the rules
+   * see as little as possible: a skipped sample holds the tracks seen at the last inferred
+   * sample and ages the missed ones by the time passed (tracker.carry), and while a track in
+   * the zones was just missed or is too young to count, the next samples are inferred whatever
+   * the motion, so a person who left is known to be gone within the tracker's grace and the
+   * next person at the same spot gets a new track (one-by-one-person-detection.mp4).
    */
   function trackStep(
     st: CamState,
@@ -394,6 +439,45 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
     return tracks;
   }
 
+  /**
+   * What the model sees in this very frame, for the raise-time re-check: the sample's own
+   * detections when the model ran on it; otherwise (the motion gate skipped it, and its pixels
+   * went to the worker) one inference on the frame's JPEG, decoded at the model's input size,
+   * at most once per frame. null when that inference could not run.
+   */
+  function currentObjects(
+    st: CamState,
+    frame: Frame,
+    res: Extract<InferenceResult, { status: 'done' }>,
+  ): CurrentObjects {
+    if (res.inferred) return { objects: res.objects, get: () => Promise.resolve(res.objects) };
+    let pending: Promise<DetectedObject[] | null> | null = null;
+    return {
+      objects: null,
+      get: () =>
+        (pending ??= (async () => {
+          try {
+            const rgb = await sharp(frame.jpeg)
+              .resize(frame.width, frame.height, { fit: 'fill' })
+              .removeAlpha()
+              .raw()
+              .toBuffer();
+            const r = await pool.infer({
+              cameraId: `recheck:${st.cam.id}`,
+              rgb: new Uint8Array(rgb),
+              width: frame.width,
+              height: frame.height,
+            });
+            return r.status === 'done' ? r.objects : null;
+          } catch (err) {
+            mErrors.inc({ stage: 'recheck' });
+            log.error({ err, cameraId: st.cam.id }, 'raise-time re-check could not run; alert held back');
+            return null;
+          }
+        })()),
+    };
+  }
+
   async function afterInference(
     st: CamState,
     frame: Frame,
@@ -412,6 +496,7 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
       tracks,
     });
     const seen = new Set<string>();
+    const current = currentObjects(st, frame, res);
     const results = await Promise.all(
       st.rules.map(async ({ rule, handle }) => {
         const zones: ZoneView[] = st.cam.zones
@@ -440,7 +525,7 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
       }),
     );
     for (const { handle, emissions } of results) {
-      for (const em of emissions) await handleEmission(st, handle, em, frame, at, seen);
+      for (const em of emissions) await handleEmission(st, handle, em, frame, at, seen, current);
     }
     // A rule that skips its key for a sample or two (a flickering detection) has not ended
     // the event: only a gap of several samples does, so one event is not reported twice.

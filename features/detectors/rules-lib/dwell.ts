@@ -3,7 +3,9 @@
  * the rule's schedule last became active (an inactive rule holds no timers, so a vehicle parked
  * overnight outside the window does not alarm the moment the window opens).
  */
-import type { RuleInput } from '../plugin-api/contract.js';
+import type { RuleInput, TrackedObject, ZoneView } from '../plugin-api/contract.js';
+import { filterZones, zoneOf } from './geometry.js';
+import { createSeenShare, type SeenShare } from './seen-share.js';
 
 export interface DwellBook {
   /**
@@ -71,4 +73,113 @@ export function dwellMs(
   const f = zoneId === null ? 1 : (dwellFactor[zoneId] ?? 1);
   // A broken factor (0, negative, NaN) from feedback must not make every sample alarm.
   return dwellSec * 1_000 * (Number.isFinite(f) && f > 0 ? f : 1);
+}
+
+/** Which tracks a dwell rule watches: the filter every "stands in a zone" rule applies. */
+export interface StandingCriteria {
+  /** The track's label (its strongest over the track, not the latest) is one the rule wants. */
+  accept(label: string): boolean;
+  /** Only these zone ids of the zones that list the rule; undefined = all of them. */
+  zones?: readonly string[] | undefined;
+  /** Minimum track score (the tracker's median over the track). */
+  minScore: number;
+  /** Samples the track must have been detected in (filters one-frame ghosts). */
+  minHits?: number | undefined;
+  /** Share of inferred samples the track was detected in (see seen-share.ts). */
+  minSeenShare: number;
+}
+
+export interface StandingTrack {
+  track: TrackedObject;
+  zone: ZoneView;
+}
+
+/**
+ * Stationary tracks that pass the criteria, with the zone their feet stand in. Call after
+ * `seen.observe(input)` for this input.
+ */
+export function standingInZones(
+  input: Pick<RuleInput, 'tracks' | 'zones'>,
+  seen: SeenShare,
+  c: StandingCriteria,
+): StandingTrack[] {
+  const zones = filterZones(input.zones, c.zones);
+  const out: StandingTrack[] = [];
+  for (const t of input.tracks) {
+    if (!c.accept(t.label) || t.stationarySince === null) continue;
+    if (t.score < c.minScore || t.hits < (c.minHits ?? 1)) continue;
+    if (seen.share(t.trackId) < c.minSeenShare) continue;
+    const zone = zoneOf(t.box, zones);
+    if (zone) out.push({ track: t, zone });
+  }
+  return out;
+}
+
+export interface DwellState {
+  /** Effective start of the dwell (never before the rule became active). */
+  start: number;
+  /** ms the condition has held so far. */
+  heldMs: number;
+  /** The zone's dwell (with operators' feedback factor) has been reached. */
+  due: boolean;
+}
+
+/** Holds `key` in the book and says whether its dwell in `zoneId` is due. */
+export function holdDwell(
+  book: DwellBook,
+  input: Pick<RuleInput, 'frame' | 'dwellFactor'>,
+  key: string,
+  since: number | null,
+  zoneId: string,
+  dwellSec: number,
+): DwellState {
+  const start = book.hold(key, since);
+  const heldMs = input.frame.at - start;
+  return { start, heldMs, due: heldMs >= dwellMs(dwellSec, zoneId, input.dwellFactor) };
+}
+
+export interface DwellHit extends StandingTrack {
+  key: string;
+  start: number;
+  /** Whole seconds the track has stood in the zone. */
+  dwellSec: number;
+}
+
+export interface StationaryDwell {
+  /**
+   * One call per evaluate: the tracks that have stood in a zone for the dwell, each once per
+   * sample. Handles the schedule (inactive = no clocks), the seen share, re-arming when a track
+   * moves or ends, and the operators' dwell factor.
+   */
+  evaluate(input: RuleInput): DwellHit[];
+}
+
+/**
+ * "A stationary track in a zone for the dwell time": the loop illegal_parking and loitering
+ * are made of, and the first half of street_vending (which clusters the standing people).
+ * One event per track while it stays: the key is the track id, so the rule re-arms only once
+ * that object has left (its track ends or it moves) and another arrives.
+ */
+export function createStationaryDwell(
+  o: StandingCriteria & { dwellSec: number; keyPrefix: string },
+): StationaryDwell {
+  const book = createDwellBook();
+  const seen = createSeenShare();
+  return {
+    evaluate(input) {
+      if (!book.begin(input)) {
+        seen.clear();
+        return [];
+      }
+      seen.observe(input);
+      const out: DwellHit[] = [];
+      for (const s of standingInZones(input, seen, o)) {
+        const key = `${o.keyPrefix}:${s.track.trackId}`;
+        const d = holdDwell(book, input, key, s.track.stationarySince, s.zone.id, o.dwellSec);
+        if (d.due) out.push({ ...s, key, start: d.start, dwellSec: Math.round(d.heldMs / 1_000) });
+      }
+      book.end();
+      return out;
+    },
+  };
 }

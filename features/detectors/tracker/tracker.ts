@@ -1,13 +1,15 @@
 /**
- * Per-camera object tracker for sparse samples (seconds apart, 5 s by default).
+ * Per-camera object tracker for sparse samples (one every 1-5 s), judged in seconds.
  *
  * Why not SORT/ByteTrack as-is: at one sample every few seconds a walking person moves several
  * body lengths, so motion models predict nothing useful; what matters for the rules is that
  * things which stay (parked vehicles, vendors, gatherings) keep one identity while detections
- * flicker (vehicle scores on street views are 0.35-0.45) and people walk in front of them.
+ * flicker (vehicle scores on street views are 0.35-0.45) and people walk in front of them, and
+ * that a person who leaves ends their track instead of handing it to the next person at the spot.
  * So: greedy one-to-one matching, IoU first, a short centre-distance fallback second, only
- * within a class family; missed samples are tolerated (longer for stationary tracks);
- * stationarity is judged against an anchor box, with a tolerance relative to the box size.
+ * within a class family; an unmatched track survives a grace in seconds (not samples, so a
+ * camera sampled every second and one sampled every 5 s behave alike); stationarity is judged
+ * against an anchor box with an image-relative radius and a minimum still time.
  */
 import { z } from 'zod';
 import type { DetectedObject, NBox, TrackedObject } from '../plugin-api/contract.js';
@@ -29,45 +31,61 @@ export const TrackerOptionsSchema = z
       .describe(
         'Fallback when IoU is too low: match if the centres are closer than this many box sizes (0 disables)',
       ),
-    maxMissed: z
+    graceSec: z
       .number()
-      .int()
       .min(0)
-      .max(100)
+      .max(3_600)
+      .default(15)
+      .describe(
+        'Seconds a moving (non-person) track survives without a match; samples the motion gate skipped count as time passed',
+      ),
+    graceStationarySec: z
+      .number()
+      .min(0)
+      .max(3_600)
+      .default(15)
+      .describe(
+        'Seconds a stationary vehicle or object survives without a match: parked vehicles flicker below the score threshold and get occluded by passers-by (15 s = two missed samples at the default 5 s sampling; on highway-traffic.avi sampled every second, more than 2 s chained different cars passing one spot into one "parked" track)',
+      ),
+    gracePersonSec: z
+      .number()
+      .min(0)
+      .max(3_600)
       .default(3)
-      .describe('Samples a moving track survives without a match'),
-    maxMissedStationary: z
+      .describe(
+        'Seconds a person track survives without a match, standing or not: on one-by-one-person-detection.mp4 the next visitor steps into the same spot 4-6 s after the last one left, and a longer grace hands them the previous track and its dwell',
+      ),
+    stationaryRadius: z
       .number()
-      .int()
       .min(0)
-      .max(200)
+      .max(1)
+      .default(0.03)
+      .describe(
+        'A track is stationary while the centre of its box stays within this distance of its anchor, in frame units (1 = the frame width/height); image-relative, so a near walker fails it as surely as a far one',
+      ),
+    stationaryMinSec: z
+      .number()
+      .min(0)
+      .max(3_600)
       .default(2)
       .describe(
-        'Samples a stationary track survives without a match (parked vehicles flicker below the score threshold and get occluded; more than 2 chained different cars passing one spot into one "parked" track on highway-traffic.avi at 1 s sampling)',
+        'Seconds the box must stay within stationaryRadius before the track counts as stationary (at 1 s sampling a slow step stays within the radius for one sample)',
       ),
-    maxMissedPerson: z
+    scoreWindow: z
       .number()
       .int()
-      .min(0)
-      .max(100)
-      .default(1)
+      .min(1)
+      .max(1_000)
+      .default(9)
       .describe(
-        'Samples a person track survives without a match, stationary or not: people are detected reliably, and a longer grace lets the next person at the same spot (a counter, a bus stop) inherit the track and its dwell',
-      ),
-    stationaryTolerance: z
-      .number()
-      .min(0)
-      .max(2)
-      .default(0.25)
-      .describe(
-        'A box whose centre stays within this fraction of its size (max of width, height) of the anchor counts as stationary',
+        'The track score is the median of the scores of its last this-many detections (one weak or one lucky frame does not decide)',
       ),
     smoothing: z
       .number()
       .min(0.05)
       .max(1)
       .default(0.5)
-      .describe('Weight of the newest detection in the smoothed box and score (1 = no smoothing)'),
+      .describe('Weight of the newest detection in the smoothed box (1 = no smoothing)'),
     minScore: z
       .number()
       .min(0)
@@ -86,7 +104,13 @@ export type TrackerOptions = z.input<typeof TrackerOptionsSchema>;
 export interface Tracker {
   /** A sample the model ran on: match, create, age and drop tracks; returns the live tracks. */
   update(objects: readonly DetectedObject[], at: number): TrackedObject[];
-  /** A sample the motion gate skipped: nothing counts as missed; returns the live tracks. */
+  /**
+   * A sample the motion gate skipped. Time passes for tracks that were missed at the last
+   * inferred sample (a person who left is gone after gracePersonSec, whether or not the model
+   * ran since); a track seen at the last inferred sample is held, because the gate skips only
+   * when nothing changed in the zones, so what stood there still stands (a parked car in a
+   * quiet street keeps its dwell). Returns the live tracks.
+   */
   carry(at: number): TrackedObject[];
   /** Live tracks now (copies). */
   tracks(): TrackedObject[];
@@ -124,15 +148,28 @@ interface TrackState {
   family: string;
   /** Accumulated score per label: the track's label is the strongest one, not the latest. */
   labelScores: Map<string, number>;
+  /** Scores of the last `scoreWindow` detections; the track score is their median. */
+  scores: number[];
   box: NBox;
   lastRaw: NBox;
-  score: number;
   firstSeen: number;
   lastSeen: number;
+  /**
+   * Last time the track was known to be there: its last detection, or a later gated sample
+   * that held it (nothing changed where it stood). Grace counts from here.
+   */
+  confirmedAt: number;
   anchor: { box: NBox; at: number };
   stationarySince: number | null;
   missed: number;
   hits: number;
+}
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 export function createTracker(opts: TrackerOptions = {}): Tracker {
@@ -166,7 +203,7 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
     return {
       trackId: t.trackId,
       label,
-      score: t.score,
+      score: median(t.scores),
       box: { ...t.box },
       firstSeen: t.firstSeen,
       lastSeen: t.lastSeen,
@@ -210,26 +247,40 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
       x2: t.box.x2 + a * (d.box.x2 - t.box.x2),
       y2: t.box.y2 + a * (d.box.y2 - t.box.y2),
     };
-    t.score = t.score + a * (d.score - t.score);
+    t.scores.push(d.score);
+    if (t.scores.length > o.scoreWindow) t.scores.shift();
     t.labelScores.set(d.label, (t.labelScores.get(d.label) ?? 0) + d.score);
     t.lastRaw = { ...d.box };
     t.lastSeen = at;
+    t.confirmedAt = at;
     t.missed = 0;
     t.hits += 1;
     // Judged on the raw box against the anchor, so slow drift adds up instead of being
-    // smoothed away; a partly occluded box shrinks but its centre stays within tolerance.
-    if (centreDistance(t.anchor.box, d.box) <= o.stationaryTolerance * size(t.anchor.box)) {
-      t.stationarySince = t.anchor.at;
+    // smoothed away. The radius is in frame units, not box sizes: with a box-relative
+    // tolerance a near person (box 0.9 of the frame high) could walk 0.23 of the frame and
+    // still count as standing, so their dwell started while they walked in.
+    if (centreDistance(t.anchor.box, d.box) <= o.stationaryRadius) {
+      t.stationarySince = at - t.anchor.at >= o.stationaryMinSec * 1_000 ? t.anchor.at : null;
     } else {
       t.anchor = { box: { ...d.box }, at };
       t.stationarySince = null;
     }
   }
 
+  function graceMs(t: TrackState): number {
+    if (t.family === 'person') return o.gracePersonSec * 1_000;
+    return (t.stationarySince === null ? o.graceSec : o.graceStationarySec) * 1_000;
+  }
+
   return {
     update(objects, at) {
       checkClock(at);
       const dets = objects.filter((d) => d.score >= o.minScore && validBox(d.box));
+      // A track already missed whose grace ran out is over before matching: otherwise whoever
+      // appears near it next (the next visitor at a counter) would inherit it and its dwell.
+      // A track seen or held at the last sample is always offered a match, so a grace shorter
+      // than the sampling interval does not end every track at every sample.
+      live = live.filter((t) => t.missed === 0 || at - t.confirmedAt <= graceMs(t));
       const pairs: Array<{ ti: number; di: number; s: number }> = [];
       for (let ti = 0; ti < live.length; ti++) {
         const t = live[ti]!;
@@ -253,13 +304,7 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
         const t = live[ti]!;
         if (!usedT.has(ti)) {
           t.missed += 1;
-          const limit =
-            t.family === 'person'
-              ? Math.min(o.maxMissedPerson, t.stationarySince === null ? o.maxMissed : o.maxMissedStationary)
-              : t.stationarySince === null
-                ? o.maxMissed
-                : o.maxMissedStationary;
-          if (t.missed > limit) continue;
+          if (at - t.confirmedAt > graceMs(t)) continue;
         }
         kept.push(t);
       }
@@ -270,13 +315,14 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
           trackId: `${o.idPrefix}${nextId++}`,
           family: classFamily(d.label),
           labelScores: new Map([[d.label, d.score]]),
+          scores: [d.score],
           box: { ...d.box },
           lastRaw: { ...d.box },
-          score: d.score,
           firstSeen: at,
           lastSeen: at,
+          confirmedAt: at,
           anchor: { box: { ...d.box }, at },
-          stationarySince: null,
+          stationarySince: o.stationaryMinSec <= 0 ? at : null,
           missed: 0,
           hits: 1,
         });
@@ -286,6 +332,16 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
     },
     carry(at) {
       checkClock(at);
+      live = live.filter((t) => t.missed === 0 || at - t.confirmedAt <= graceMs(t));
+      // A held track has not moved (nothing changed where it stands): time still counts
+      // towards stationaryMinSec, or a person who stopped just before the gate closed would
+      // only count as standing at the next inferred sample, many seconds later.
+      for (const t of live) {
+        if (t.missed > 0) continue;
+        t.confirmedAt = at;
+        if (t.stationarySince === null && at - t.anchor.at >= o.stationaryMinSec * 1_000)
+          t.stationarySince = t.anchor.at;
+      }
       return live.map(view);
     },
     tracks() {

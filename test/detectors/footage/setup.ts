@@ -43,7 +43,7 @@ export interface Rig {
  * (1 at 3 s sampling). With 2 missed samples: one event per visit, 0 on the highway, and the
  * vtest van still found.
  */
-export const FOOTAGE_TRACKER = { maxMissedStationary: 2 };
+export const FOOTAGE_TRACKER = { graceStationarySec: 2 };
 
 /** Real plugins (built-in + extra dirs), a real 2-worker model pool, evidence in a temp dir. */
 export async function createRig(input: Partial<Record<string, unknown>> = {}): Promise<Rig> {

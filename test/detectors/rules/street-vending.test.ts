@@ -57,7 +57,7 @@ describe('street_vending', () => {
       (
         await feed(makeRule(plugin), rare, {
           zones: [ZONE],
-          tracker: { maxMissedStationary: 0, maxMissed: 0 },
+          tracker: { graceStationarySec: 0, graceSec: 0 },
         })
       ).flat(),
     ).toEqual([]);
@@ -66,7 +66,7 @@ describe('street_vending', () => {
       firstHit(
         await feed(makeRule(plugin), often, {
           zones: [ZONE],
-          tracker: { maxMissedStationary: 0, maxMissed: 0 },
+          tracker: { graceStationarySec: 0, graceSec: 0 },
         }),
       ),
     ).toBeGreaterThanOrEqual(120);

@@ -9,11 +9,9 @@
  */
 import { z } from 'zod';
 import { definePlugin, type RuleEmission } from '../../plugin-api/contract.js';
-// Shared helpers: where an object stands, which zone it is in, dwell clocks honouring the schedule.
-import { createDwellBook, dwellMs } from '../../rules-lib/dwell.js';
-import { filterZones, zoneOf } from '../../rules-lib/geometry.js';
+// Shared helpers: the dwell loop (rules-lib/dwell.ts) and box formatting.
+import { createStationaryDwell } from '../../rules-lib/dwell.js';
 import { boxOf, round } from '../../rules-lib/boxes.js';
-import { createSeenShare } from '../../rules-lib/seen-share.js';
 
 // 1. Options: strict (a typo in camera YAML is an error, not ignored), every field described
 //    (the descriptions become the JSON Schema and the docs), defaults for what cameras omit.
@@ -40,44 +38,29 @@ export default definePlugin<LoiteringOptions>({
   optionsSchema: LoiteringOptionsSchema,
   createRule({ options }) {
     // Per-camera state lives here, in the closure: one rule instance per camera.
-    const book = createDwellBook();
-    // Sparse samples can chain different passers-by at one spot into one "standing" track;
-    // someone really standing is detected in nearly every sample.
-    const seen = createSeenShare();
+    // createStationaryDwell is the shared "a stationary track stands in a zone for the dwell"
+    // loop: it honours the schedule (no clocks while inactive), skips walkers (their
+    // stationarySince is null), skips chains of passers-by linked at one spot (they are
+    // detected in few samples: see rules-lib/seen-share.ts), applies the operators' dwell
+    // factor per zone, and re-arms when a person leaves, so the next stay is a new event.
+    const dwell = createStationaryDwell({
+      ...options,
+      accept: (label) => label === 'person',
+      keyPrefix: 'loitering', // one event per person while they stay: key = loitering:<trackId>
+    });
     return {
       evaluate(input) {
-        // Outside the schedule window: forget all clocks and report nothing.
-        if (!book.begin(input)) {
-          seen.clear();
-          return [];
-        }
-        seen.observe(input);
-        const zones = filterZones(input.zones, options.zones);
-        const out: RuleEmission[] = [];
-        for (const t of input.tracks) {
-          // Walkers have stationarySince === null: they never count.
-          if (t.label !== 'person' || t.stationarySince === null || t.score < options.minScore) continue;
-          if (seen.share(t.trackId) < options.minSeenShare) continue;
-          const zone = zoneOf(t.box, zones); // by the feet (bottom-centre of the box)
-          if (!zone) continue;
-          const key = `loitering:${t.trackId}`; // one event per person while they stay
-          const start = book.hold(key, t.stationarySince);
-          // Operators' feedback can lengthen the dwell per zone; always go through dwellMs.
-          if (input.frame.at - start < dwellMs(options.dwellSec, zone.id, input.dwellFactor)) continue;
-          out.push({
-            type: 'loitering',
-            key,
-            zoneId: zone.id,
-            score: round(t.score),
-            trackIds: [t.trackId],
-            boxes: [boxOf(t)],
-            firstSeen: start,
-            lastSeen: input.frame.at,
-          });
-        }
-        // People who left (or walked off) lose their clock: the next stay is a new event.
-        book.end();
-        return out;
+        // Zones are matched by the feet (bottom-centre of the box).
+        return dwell.evaluate(input).map(({ track: t, zone, key, start }): RuleEmission => ({
+          type: 'loitering',
+          key,
+          zoneId: zone.id,
+          score: round(t.score),
+          trackIds: [t.trackId],
+          boxes: [boxOf(t)],
+          firstSeen: start,
+          lastSeen: input.frame.at,
+        }));
       },
     };
   },

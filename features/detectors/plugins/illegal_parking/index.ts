@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import { definePlugin, type RuleEmission } from '../../plugin-api/contract.js';
-import { createDwellBook, dwellMs } from '../../rules-lib/dwell.js';
-import { filterZones, placeKeyOf, zoneOf } from '../../rules-lib/geometry.js';
+import { createStationaryDwell } from '../../rules-lib/dwell.js';
+import { placeKeyOf } from '../../rules-lib/geometry.js';
 import { boxOf, round } from '../../rules-lib/boxes.js';
 import {
   dwellOption,
@@ -15,7 +15,6 @@ import {
   minSeenShareOption,
   zonesOption,
 } from '../../rules-lib/options.js';
-import { createSeenShare } from '../../rules-lib/seen-share.js';
 
 export const IllegalParkingOptionsSchema = z
   .strictObject({
@@ -37,47 +36,26 @@ export type IllegalParkingOptions = z.infer<typeof IllegalParkingOptionsSchema>;
 export default definePlugin<IllegalParkingOptions>({
   optionsSchema: IllegalParkingOptionsSchema,
   createRule({ options }) {
-    const book = createDwellBook();
-    const seen = createSeenShare();
     const classes = new Set(options.classes);
+    const dwell = createStationaryDwell({
+      ...options,
+      accept: (label) => classes.has(label),
+      keyPrefix: 'illegal_parking',
+    });
     return {
       evaluate(input) {
-        if (!book.begin(input)) {
-          seen.clear();
-          return [];
-        }
-        seen.observe(input);
-        const zones = filterZones(input.zones, options.zones);
-        const out: RuleEmission[] = [];
-        for (const t of input.tracks) {
-          // t.label is the track's strongest label over all samples, not the latest one.
-          if (!classes.has(t.label)) continue;
-          if (t.stationarySince === null || t.score < options.minScore || t.hits < options.minHits) continue;
-          if (seen.share(t.trackId) < options.minSeenShare) continue;
-          const zone = zoneOf(t.box, zones);
-          if (!zone) continue;
-          const key = `illegal_parking:${t.trackId}`;
-          const start = book.hold(key, t.stationarySince);
-          if (input.frame.at - start < dwellMs(options.dwellSec, zone.id, input.dwellFactor)) continue;
-          out.push({
-            type: 'illegal_parking',
-            key,
-            zoneId: zone.id,
-            score: round(t.score),
-            trackIds: [t.trackId],
-            boxes: [boxOf(t)],
-            firstSeen: start,
-            lastSeen: input.frame.at,
-            placeKey: placeKeyOf(t.box, 'park'),
-            details: {
-              label: t.label,
-              dwellSec: Math.round((input.frame.at - start) / 1_000),
-              zoneName: zone.name,
-            },
-          });
-        }
-        book.end();
-        return out;
+        return dwell.evaluate(input).map(({ track: t, zone, key, start, dwellSec }): RuleEmission => ({
+          type: 'illegal_parking',
+          key,
+          zoneId: zone.id,
+          score: round(t.score),
+          trackIds: [t.trackId],
+          boxes: [boxOf(t)],
+          firstSeen: start,
+          lastSeen: input.frame.at,
+          placeKey: placeKeyOf(t.box, 'park'),
+          details: { label: t.label, dwellSec, zoneName: zone.name },
+        }));
       },
     };
   },

@@ -12,8 +12,8 @@
  */
 import { z } from 'zod';
 import { definePlugin, type NBox, type RuleEmission, type TrackedObject } from '../../plugin-api/contract.js';
-import { createDwellBook, dwellMs } from '../../rules-lib/dwell.js';
-import { filterZones, placeKeyOf, relativeDistance, unionBox, zoneOf } from '../../rules-lib/geometry.js';
+import { createDwellBook, holdDwell, standingInZones } from '../../rules-lib/dwell.js';
+import { placeKeyOf, relativeDistance, unionBox } from '../../rules-lib/geometry.js';
 import { boxOf, round } from '../../rules-lib/boxes.js';
 import {
   dwellOption,
@@ -119,18 +119,10 @@ export default definePlugin<StreetVendingOptions>({
           return [];
         }
         seen.observe(input);
-        const zones = filterZones(input.zones, options.zones);
-        const people = input.tracks
-          .filter(
-            (t) =>
-              t.label === 'person' &&
-              t.stationarySince !== null &&
-              t.score >= options.minScore &&
-              t.hits >= options.minHits &&
-              seen.share(t.trackId) >= options.minSeenShare,
-          )
-          .map((t) => ({ t, zone: zoneOf(t.box, zones) }))
-          .filter((p) => p.zone !== null);
+        const people = standingInZones(input, seen, {
+          ...options,
+          accept: (label) => label === 'person',
+        }).map((p) => ({ t: p.track, zone: p.zone }));
         const cues = input.tracks.filter(
           (t) => cueLabels.has(t.label) && t.stationarySince !== null && t.score >= options.cueMinScore,
         );
@@ -169,7 +161,15 @@ export default definePlugin<StreetVendingOptions>({
             (a, b) => a.t.stationarySince! - b.t.stationarySince! || a.t.trackId.localeCompare(b.t.trackId),
           )[0]!;
           const key = `street_vending:${anchor.t.trackId}`;
-          const start = book.hold(key, anchor.t.stationarySince);
+          const zone = anchor.zone;
+          const { start, heldMs, due } = holdDwell(
+            book,
+            input,
+            key,
+            anchor.t.stationarySince,
+            zone.id,
+            options.dwellSec,
+          );
           const counts = cueCounts.get(key) ?? { samples: 0, withCues: 0 };
           // Count only samples the model ran on: a carried frame repeats the last detections.
           if (input.inferred) {
@@ -177,8 +177,7 @@ export default definePlugin<StreetVendingOptions>({
             if (near.size >= options.minCues) counts.withCues += 1;
           }
           cueCounts.set(key, counts);
-          const zone = anchor.zone!;
-          if (input.frame.at - start < dwellMs(options.dwellSec, zone.id, input.dwellFactor)) continue;
+          if (!due) continue;
           const share = counts.samples > 0 ? counts.withCues / counts.samples : 0;
           if (near.size < options.minCues || share < options.minCueShare) continue;
           const objs = [...members.map((m) => m.t), ...near.values()];
@@ -196,7 +195,7 @@ export default definePlugin<StreetVendingOptions>({
               people: members.length,
               cues: [...near.values()].map((c) => c.label),
               cueShare: round(share, 2),
-              dwellSec: Math.round((input.frame.at - start) / 1_000),
+              dwellSec: Math.round(heldMs / 1_000),
               zoneName: zone.name,
             },
           });
