@@ -29,7 +29,11 @@ export interface SamplerInput {
   height: number;
   /** Take one frame and exit (burst mode). */
   once?: boolean;
-  /** Decode every frame instead of keyframes only (only for the benchmark's comparison). */
+  /**
+   * Decode every frame instead of keyframes only: for streams whose keyframes are further apart
+   * than the interval. ffmpeg then also reports each keyframe's time (onKeyframe), so the runner
+   * can see when keyframe-only sampling would serve again.
+   */
   fullDecode?: boolean;
   /** Socket timeout for network inputs. */
   ioTimeoutSec?: number;
@@ -37,6 +41,10 @@ export interface SamplerInput {
 
 export interface SamplerEvents {
   onSample(s: RawSample): void;
+  /** Full-decode mode: stream time of every keyframe decoded. */
+  onKeyframe?(ptsSec: number): void;
+  /** The input's frame rate, once ffmpeg has reported it. */
+  onFrameRate?(fps: number): void;
   /** Process ended; `stderrTail` is raw (may contain the URL: redact before showing). */
   onExit(info: {
     code: number | null;
@@ -55,12 +63,20 @@ export interface SamplerProcess {
 }
 
 const JPEG_MAX_WIDTH = 1280;
-/** See samplerArgs: the slot grid of ffmpeg's select and of the lag computation must agree. */
-export const SLOT_TOLERANCE_SEC = 0.25;
-
-/** Slot index of a frame at `ptsSec` on the grid that starts at the first kept frame `pts0Sec`. */
+/**
+ * Slot index of a frame at `ptsSec` on the grid that starts at the first kept frame `pts0Sec`:
+ * the nearest slot (round), so a keyframe up to half an interval early or late belongs to its
+ * slot. RTP timestamps jitter by up to ±1 s under load (ingest-cliff note), far more than the
+ * 0.25 s tolerance used before. The keyframe picker (keyframePickerExpr) and the select filter
+ * (samplerArgs) evaluate this same function in ffmpeg, and slot-clock.ts in Node: the grids agree.
+ */
 export function slotIndex(ptsSec: number, pts0Sec: number, intervalSec: number): number {
-  return Math.floor((ptsSec - pts0Sec + SLOT_TOLERANCE_SEC) / intervalSec);
+  return Math.floor((ptsSec - pts0Sec) / intervalSec + 0.5);
+}
+
+/** slotIndex as an ffmpeg expression; `x` is the frame time, ld(0) the first kept time. */
+function slotExpr(x: string, intervalSec: number): string {
+  return `floor((${x}-ld(0))/${intervalSec}+0.5)`;
 }
 
 /**
@@ -92,7 +108,7 @@ function rtspInputArgs(s: SamplerInput): string[] {
  */
 export function keyframePickerExpr(intervalSec: number): string {
   const t = 'pts*tb';
-  const g = (x: string) => `floor((${x}-ld(0)+${SLOT_TOLERANCE_SEC})/${intervalSec})`;
+  const g = (x: string) => slotExpr(x, intervalSec);
   return (
     `if(not(key)+isnan(pts)+lt(pts\\,-1e18)\\,1\\,if(not(ld(2))\\,st(2\\,1)*0+st(0\\,${t})*0+st(1\\,${t})*0\\,` +
     `if(gte(${g(t)}-${g('ld(1)')}\\,1)\\,st(1\\,${t})*0\\,1)))`
@@ -199,10 +215,8 @@ export function samplerArgs(s: SamplerInput): string[] {
   args.push('-analyzeduration', '2000000', '-probesize', '2000000', '-i', s.input, '-an', '-sn', '-dn');
   const I = s.intervalSec;
   // The grid starts at the first frame, so when the GOP divides the interval every slot opens
-  // exactly on a keyframe and no sample waits for one.
-  // Keyframe timestamps jitter (RTP arrival timing): one up to SLOT_TOLERANCE_SEC before a slot
-  // boundary counts for the new slot, or the sample would wait a whole GOP.
-  const g = (x: string) => `floor((${x}-ld(0)+${SLOT_TOLERANCE_SEC})/${I})`;
+  // exactly on a keyframe and no sample waits for one. Same nearest-slot grid as slotIndex.
+  const g = (x: string) => slotExpr(x, I);
   // ld(0) holds the first kept frame's time (st(0,t) on the first frame): the grid starts
   // there, and runSampler's caller rebuilds the same grid from the first showinfo pts.
   const select = s.once
@@ -211,11 +225,15 @@ export function samplerArgs(s: SamplerInput): string[] {
   // One output (the evidence JPEG); the detector RGB is made from it by sharp in libuv's thread
   // pool. The mjpeg encoder must run single-threaded: with frame threads it holds each frame
   // until the next one arrives, which made every sample one interval late.
+  // Full decode: a second branch reports every keyframe's time (showinfo@key, one line per
+  // GOP) so the runner can tell when keyframe-only sampling would serve again.
+  const keyBranch =
+    s.fullDecode && !s.once ? `split=2[k][v];[k]select='eq(key\\,1)',showinfo@key,nullsink;[v]` : '';
   args.push(
     '-filter_threads',
     '1',
     '-filter_complex',
-    `[0:v:0]${select},showinfo,scale='min(${JPEG_MAX_WIDTH},iw)':-2:flags=bilinear[j]`,
+    `[0:v:0]${keyBranch}${select},showinfo,scale='min(${JPEG_MAX_WIDTH},iw)':-2:flags=bilinear[j]`,
   );
   args.push(...jpegOutputArgs(s.once ? ['-frames:v', '1'] : []));
   return args;
@@ -256,6 +274,9 @@ function jpegSplitter(onImage: (jpeg: Buffer) => void): (chunk: Buffer) => void 
 }
 
 const SHOWINFO = /Parsed_showinfo.*?pts_time:\s*(-?[\d.]+).*?\bs:(\d+)x(\d+)/;
+const KEYINFO = /showinfo@key.*?pts_time:\s*(-?[\d.]+)/;
+/** The input stream line: `Stream #0:0…: Video: h264 …, 15 fps, 15 tbr, 90k tbn`. */
+const FPS = /Stream #0:\d.*Video:.*?, ([\d.]+) fps/;
 
 /** Runs one ffmpeg sampler process. Decoding and JPEG encoding happen in the child, the RGB resize in sharp's thread pool. */
 export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffmpeg'): SamplerProcess {
@@ -323,8 +344,19 @@ export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffm
   );
   // The reader's stderr holds the camera-side errors (401, refused, not RTSP) the classifier needs.
   let readerTail = '';
+  let fpsSeen = false;
+  const scanFps = (text: string) => {
+    if (fpsSeen) return;
+    const m = FPS.exec(text);
+    if (m && Number(m[1]) > 0) {
+      fpsSeen = true;
+      ev.onFrameRate?.(Number(m[1]));
+    }
+  };
   (reader?.stderr as Readable | undefined)?.on('data', (d: Buffer) => {
-    readerTail = (readerTail + d.toString('utf8')).slice(-3000);
+    const text = d.toString('utf8');
+    scanFps(text);
+    readerTail = (readerTail + text).slice(-3000);
   });
   (child.stderr as Readable).on('data', (d: Buffer) => {
     const text = d.toString('utf8');
@@ -332,11 +364,17 @@ export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffm
     const lines = lineBuf.split('\n');
     lineBuf = lines.pop() ?? '';
     for (const line of lines) {
+      const k = s.fullDecode ? KEYINFO.exec(line) : null;
+      if (k) {
+        ev.onKeyframe?.(Number(k[1]));
+        continue;
+      }
       const m = SHOWINFO.exec(line);
       if (m) {
         infos.push({ pts: Number(m[1]), w: Number(m[2]), h: Number(m[3]) });
         pair();
       } else if (line.trim()) {
+        if (!reader) scanFps(line);
         tail = (tail + line + '\n').slice(-3000);
       }
     }
