@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import sharp from 'sharp';
+import { rtspInput } from './ffmpeg-input.js';
 
 /** What one sampler run produces per frame, before the camera runner stamps it. */
 export interface RawSample {
@@ -64,19 +65,27 @@ export interface SamplerProcess {
 
 const JPEG_MAX_WIDTH = 1280;
 /**
- * Slot index of a frame at `ptsSec` on the grid that starts at the first kept frame `pts0Sec`:
- * the nearest slot (round), so a keyframe up to half an interval early or late belongs to its
- * slot. RTP timestamps jitter by up to ±1 s under load (ingest-cliff note), far more than the
- * 0.25 s tolerance used before. The keyframe picker (keyframePickerExpr) and the select filter
- * (samplerArgs) evaluate this same function in ffmpeg, and slot-clock.ts in Node: the grids agree.
+ * How early a frame may come and still count for the slot it is nearest to: a quarter of the
+ * interval, at most 1 s. RTP timestamps jitter by up to ±1 s under load (ingest-cliff note), far
+ * more than the 0.25 s used before. It stays below half the interval so that a keyframe exactly
+ * half an interval early (GOP 2 s, interval 4 s) is not taken for the next slot.
+ */
+export function slotToleranceSec(intervalSec: number): number {
+  return Math.min(intervalSec / 4, 1);
+}
+
+/**
+ * Slot index of a frame at `ptsSec` on the grid that starts at the first kept frame `pts0Sec`.
+ * The keyframe picker (keyframePickerExpr) and the select filter (samplerArgs) evaluate this
+ * same function in ffmpeg, and slot-clock.ts in Node: the grids agree by construction.
  */
 export function slotIndex(ptsSec: number, pts0Sec: number, intervalSec: number): number {
-  return Math.floor((ptsSec - pts0Sec) / intervalSec + 0.5);
+  return Math.floor((ptsSec - pts0Sec + slotToleranceSec(intervalSec)) / intervalSec);
 }
 
 /** slotIndex as an ffmpeg expression; `x` is the frame time, ld(0) the first kept time. */
 function slotExpr(x: string, intervalSec: number): string {
-  return `floor((${x}-ld(0))/${intervalSec}+0.5)`;
+  return `floor((${x}-ld(0)+${slotToleranceSec(intervalSec)})/${intervalSec})`;
 }
 
 /**
@@ -85,16 +94,15 @@ function slotExpr(x: string, intervalSec: number): string {
  * the GOP does not divide it; showinfo reports pts and source size of each kept frame on
  * stderr; the kept frames are scaled to at most 1280 px wide and written as MJPEG to stdout.
  */
-/** Input options for an RTSP camera: only the video track is set up (no audio RTP to receive). */
-function rtspInputArgs(s: SamplerInput): string[] {
-  return [
-    '-rtsp_transport',
-    s.transport ?? 'tcp',
-    '-allowed_media_types',
-    'video',
-    '-timeout',
-    String(Math.round((s.ioTimeoutSec ?? 10) * 1e6)),
-  ];
+/** Input of an RTSP camera: only the video track is set up (no audio RTP to receive); credentials via stdin. */
+function cameraInput(s: SamplerInput, analyzeDurationUs: number, probeSize: number) {
+  return rtspInput({
+    url: s.input,
+    transport: s.transport ?? 'tcp',
+    ioTimeoutSec: s.ioTimeoutSec ?? 10,
+    analyzeDurationUs,
+    probeSize,
+  });
 }
 
 /**
@@ -121,21 +129,19 @@ export function keyframePickerExpr(intervalSec: number): string {
  * them as NUT (timestamps kept); a decoder process decodes only those. The decoder is idle
  * between samples, so per sample ffmpeg decodes one keyframe, scales once and encodes one JPEG.
  */
-export function pipelineArgs(s: SamplerInput): { reader: string[]; decoder: string[] } {
+export function pipelineArgs(s: SamplerInput): {
+  reader: string[];
+  decoder: string[];
+  readerStdin: string | null;
+} {
   const reader = [
     '-hide_banner',
     '-nostdin',
     '-nostats',
     '-loglevel',
     'info',
-    ...rtspInputArgs(s),
     // SDP carries SPS/PPS, so a short probe suffices and the first sample comes sooner.
-    '-analyzeduration',
-    '1000000',
-    '-probesize',
-    '500000',
-    '-i',
-    s.input,
+    ...cameraInput(s, 1_000_000, 500_000).args,
     '-map',
     '0:v:0',
     '-an',
@@ -176,7 +182,7 @@ export function pipelineArgs(s: SamplerInput): { reader: string[]; decoder: stri
     `[0:v:0]showinfo,scale='min(${JPEG_MAX_WIDTH},iw)':-2:flags=bilinear[j]`,
     ...jpegOutputArgs([]),
   ];
-  return { reader, decoder };
+  return { reader, decoder, readerStdin: cameraInput(s, 1_000_000, 500_000).stdin };
 }
 
 function jpegOutputArgs(frames: string[]): string[] {
@@ -200,11 +206,14 @@ function jpegOutputArgs(frames: string[]): string[] {
   ];
 }
 
+/** What runSampler writes to the single sampler process's stdin (the camera URL with credentials), if anything. */
+export function samplerStdin(s: SamplerInput): string | null {
+  return s.kind === 'rtsp' ? cameraInput(s, 2_000_000, 2_000_000).stdin : null;
+}
+
 export function samplerArgs(s: SamplerInput): string[] {
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
-  if (s.kind === 'rtsp') {
-    args.push(...rtspInputArgs(s));
-  } else {
+  if (s.kind !== 'rtsp') {
     // A file plays on its own clock, looped, like a camera would deliver it.
     args.push('-re', '-stream_loop', '-1');
   }
@@ -212,10 +221,12 @@ export function samplerArgs(s: SamplerInput): string[] {
   // cameras has no spare cores to give each stream several.
   args.push('-threads', '1', '-flags', 'low_delay');
   if (!s.fullDecode) args.push('-skip_frame', 'nokey');
-  args.push('-analyzeduration', '2000000', '-probesize', '2000000', '-i', s.input, '-an', '-sn', '-dn');
+  if (s.kind === 'rtsp') args.push(...cameraInput(s, 2_000_000, 2_000_000).args);
+  else args.push('-analyzeduration', '2000000', '-probesize', '2000000', '-i', s.input);
+  args.push('-an', '-sn', '-dn');
   const I = s.intervalSec;
   // The grid starts at the first frame, so when the GOP divides the interval every slot opens
-  // exactly on a keyframe and no sample waits for one. Same nearest-slot grid as slotIndex.
+  // exactly on a keyframe and no sample waits for one. Same grid as slotIndex.
   const g = (x: string) => slotExpr(x, I);
   // ld(0) holds the first kept frame's time (st(0,t) on the first frame): the grid starts
   // there, and runSampler's caller rebuilds the same grid from the first showinfo pts.
@@ -273,6 +284,13 @@ function jpegSplitter(onImage: (jpeg: Buffer) => void): (chunk: Buffer) => void 
   };
 }
 
+/** Writes the input list (credentials) to ffmpeg's stdin and closes it; a dead child's EPIPE is reported by its exit. */
+function feedStdin(p: ChildProcess, text: string | null): void {
+  if (text === null || !p.stdin) return;
+  p.stdin.on('error', () => {});
+  p.stdin.end(text);
+}
+
 const SHOWINFO = /Parsed_showinfo.*?pts_time:\s*(-?[\d.]+).*?\bs:(\d+)x(\d+)/;
 const KEYINFO = /showinfo@key.*?pts_time:\s*(-?[\d.]+)/;
 /** The input stream line: `Stream #0:0…: Video: h264 …, 15 fps, 15 tbr, 90k tbn`. */
@@ -285,7 +303,10 @@ export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffm
   let child: ChildProcess;
   if (piped) {
     const a = pipelineArgs(s);
-    reader = spawn(ffmpegPath, a.reader, { stdio: ['ignore', 'pipe', 'pipe'] });
+    reader = spawn(ffmpegPath, a.reader, {
+      stdio: [a.readerStdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    feedStdin(reader, a.readerStdin);
     child = spawn(ffmpegPath, a.decoder, { stdio: ['pipe', 'pipe', 'pipe'] });
     (reader.stdout as Readable).pipe(child.stdin!);
     // EPIPE when the decoder is gone; both exits are reported below.
@@ -293,7 +314,11 @@ export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffm
       tail += `\n[pipe] ${e.message}`;
     });
   } else {
-    child = spawn(ffmpegPath, samplerArgs(s), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdin = samplerStdin(s);
+    child = spawn(ffmpegPath, samplerArgs(s), {
+      stdio: [stdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    feedStdin(child, stdin);
   }
   const infos: { pts: number; w: number; h: number }[] = [];
   const jpegs: { jpeg: Buffer; at: number }[] = [];

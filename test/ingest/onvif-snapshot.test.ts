@@ -165,7 +165,9 @@ describe('ONVIF and snapshot sources', () => {
     expect(h.ingest.directory.get('snap-badpw')!.reason).toMatch(
       new RegExp(`^${Codes.GW_CAMERA_AUTH_FAILED}: .*HTTP 401`),
     );
-    expect(h.ingest.directory.get('snap-html')!.reason).toMatch(/^not_image: /);
+    expect(h.ingest.directory.get('snap-html')!.reason).toMatch(
+      new RegExp(`^${Codes.GW_CAMERA_NOT_IMAGE}: `),
+    );
   });
 
   it('keeps credentials out of logs and statuses', () => {

@@ -3,14 +3,16 @@ import { keyframePickerExpr, slotIndex } from '../../features/ingest/ffmpeg-samp
 import { createGopTracker } from '../../features/ingest/gop-tracker.js';
 import { createSlotClock } from '../../features/ingest/slot-clock.js';
 
-describe('slot clock: nearest slot, anchor moves only on large jumps', () => {
-  it('assigns a frame to the nearest slot, up to half an interval either side', () => {
-    expect(slotIndex(9.1, 0, 10)).toBe(1);
-    expect(slotIndex(10.96, 0, 10)).toBe(1);
-    expect(slotIndex(14.9, 0, 10)).toBe(1);
-    expect(slotIndex(15.1, 0, 10)).toBe(2);
-    // the reader's keyframe picker evaluates the same grid (nearest slot, +0.5)
-    expect(keyframePickerExpr(10)).toContain('floor((pts*tb-ld(0))/10+0.5)');
+describe('slot clock: one grid with the picker, anchor moves only on large jumps', () => {
+  it('a keyframe up to the tolerance (I/4, at most 1 s) early counts for its slot; a late one for its own', () => {
+    expect(slotIndex(9.05, 0, 10)).toBe(1); // 0.95 s early: the measured RTP jitter
+    expect(slotIndex(8.9, 0, 10)).toBe(0);
+    expect(slotIndex(16, 0, 10)).toBe(1); // 6 s late: still slot 1, with its wait
+    expect(slotIndex(2, 0, 4)).toBe(0); // half an interval early is not the next slot
+    expect(slotIndex(3.1, 0, 4)).toBe(1);
+    // the reader's keyframe picker evaluates the same grid
+    expect(keyframePickerExpr(10)).toContain('floor((pts*tb-ld(0)+1)/10)');
+    expect(keyframePickerExpr(2)).toContain('floor((pts*tb-ld(0)+0.5)/2)');
   });
 
   it('a slow first frame does not move the grid: later frames are on time (the 300-camera artefact)', () => {
@@ -20,6 +22,7 @@ describe('slot clock: nearest slot, anchor moves only on large jumps', () => {
     const first = c.observe(0, t0 + 1_200);
     expect(first.lagMs).toBe(0);
     const pts = [10.9, 19.1, 30.4, 39.2, 50.9, 60, 69.1];
+    // (each within 1 s of its slot: the picker's tolerance at a 10 s interval)
     const lags = pts.map((p) => c.observe(p, t0 + p * 1000 + 30));
     for (const l of lags) {
       expect(l.kind).toBe('on_time');
