@@ -7,6 +7,8 @@
  * Env: BENCH_FLEET ("profile:mode:n,n;..." with profile sub|main and mode persistent|burst),
  * BENCH_SEC (measure seconds per step, default 30), BENCH_CPU_SEC (part 1 seconds, default 40;
  * 0 skips it), BENCH_CPU_INTERVAL (part 1 sampling interval, default 5 s as for cameras),
+ * BENCH_SETTLE_SEC (wait after every camera is up, default 20), BENCH_UP_TIMEOUT_SEC (longest wait
+ * for every camera to deliver a first frame, default 0.6 s per camera + 60 s),
  * BENCH_NO_RECORD=1 (trial run, keeps the recorded figures).
  */
 import { execFileSync } from 'node:child_process';
@@ -157,6 +159,13 @@ interface StepResult {
   expected: number;
   lagP95: number | null;
   lagMax: number | null;
+  /** p95 of the two parts of lag (gridwatch_ingest_delivery_delay / keyframe_wait histograms). */
+  deliveryP95: number | null;
+  keyframeWaitP95: number | null;
+  late: number;
+  duplicate: number;
+  /** Seconds from update() until every camera had delivered a frame (null: not all did). */
+  upAfterSec: number | null;
   /** ffmpeg children + this process (gateway side), cores. */
   cpuCores: number;
   /** The GStreamer server and its feeder, cores (would not run on a gateway). */
@@ -201,17 +210,37 @@ async function fleetStep(fp: FleetProfile, n: number, seconds: number): Promise<
     pretty: false,
     destination: new Writable({ write: (_c, _e, cb) => cb() }),
   });
+  const registry = createMetricsRegistry({ defaultMetrics: false });
   const ingest = createIngest({
     config: IngestConfigSchema.parse({ maxFfmpeg: 2_000, maxDecodesPerSec: 400, startStaggerMs: 20 }),
     timeZone: 'Asia/Shanghai',
     logger,
-    metrics: createMetricsRegistry({ defaultMetrics: false }),
+    metrics: registry,
     frameSize: { width: 512, height: 512 },
     findingSink: { submit: async () => undefined },
     evidence: createEvidenceStore({ dir: '/tmp/gw-bench-evidence' }),
     resolveSecret: () => '',
   });
   const lags: number[] = [];
+  const timing = async () => {
+    const m = (await registry.getMetricsAsJSON()).find((x) => x.name === 'gridwatch_ingest_frames_total');
+    const v = (t: string) =>
+      (m?.values ?? []).filter((x) => x.labels.timing === t).reduce((a, x) => a + Number(x.value), 0);
+    return { late: v('late'), duplicate: v('duplicate') };
+  };
+  /** p95 from a histogram's buckets, between two snapshots (upper bucket bound, seconds → ms). */
+  const histP95 = async (name: string, before?: Map<string, number>) => {
+    const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
+    const buckets = new Map<string, number>();
+    for (const x of m?.values ?? [])
+      if ((x as { metricName?: string }).metricName?.endsWith('_bucket'))
+        buckets.set(String(x.labels.le), Number(x.value));
+    if (!before) return { buckets, p95: null as number | null };
+    const counts = [...buckets].map(([le, c]) => [le, c - (before.get(le) ?? 0)] as const);
+    const total = counts.find(([le]) => le === '+Inf')?.[1] ?? 0;
+    const hit = counts.find(([, c]) => c >= total * 0.95);
+    return { buckets, p95: total && hit ? (hit[0] === '+Inf' ? Infinity : Number(hit[0]) * 1000) : null };
+  };
   let measuring = false;
   let frames = 0;
   ingest.onFrame((f) => {
@@ -234,12 +263,19 @@ async function fleetStep(fp: FleetProfile, n: number, seconds: number): Promise<
     wgs84: { lon: 116.4, lat: 39.9 },
   }));
   const rss0 = process.memoryUsage().rss;
+  const started = Date.now();
   ingest.update(cams);
-  // staggered start (n × 20 ms) plus a first sample from every camera
-  const warmEnd = Date.now() + n * 20 + 25_000;
+  // Measure only once every camera is up (each ffmpeg start costs ~0.1 s of CPU, two per camera:
+  // 300 cameras took ~80 s to come up on 2 cores), then let it settle, or the ramp is measured.
+  const warmEnd = Date.now() + Number(process.env.BENCH_UP_TIMEOUT_SEC ?? n * 0.6 + 60) * 1000;
   while (Date.now() < warmEnd && ingest.directory.list().filter((s) => s.framesSampled > 0).length < n)
     await sleep(500);
-  await sleep(3_000);
+  const allUp = ingest.directory.list().filter((s) => s.framesSampled > 0).length === n;
+  const upAfterSec = allUp ? Math.round((Date.now() - started) / 1000) : null;
+  await sleep(Number(process.env.BENCH_SETTLE_SEC ?? 20) * 1000);
+  const t0Timing = await timing();
+  const d0 = await histP95('gridwatch_ingest_delivery_delay_seconds');
+  const k0 = await histP95('gridwatch_ingest_keyframe_wait_seconds');
   const server = rtsp.pids();
   const gw = () => childPids(server).reduce<number>((a, p) => a + cpuSec(p), 0) + selfCpuSec();
   const srv = () => server.reduce<number>((a, p) => a + cpuSec(p), 0);
@@ -257,6 +293,9 @@ async function fleetStep(fp: FleetProfile, n: number, seconds: number): Promise<
   const g1 = gw();
   const s1 = srv();
   const online = ingest.directory.list().filter((s) => s.state === 'online').length;
+  const t1Timing = await timing();
+  const deliveryP95 = (await histP95('gridwatch_ingest_delivery_delay_seconds', d0.buckets)).p95;
+  const keyframeWaitP95 = (await histP95('gridwatch_ingest_keyframe_wait_seconds', k0.buckets)).p95;
   const nodeMiB = (process.memoryUsage().rss - rss0) / 2 ** 20;
   await ingest.close();
   await rtsp.close();
@@ -269,6 +308,11 @@ async function fleetStep(fp: FleetProfile, n: number, seconds: number): Promise<
     expected: Math.round((n * el) / 10),
     lagP95: lags.length ? Math.round(p95(lags)!) : null,
     lagMax: lags.length ? Math.round(Math.max(...lags)) : null,
+    deliveryP95,
+    keyframeWaitP95,
+    late: t1Timing.late - t0Timing.late,
+    duplicate: t1Timing.duplicate - t0Timing.duplicate,
+    upAfterSec,
     cpuCores: (g1 - g0) / el,
     serverCores: (s1 - s0) / el,
     ffmpegMiBPerCam: pss / n,
@@ -311,14 +355,14 @@ async function main(): Promise<void> {
   const ok = rows.filter((r) => r.lagP95 !== null && r.lagP95 < 1_000 && r.online === r.cameras);
   const best = ok.sort((x, y) => y.cameras - x.cameras)[0];
   const part2 = [
-    `One sample every 10 s per camera, ${sec} s measured per step after every camera delivered a first frame. One GStreamer RTSP server (one shared media) fans one pre-encoded clip out to N paths on loopback; its CPU (server + feeder ffmpeg) is shown apart and would not run on a gateway. \`persistent\`: one long-lived sampler per camera (reader + decoder ffmpeg); \`burst\`: connect, take one keyframe, disconnect, every 10 s. Gateway CPU = ffmpeg children + the Node process (frames → RGB by sharp, scheduling). Lag = arrival minus the sample's slot time (see docs/cameras.md). Memory: PSS of the ffmpeg processes (shared libraries split) per camera, and the Node process's RSS growth.`,
+    `One sample every 10 s per camera, ${sec} s measured per step, starting ${Number(process.env.BENCH_SETTLE_SEC ?? 20)} s after every camera delivered a first frame. One GStreamer RTSP server (one shared media) fans one pre-encoded clip out to N paths on loopback; its CPU (server + feeder ffmpeg) is shown apart and would not run on a gateway. \`persistent\`: one long-lived sampler per camera (reader + decoder ffmpeg); \`burst\`: connect, take one keyframe, disconnect, every 10 s. Gateway CPU = ffmpeg children + the Node process (frames → RGB by sharp, scheduling). Lag = arrival minus the sample's slot time (see docs/cameras.md). Memory: PSS of the ffmpeg processes (shared libraries split) per camera, and the Node process's RSS growth.`,
     '',
-    '| stream simulated | mode | cameras | online | frames (expected) | p95 lag | max lag | gateway CPU (cores) | RTSP server CPU (cores) | ffmpeg PSS per camera | Node RSS growth |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...rows.map(
-      (r) =>
-        `| ${r.profile} | ${r.mode} | ${r.cameras} | ${r.online} | ${r.frames} (${r.expected}) | ${r.lagP95 === null ? '-' : `${r.lagP95} ms`} | ${r.lagMax === null ? '-' : `${r.lagMax} ms`} | ${r.cpuCores.toFixed(2)} | ${r.serverCores.toFixed(2)} | ${r.ffmpegMiBPerCam.toFixed(1)} MiB | ${r.nodeMiB.toFixed(0)} MiB |`,
-    ),
+    '| stream simulated | mode | cameras | all up after | online | frames (expected) | late / duplicate | p95 lag | p95 delivery delay / keyframe wait (bucket bound) | max lag | gateway CPU (cores; per camera) | RTSP server CPU (cores) | ffmpeg PSS per camera | Node RSS growth (per camera) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map((r) => {
+      const b = (v: number | null) => (v === null ? '-' : v === Infinity ? '> 30 s' : `≤ ${v} ms`);
+      return `| ${r.profile} | ${r.mode} | ${r.cameras} | ${r.upAfterSec === null ? 'not all' : `${r.upAfterSec} s`} | ${r.online} | ${r.frames} (${r.expected}) | ${r.late} / ${r.duplicate} | ${r.lagP95 === null ? '-' : `${r.lagP95} ms`} | ${b(r.deliveryP95)} / ${b(r.keyframeWaitP95)} | ${r.lagMax === null ? '-' : `${r.lagMax} ms`} | ${r.cpuCores.toFixed(2)}; ${((r.cpuCores / r.cameras) * 100).toFixed(2)} % | ${r.serverCores.toFixed(2)} | ${r.ffmpegMiBPerCam.toFixed(1)} MiB | ${r.nodeMiB.toFixed(0)} MiB (${(r.nodeMiB / r.cameras).toFixed(2)}) |`;
+    }),
     '',
     best
       ? `Largest step with p95 lag under 1 s and every camera online: **${best.cameras} cameras** (${best.profile}, ${best.mode}; target 500${best.cameras >= 500 ? ': met' : ': not met'}).`

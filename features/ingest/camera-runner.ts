@@ -1,21 +1,23 @@
 import { execFile } from 'node:child_process';
-import { resolve as resolvePath, isAbsolute } from 'node:path';
 import { promisify } from 'node:util';
 import type { SecretRef } from '../../core/contracts/common-schema.js';
 import { isScheduleActive } from '../../core/config/schedule.js';
-import type { CameraState, CameraStatus } from '../../core/contracts/camera-directory.js';
+import type { CameraStatus } from '../../core/contracts/camera-directory.js';
 import type { Frame } from '../../core/contracts/frame.js';
 import type { LoadedCamera } from '../../core/contracts/loaded-camera.js';
-import { GridwatchError } from '../../core/errors.js';
+import { Codes } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { redactText } from '../../core/util/redact.js';
+import { initialSnapshot, offlineFindingDue, transition, type CameraEvent } from './camera-state-machine.js';
 import { classifyFfmpegExit, type Failure } from './classify-failure.js';
 import type { DecodeBudget, Lease } from './decode-budget.js';
-import { runSampler, slotIndex, type RawSample, type SamplerProcess } from './ffmpeg-sampler.js';
+import { runSampler, type RawSample, type SamplerProcess } from './ffmpeg-sampler.js';
+import { createGopTracker } from './gop-tracker.js';
 import type { IngestConfig } from './ingest-config.js';
 import { p95, type IngestMetrics } from './ingest-metrics.js';
-import { OnvifFailure, resolveOnvif, withCredentials, type OnvifResolution } from './onvif-resolver.js';
+import { createSlotClock } from './slot-clock.js';
 import { fetchSnapshot, SnapshotFailure } from './snapshot-client.js';
+import { createSourceResolver, SourceFailure, type StreamInput } from './source-resolver.js';
 
 export type FleetMode = 'persistent' | 'burst' | 'snapshot';
 
@@ -38,10 +40,7 @@ export interface RunnerDeps {
 }
 
 /** What the live-view relay needs to pull the camera; carries credentials: never log it. */
-export interface LiveSource {
-  input: string;
-  kind: 'rtsp' | 'file';
-  transport: 'tcp' | 'udp';
+export interface LiveSource extends StreamInput {
   secrets: string[];
 }
 
@@ -57,12 +56,20 @@ export interface CameraRunner {
   pid(): number | undefined;
   /** The mode actually used. */
   mode(): FleetMode;
+  /** keyframes: only keyframes are decoded; full: every frame (keyframes too far apart). */
+  decodeMode(): 'keyframes' | 'full';
   stop(): Promise<void>;
 }
 
 class Stopped extends Error {}
 
+/** Why the runner itself ended a running pipeline. */
+type Restart =
+  { kind: 'stall'; message: string } | { kind: 'resize' } | { kind: 'decode_mode'; to: 'keyframes' | 'full' };
+
 const execFileP = promisify(execFile);
+/** Frame rate charged for a full decoder until ffmpeg has reported the stream's own. */
+const ASSUMED_FPS = 25;
 
 export function defaultMode(cam: LoadedCamera): FleetMode {
   if (cam.mode) return cam.mode;
@@ -71,8 +78,10 @@ export function defaultMode(cam: LoadedCamera): FleetMode {
 
 /**
  * One camera's supervisor: connects (within the node budget), samples, classifies failures,
- * reconnects with exponential backoff and full jitter, restarts stalled pipelines and raises
- * one camera_offline finding per offline episode.
+ * reconnects with exponential backoff and full jitter, restarts stalled pipelines, switches
+ * between keyframe-only and full decoding on measured keyframe spacing, and raises one
+ * camera_offline finding per offline episode. The state is the pure machine of
+ * camera-state-machine.ts; sources come from source-resolver.ts, timing from slot-clock.ts.
  */
 export function createCameraRunner(d: RunnerDeps): CameraRunner {
   const cam = d.cam;
@@ -80,30 +89,27 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
   const intervalMs = cam.samplingIntervalSec * 1000;
   const mode = defaultMode(cam);
   const abort = new AbortController();
-  const secrets: string[] = [];
-  let state: CameraState = cam.enabled ? 'connecting' : 'disabled';
-  let reason: string | null = null;
-  let since = Date.now();
-  let lastFrameAt: number | null = null;
-  let framesSampled = 0;
-  let restarts = 0;
+  const source = createSourceResolver({ cam, mode, resolveSecret: d.resolveSecret, logger: log });
+  const gop = createGopTracker(cam.samplingIntervalSec);
+
+  let snap = initialSnapshot(cam.enabled, Date.now());
+  const stats = { lastFrameAt: null as number | null, framesSampled: 0, restarts: 0 };
   const lags: number[] = [];
   let last: Uint8Array | null = null;
-  let downSince: number | null = null;
-  let offlineRaised = false;
+  let attempt = 0;
+  let sourceSize: string | null = null;
+  let loopDone: Promise<void> = Promise.resolve();
+  // The running pipeline.
   let proc: SamplerProcess | null = null;
   let procStartedAt = 0;
   let procFrames = 0;
-  let stallKill: string | null = null;
-  let attempt = 0;
-  let onvifCache: OnvifResolution | null = null;
-  let onvifFailures = 0;
-  let sourceSize: string | null = null;
-  let degradedFrames = 0;
-  let loopDone: Promise<void> = Promise.resolve();
-  /** Set when keyframes come less often than samples are due: then every frame is decoded. */
+  let restart: Restart | null = null;
+  // Decoding mode: full when keyframes were measured further apart than the interval.
   let fullDecode = false;
-  let gopChecked = false;
+  let gopProbed = false;
+  let decodeFps = ASSUMED_FPS;
+  /** Stalls since the last run that gave two frames: gives a very long GOP room to show itself. */
+  let stallsInRow = 0;
 
   const status = (): CameraStatus => ({
     id: cam.id,
@@ -111,34 +117,29 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
     ...(cam.deviceId ? { deviceId: cam.deviceId } : {}),
     gridCode: cam.gridCode ?? null,
     sourceKind: cam.source.kind,
-    state,
-    reason,
-    since,
-    lastFrameAt,
-    framesSampled,
-    restarts,
+    state: snap.state,
+    reason: snap.reason,
+    since: snap.since,
+    lastFrameAt: stats.lastFrameAt,
+    framesSampled: stats.framesSampled,
+    restarts: stats.restarts,
     lagP95Ms: p95(lags),
   });
 
-  function setState(next: CameraState, why: string | null): void {
-    if (next === state && why === reason) return;
-    const prev = state;
-    state = next;
-    reason = why;
-    since = Date.now();
-    if ((next === 'offline' || next === 'misconfigured') && downSince === null) downSince = since;
-    if (next === 'online' || next === 'degraded') {
-      downSince = null;
-      offlineRaised = false;
-    }
-    log[next === 'online' || next === 'connecting' ? 'info' : 'warn'](
-      { from: prev, to: next, reason: why },
+  const secrets = () => source.secrets() as string[];
+
+  function emit(e: CameraEvent): void {
+    const prev = snap;
+    snap = transition(snap, e, Date.now());
+    if (snap.state === prev.state && snap.reason === prev.reason) return;
+    log[snap.state === 'online' || snap.state === 'connecting' ? 'info' : 'warn'](
+      { from: prev.state, to: snap.state, reason: snap.reason },
       'camera state',
     );
     d.emitStatus(status());
   }
 
-  const fail = (f: Failure) => setState(f.state, `${f.code}: ${f.message}`);
+  const fail = (f: Failure) => emit({ type: f.state, code: f.code, message: f.message });
 
   function backoffMs(f: Failure): number {
     const { initialMs, maxMs } = d.config.backoff;
@@ -158,135 +159,58 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
     });
   }
 
-  function secret(ref: SecretRef | string | undefined): string | undefined {
-    if (ref === undefined) return undefined;
-    const v = typeof ref === 'string' ? ref : d.resolveSecret(ref, cam.baseDir);
-    if (!secrets.includes(v)) secrets.push(v);
-    return v;
-  }
-
-  function credentials(): { username?: string; password?: string } {
-    if (!cam.credentials) return {};
-    try {
-      return { username: secret(cam.credentials.username)!, password: secret(cam.credentials.password)! };
-    } catch (e) {
-      const msg = e instanceof GridwatchError ? e.message : 'secret cannot be read';
-      throw new SourceFailure({ state: 'misconfigured', code: 'secret_missing', message: msg });
-    }
-  }
-
-  async function onvifResolution(): Promise<OnvifResolution> {
-    if (cam.source.kind !== 'onvif') throw new Error('not onvif');
-    // Devices renumber profiles and change ports after firmware updates: re-resolve after
-    // repeated failures instead of trusting a cached URI forever.
-    if (onvifCache && onvifFailures < 3) return onvifCache;
-    const c = credentials();
-    try {
-      onvifCache = await resolveOnvif({
-        host: cam.source.host,
-        port: cam.source.port,
-        ...c,
-        ...(cam.source.profile ? { profile: cam.source.profile } : {}),
-        timeoutMs: 10_000,
-        logger: log,
-      });
-    } catch (e) {
-      if (e instanceof OnvifFailure) throw new SourceFailure(e.failure);
-      throw e;
-    }
-    onvifFailures = 0;
-    log.info({ profile: onvifCache.profile, hasSnapshot: onvifCache.snapshotUri !== null }, 'onvif resolved');
-    return onvifCache;
-  }
-
-  async function streamInput(): Promise<{ input: string; kind: 'rtsp' | 'file'; transport: 'tcp' | 'udp' }> {
-    const s = cam.source;
-    switch (s.kind) {
-      case 'rtsp': {
-        const c = credentials();
-        return {
-          input: withCredentials(s.url, c.username, c.password),
-          kind: 'rtsp',
-          transport: s.transport,
-        };
-      }
-      case 'onvif': {
-        const r = await onvifResolution();
-        const c = credentials();
-        return {
-          input: withCredentials(r.streamUri, c.username, c.password),
-          kind: 'rtsp',
-          transport: s.transport,
-        };
-      }
-      case 'file':
-        return {
-          input: isAbsolute(s.path) ? s.path : resolvePath(cam.baseDir, s.path),
-          kind: 'file',
-          transport: 'tcp',
-        };
-      case 'snapshot':
-        throw new SourceFailure({
-          state: 'misconfigured',
-          code: 'mode_unsupported',
-          message: `mode ${mode} needs a video stream; this camera only has a snapshot URL`,
-        });
-    }
-  }
-
   function priority(): number {
     const now = Date.now();
     if (!cam.detectors.length) return 0;
     return cam.detectors.some((u) => isScheduleActive(cam.schedules[u.rule], now, d.timeZone)) ? 1 : 0;
   }
 
+  function endPipeline(why: Restart): void {
+    const p = proc as SamplerProcess | null;
+    if (!p || restart) return;
+    restart = why;
+    void p.stop();
+  }
+
   function accept(
     s: RawSample,
     scheduledAt: number,
+    lag: number,
     capturedAt: number,
     seq: number,
     videoTimeSec?: number,
   ): void {
-    const lag = Math.max(0, s.arrivedAt - scheduledAt);
     lags.push(lag);
     if (lags.length > 50) lags.shift();
     d.metrics.lag.observe(lag / 1000);
     d.metrics.samples.inc({ camera: cam.id });
-    framesSampled++;
-    lastFrameAt = s.arrivedAt;
+    stats.framesSampled++;
+    stats.lastFrameAt = s.arrivedAt;
     last = s.jpeg;
     attempt = 0;
-    onvifFailures = 0;
+    source.noteSuccess();
     const size = `${s.sourceWidth}x${s.sourceHeight}`;
+    const recent = p95(lags.slice(-10)) ?? 0;
     if (sourceSize !== null && sourceSize !== size) {
-      setState(
-        'degraded',
-        `resolution_changed: the stream changed from ${sourceSize} to ${size}; detector zones are normalised, check their placement`,
-      );
-      degradedFrames = 5;
+      emit({
+        type: 'resized',
+        message: `the stream changed from ${sourceSize} to ${size}; detector zones are normalised, check their placement`,
+      });
       log.warn({ from: sourceSize, to: size }, 'camera resolution changed');
       // ffmpeg keeps its encoders at the first size and would stretch the evidence JPEG: restart
-      // the pipeline so evidence comes at the new size.
-      const p = proc as SamplerProcess | null;
-      // (A file restarts from its beginning, so a looping demo clip keeps its first encoder size.)
-      if (p && mode === 'persistent' && cam.source.kind !== 'file' && !stallKill) {
-        stallKill = 'resolution_changed';
-        void p.stop();
-      }
-    } else if (lags.length >= 5 && (p95(lags.slice(-10)) ?? 0) > Math.max(2_000, intervalMs)) {
+      // the pipeline so evidence comes at the new size. (A file restarts from its beginning, so a
+      // looping demo clip keeps its first encoder size.)
+      if (mode === 'persistent' && cam.source.kind !== 'file') endPipeline({ kind: 'resize' });
+    } else if (lags.length >= 5 && recent > Math.max(2_000, intervalMs)) {
       // One late sample is noise (a busy core); most of the recent ones late is a real backlog.
-      setState(
-        'degraded',
-        `lagging: recent samples arrive ${((p95(lags.slice(-10)) ?? 0) / 1000).toFixed(1)} s after they were due (p95)`,
-      );
-      degradedFrames = 1;
-    } else if (degradedFrames > 0) {
-      degradedFrames--;
+      emit({
+        type: 'lagging',
+        message: `recent samples arrive ${(recent / 1000).toFixed(1)} s after they were due (p95)`,
+      });
     } else {
-      setState('online', null);
+      emit({ type: 'frame' });
     }
     sourceSize = size;
-    if (state !== 'online' && state !== 'degraded') setState('online', null);
     d.emitFrame({
       cameraId: cam.id,
       seq,
@@ -302,20 +226,25 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
     });
   }
 
-  /** Runs ffmpeg until it exits; resolves with its classified failure (null: a burst that got its frame). */
-  function runPipeline(
-    src: { input: string; kind: 'rtsp' | 'file'; transport: 'tcp' | 'udp' },
-    once: boolean,
-    scheduledAt: number,
-  ): Promise<Failure | null> {
-    return new Promise<Failure | null>((resolve) => {
+  function switchDecoding(to: 'keyframes' | 'full', why: string): void {
+    fullDecode = to === 'full';
+    gop.reset();
+    log[to === 'full' ? 'warn' : 'info']({ decode: to }, why);
+    endPipeline({ kind: 'decode_mode', to });
+  }
+
+  type Outcome = { failure: Failure } | { restart: Restart } | { done: true };
+
+  /** Runs ffmpeg until it exits. */
+  function runPipeline(src: StreamInput, once: boolean, scheduledAt: number): Promise<Outcome> {
+    return new Promise<Outcome>((resolve) => {
       let seq = 0;
-      let anchor: number | null = null;
-      let clock = 0;
-      let pts0 = 0;
+      let fileClock: number | null = null;
+      const clock = createSlotClock(cam.samplingIntervalSec);
       procFrames = 0;
-      stallKill = null;
+      restart = null;
       procStartedAt = Date.now();
+      gop.newRun();
       d.metrics.ffmpegProcesses.inc();
       proc = runSampler(
         {
@@ -329,50 +258,59 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
           fullDecode,
         },
         {
+          onFrameRate(fps) {
+            decodeFps = fps;
+          },
+          onKeyframe(pts) {
+            gop.keyframe(pts);
+            if (fullDecode && gop.keyframesDenseEnough())
+              switchDecoding(
+                'keyframes',
+                'keyframes are within the sampling interval again: keyframe-only decoding',
+              );
+          },
           onSample(s) {
             procFrames++;
-            if (once) return accept(s, scheduledAt, s.arrivedAt, 0);
-            // Map stream time to wall time with the smallest delivery delay seen on this
-            // connection (the first frame is often late: ffmpeg probes the stream first). Lag is
-            // then the delay beyond that best case plus the wait for a keyframe in each slot.
-            const offset = s.arrivedAt - s.ptsSec * 1000;
-            if (anchor === null) {
-              pts0 = s.ptsSec;
-              clock = offset;
-            } else if (src.kind === 'rtsp' && offset < anchor - 500) {
-              // Stream time jumped forward: ffmpeg re-bases RTP timestamps when the first RTCP
-              // sender report arrives, often just after the first sample. A late delivery can only
-              // raise the offset, so a drop means the timeline moved: restart the slot grid here,
-              // or every later sample would count the jump as lag.
-              pts0 = s.ptsSec;
+            if (once) return accept(s, scheduledAt, Math.max(0, s.arrivedAt - scheduledAt), s.arrivedAt, 0);
+            if (procFrames >= 2) stallsInRow = 0;
+            const t = clock.observe(s.ptsSec, s.arrivedAt);
+            d.metrics.frameTiming.inc({ timing: t.kind });
+            if (t.kind !== 'duplicate') {
+              d.metrics.deliveryDelay.observe(t.deliveryMs / 1000);
+              d.metrics.keyframeWait.observe(t.keyframeWaitMs / 1000);
             }
-            anchor = anchor === null ? offset : Math.min(anchor, offset);
-            // Same slot grid as the select filter in ffmpeg: it starts at the first frame.
-            const slotStart =
-              anchor +
-              (pts0 + slotIndex(s.ptsSec, pts0, cam.samplingIntervalSec) * cam.samplingIntervalSec) * 1000;
+            if (!fullDecode) {
+              gop.sample(s.ptsSec);
+              if (gop.keyframesTooSparse()) {
+                switchDecoding(
+                  'full',
+                  `keyframes measured ${gop.longestSampleGapSec().toFixed(1)} s apart, more than the ${cam.samplingIntervalSec} s interval: decoding every frame`,
+                );
+              }
+            }
             // A file's capture time follows its own clock from the first frame (steady, monotonic).
-            const capturedAt = src.kind === 'file' ? Math.round(clock + s.ptsSec * 1000) : s.arrivedAt;
-            accept(s, slotStart, capturedAt, seq++, src.kind === 'file' ? s.ptsSec : undefined);
+            fileClock ??= s.arrivedAt - s.ptsSec * 1000;
+            const capturedAt = src.kind === 'file' ? Math.round(fileClock + s.ptsSec * 1000) : s.arrivedAt;
+            // A duplicate (second frame in a served slot) is delivered but its lag is meaningless.
+            accept(
+              s,
+              t.scheduledAt,
+              t.kind === 'duplicate' ? 0 : t.lagMs,
+              capturedAt,
+              seq++,
+              src.kind === 'file' ? s.ptsSec : undefined,
+            );
           },
           onExit(info) {
             proc = null;
             d.metrics.ffmpegProcesses.dec();
-            const stderr = redactText(info.stderrTail, secrets);
-            if (stallKill === 'resolution_changed') {
-              resolve({
-                state: 'offline',
-                code: 'resolution_changed',
-                message: 'restart at the new resolution',
-              });
-              return;
-            }
-            if (stallKill) {
-              resolve({ state: 'offline', code: 'stalled', message: stallKill });
+            const stderr = redactText(info.stderrTail, secrets());
+            if (restart) {
+              resolve({ restart });
               return;
             }
             if (once && info.frames > 0) {
-              resolve(null);
+              resolve({ done: true });
               return;
             }
             const f = classifyFfmpegExit({
@@ -382,7 +320,7 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
               frames: info.frames,
             });
             log.debug({ code: info.code, signal: info.signal, stderr: stderr.slice(-800) }, 'ffmpeg exited');
-            resolve(f);
+            resolve({ failure: f });
           },
         },
         d.ffmpegPath,
@@ -393,11 +331,12 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
   async function persistentLoop(): Promise<void> {
     for (;;) {
       let lease: Lease | null = null;
-      let f: Failure;
+      let f: Failure | null = null;
+      let reason: string = 'decode_mode';
       try {
-        const src = await streamInput();
-        if (src.kind === 'file' && !fullDecode && !gopChecked) {
-          gopChecked = true;
+        const src = await source.streamInput();
+        if (src.kind === 'file' && !fullDecode && !gopProbed) {
+          gopProbed = true;
           const gap = await maxKeyframeGapSec(src.input, log);
           if (gap !== null && gap > cam.samplingIntervalSec) {
             fullDecode = true;
@@ -407,17 +346,25 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
             );
           }
         }
+        // The budget is charged what is really decoded: every frame in full mode.
         lease = await d.budget.acquire(
-          { cameraId: cam.id, ffmpeg: true, rate: 1 / cam.samplingIntervalSec, priority: priority() },
+          {
+            cameraId: cam.id,
+            ffmpeg: true,
+            rate: fullDecode ? decodeFps : 1 / cam.samplingIntervalSec,
+            priority: priority(),
+          },
           abort.signal,
         );
         if (abort.signal.aborted) throw new Stopped();
-        f = (await runPipeline(src, false, Date.now())) ?? {
-          state: 'offline',
-          code: 'stream_ended',
-          message: 'the stream ended',
-        };
-        if (cam.source.kind === 'onvif') onvifFailures++;
+        const out = await runPipeline(src, false, Date.now());
+        source.noteFailure();
+        if ('restart' in out) {
+          if (out.restart.kind === 'stall')
+            f = { state: 'offline', code: Codes.GW_CAMERA_STALLED, message: out.restart.message };
+          else if (out.restart.kind === 'resize') reason = Codes.GW_CAMERA_RESOLUTION_CHANGED;
+        } else if ('failure' in out) f = out.failure;
+        else f = { state: 'offline', code: Codes.GW_CAMERA_STREAM_ENDED, message: 'the stream ended' };
       } catch (e) {
         if (e instanceof Stopped || abort.signal.aborted) throw new Stopped();
         if (!(e instanceof SourceFailure)) throw e;
@@ -426,12 +373,13 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
         lease?.release();
       }
       if (abort.signal.aborted) throw new Stopped();
-      restarts++;
-      d.metrics.restarts.inc({ camera: cam.id, reason: f.code });
-      if (f.code === 'resolution_changed') continue; // stays degraded with its reason
+      stats.restarts++;
+      d.metrics.restarts.inc({ camera: cam.id, reason: f?.code ?? reason });
+      // A resize stays degraded with its reason; a decoding switch is not a failure.
+      if (!f) continue;
       fail(f);
-      const wait =
-        procFrames > 0 && f.code !== 'stalled' ? d.config.backoff.initialMs * Math.random() : backoffMs(f);
+      const stalled = f.code === Codes.GW_CAMERA_STALLED;
+      const wait = procFrames > 0 && !stalled ? d.config.backoff.initialMs * Math.random() : backoffMs(f);
       if (procFrames > 0) attempt = 0;
       await sleep(wait);
     }
@@ -447,21 +395,21 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
       let failure: Failure | null = null;
       try {
         if (mode === 'burst') {
-          const src = await streamInput();
+          const src = await source.streamInput();
           const lease = await d.budget.acquire(
             { cameraId: cam.id, ffmpeg: true, rate: 0, priority: priority() },
             abort.signal,
           );
           try {
             const r = await runPipeline(src, true, scheduledAt);
-            if (procFrames === 0) failure = r;
+            if (procFrames === 0 && 'failure' in r) failure = r.failure;
           } finally {
             lease.release();
           }
         } else {
-          const url = await snapshotUrl();
+          const url = await source.snapshotUrl();
           await d.budget.takeDecode(abort.signal);
-          const c = credentials();
+          const c = source.credentials();
           const s = await fetchSnapshot({
             url,
             auth:
@@ -470,43 +418,23 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
             timeoutMs: Math.min(10_000, Math.max(2_000, intervalMs)),
             ...d.frameSize,
           });
-          accept(s, scheduledAt, s.arrivedAt, framesSampled);
+          accept(s, scheduledAt, Math.max(0, s.arrivedAt - scheduledAt), s.arrivedAt, stats.framesSampled);
         }
       } catch (e) {
         if (e instanceof Stopped || abort.signal.aborted) throw new Stopped();
         if (e instanceof SourceFailure) failure = e.failure;
         else if (e instanceof SnapshotFailure)
-          failure = { ...e.failure, message: redactText(e.failure.message, secrets) };
+          failure = { ...e.failure, message: redactText(e.failure.message, secrets()) };
         else throw e;
       }
       if (failure) {
-        if (cam.source.kind === 'onvif') onvifFailures++;
-        restarts++;
+        source.noteFailure();
+        stats.restarts++;
         d.metrics.restarts.inc({ camera: cam.id, reason: failure.code });
         fail(failure);
         next = Math.max(next, Date.now() + backoffMs(failure));
       }
     }
-  }
-
-  async function snapshotUrl(): Promise<string> {
-    const s = cam.source;
-    if (s.kind === 'snapshot') return s.url;
-    if (s.kind === 'onvif') {
-      const r = await onvifResolution();
-      if (!r.snapshotUri)
-        throw new SourceFailure({
-          state: 'misconfigured',
-          code: 'mode_unsupported',
-          message: 'mode snapshot: the ONVIF device has no snapshot URI; use persistent or burst',
-        });
-      return r.snapshotUri;
-    }
-    throw new SourceFailure({
-      state: 'misconfigured',
-      code: 'mode_unsupported',
-      message: `mode snapshot needs a snapshot or onvif source, not ${s.kind}`,
-    });
   }
 
   async function main(): Promise<void> {
@@ -515,7 +443,7 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
       if (mode === 'burst' && cam.source.kind === 'file') {
         fail({
           state: 'misconfigured',
-          code: 'mode_unsupported',
+          code: Codes.GW_CAMERA_MODE_UNSUPPORTED,
           message: 'mode burst needs a network stream; a file source plays persistently',
         });
         return;
@@ -525,11 +453,20 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
     } catch (e) {
       if (e instanceof Stopped) return;
       log.error({ err: e }, 'camera runner crashed');
-      setState(
-        'offline',
-        `internal_error: ${redactText(e instanceof Error ? e.message : String(e), secrets)}`,
-      );
+      emit({
+        type: 'offline',
+        code: Codes.GW_CAMERA_INTERNAL,
+        message: redactText(e instanceof Error ? e.message : String(e), secrets()),
+      });
     }
+  }
+
+  /** Stall watchdog limit: a stall is not a GOP problem, so it only restarts, with more room each time in a row. */
+  function stallLimitMs(): number {
+    const base = Math.max(d.config.stallIntervals * intervalMs, 15_000);
+    const room = Math.max(base * 2 ** Math.min(stallsInRow, 3), 2 * gop.longestSampleGapSec() * 1000);
+    // The first frame also waits for connect, probe and a keyframe: give it longer.
+    return procFrames > 0 ? room : room + 10_000;
   }
 
   if (cam.enabled) loopDone = main();
@@ -542,33 +479,28 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
     lastJpeg: () => last,
     pid: () => (proc as SamplerProcess | null)?.pid,
     mode: () => mode,
+    decodeMode: () => (fullDecode ? 'full' : 'keyframes'),
     tick(now) {
-      const p = proc as SamplerProcess | null;
-      if (p && mode === 'persistent' && !stallKill) {
-        const floor = Math.max(d.config.stallIntervals * intervalMs, 15_000);
-        const ref = procFrames > 0 && lastFrameAt !== null ? lastFrameAt : procStartedAt;
-        // The first frame also waits for connect, probe and a keyframe: give it longer.
-        const limit = procFrames > 0 ? floor : floor + 10_000;
+      if (proc && mode === 'persistent' && !restart) {
+        const ref = procFrames > 0 && stats.lastFrameAt !== null ? stats.lastFrameAt : procStartedAt;
+        const limit = stallLimitMs();
         if (now - ref > limit) {
-          stallKill = `stalled: no frame for ${Math.round((now - ref) / 1000)} s; restarting the stream`;
-          if (!fullDecode && procFrames > 0) {
-            // Frames came, then none for several intervals while ffmpeg kept running: most
-            // likely keyframes are further apart than the interval (long GOP / smart codec).
-            fullDecode = true;
-            stallKill += ' and decoding every frame (keyframes are too far apart)';
-          }
-          log.warn({ sinceMs: now - ref }, 'stall watchdog restarts the camera');
-          void p.stop();
+          stallsInRow++;
+          log.warn({ sinceMs: now - ref, limitMs: limit }, 'stall watchdog restarts the camera');
+          endPipeline({
+            kind: 'stall',
+            message: `no frame for ${Math.round((now - ref) / 1000)} s; restarting the stream`,
+          });
         }
       }
-      if (downSince !== null && !offlineRaised && now - downSince >= d.config.offlineAfterSec * 1000) {
-        offlineRaised = true;
-        d.raiseOffline(status(), downSince, last);
+      if (offlineFindingDue(snap, now, d.config.offlineAfterSec * 1000)) {
+        snap = transition(snap, { type: 'offline_reported' }, now);
+        d.raiseOffline(status(), snap.downSince!, last);
       }
     },
     async liveSource() {
-      const src = await streamInput();
-      return { ...src, secrets: [...secrets] };
+      const src = await source.streamInput();
+      return { ...src, secrets: [...source.secrets()] };
     },
     async stop() {
       if (abort.signal.aborted) return loopDone;
@@ -600,29 +532,20 @@ async function maxKeyframeGapSec(path: string, log: Logger): Promise<number | nu
       ],
       { maxBuffer: 16 * 1024 * 1024 },
     );
-    const keys = stdout
-      .split('\n')
+    const rows = stdout.split('\n');
+    const keys = rows
       .filter((l) => /,K/.test(l))
       .map((l) => Number(l.split(',')[0]))
       .filter((t) => Number.isFinite(t));
-    const dur = stdout
-      .split('\n')
-      .map((l) => Number(l.split(',')[0]))
-      .filter((t) => Number.isFinite(t));
+    const all = rows.map((l) => Number(l.split(',')[0])).filter((t) => Number.isFinite(t));
     if (!keys.length) return null;
     const gaps = keys.slice(1).map((t, i) => t - keys[i]!);
     // A single keyframe in the probed span: the gap is at least the span itself.
-    const span = dur.length ? Math.max(...dur) - keys[0]! : 0;
+    const span = all.length ? Math.max(...all) - keys[0]! : 0;
     return gaps.length ? Math.max(...gaps) : span;
   } catch (e) {
     // The sampler itself will report an unreadable file with a proper reason.
     log.debug({ err: e }, 'keyframe probe failed');
     return null;
-  }
-}
-
-class SourceFailure extends Error {
-  constructor(readonly failure: Failure) {
-    super(failure.message);
   }
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import sharp from 'sharp';
+import { rtspInput } from './ffmpeg-input.js';
 
 /** What one sampler run produces per frame, before the camera runner stamps it. */
 export interface RawSample {
@@ -29,7 +30,11 @@ export interface SamplerInput {
   height: number;
   /** Take one frame and exit (burst mode). */
   once?: boolean;
-  /** Decode every frame instead of keyframes only (only for the benchmark's comparison). */
+  /**
+   * Decode every frame instead of keyframes only: for streams whose keyframes are further apart
+   * than the interval. ffmpeg then also reports each keyframe's time (onKeyframe), so the runner
+   * can see when keyframe-only sampling would serve again.
+   */
   fullDecode?: boolean;
   /** Socket timeout for network inputs. */
   ioTimeoutSec?: number;
@@ -37,6 +42,10 @@ export interface SamplerInput {
 
 export interface SamplerEvents {
   onSample(s: RawSample): void;
+  /** Full-decode mode: stream time of every keyframe decoded. */
+  onKeyframe?(ptsSec: number): void;
+  /** The input's frame rate, once ffmpeg has reported it. */
+  onFrameRate?(fps: number): void;
   /** Process ended; `stderrTail` is raw (may contain the URL: redact before showing). */
   onExit(info: {
     code: number | null;
@@ -55,12 +64,28 @@ export interface SamplerProcess {
 }
 
 const JPEG_MAX_WIDTH = 1280;
-/** See samplerArgs: the slot grid of ffmpeg's select and of the lag computation must agree. */
-export const SLOT_TOLERANCE_SEC = 0.25;
+/**
+ * How early a frame may come and still count for the slot it is nearest to: a quarter of the
+ * interval, at most 1 s. RTP timestamps jitter by up to ±1 s under load (ingest-cliff note), far
+ * more than the 0.25 s used before. It stays below half the interval so that a keyframe exactly
+ * half an interval early (GOP 2 s, interval 4 s) is not taken for the next slot.
+ */
+export function slotToleranceSec(intervalSec: number): number {
+  return Math.min(intervalSec / 4, 1);
+}
 
-/** Slot index of a frame at `ptsSec` on the grid that starts at the first kept frame `pts0Sec`. */
+/**
+ * Slot index of a frame at `ptsSec` on the grid that starts at the first kept frame `pts0Sec`.
+ * The keyframe picker (keyframePickerExpr) and the select filter (samplerArgs) evaluate this
+ * same function in ffmpeg, and slot-clock.ts in Node: the grids agree by construction.
+ */
 export function slotIndex(ptsSec: number, pts0Sec: number, intervalSec: number): number {
-  return Math.floor((ptsSec - pts0Sec + SLOT_TOLERANCE_SEC) / intervalSec);
+  return Math.floor((ptsSec - pts0Sec + slotToleranceSec(intervalSec)) / intervalSec);
+}
+
+/** slotIndex as an ffmpeg expression; `x` is the frame time, ld(0) the first kept time. */
+function slotExpr(x: string, intervalSec: number): string {
+  return `floor((${x}-ld(0)+${slotToleranceSec(intervalSec)})/${intervalSec})`;
 }
 
 /**
@@ -69,16 +94,15 @@ export function slotIndex(ptsSec: number, pts0Sec: number, intervalSec: number):
  * the GOP does not divide it; showinfo reports pts and source size of each kept frame on
  * stderr; the kept frames are scaled to at most 1280 px wide and written as MJPEG to stdout.
  */
-/** Input options for an RTSP camera: only the video track is set up (no audio RTP to receive). */
-function rtspInputArgs(s: SamplerInput): string[] {
-  return [
-    '-rtsp_transport',
-    s.transport ?? 'tcp',
-    '-allowed_media_types',
-    'video',
-    '-timeout',
-    String(Math.round((s.ioTimeoutSec ?? 10) * 1e6)),
-  ];
+/** Input of an RTSP camera: only the video track is set up (no audio RTP to receive); credentials via stdin. */
+function cameraInput(s: SamplerInput, analyzeDurationUs: number, probeSize: number) {
+  return rtspInput({
+    url: s.input,
+    transport: s.transport ?? 'tcp',
+    ioTimeoutSec: s.ioTimeoutSec ?? 10,
+    analyzeDurationUs,
+    probeSize,
+  });
 }
 
 /**
@@ -92,7 +116,7 @@ function rtspInputArgs(s: SamplerInput): string[] {
  */
 export function keyframePickerExpr(intervalSec: number): string {
   const t = 'pts*tb';
-  const g = (x: string) => `floor((${x}-ld(0)+${SLOT_TOLERANCE_SEC})/${intervalSec})`;
+  const g = (x: string) => slotExpr(x, intervalSec);
   return (
     `if(not(key)+isnan(pts)+lt(pts\\,-1e18)\\,1\\,if(not(ld(2))\\,st(2\\,1)*0+st(0\\,${t})*0+st(1\\,${t})*0\\,` +
     `if(gte(${g(t)}-${g('ld(1)')}\\,1)\\,st(1\\,${t})*0\\,1)))`
@@ -105,21 +129,19 @@ export function keyframePickerExpr(intervalSec: number): string {
  * them as NUT (timestamps kept); a decoder process decodes only those. The decoder is idle
  * between samples, so per sample ffmpeg decodes one keyframe, scales once and encodes one JPEG.
  */
-export function pipelineArgs(s: SamplerInput): { reader: string[]; decoder: string[] } {
+export function pipelineArgs(s: SamplerInput): {
+  reader: string[];
+  decoder: string[];
+  readerStdin: string | null;
+} {
   const reader = [
     '-hide_banner',
     '-nostdin',
     '-nostats',
     '-loglevel',
     'info',
-    ...rtspInputArgs(s),
     // SDP carries SPS/PPS, so a short probe suffices and the first sample comes sooner.
-    '-analyzeduration',
-    '1000000',
-    '-probesize',
-    '500000',
-    '-i',
-    s.input,
+    ...cameraInput(s, 1_000_000, 500_000).args,
     '-map',
     '0:v:0',
     '-an',
@@ -160,7 +182,7 @@ export function pipelineArgs(s: SamplerInput): { reader: string[]; decoder: stri
     `[0:v:0]showinfo,scale='min(${JPEG_MAX_WIDTH},iw)':-2:flags=bilinear[j]`,
     ...jpegOutputArgs([]),
   ];
-  return { reader, decoder };
+  return { reader, decoder, readerStdin: cameraInput(s, 1_000_000, 500_000).stdin };
 }
 
 function jpegOutputArgs(frames: string[]): string[] {
@@ -184,11 +206,14 @@ function jpegOutputArgs(frames: string[]): string[] {
   ];
 }
 
+/** What runSampler writes to the single sampler process's stdin (the camera URL with credentials), if anything. */
+export function samplerStdin(s: SamplerInput): string | null {
+  return s.kind === 'rtsp' ? cameraInput(s, 2_000_000, 2_000_000).stdin : null;
+}
+
 export function samplerArgs(s: SamplerInput): string[] {
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
-  if (s.kind === 'rtsp') {
-    args.push(...rtspInputArgs(s));
-  } else {
+  if (s.kind !== 'rtsp') {
     // A file plays on its own clock, looped, like a camera would deliver it.
     args.push('-re', '-stream_loop', '-1');
   }
@@ -196,13 +221,13 @@ export function samplerArgs(s: SamplerInput): string[] {
   // cameras has no spare cores to give each stream several.
   args.push('-threads', '1', '-flags', 'low_delay');
   if (!s.fullDecode) args.push('-skip_frame', 'nokey');
-  args.push('-analyzeduration', '2000000', '-probesize', '2000000', '-i', s.input, '-an', '-sn', '-dn');
+  if (s.kind === 'rtsp') args.push(...cameraInput(s, 2_000_000, 2_000_000).args);
+  else args.push('-analyzeduration', '2000000', '-probesize', '2000000', '-i', s.input);
+  args.push('-an', '-sn', '-dn');
   const I = s.intervalSec;
   // The grid starts at the first frame, so when the GOP divides the interval every slot opens
-  // exactly on a keyframe and no sample waits for one.
-  // Keyframe timestamps jitter (RTP arrival timing): one up to SLOT_TOLERANCE_SEC before a slot
-  // boundary counts for the new slot, or the sample would wait a whole GOP.
-  const g = (x: string) => `floor((${x}-ld(0)+${SLOT_TOLERANCE_SEC})/${I})`;
+  // exactly on a keyframe and no sample waits for one. Same grid as slotIndex.
+  const g = (x: string) => slotExpr(x, I);
   // ld(0) holds the first kept frame's time (st(0,t) on the first frame): the grid starts
   // there, and runSampler's caller rebuilds the same grid from the first showinfo pts.
   const select = s.once
@@ -211,11 +236,15 @@ export function samplerArgs(s: SamplerInput): string[] {
   // One output (the evidence JPEG); the detector RGB is made from it by sharp in libuv's thread
   // pool. The mjpeg encoder must run single-threaded: with frame threads it holds each frame
   // until the next one arrives, which made every sample one interval late.
+  // Full decode: a second branch reports every keyframe's time (showinfo@key, one line per
+  // GOP) so the runner can tell when keyframe-only sampling would serve again.
+  const keyBranch =
+    s.fullDecode && !s.once ? `split=2[k][v];[k]select='eq(key\\,1)',showinfo@key,nullsink;[v]` : '';
   args.push(
     '-filter_threads',
     '1',
     '-filter_complex',
-    `[0:v:0]${select},showinfo,scale='min(${JPEG_MAX_WIDTH},iw)':-2:flags=bilinear[j]`,
+    `[0:v:0]${keyBranch}${select},showinfo,scale='min(${JPEG_MAX_WIDTH},iw)':-2:flags=bilinear[j]`,
   );
   args.push(...jpegOutputArgs(s.once ? ['-frames:v', '1'] : []));
   return args;
@@ -255,7 +284,17 @@ function jpegSplitter(onImage: (jpeg: Buffer) => void): (chunk: Buffer) => void 
   };
 }
 
+/** Writes the input list (credentials) to ffmpeg's stdin and closes it; a dead child's EPIPE is reported by its exit. */
+function feedStdin(p: ChildProcess, text: string | null): void {
+  if (text === null || !p.stdin) return;
+  p.stdin.on('error', () => {});
+  p.stdin.end(text);
+}
+
 const SHOWINFO = /Parsed_showinfo.*?pts_time:\s*(-?[\d.]+).*?\bs:(\d+)x(\d+)/;
+const KEYINFO = /showinfo@key.*?pts_time:\s*(-?[\d.]+)/;
+/** The input stream line: `Stream #0:0…: Video: h264 …, 15 fps, 15 tbr, 90k tbn`. */
+const FPS = /Stream #0:\d.*Video:.*?, ([\d.]+) fps/;
 
 /** Runs one ffmpeg sampler process. Decoding and JPEG encoding happen in the child, the RGB resize in sharp's thread pool. */
 export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffmpeg'): SamplerProcess {
@@ -264,7 +303,10 @@ export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffm
   let child: ChildProcess;
   if (piped) {
     const a = pipelineArgs(s);
-    reader = spawn(ffmpegPath, a.reader, { stdio: ['ignore', 'pipe', 'pipe'] });
+    reader = spawn(ffmpegPath, a.reader, {
+      stdio: [a.readerStdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    feedStdin(reader, a.readerStdin);
     child = spawn(ffmpegPath, a.decoder, { stdio: ['pipe', 'pipe', 'pipe'] });
     (reader.stdout as Readable).pipe(child.stdin!);
     // EPIPE when the decoder is gone; both exits are reported below.
@@ -272,7 +314,11 @@ export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffm
       tail += `\n[pipe] ${e.message}`;
     });
   } else {
-    child = spawn(ffmpegPath, samplerArgs(s), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdin = samplerStdin(s);
+    child = spawn(ffmpegPath, samplerArgs(s), {
+      stdio: [stdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    feedStdin(child, stdin);
   }
   const infos: { pts: number; w: number; h: number }[] = [];
   const jpegs: { jpeg: Buffer; at: number }[] = [];
@@ -323,8 +369,19 @@ export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffm
   );
   // The reader's stderr holds the camera-side errors (401, refused, not RTSP) the classifier needs.
   let readerTail = '';
+  let fpsSeen = false;
+  const scanFps = (text: string) => {
+    if (fpsSeen) return;
+    const m = FPS.exec(text);
+    if (m && Number(m[1]) > 0) {
+      fpsSeen = true;
+      ev.onFrameRate?.(Number(m[1]));
+    }
+  };
   (reader?.stderr as Readable | undefined)?.on('data', (d: Buffer) => {
-    readerTail = (readerTail + d.toString('utf8')).slice(-3000);
+    const text = d.toString('utf8');
+    scanFps(text);
+    readerTail = (readerTail + text).slice(-3000);
   });
   (child.stderr as Readable).on('data', (d: Buffer) => {
     const text = d.toString('utf8');
@@ -332,11 +389,17 @@ export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffm
     const lines = lineBuf.split('\n');
     lineBuf = lines.pop() ?? '';
     for (const line of lines) {
+      const k = s.fullDecode ? KEYINFO.exec(line) : null;
+      if (k) {
+        ev.onKeyframe?.(Number(k[1]));
+        continue;
+      }
       const m = SHOWINFO.exec(line);
       if (m) {
         infos.push({ pts: Number(m[1]), w: Number(m[2]), h: Number(m[3]) });
         pair();
       } else if (line.trim()) {
+        if (!reader) scanFps(line);
         tail = (tail + line + '\n').slice(-3000);
       }
     }

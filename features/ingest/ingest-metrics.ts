@@ -5,6 +5,10 @@ export interface IngestMetrics {
   samples: Counter<'camera'>;
   restarts: Counter<'camera' | 'reason'>;
   lag: Histogram;
+  /** Persistent-mode frames by timing: on_time, late (beyond half an interval), duplicate. */
+  frameTiming: Counter<'timing'>;
+  deliveryDelay: Histogram;
+  keyframeWait: Histogram;
   ffmpegProcesses: Gauge;
   liveRelays: Gauge;
   /** Updates the per-state and per-camera gauges from the current statuses. */
@@ -33,6 +37,24 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
   const lag = new Histogram({
     name: 'gridwatch_ingest_sample_lag_seconds',
     help: 'Actual minus scheduled sample time, all cameras',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers,
+  });
+  const frameTiming = new Counter({
+    name: 'gridwatch_ingest_frames_total',
+    help: 'Persistent-mode frames by timing: on_time, late (lag beyond half the interval) or duplicate (a second frame for a slot)',
+    labelNames: ['timing'],
+    registers,
+  });
+  const deliveryDelay = new Histogram({
+    name: 'gridwatch_ingest_delivery_delay_seconds',
+    help: 'Arrival of a sample beyond the best case seen on its connection (network, ffmpeg, the node), all cameras',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers,
+  });
+  const keyframeWait = new Histogram({
+    name: 'gridwatch_ingest_keyframe_wait_seconds',
+    help: 'Stream time from the start of a sample slot to the keyframe picked for it, all cameras',
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
     registers,
   });
@@ -78,6 +100,9 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
     samples,
     restarts,
     lag,
+    frameTiming,
+    deliveryDelay,
+    keyframeWait,
     ffmpegProcesses,
     liveRelays,
     refresh(statuses, fleetLagP95Ms, samplesPerSec) {

@@ -12,10 +12,13 @@ import { freePort } from '../../core/util/free-port.js';
 import { redactText } from '../../core/util/redact.js';
 import type { LiveSource } from './camera-runner.js';
 import { classifyFfmpegExit } from './classify-failure.js';
+import { rtspInput } from './ffmpeg-input.js';
 import type { IngestConfig } from './ingest-config.js';
 import type { IngestMetrics } from './ingest-metrics.js';
 
 const execFileP = promisify(execFile);
+/** Lifetime of the signed publish URL handed to the relay's ffmpeg (checked once, at connect). */
+const PUBLISH_SIGN_TTL_SEC = 30;
 
 export interface LiveRelay {
   /** Starts (or reuses) the relay of a camera and returns a fresh signed ticket. */
@@ -114,14 +117,12 @@ export function createLiveRelay(opts: {
     const dir = await mkdtemp(join(tmpdir(), 'gw-nms-'));
     const self = fileURLToPath(import.meta.url);
     const ts = self.endsWith('.ts');
-    const child = fork(
-      self.replace(/live-relay\.(ts|js)$/, `nms-child.$1`),
-      [JSON.stringify({ rtmpPort: rtmp, httpPort: http, secret, storeDir: dir })],
-      {
-        execArgv: ts ? ['--import', 'tsx'] : [],
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      },
-    );
+    const child = fork(self.replace(/live-relay\.(ts|js)$/, `nms-child.$1`), [], {
+      execArgv: ts ? ['--import', 'tsx'] : [],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    // The signing secret goes over IPC, never on the child's command line (visible in `ps`).
+    child.send({ type: 'config', config: { rtmpPort: rtmp, httpPort: http, secret, storeDir: dir } });
     const nmsLog = log.child({ component: 'node-media-server' });
     child.stdout?.on('data', (d: Buffer) => nmsLog.debug(d.toString().trim()));
     child.stderr?.on('data', (d: Buffer) => nmsLog.warn(d.toString().trim()));
@@ -163,26 +164,22 @@ export function createLiveRelay(opts: {
     }
   }
 
-  async function pushArgs(src: LiveSource, target: string): Promise<string[]> {
+  async function pushArgs(
+    src: LiveSource,
+    target: string,
+  ): Promise<{ args: string[]; stdin: string | null }> {
     const base = ['-hide_banner', '-nostdin', '-loglevel', 'error'];
     if (src.kind === 'rtsp') {
-      return [
-        ...base,
-        '-rtsp_transport',
-        src.transport,
-        '-timeout',
-        '10000000',
-        '-i',
-        src.input,
-        '-map',
-        '0:v:0',
-        '-c:v',
-        'copy',
-        '-an',
-        '-f',
-        'flv',
-        target,
-      ];
+      // Credentials travel on stdin (ffmpeg-input.ts), not on the command line.
+      const input = rtspInput({
+        url: src.input,
+        transport: src.transport,
+        ioTimeoutSec: 10,
+        analyzeDurationUs: 5_000_000,
+        probeSize: 5_000_000,
+      });
+      const args = [...base, ...input.args, '-map', '0:v:0', '-c:v', 'copy', '-an', '-f', 'flv', target];
+      return { args, stdin: input.stdin };
     }
     const { stdout } = await execFileP('ffprobe', [
       '-v',
@@ -199,7 +196,7 @@ export function createLiveRelay(opts: {
     const enc = copy
       ? ['-c:v', 'copy']
       : ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-g', '50', '-pix_fmt', 'yuv420p'];
-    return [
+    const args = [
       ...base,
       '-re',
       '-stream_loop',
@@ -214,6 +211,7 @@ export function createLiveRelay(opts: {
       'flv',
       target,
     ];
+    return { args, stdin: null };
   }
 
   async function stopRelay(r: Relay, why: string): Promise<void> {
@@ -250,9 +248,17 @@ export function createLiveRelay(opts: {
       if (!r) {
         const src = await source();
         const path = streamPath(cameraId);
-        const { sign: s } = sign(path, 3600 * 24 * 365);
-        const args = await pushArgs(src, `rtmp://127.0.0.1:${n.rtmp}${path}?sign=${s}`);
-        const proc = spawn(opts.ffmpegPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+        // NMS checks the publish signature only when the push connects: a short lifetime keeps
+        // the one still on ffmpeg's command line (the output URL) of little use to a local reader.
+        const { sign: s } = sign(path, PUBLISH_SIGN_TTL_SEC);
+        const push = await pushArgs(src, `rtmp://127.0.0.1:${n.rtmp}${path}?sign=${s}`);
+        const proc = spawn(opts.ffmpegPath, push.args, {
+          stdio: [push.stdin === null ? 'ignore' : 'pipe', 'ignore', 'pipe'],
+        });
+        if (push.stdin !== null && proc.stdin) {
+          proc.stdin.on('error', () => {});
+          proc.stdin.end(push.stdin);
+        }
         let stderr = '';
         proc.stderr?.on('data', (d: Buffer) => {
           stderr = (stderr + d.toString()).slice(-3000);

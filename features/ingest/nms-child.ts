@@ -21,15 +21,29 @@ interface Nms {
 const require = createRequire(import.meta.url);
 const NodeMediaServer = require('node-media-server') as new (config: unknown) => Nms;
 
-const cfg = JSON.parse(process.argv[2] ?? '{}') as {
+interface NmsConfig {
   rtmpPort: number;
   httpPort: number;
   secret: string;
   storeDir: string;
-};
+}
 const send = (m: Record<string, unknown>) => {
   if (process.send) process.send(m);
 };
+
+// The config, with the play/publish signing secret, arrives over the IPC channel: a command-line
+// argument would show it to every local user in `ps` (issue 14, finding 4).
+const cfg = await new Promise<NmsConfig>((resolve) => {
+  const onMessage = (m: { type?: string; config?: NmsConfig }) => {
+    if (m?.type === 'config' && m.config) {
+      process.off('message', onMessage);
+      resolve(m.config);
+    }
+  };
+  process.on('message', onMessage);
+  // The parent died or closed the channel: nobody can use this server any more.
+  process.on('disconnect', () => process.exit(0));
+});
 
 const nms = new NodeMediaServer({
   bind: '127.0.0.1',
@@ -47,7 +61,5 @@ process.on('message', (m: { type?: string }) => {
     void nms.stop().finally(() => process.exit(0));
   }
 });
-// The parent died or closed the channel: nobody can use this server any more.
-process.on('disconnect', () => process.exit(0));
 await nms.run();
 send({ type: 'ready' });

@@ -1,3 +1,4 @@
+import { Codes } from '../../core/errors.js';
 import onvif from 'onvif/promises/index.js';
 import type { Logger } from '../../core/logger.js';
 import { redactText } from '../../core/util/redact.js';
@@ -61,23 +62,31 @@ function classify(e: unknown, secrets: string[]): Failure {
   if (/NotAuthorized|not authorized|401|Unauthorized|Sender not Authorized/i.test(msg)) {
     return {
       state: 'misconfigured',
-      code: 'auth_failed',
+      code: Codes.GW_CAMERA_AUTH_FAILED,
       message: 'the ONVIF device rejected the credentials',
     };
   }
   if (/ENOTFOUND|EAI_AGAIN/.test(msg))
-    return { state: 'misconfigured', code: 'unknown_host', message: 'the ONVIF host name does not resolve' };
+    return {
+      state: 'misconfigured',
+      code: Codes.GW_CAMERA_UNKNOWN_HOST,
+      message: 'the ONVIF host name does not resolve',
+    };
   if (/ECONNREFUSED/.test(msg))
     return {
       state: 'offline',
-      code: 'connection_refused',
+      code: Codes.GW_CAMERA_CONNECTION_REFUSED,
       message: 'connection refused by the ONVIF service',
     };
   if (/timeout|ETIMEDOUT/i.test(msg))
-    return { state: 'offline', code: 'timeout', message: 'the ONVIF device did not answer in time' };
+    return {
+      state: 'offline',
+      code: Codes.GW_CAMERA_TIMEOUT,
+      message: 'the ONVIF device did not answer in time',
+    };
   return {
     state: 'misconfigured',
-    code: 'onvif_failed',
+    code: Codes.GW_CAMERA_ONVIF_FAILED,
     message: `ONVIF request failed: ${msg.slice(0, 200)}`,
   };
 }
@@ -120,10 +129,14 @@ export async function resolveOnvif(opts: {
         opts.profile
           ? {
               state: 'misconfigured',
-              code: 'profile_not_found',
+              code: Codes.GW_CAMERA_PROFILE_NOT_FOUND,
               message: `the device has no media profile ${opts.profile} (has ${profiles.map((p) => p.token).join(', ') || 'none'})`,
             }
-          : { state: 'misconfigured', code: 'no_profiles', message: 'the device reports no media profiles' },
+          : {
+              state: 'misconfigured',
+              code: Codes.GW_CAMERA_NO_PROFILES,
+              message: 'the device reports no media profiles',
+            },
       );
     }
     const stream = (await (cam.getStreamUri as (o: object) => Promise<unknown>)({
@@ -133,7 +146,7 @@ export async function resolveOnvif(opts: {
     if (!stream?.uri)
       throw new OnvifFailure({
         state: 'misconfigured',
-        code: 'onvif_failed',
+        code: Codes.GW_CAMERA_ONVIF_FAILED,
         message: 'GetStreamUri returned no URI',
       });
     let snapshotUri: string | null = null;

@@ -1,3 +1,4 @@
+import { Codes } from '../../core/errors.js';
 import { createHash, randomBytes } from 'node:crypto';
 import sharp, { type Metadata } from 'sharp';
 import type { Failure } from './classify-failure.js';
@@ -72,18 +73,22 @@ function networkFailure(e: unknown): Failure {
   const cause = (e as { cause?: { code?: string } }).cause;
   const code = cause?.code ?? (e as { name?: string }).name ?? '';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
-    return { state: 'misconfigured', code: 'unknown_host', message: 'the camera host name does not resolve' };
+    return {
+      state: 'misconfigured',
+      code: Codes.GW_CAMERA_UNKNOWN_HOST,
+      message: 'the camera host name does not resolve',
+    };
   if (code === 'ECONNREFUSED')
     return {
       state: 'offline',
-      code: 'connection_refused',
+      code: Codes.GW_CAMERA_CONNECTION_REFUSED,
       message: 'connection refused (camera or its HTTP service is down)',
     };
   if (code === 'TimeoutError' || code === 'AbortError' || code === 'UND_ERR_CONNECT_TIMEOUT')
-    return { state: 'offline', code: 'timeout', message: 'the camera did not answer in time' };
+    return { state: 'offline', code: Codes.GW_CAMERA_TIMEOUT, message: 'the camera did not answer in time' };
   return {
     state: 'offline',
-    code: 'unreachable',
+    code: Codes.GW_CAMERA_UNREACHABLE,
     message: `snapshot request failed (${code || 'network error'})`,
   };
 }
@@ -116,20 +121,20 @@ export async function fetchSnapshot(req: SnapshotRequest): Promise<RawSample> {
   if (res.status === 401 || res.status === 403) {
     throw new SnapshotFailure({
       state: 'misconfigured',
-      code: 'auth_failed',
+      code: Codes.GW_CAMERA_AUTH_FAILED,
       message: `the camera rejected the credentials (HTTP ${res.status})`,
     });
   }
   if (res.status === 404)
     throw new SnapshotFailure({
       state: 'misconfigured',
-      code: 'stream_not_found',
+      code: Codes.GW_CAMERA_STREAM_NOT_FOUND,
       message: 'no snapshot at this URL (HTTP 404)',
     });
   if (!res.ok)
     throw new SnapshotFailure({
       state: 'offline',
-      code: 'server_error',
+      code: Codes.GW_CAMERA_SERVER_ERROR,
       message: `the camera answered HTTP ${res.status}`,
     });
   const arrivedAt = Date.now();
@@ -139,7 +144,7 @@ export async function fetchSnapshot(req: SnapshotRequest): Promise<RawSample> {
   } catch {
     throw new SnapshotFailure({
       state: 'misconfigured',
-      code: 'not_image',
+      code: Codes.GW_CAMERA_NOT_IMAGE,
       message: `the URL did not return an image (content-type ${res.headers.get('content-type') ?? 'none'})`,
     });
   }

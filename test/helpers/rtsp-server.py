@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Real RTSP server for tests and benchmarks: GStreamer's gst-rtsp-server on loopback.
 
-Usage: rtsp-server.py PORT [--auth USER:PASS] MOUNT[,MOUNT...]=UDPPORT [...]
+Usage: RTSP_AUTH=USER:PASS rtsp-server.py PORT [--auth-env] MOUNT[,MOUNT...]=UDPPORT [...]
 
 Each group of mounts re-serves RTP/H.264 that an ffmpeg feeder sends to UDPPORT on 127.0.0.1.
 All mounts of a group share one media (one depay/pay chain), so hundreds of simulated cameras
@@ -9,6 +9,7 @@ fanned out from one feed stay cheap for the server.
 Prints READY on stdout once it listens; exits on SIGTERM or when stdin closes.
 """
 import signal
+import os
 import sys
 import threading
 
@@ -49,9 +50,10 @@ def main():
     mounts = server.get_mount_points()
     args = sys.argv[2:]
     permissions = None
-    if len(args) >= 2 and args[0] == "--auth":
-        user, password = args[1].split(":", 1)
-        args = args[2:]
+    if args and args[0] == "--auth-env":
+        # USER:PASS from the environment, so the test password is not in `ps` either
+        user, password = os.environ["RTSP_AUTH"].split(":", 1)
+        args = args[1:]
         auth = GstRtspServer.RTSPAuth()
         token = GstRtspServer.RTSPToken()
         token.set_string("media.factory.role", "user")

@@ -163,9 +163,14 @@ export async function startRtspServer(opts: RtspServerOptions): Promise<RtspServ
   async function start(): Promise<void> {
     if (server) return;
     const args = [LAUNCHER, String(port)];
-    if (opts.auth) args.push('--auth', `${opts.auth.username}:${opts.auth.password}`);
+    if (opts.auth) args.push('--auth-env');
     for (const g of groups) args.push(`${g.paths.join(',')}=${g.udp}`);
-    const child = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(PYTHON, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: opts.auth
+        ? { ...process.env, RTSP_AUTH: `${opts.auth.username}:${opts.auth.password}` }
+        : process.env,
+    });
     server = child;
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {

@@ -1,3 +1,5 @@
+import { Codes } from '../../core/errors.js';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mediaPath, vtestH264 } from '../helpers/media.js';
@@ -50,6 +52,8 @@ describe('supervision: faults leave the other cameras sampling', () => {
         source: { kind: 'rtsp', url: secured.url('main') },
         credentials: creds('CAM_UNSET_PW'),
       }),
+      // a file camera next to the RTSP one for the SIGSTOP test (file: one ffmpeg with -skip_frame nokey)
+      camera({ id: 'stopfile', source: { kind: 'file', path: vtestH264() }, samplingIntervalSec: 2 }),
       camera({ id: 'off', enabled: false, source: { kind: 'rtsp', url: secured.url('main') } }),
     ]);
     await waitFor('good and control online', () => count('good') >= 2 && count('control') >= 2, 60_000);
@@ -67,10 +71,12 @@ describe('supervision: faults leave the other cameras sampling', () => {
     await waitFor('broken cameras classified', () =>
       ['badcreds', 'nohost', 'http', 'nosecret'].every((id) => state(id)?.state === 'misconfigured'),
     );
-    expect(state('badcreds')!.reason).toMatch(/^auth_failed: /);
-    expect(state('nohost')!.reason).toMatch(/^unknown_host: /);
-    expect(state('http')!.reason).toMatch(/^not_video: /);
-    expect(state('nosecret')!.reason).toBe('secret_missing: environment variable CAM_UNSET_PW is not set');
+    expect(state('badcreds')!.reason).toMatch(new RegExp(`^${Codes.GW_CAMERA_AUTH_FAILED}: `));
+    expect(state('nohost')!.reason).toMatch(new RegExp(`^${Codes.GW_CAMERA_UNKNOWN_HOST}: `));
+    expect(state('http')!.reason).toMatch(new RegExp(`^${Codes.GW_CAMERA_NOT_VIDEO}: `));
+    expect(state('nosecret')!.reason).toBe(
+      `${Codes.GW_CAMERA_SECRET_MISSING}: environment variable CAM_UNSET_PW is not set`,
+    );
     expect(state('off')!.state).toBe('disabled');
     expect(state('good')!.state).toBe('online');
   });
@@ -86,7 +92,7 @@ describe('supervision: faults leave the other cameras sampling', () => {
     const before = count('good');
     await waitFor('frames resume after SIGKILL', () => count('good') >= before + 2);
     off();
-    expect(states[0]).toMatch(/^offline:decoder_killed/);
+    expect(states[0]).toMatch(new RegExp(`^offline:${Codes.GW_CAMERA_DECODER_KILLED}`));
     expect(states.at(-1)).toBe('online:');
     expect(h.ingest.samplerPid('good')).not.toBe(pid);
     expect(h.ingest.directory.get('good')!.restarts).toBe(restarts + 1);
@@ -106,7 +112,11 @@ describe('supervision: faults leave the other cameras sampling', () => {
     expect(offline).toHaveLength(1);
     expect(offline[0]!.type).toBe('camera_offline');
     expect(offline[0]!.zoneId).toBeNull();
-    expect(String(offline[0]!.details?.reason)).toMatch(/^(connection_refused|stream_ended|timeout|stalled)/);
+    expect(String(offline[0]!.details?.reason)).toMatch(
+      new RegExp(
+        `^(${[Codes.GW_CAMERA_CONNECTION_REFUSED, Codes.GW_CAMERA_STREAM_ENDED, Codes.GW_CAMERA_TIMEOUT, Codes.GW_CAMERA_STALLED].join('|')})`,
+      ),
+    );
     expect(offline[0]!.evidence.first).toMatch(/\.jpg$/);
     // the other cameras kept sampling meanwhile
     expect(count('control')).toBeGreaterThan(controlBefore);
@@ -131,6 +141,40 @@ describe('supervision: faults leave the other cameras sampling', () => {
     expect(all).not.toContain('wrong-password');
     expect(all).not.toMatch(/rtsp:\/\/[^/\s"]*:[^/\s"]*@/);
     // the logs did record the failures (so the test is not passing on empty logs)
-    expect(h.logs()).toContain('auth_failed');
+    expect(h.logs()).toContain(Codes.GW_CAMERA_AUTH_FAILED);
   });
+
+  it('SIGSTOP longer than the stall limit, then SIGCONT: restarted, still keyframe-only (a stall is not a GOP problem)', async () => {
+    const ids = ['control', 'stopfile'];
+    await waitFor('both sampling', () => ids.every((id) => h.ingest.directory.get(id)?.state === 'online'));
+    const pids = ids.map((id) => h.ingest.samplerPid(id)!);
+    for (const pid of pids) process.kill(pid, 'SIGSTOP');
+    // The watchdog gives max(stallIntervals × 2 s, 15 s) after the last frame, then restarts.
+    await waitFor(
+      'both restarted by the stall watchdog',
+      () =>
+        ids.every((id, i) => {
+          const p = h.ingest.samplerPid(id);
+          return p !== undefined && p !== pids[i];
+        }),
+      45_000,
+    );
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // already reaped after the watchdog's SIGKILL
+      }
+    }
+    const before = ids.map(count);
+    await waitFor('frames resume', () => ids.every((id, i) => count(id) >= before[i]! + 2), 45_000);
+    const args = (id: string) =>
+      readFileSync(`/proc/${h.ingest.samplerPid(id)!}/cmdline`, 'utf8').split('\0');
+    const file = args('stopfile');
+    expect(file[file.indexOf('-skip_frame') + 1]).toBe('nokey');
+    // RTSP keyframe-only: the reader process with the keyframe picker (a full decoder has none)
+    expect(args('control').some((a) => a.startsWith('noise=drop='))).toBe(true);
+    expect(h.logs()).toContain('stall watchdog restarts the camera');
+    expect(h.logs()).not.toMatch(/"camera":"(control|stopfile)"[^\n]*decoding every frame/);
+  }, 120_000);
 });

@@ -1,3 +1,4 @@
+import { Codes } from '../../core/errors.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -96,7 +97,7 @@ describe('fleet modes against a real RTSP server', () => {
       () => h.ingest.directory.get('snapmode')?.state === 'misconfigured',
     );
     expect(h.ingest.directory.get('snapmode')!.reason).toMatch(
-      /^mode_unsupported: mode snapshot needs a snapshot or onvif source/,
+      new RegExp(`^${Codes.GW_CAMERA_MODE_UNSUPPORTED}: mode snapshot needs a snapshot or onvif source`),
     );
   });
 });
@@ -153,7 +154,7 @@ describe('a stream that changes resolution', () => {
     ]);
     await waitFor(
       'resolution change reported',
-      () => states.find((s) => s.startsWith('degraded:resolution_changed')),
+      () => states.find((s) => s.startsWith(`degraded:${Codes.GW_CAMERA_RESOLUTION_CHANGED}`)),
       30_000,
     );
     expect(states.find((s) => s.startsWith('degraded:'))).toMatch(/(768x576 to 640x360|640x360 to 768x576)/);

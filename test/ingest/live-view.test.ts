@@ -1,8 +1,9 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mediaPath, vtestH264 } from '../helpers/media.js';
 import { startRtspServer, type RtspServer } from '../helpers/rtsp-server.js';
-import { camera, startIngest, type Harness } from './support.js';
+import { camera, startIngest, waitFor, type Harness } from './support.js';
 
 const PASSWORD = 'Live-Pw-42x';
 
@@ -50,6 +51,20 @@ describe('live view relay through node-media-server', () => {
         credentials: { username: 'admin', password: { env: 'LIVE_PW' } },
         samplingIntervalSec: 10,
       }),
+      // keyframes every 4.8 s against a 2 s interval: switches to full decoding (one ffmpeg)
+      camera({
+        id: 'gate-full',
+        source: { kind: 'rtsp', url: rtsp.url('gate') },
+        credentials: { username: 'admin', password: { env: 'LIVE_PW' } },
+        samplingIntervalSec: 2,
+      }),
+      camera({
+        id: 'gate-burst',
+        mode: 'burst',
+        source: { kind: 'rtsp', url: rtsp.url('gate') },
+        credentials: { username: 'admin', password: { env: 'LIVE_PW' } },
+        samplingIntervalSec: 2,
+      }),
       camera({ id: 'demo', source: { kind: 'file', path: vtestH264() }, samplingIntervalSec: 10 }),
       camera({ id: 'still', source: { kind: 'snapshot', url: 'http://127.0.0.1:9/snap.jpg' } }),
     ]);
@@ -78,6 +93,51 @@ describe('live view relay through node-media-server', () => {
     expect(bytes.toString('latin1')).not.toContain(PASSWORD);
     expect(await relays()).toBe(1);
   });
+
+  it('no password or signing secret on any command line while cameras sample and a relay runs', async () => {
+    /** Every process's argv, as any local user sees it in `ps -eo args`. */
+    const cmdlines = () =>
+      readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .flatMap((pid) => {
+          try {
+            return [readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean)];
+          } catch {
+            return []; // gone meanwhile
+          }
+        });
+    await waitFor(
+      'gate-full switched to full decoding from measured keyframe gaps',
+      () => /"camera":"gate-full"[^\n]*decoding every frame/.test(h.logs()),
+      60_000,
+    );
+    await h.ingest.directory.startLiveView('gate');
+    const seen = { concat: 0, nmsChild: 0, relay: 0 };
+    for (let round = 0; round < 20; round++) {
+      for (const argv of cmdlines()) {
+        const line = argv.join(' ');
+        expect(line).not.toContain(PASSWORD);
+        expect(line).not.toMatch(/rtsp:\/\/[^\s/]*@/);
+        expect(line).not.toMatch(/"secret"/);
+        if (argv.includes('concat') && argv.includes('pipe:0')) seen.concat++;
+        if (argv.some((a) => a.includes('rtmp://127.0.0.1'))) seen.relay++;
+        const child = argv.findIndex((a) => /nms-child\.(ts|js)$/.test(a));
+        if (child >= 0) {
+          seen.nmsChild++;
+          // the media server's config (with its signing secret) comes over IPC: no arguments
+          expect(argv.slice(child + 1)).toEqual([]);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    // the scan did look at the camera processes (reader, full decoder, bursts) and the relay
+    expect(seen.concat).toBeGreaterThan(0);
+    expect(seen.nmsChild).toBeGreaterThan(0);
+    expect(seen.relay).toBeGreaterThan(0);
+    const g = (id: string) => h.frames.filter((f) => f.cameraId === id).length;
+    expect(g('gate-full')).toBeGreaterThan(2);
+    expect(g('gate-burst')).toBeGreaterThan(0);
+  }, 90_000);
 
   it('refuses an unsigned or forged play URL (no bytes)', async () => {
     const ticket = await h.ingest.directory.startLiveView('gate');

@@ -1,3 +1,4 @@
+import { Codes } from '../../core/errors.js';
 import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,9 +159,15 @@ describe('ONVIF and snapshot sources', () => {
         (id) => h.ingest.directory.get(id)?.state === 'misconfigured',
       ),
     );
-    expect(h.ingest.directory.get('onvif-badpw')!.reason).toMatch(/^auth_failed: /);
-    expect(h.ingest.directory.get('snap-badpw')!.reason).toMatch(/^auth_failed: .*HTTP 401/);
-    expect(h.ingest.directory.get('snap-html')!.reason).toMatch(/^not_image: /);
+    expect(h.ingest.directory.get('onvif-badpw')!.reason).toMatch(
+      new RegExp(`^${Codes.GW_CAMERA_AUTH_FAILED}: `),
+    );
+    expect(h.ingest.directory.get('snap-badpw')!.reason).toMatch(
+      new RegExp(`^${Codes.GW_CAMERA_AUTH_FAILED}: .*HTTP 401`),
+    );
+    expect(h.ingest.directory.get('snap-html')!.reason).toMatch(
+      new RegExp(`^${Codes.GW_CAMERA_NOT_IMAGE}: `),
+    );
   });
 
   it('keeps credentials out of logs and statuses', () => {
