@@ -6,7 +6,9 @@ export const ClusterConfigSchema = z
     enabled: z
       .boolean()
       .default(false)
-      .describe('Share the cameras among every ingest node on the same Redis; off = this node runs every camera'),
+      .describe(
+        'Share the cameras among every ingest node on the same Redis; off = this node runs every camera',
+      ),
     nodeId: z
       .string()
       .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'an id of 1 to 64 letters, digits, _, . or -')

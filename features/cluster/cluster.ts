@@ -341,7 +341,10 @@ export function createCluster(o: CreateClusterOptions): Cluster {
       // camera running past its lease.
       fenceTimer = setInterval(selfFence, Math.max(50, Math.min(500, cfg.heartbeatMs / 2)));
       schedule();
-      log.info({ capacity, heartbeatMs: cfg.heartbeatMs, leaseTtlMs: cfg.leaseTtlMs }, 'cluster node registered');
+      log.info(
+        { capacity, heartbeatMs: cfg.heartbeatMs, leaseTtlMs: cfg.leaseTtlMs },
+        'cluster node registered',
+      );
     },
     update(ids) {
       cameras = [...new Set(ids)].sort();

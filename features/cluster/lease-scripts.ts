@@ -6,10 +6,19 @@
  */
 import type { Redis, Result } from 'ioredis';
 
-/** KEYS[1] lease, KEYS[2] epoch; ARGV[1] owner, ARGV[2] ttl ms → new epoch, or 0 when held. */
+/**
+ * KEYS[1] lease, KEYS[2] epoch; ARGV[1] owner, ARGV[2] ttl ms → new epoch, or 0 when another
+ * owner holds it. A lease still held by this very owner (it stopped the camera locally while
+ * Redis was unreachable, and the lease outlived that) is re-adopted with its epoch unchanged:
+ * nobody else claimed in between, or the value would differ.
+ */
 const CLAIM = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return redis.call('INCR', KEYS[2])
+end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return tonumber(redis.call('GET', KEYS[2]) or '0')
 end
 return 0`;
 

@@ -2,12 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isStale } from '../../core/contracts/fence.js';
 import { FindingSchema } from '../../core/contracts/finding.js';
 import { ClusterConfigSchema } from '../../features/cluster/cluster-config.js';
-import {
-  balance,
-  placeCameras,
-  rankNodes,
-  type PlacementNode,
-} from '../../features/cluster/placement.js';
+import { balance, placeCameras, rankNodes, type PlacementNode } from '../../features/cluster/placement.js';
 
 const cams = (n: number) => Array.from({ length: n }, (_, i) => `cam-${String(i).padStart(5, '0')}`);
 const nodes = (n: number, capacity = 10_000): PlacementNode[] =>
@@ -18,7 +13,10 @@ const moved = (a: Map<string, string | null>, b: Map<string, string | null>) =>
 describe('weighted rendezvous placement', () => {
   it('balances 2,000 cameras over 4 equal nodes within max/mean 1.2', () => {
     const p = placeCameras(cams(2000), nodes(4));
-    const b = balance(p, nodes(4).map((n) => n.id));
+    const b = balance(
+      p,
+      nodes(4).map((n) => n.id),
+    );
     expect(b.unowned).toBe(0);
     expect(b.maxOverMean).toBeLessThanOrEqual(1.2);
   });
@@ -54,7 +52,10 @@ describe('weighted rendezvous placement', () => {
 
   it('never places more than a node holds; what fits nowhere is unowned', () => {
     const p = placeCameras(cams(500), nodes(3, 100));
-    const b = balance(p, nodes(3).map((n) => n.id));
+    const b = balance(
+      p,
+      nodes(3).map((n) => n.id),
+    );
     for (const n of Object.values(b.perNode)) expect(n).toBe(100);
     expect(b.unowned).toBe(200);
   });
@@ -66,9 +67,12 @@ describe('weighted rendezvous placement', () => {
   });
 
   it('skips nodes of capacity 0 (draining)', () => {
-    expect(rankNodes('cam-1', [{ id: 'a', capacity: 0 }, { id: 'b', capacity: 5 }]).map((n) => n.id)).toEqual([
-      'b',
-    ]);
+    expect(
+      rankNodes('cam-1', [
+        { id: 'a', capacity: 0 },
+        { id: 'b', capacity: 5 },
+      ]).map((n) => n.id),
+    ).toEqual(['b']);
   });
 });
 
