@@ -22,6 +22,7 @@ import { createDispatcher, type Dispatcher } from '../features/dispatcher/dispat
 import { createIngest, type Ingest } from '../features/ingest/ingest.js';
 import { createWall, type Wall } from '../features/wall/create-wall.js';
 import type { ReadyReport } from '../features/wall/health-router.js';
+import { createClusterWiring } from './cluster-wiring.js';
 import { createGatewayConfigStore, type GatewayConfigStore } from './gateway-config-store.js';
 import { loadGatewayFile, type LoadedGatewayConfig } from './gateway-file.js';
 
@@ -202,13 +203,27 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
       metrics,
     });
     closers.push({ name: 'dispatcher', close: () => dispatcher.close() });
+    // Cluster mode: this node runs only the cameras whose lease it holds (docs/deployment.md).
+    const cl =
+      gw.cluster.enabled && has('ingest')
+        ? createClusterWiring({
+            config: gw.cluster,
+            redisUrl: redis.url,
+            redisOptions: redis.options,
+            logger,
+            metrics,
+          })
+        : null;
+    // Pushed before ingest, so it closes after it: cameras stop, then leases are released.
+    if (cl) closers.push({ name: 'cluster', close: () => cl.cluster.close() });
+    const findingSink = cl ? cl.fenced(dispatcher.sink) : dispatcher.sink;
 
     if (has('detect')) {
       const det = await createDetectors({
         config: gw.detectors,
         baseDir,
         evidence,
-        findingSink: dispatcher.sink,
+        findingSink,
         timeZone: gw.timezone,
         logger,
         metrics,
@@ -234,7 +249,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
         logger,
         metrics,
         frameSize: { width: 512, height: 512 },
-        findingSink: dispatcher.sink,
+        findingSink,
         evidence,
         resolveSecret,
       });
@@ -290,6 +305,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
             detectors: det?.pipeline.health() ?? null,
             unrouted: await dispatcher.unrouted(),
             configIssues: store.issues().length,
+            cluster: cl ? { node: cl.cluster.nodeId, ...cl.cluster.view() } : null,
           }),
         },
         metrics,
@@ -321,7 +337,8 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
     const applyCameras = async () => {
       const cams = store.cameras();
       if (det) await det.pipeline.update(cams);
-      ing?.update(cams);
+      cl?.cluster.update(cams.map((c) => c.id));
+      ing?.update(cl ? cl.owned(cams) : cams);
       log.info({ cameras: cams.length, rejected: store.rejected().length }, 'cameras applied');
     };
     store.on('cameras', () => {
@@ -331,6 +348,11 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
     await dispatcher.start();
     const url = late.wall ? (await late.wall.start()).url : null;
     await applyCameras();
+    if (cl) {
+      const off = cl.onChange(() => ing?.update(cl.owned(store.cameras())));
+      closers.push({ name: 'cluster-listener', close: async () => off() });
+      await cl.cluster.start();
+    }
     log.info({ url, roles }, 'gridwatch is running');
     return {
       roles,
