@@ -293,6 +293,13 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
                 detail: `backend ${pool.backend}, ${pool.alive} workers`,
               };
             }
+            if (cl) {
+              const v = cl.cluster.view();
+              checks.cluster = {
+                ok: v.nodes.some((n) => n.id === cl.cluster.nodeId),
+                detail: `node ${cl.cluster.nodeId}: ${cl.cluster.owned().size} cameras owned; ${v.nodes.length} live nodes; ${v.unowned} cameras unowned`,
+              };
+            }
             return { ready: Object.values(checks).every((c) => c.ok), checks };
           },
           details: async () => ({

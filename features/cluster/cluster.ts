@@ -81,7 +81,7 @@ type State = 'idle' | 'running' | 'closing' | 'closed';
 
 interface Held {
   token: number;
-  /** Local time after which the lease may have expired in Redis: stop before then. */
+  /** Monotonic time (performance.now) after which the lease may have expired in Redis. */
   validUntil: number;
 }
 
@@ -169,7 +169,7 @@ export function createCluster(o: CreateClusterOptions): Cluster {
 
   /** Drops, locally, every camera whose lease may have expired: stop before another claims. */
   const selfFence = () => {
-    const now = Date.now();
+    const now = performance.now();
     const lost: string[] = [];
     for (const [cam, h] of held) if (h.validUntil <= now) lost.push(cam);
     if (!lost.length) return;
@@ -219,7 +219,8 @@ export function createCluster(o: CreateClusterOptions): Cluster {
 
   const tick = async () => {
     const r = redis!;
-    const t0 = Date.now();
+    // Taken before the requests are sent: Redis starts each lease's ttl later than this.
+    const t0 = performance.now();
     selfFence();
     await heartbeat(r);
     if (state !== 'running') return;
