@@ -23,6 +23,7 @@ import { createIngest, type Ingest } from '../features/ingest/ingest.js';
 import { createWall, type Wall } from '../features/wall/create-wall.js';
 import type { ReadyReport } from '../features/wall/health-router.js';
 import { alertLifecycleTable } from './alert-lifecycle-table.js';
+import { createClusterWiring } from './cluster-wiring.js';
 import { createGatewayConfigStore, type GatewayConfigStore } from './gateway-config-store.js';
 import { loadGatewayFile, type LoadedGatewayConfig } from './gateway-file.js';
 
@@ -210,13 +211,27 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
       metrics,
     });
     closers.push({ name: 'dispatcher', close: () => dispatcher.close() });
+    // Cluster mode: this node runs only the cameras whose lease it holds (docs/deployment.md).
+    const cl =
+      gw.cluster.enabled && has('ingest')
+        ? createClusterWiring({
+            config: gw.cluster,
+            redisUrl: redis.url,
+            redisOptions: redis.options,
+            logger,
+            metrics,
+          })
+        : null;
+    // Pushed before ingest, so it closes after it: cameras stop, then leases are released.
+    if (cl) closers.push({ name: 'cluster', close: () => cl.cluster.close() });
+    const findingSink = cl ? cl.fenced(dispatcher.sink) : dispatcher.sink;
 
     if (has('detect')) {
       const det = await createDetectors({
         config: gw.detectors,
         baseDir,
         evidence,
-        findingSink: dispatcher.sink,
+        findingSink,
         timeZone: gw.timezone,
         logger,
         metrics,
@@ -242,7 +257,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
         logger,
         metrics,
         frameSize: { width: 512, height: 512 },
-        findingSink: dispatcher.sink,
+        findingSink,
         evidence,
         resolveSecret,
       });
@@ -292,6 +307,13 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
                 detail: `backend ${pool.backend}, ${pool.alive} workers`,
               };
             }
+            if (cl) {
+              const v = cl.cluster.view();
+              checks.cluster = {
+                ok: v.nodes.some((n) => n.id === cl.cluster.nodeId),
+                detail: `node ${cl.cluster.nodeId}: ${cl.cluster.owned().size} cameras owned; ${v.nodes.length} live nodes; ${v.unowned} cameras unowned`,
+              };
+            }
             return { ready: Object.values(checks).every((c) => c.ok || c.critical === false), checks };
           },
           details: async () => ({
@@ -305,6 +327,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
             unrouted: await dispatcher.unrouted(),
             configIssues: store.issues().length,
             evidence: evidence.health(),
+            cluster: cl ? { node: cl.cluster.nodeId, ...cl.cluster.view() } : null,
           }),
         },
         metrics,
@@ -336,7 +359,8 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
     const applyCameras = async () => {
       const cams = store.cameras();
       if (det) await det.pipeline.update(cams);
-      ing?.update(cams);
+      cl?.cluster.update(cams.map((c) => c.id));
+      ing?.update(cl ? cl.owned(cams) : cams);
       log.info({ cameras: cams.length, rejected: store.rejected().length }, 'cameras applied');
     };
     store.on('cameras', () => {
@@ -346,6 +370,11 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
     await dispatcher.start();
     const url = late.wall ? (await late.wall.start()).url : null;
     await applyCameras();
+    if (cl) {
+      const off = cl.onChange(() => ing?.update(cl.owned(store.cameras())));
+      closers.push({ name: 'cluster-listener', close: async () => off() });
+      await cl.cluster.start();
+    }
     log.info({ url, roles }, 'gridwatch is running');
     return {
       roles,

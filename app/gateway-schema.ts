@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ClusterConfigSchema } from '../features/cluster/cluster-config.js';
 import { DetectorsConfigSchema } from '../features/detectors/config/detectors-config.js';
 import { DispatcherConfigSchema, ForwardTargetSchema } from '../features/dispatcher/dispatcher-config.js';
 import { IngestConfigSchema } from '../features/ingest/ingest-config.js';
@@ -54,6 +55,7 @@ export const GatewayConfigSchema = z
     ingest: IngestConfigSchema.default(IngestConfigSchema.parse({})),
     detectors: DetectorsConfigSchema.default(DetectorsConfigSchema.parse({})),
     dispatcher: DispatcherConfigSchema.default(DispatcherConfigSchema.parse({})),
+    cluster: ClusterConfigSchema.default(ClusterConfigSchema.parse({})),
   })
   .describe('gateway.yaml: the gateway process');
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;

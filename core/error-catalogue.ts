@@ -181,6 +181,12 @@ export const ERROR_CATALOGUE = {
     en: 'Component is shutting down',
     doc: 'A call reached a component after its close() began.',
   },
+  GW_CLUSTER_UNAVAILABLE: {
+    status: 503,
+    zh: '集群协调服务不可用',
+    en: 'Cluster coordination unavailable',
+    doc: 'A node with `cluster.enabled` could not reach Redis to register and claim cameras at start-up. Check the `redis:` section and that Redis (or Sentinel) is reachable; once running, a node that loses Redis stops its cameras when their leases would expire and reclaims them when Redis is back.',
+  },
   GW_CONFIG_INVALID: {
     status: 400,
     zh: '配置有误',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FenceSchema } from './fence.js';
 
 /** Normalised box: x1, y1, x2, y2 in 0..1 of the image. */
 export const BoxSchema = z
@@ -53,6 +54,7 @@ export const FindingSchema = z
       .record(z.string(), z.unknown())
       .optional()
       .describe('Type-specific extras (e.g. people count, offline reason)'),
+    fence: FenceSchema.optional(),
   })
   .describe('A finding raised by a detector');
 export type Finding = z.infer<typeof FindingSchema>;
