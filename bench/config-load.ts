@@ -63,9 +63,7 @@ function unknownKeysYaml(n: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function storeLoad(
-  dir: string,
-): Promise<{
+async function storeLoad(dir: string): Promise<{
   ms: number;
   maxDelayMs: number;
   p99Ms: number;

@@ -7,7 +7,6 @@ import express, { type Router } from 'express';
 import helmet from 'helmet';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
-import type { AlertState } from '../../core/contracts/alert.js';
 import type { AlertNotifier, AlertService } from '../../core/contracts/alert-service.js';
 import type { CameraDirectory, RejectedEntry } from '../../core/contracts/camera-directory.js';
 import type { EvidenceStore } from '../../core/contracts/evidence-store.js';

@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Counter } from 'prom-client';
-import { ALERT_STATES, type Alert, type AlertState } from '../../core/contracts/alert.js';
+import type { Alert } from '../../core/contracts/alert.js';
 import type { Actor, AlertService } from '../../core/contracts/alert-service.js';
 import type { CameraDirectory, CameraStatus, RejectedEntry } from '../../core/contracts/camera-directory.js';
 import type { EvidenceStore } from '../../core/contracts/evidence-store.js';
