@@ -205,6 +205,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
       ...(has('ingest') ? { recheck } : {}),
       retention: gw.retention,
       timeZone: gw.timezone,
+      ...(gw.cluster.enabled ? { fencePrefix: gw.cluster.prefix } : {}),
       workers: has('dispatch'),
       schedulers: has('dispatch') && (opts.schedulers ?? true),
       logger,

@@ -11,6 +11,7 @@ import type {
   Suppression,
 } from '../../core/contracts/alert-service.js';
 import type { EvidenceStore } from '../../core/contracts/evidence-store.js';
+import { fenceEpochKey } from '../../core/contracts/fence.js';
 import type { FindingSink, FindingTypeInfo } from '../../core/contracts/finding.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
 import type { LoadedCamera } from '../../core/contracts/loaded-camera.js';
@@ -49,6 +50,11 @@ import { redisKeys } from './redis-keys.js';
 import { sweepAlerts, sweepEvidence, type RetentionConfig } from './retention.js';
 
 export interface CreateDispatcherOptions {
+  /**
+   * Cluster mode: the cluster key prefix. Findings stamped with a lease epoch older than the
+   * camera's current one (core/contracts/fence.ts) are dropped.
+   */
+  fencePrefix?: string;
   config: DispatcherConfig;
   forwarding: ForwardTarget[];
   /** redis:// URL; password and Sentinel settings go in redisOptions (already resolved). */
@@ -251,7 +257,22 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
   // Every job name of the catalogue with exactly one handler, checked now (fail fast), not
   // when the first job of a forgotten name arrives.
   const handlers: AnyJobHandler[] = [
-    ...findingHandlers({ engine, producer: jobs, failed, latency, clock, logger }),
+    ...findingHandlers({
+      engine,
+      producer: jobs,
+      failed,
+      latency,
+      clock,
+      logger,
+      ...(o.fencePrefix === undefined
+        ? {}
+        : {
+            currentFence: async (cameraId: string) => {
+              const v = await redis.get(fenceEpochKey(o.fencePrefix!, cameraId));
+              return v === null || !/^\d+$/.test(v) ? null : Number(v);
+            },
+          }),
+    }),
     ...forwarder.handlers(),
     ...rechecker.handlers(),
     onJob('maintenance', 'tick', 'dispatcher.tick', async () => JSON.stringify(await dispatcher.tick())),

@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Counter, Histogram } from 'prom-client';
+import { isStale } from '../../core/contracts/fence.js';
 import { FindingSchema, type Finding } from '../../core/contracts/finding.js';
 import { Codes, GridwatchError } from '../../core/errors.js';
 import type { AlertEngine } from './alert-engine.js';
@@ -23,8 +24,24 @@ export function findingHandlers(d: {
   latency: Histogram;
   clock: () => number;
   logger: Logger;
+  /**
+   * Cluster mode: the camera's current lease epoch (null when unknown). A finding stamped with
+   * an older epoch came from a node that lost the camera (paused past its lease) and is dropped.
+   */
+  currentFence?: (cameraId: string) => Promise<number | null>;
 }): AnyJobHandler[] {
   const { engine, logger } = d;
+
+  async function stale(f: Finding): Promise<boolean> {
+    if (!f.fence || !d.currentFence) return false;
+    if (!isStale(f, await d.currentFence(f.cameraId))) return false;
+    d.failed.inc({ queue: 'findings', code: 'stale_fence' });
+    logger.warn(
+      { findingId: f.id, cameraId: f.cameraId, fence: f.fence },
+      'finding from an older camera lease (fenced); dropped',
+    );
+    return true;
+  }
 
   let inFlight = 0;
   const gateWaiters: (() => void)[] = [];
@@ -46,6 +63,7 @@ export function findingHandlers(d: {
   });
 
   async function one(f: Finding, job: Job): Promise<string> {
+    if (await stale(f)) return 'stale_fence';
     try {
       const r = await engine.ingest(f);
       if (r.alert) d.latency.observe(Math.max(0, d.clock() - job.timestamp) / 1_000);
@@ -74,10 +92,16 @@ export function findingHandlers(d: {
    */
   async function batch(raw: readonly unknown[], job: Job): Promise<string> {
     const good: Finding[] = [];
+    let fenced = 0;
     for (const x of raw) {
       const r = FindingSchema.safeParse(x);
-      if (r.success) good.push(r.data);
-      else
+      if (r.success) {
+        if (await stale(r.data)) {
+          fenced++;
+          continue;
+        }
+        good.push(r.data);
+      } else
         await d.producer.add(
           'findings',
           'quarantine',
@@ -86,7 +110,7 @@ export function findingHandlers(d: {
         );
     }
     const results = await engine.ingestMany(good, gate);
-    const counts: Record<string, number> = {};
+    const counts: Record<string, number> = fenced ? { stale_fence: fenced } : {};
     let retry: unknown = null;
     const now = d.clock();
     for (const [i, r] of results.entries()) {

@@ -12,6 +12,7 @@ import type {
 } from '../plugin-api/contract.js';
 import type { Alert } from '../../../core/contracts/alert.js';
 import type { Suppression } from '../../../core/contracts/alert-service.js';
+import { dwellFactorFor, isSuppressed } from '../../../core/rules/suppression-match.js';
 import type { EvidenceStore } from '../../../core/contracts/evidence-store.js';
 import {
   FindingSchema,
@@ -249,28 +250,23 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
     return st.mask;
   }
 
-  function dwellFactorFor(
+  // Suppression semantics have one definition (core/rules/suppression-match.ts), shared with
+  // the dispatcher's alert engine.
+  function dwellFactorsByZone(
     cameraId: string,
     type: string,
     zones: readonly ZoneView[],
   ): Record<string, number> {
     const f: Record<string, number> = {};
-    for (const s of suppressions) {
-      if (s.action !== 'raise_dwell' || s.cameraId !== cameraId || s.type !== type) continue;
-      for (const z of zones)
-        if (s.zoneId === null || s.zoneId === z.id) f[z.id] = Math.max(f[z.id] ?? 1, s.dwellFactor);
+    for (const z of zones) {
+      const k = dwellFactorFor(suppressions, { cameraId, type, zoneId: z.id });
+      if (k > 1) f[z.id] = k;
     }
     return f;
   }
 
-  const isSuppressed = (cameraId: string, type: string, zoneId: string | null) =>
-    suppressions.some(
-      (s) =>
-        s.action === 'suppress' &&
-        s.cameraId === cameraId &&
-        s.type === type &&
-        (s.zoneId === null || s.zoneId === zoneId),
-    );
+  const suppressed = (cameraId: string, type: string, zoneId: string | null) =>
+    isSuppressed(suppressions, { cameraId, type, zoneId });
 
   async function storeEvidence(
     name: string,
@@ -362,7 +358,7 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
     const evKey = `${em.type}|${em.key}`;
     seen.add(evKey);
     emit({ kind: 'emission', cameraId: st.cam.id, at, plugin: h.plugin, emission: em });
-    if (isSuppressed(st.cam.id, em.type, em.zoneId)) {
+    if (suppressed(st.cam.id, em.type, em.zoneId)) {
       mSuppressed.inc({ type: em.type });
       return;
     }
@@ -519,7 +515,7 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
           zones,
           active: active.includes(rule),
           inferred: res.inferred,
-          dwellFactor: dwellFactorFor(st.cam.id, rule, zones),
+          dwellFactor: dwellFactorsByZone(st.cam.id, rule, zones),
         };
         return { handle, emissions: await handle.evaluate(input) };
       }),

@@ -89,6 +89,19 @@ describe('detection pipeline on vtest.avi (van zone, 10 s dwell)', () => {
     expect(r.events.filter((e) => e.type === 'illegal_parking')).toHaveLength(1);
   }, 180_000);
 
+  it('a suppression without a zone covers every zone of the camera; one for another zone does not', async () => {
+    const wide = await rig.analyze(mediaPath('vtest.avi'), cam, {
+      maxSec: 20,
+      suppressions: [sup({ zoneId: null })],
+    });
+    expect(wide.findings).toEqual([]);
+    const elsewhere = await rig.analyze(mediaPath('vtest.avi'), cam, {
+      maxSec: 20,
+      suppressions: [sup({ zoneId: 'another-bay' })],
+    });
+    expect(elsewhere.findings.length).toBeGreaterThan(0);
+  }, 240_000);
+
   it('lengthens the dwell by the raise_dwell factor', async () => {
     const r = await rig.analyze(mediaPath('vtest.avi'), cam, {
       maxSec: 30,
