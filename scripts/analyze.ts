@@ -115,8 +115,9 @@ async function main(): Promise<number> {
       backend: config.backend,
       logger,
       metrics,
-      minScore: config.model.minScore,
-      iouThreshold: config.model.nmsIou,
+      // The same model choice as the live gateway: the configured default model plugin.
+      model: config.model,
+      plugins: plugins.modelPlugins(),
     });
     try {
       await pool.ready();
