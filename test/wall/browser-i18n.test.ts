@@ -2,6 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../core/contracts/alert.js';
 import type { Actor } from '../../core/contracts/alert-service.js';
+import { ERROR_CATALOGUE } from '../../core/errors.js';
 import { launchChromium, openWall, type WallPage } from './helpers/browser.js';
 import { PASSWORD, startHarness, type Harness } from './helpers/wall-harness.js';
 
@@ -93,7 +94,7 @@ beforeAll(async () => {
   // The camera without a stream has its failure reason before the walk.
   for (let i = 0; i < 200 && !h.cameras.get('cam-bs-01')?.reason; i++)
     await new Promise((r) => setTimeout(r, 100));
-  expect(h.cameras.get('cam-bs-01')?.reason).toMatch(/^[a-z_]+: /);
+  expect(h.cameras.get('cam-bs-01')?.reason).toMatch(/^GW_CAMERA_[A-Z_]+: /);
 });
 afterAll(async () => {
   for (const p of pages) await p.context.close();
@@ -181,7 +182,11 @@ describe('every page in Chinese and in English', () => {
         await expectTranslated(page, lang, view);
       }
       const reason = page.locator('#camera-panel [data-camera="cam-bs-01"] .reason');
-      expect(await reason.getAttribute('data-code')).toMatch(/^[a-z_]+$/);
+      // Ingest reports catalogue codes; the page shows the catalogue's text for the language.
+      const code = await reason.getAttribute('data-code');
+      expect(code).toMatch(/^GW_CAMERA_[A-Z_]+$/);
+      const texts = ERROR_CATALOGUE[code as keyof typeof ERROR_CATALOGUE];
+      expect(await reason.textContent()).toBe(lang === 'zh' ? texts.zh : texts.en);
     }
     expect(admin.errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
   });

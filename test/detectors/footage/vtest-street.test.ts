@@ -93,12 +93,13 @@ describe('vtest.avi through the full pipeline', () => {
     const meta = await sharp(jpg).metadata();
     expect(meta.format).toBe('jpeg');
     expect([meta.width, meta.height]).toEqual([768, 576]);
-    // The box outline is drawn in the type colour (#e53935): the top edge of the box is red.
+    // The box outline is drawn in the type colour (#e53935): its left edge is red. (The top
+    // edge may sit under a label plate: labels are placed where they do not cover each other.)
     const b = f.boxes[0]!;
     const { data, info } = await sharp(jpg).raw().toBuffer({ resolveWithObject: true });
-    const y = Math.round(b.y1 * info.height);
+    const x = Math.round(b.x1 * info.width);
     let red = 0;
-    for (let x = Math.round(b.x1 * info.width) + 3; x < Math.round(b.x2 * info.width) - 3; x++) {
+    for (let y = Math.round(b.y1 * info.height) + 3; y < Math.round(b.y2 * info.height) - 3; y++) {
       const i = (y * info.width + x) * info.channels;
       if (data[i]! > 180 && data[i + 1]! < 110 && data[i + 2]! < 110) red++;
     }
