@@ -142,6 +142,8 @@ export function zodToInputIssues(
   error: z.ZodError,
   locate: Locate,
   prefix: readonly PathKey[] = [],
+  /** The validated value, for `found` when the parse did not use `reportInput`. */
+  input?: unknown,
 ): InputIssue[] {
   const out: InputIssue[] = [];
   for (const issue of error.issues) {
@@ -163,8 +165,8 @@ export function zodToInputIssues(
     }
     // A whole document that is a bare value is what a file holding only a secret looks like
     // (one dropped into a camera folder was echoed in the log and the admin page): hidden.
-    let found =
-      path.length === 0 && isScalar(issue.input) ? hidden(issue.input) : describeValue(issue.input, path);
+    const seen = 'input' in issue ? issue.input : valueAt(input, rel);
+    let found = path.length === 0 && isScalar(seen) ? hidden(seen) : describeValue(seen, path);
     if (issue.code === 'invalid_union' && (issue as { note?: string }).note === 'No matching discriminator') {
       const disc = (issue as { discriminator?: string }).discriminator;
       const input = issue.input as Record<string, unknown> | undefined;
@@ -180,4 +182,35 @@ export function zodToInputIssues(
     });
   }
   return out;
+}
+
+/** The value at a zod path inside `input` (undefined when absent). */
+function valueAt(input: unknown, path: readonly PathKey[]): unknown {
+  let v = input;
+  for (const k of path)
+    v = v !== null && typeof v === 'object' ? (v as Record<PathKey, unknown>)[k] : undefined;
+  return v;
+}
+
+const NO_POSITION: Locate = () => ({});
+
+/**
+ * The one mapping of zod issues for payloads without file positions (HTTP bodies, socket
+ * events, jobs, findings, plugin options): the same paths, expected and found (secrets
+ * hidden) as config files get. `prefix` roots the paths (e.g. `['options']`).
+ */
+export function zodIssues(
+  source: string,
+  error: z.ZodError,
+  input?: unknown,
+  prefix: readonly PathKey[] = [],
+): InputIssue[] {
+  return zodToInputIssues(source, error, NO_POSITION, prefix, input);
+}
+
+/** The same issues as one line, `path: message; …`, for logs and replies across threads. */
+export function zodIssuesText(error: z.ZodError, prefix: readonly PathKey[] = []): string {
+  return zodIssues('', error, undefined, prefix)
+    .map((i) => `${i.path || '(root)'}: ${i.message} (expected ${i.expected})`)
+    .join('; ');
 }

@@ -8,6 +8,7 @@ import { GridCodeSchema } from '../../core/contracts/common-schema.js';
 import { ValidationError } from '../../core/errors.js';
 import type { AlertStore } from './alert-store.js';
 import type { RedisKeys } from './redis-keys.js';
+import { zodIssues } from '../../core/config/zod-issues.js';
 
 export const AlertQuerySchema = z
   .strictObject({
@@ -75,16 +76,7 @@ export async function queryAlerts(
 ): Promise<AlertPage> {
   const parsed = AlertQuerySchema.safeParse(input);
   if (!parsed.success) {
-    throw new ValidationError(
-      'alerts query',
-      parsed.error.issues.map((i) => ({
-        source: 'alerts query',
-        path: i.path.join('.'),
-        expected: i.code,
-        found: 'input' in i ? (JSON.stringify(i.input)?.slice(0, 40) ?? 'undefined') : '?',
-        message: i.message,
-      })),
-    );
+    throw new ValidationError('alerts query', zodIssues('alerts query', parsed.error, input));
   }
   const q = parsed.data;
   const base = keys.byGrid(q.gridCode ?? q.scope);

@@ -19,6 +19,7 @@ import { PLATFORM_ORDER, systemMove } from './lifecycle.js';
 import type { Rechecker } from './recheck.js';
 import type { RedisKeys } from './redis-keys.js';
 import { SIG_HEADERS, verifySignature } from './signing.js';
+import { zodIssues } from '../../core/config/zod-issues.js';
 
 export const CallbackBodySchema = z
   .strictObject({
@@ -128,16 +129,7 @@ export function createCallbackRouter(d: {
     }
     const p = CallbackBodySchema.safeParse(json);
     if (!p.success) {
-      throw new ValidationError(
-        'POST /callbacks',
-        p.error.issues.map((i) => ({
-          source: 'POST /callbacks',
-          path: i.path.join('.'),
-          expected: i.code,
-          found: 'see message',
-          message: i.message,
-        })),
-      );
+      throw new ValidationError('POST /callbacks', zodIssues('POST /callbacks', p.error, json));
     }
     const b = p.data;
     const alertId = b.alertId ?? (await d.redis.get(d.keys.caseIndex(t.id, b.caseId!)));

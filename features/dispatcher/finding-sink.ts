@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { FindingSchema, type Finding, type FindingSink } from '../../core/contracts/finding.js';
 import { ClosedError, ValidationError } from '../../core/errors.js';
 import { findingJobId, type JobProducer } from './job-registry.js';
+import { zodIssues } from '../../core/config/zod-issues.js';
 
 export interface BatchingSink extends FindingSink {
   /** Stops taking findings; resolves once every accepted finding is in the queue. */
@@ -73,13 +74,7 @@ export function createFindingSink(d: {
       if (!p.success) {
         throw new ValidationError(
           `finding ${typeof f?.id === 'string' ? f.id : '?'}`,
-          p.error.issues.map((i) => ({
-            source: 'finding',
-            path: i.path.join('.'),
-            expected: i.code,
-            found: 'see message',
-            message: i.message,
-          })),
+          zodIssues('finding', p.error, f),
         );
       }
       await new Promise<void>((resolve, reject) => {

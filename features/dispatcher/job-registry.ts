@@ -2,6 +2,7 @@ import { UnrecoverableError, type Job, type JobsOptions, type Queue } from 'bull
 import { z } from 'zod';
 import { FindingSchema } from '../../core/contracts/finding.js';
 import { Codes, GridwatchError, ValidationError } from '../../core/errors.js';
+import { zodIssues, zodIssuesText } from '../../core/config/zod-issues.js';
 
 /**
  * The job catalogue: every queue the dispatcher uses, every job name on it, and the zod schema
@@ -98,7 +99,7 @@ function schemaOf(queue: string, name: string): z.ZodType | undefined {
 }
 
 export function issuesText(e: z.ZodError): string {
-  return e.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  return zodIssuesText(e);
 }
 
 /** Validates a payload against the catalogue; throws ValidationError naming the queue, job and field. */
@@ -114,16 +115,7 @@ export function validateJob<Q extends QueueName, N extends JobName<Q>>(
     });
   const p = schema.safeParse(data);
   if (!p.success)
-    throw new ValidationError(
-      `${queue} job ${name}`,
-      p.error.issues.map((i) => ({
-        source: `${queue} job ${name}`,
-        path: i.path.join('.'),
-        expected: i.code,
-        found: 'see message',
-        message: i.message,
-      })),
-    );
+    throw new ValidationError(`${queue} job ${name}`, zodIssues(`${queue} job ${name}`, p.error, data));
   return p.data as JobData<Q, N>;
 }
 

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import { Codes, GridwatchError, ValidationError, type InputIssue } from '../../core/errors.js';
+import { zodIssues } from '../../core/config/zod-issues.js';
+import { Codes, GridwatchError, ValidationError } from '../../core/errors.js';
 
 /**
  * Deepest nesting a request body or socket payload may have. The deepest real payload (an
@@ -20,31 +21,6 @@ export function depthExceeds(input: unknown, max: number): boolean {
   return false;
 }
 
-function describeFound(input: unknown, path: PropertyKey[]): string {
-  let v: unknown = input;
-  for (const k of path) v = v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined;
-  if (v === undefined) return 'nothing';
-  let s: string;
-  try {
-    s = typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
-  } catch {
-    s = Array.isArray(v) ? 'an array' : typeof v;
-  }
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-}
-
-/** zod issues as InputIssues naming the request or event and the dotted field. */
-export function toIssues(source: string, input: unknown, error: z.ZodError): InputIssue[] {
-  return error.issues.map((i) => {
-    const path = i.path
-      .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
-      .join('.')
-      .replace(/\.\[/g, '[');
-    const expected = 'expected' in i && typeof i.expected === 'string' ? i.expected : i.code;
-    return { source, path, expected, found: describeFound(input, i.path), message: i.message };
-  });
-}
-
 /**
  * Parses a boundary payload; throws ValidationError (GW_VALIDATION, 400) naming source and
  * field, or GW_VALIDATION for a payload nested deeper than MAX_INPUT_DEPTH.
@@ -56,6 +32,6 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, sourc
     });
   }
   const r = schema.safeParse(input);
-  if (!r.success) throw new ValidationError(source, toIssues(source, input, r.error));
+  if (!r.success) throw new ValidationError(source, zodIssues(source, r.error, input));
   return r.data;
 }

@@ -10,6 +10,7 @@ import { Codes, GridwatchError } from '../../../core/errors.js';
 import { PluginManifestSchema, type PluginManifest } from '../plugin-api/contract.js';
 import type { DetectorsConfig } from '../config/detectors-config.js';
 import { listPluginDirs, pluginRoots, readManifest } from './plugin-discovery.js';
+import { zodIssuesText } from '../../../core/config/zod-issues.js';
 
 /** A model plugin as the main thread knows it: from its manifest only, never imported there. */
 export interface ModelPluginRef {
@@ -28,7 +29,7 @@ export function validateManifest(
 ): PluginManifest {
   const parsed = PluginManifestSchema.safeParse(found.manifest);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    const issues = zodIssuesText(parsed.error);
     throw new GridwatchError(
       Codes.GW_PLUGIN_MANIFEST,
       `plugin ${dirName}: invalid manifest ${found.file}: ${issues}`,

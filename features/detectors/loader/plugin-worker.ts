@@ -4,6 +4,7 @@ import { pino, type Logger } from 'pino';
 import { z } from 'zod';
 import type { DetectorPlugin, Rule } from '../plugin-api/contract.js';
 import type { HostMessage, PluginReply } from './plugin-protocol.js';
+import { zodIssuesText } from '../../../core/config/zod-issues.js';
 
 /**
  * One plugin's sandbox thread. Rule calls run here so a call that never returns (even a
@@ -72,7 +73,7 @@ async function handle(msg: HostMessage): Promise<void> {
         const r = plugin.optionsSchema.safeParse(msg.options);
         if (!r.success) {
           // The camera's fault, not the plugin's: reported for that camera only.
-          const text = r.error.issues.map((i) => `options.${i.path.join('.')}: ${i.message}`).join('; ');
+          const text = zodIssuesText(r.error, ['options']);
           send({ type: 'callError', call: msg.call, message: text, options: true });
           return;
         }

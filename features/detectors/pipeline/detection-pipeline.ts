@@ -30,6 +30,7 @@ import type { PluginSet, PluginStatus, RuleHandle } from '../loader/plugin-loade
 import type { InferencePool, InferencePoolHealth, InferenceResult } from '../model/inference-pool.js';
 import { GRID_H, GRID_W, zoneMask } from '../motion/motion.js';
 import { createTracker, classFamily, iou, type Tracker } from '../tracker/tracker.js';
+import { zodIssuesText } from '../../../core/config/zod-issues.js';
 
 /** What the pipeline did with one frame or event; analyze and tests listen, the gateway need not. */
 export type PipelineEvent =
@@ -338,7 +339,7 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
     const r = FindingSchema.safeParse(candidate);
     if (r.success) return r.data;
     mErrors.inc({ stage: 'finding_schema' });
-    lastError = `plugin ${h.plugin} emitted an invalid finding: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+    lastError = `plugin ${h.plugin} emitted an invalid finding: ${zodIssuesText(r.error)}`;
     log.error(
       { plugin: h.plugin, cameraId: st.cam.id, issues: r.error.issues },
       'rule emission does not make a valid finding; dropped',

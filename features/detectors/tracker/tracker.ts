@@ -14,6 +14,7 @@
 import { z } from 'zod';
 import type { DetectedObject, NBox, TrackedObject } from '../plugin-api/contract.js';
 import { ValidationError } from '../../../core/errors.js';
+import { zodIssues } from '../../../core/config/zod-issues.js';
 
 export const TrackerOptionsSchema = z
   .strictObject({
@@ -175,16 +176,7 @@ export function median(xs: readonly number[]): number {
 export function createTracker(opts: TrackerOptions = {}): Tracker {
   const parsed = TrackerOptionsSchema.safeParse(opts);
   if (!parsed.success) {
-    throw new ValidationError(
-      'tracker options',
-      parsed.error.issues.map((i) => ({
-        source: 'tracker options',
-        path: i.path.join('.'),
-        expected: i.code,
-        found: JSON.stringify(i.input ?? null) ?? 'undefined',
-        message: i.message,
-      })),
-    );
+    throw new ValidationError('tracker options', zodIssues('tracker options', parsed.error, opts));
   }
   const o = parsed.data;
   let live: TrackState[] = [];
