@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { definePlugin, type RuleEmission } from '../../plugin-api/contract.js';
 // Shared helpers: the dwell loop (rules-lib/dwell.ts) and box formatting.
 import { createStationaryDwell } from '../../rules-lib/dwell.js';
-import { boxOf, round } from '../../rules-lib/boxes.js';
+import { trackEmission } from '../../rules-lib/boxes.js';
 
 // 1. Options: strict (a typo in camera YAML is an error, not ignored), every field described
 //    (the descriptions become the JSON Schema and the docs), defaults for what cameras omit.
@@ -51,16 +51,11 @@ export default definePlugin<LoiteringOptions>({
     return {
       evaluate(input) {
         // Zones are matched by the feet (bottom-centre of the box).
-        return dwell.evaluate(input).map(({ track: t, zone, key, start }): RuleEmission => ({
-          type: 'loitering',
-          key,
-          zoneId: zone.id,
-          score: round(t.score),
-          trackIds: [t.trackId],
-          boxes: [boxOf(t)],
-          firstSeen: start,
-          lastSeen: input.frame.at,
-        }));
+        return dwell
+          .evaluate(input)
+          .map(({ track: t, zone, key, start }): RuleEmission =>
+            trackEmission('loitering', t, zone, key, start, input.frame.at),
+          );
       },
     };
   },

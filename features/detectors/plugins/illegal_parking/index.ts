@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { definePlugin, type RuleEmission } from '../../plugin-api/contract.js';
 import { createStationaryDwell } from '../../rules-lib/dwell.js';
 import { placeKeyOf } from '../../rules-lib/geometry.js';
-import { boxOf, round } from '../../rules-lib/boxes.js';
+import { trackEmission } from '../../rules-lib/boxes.js';
 import {
   dwellOption,
   minHitsOption,
@@ -45,14 +45,7 @@ export default definePlugin<IllegalParkingOptions>({
     return {
       evaluate(input) {
         return dwell.evaluate(input).map(({ track: t, zone, key, start, dwellSec }): RuleEmission => ({
-          type: 'illegal_parking',
-          key,
-          zoneId: zone.id,
-          score: round(t.score),
-          trackIds: [t.trackId],
-          boxes: [boxOf(t)],
-          firstSeen: start,
-          lastSeen: input.frame.at,
+          ...trackEmission('illegal_parking', t, zone, key, start, input.frame.at),
           placeKey: placeKeyOf(t.box, 'park'),
           details: { label: t.label, dwellSec, zoneName: zone.name },
         }));

@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { definePlugin, type RuleEmission, type ZoneView } from '../../plugin-api/contract.js';
 import { createDwellBook, dwellMs } from '../../rules-lib/dwell.js';
 import { filterZones, placeKeyOf, zoneOf } from '../../rules-lib/geometry.js';
-import { boxOf, round } from '../../rules-lib/boxes.js';
+import { round, trackEmission } from '../../rules-lib/boxes.js';
 import { dwellOption, minHitsOption, minScoreOption, zonesOption } from '../../rules-lib/options.js';
 import { boxCellMask, cellGrid, components, localGain, polygonCellMask } from '../../rules-lib/pixels.js';
 
@@ -295,14 +295,7 @@ export default definePlugin<RoadObstructionOptions>({
           const start = book.hold(key, t.stationarySince);
           if (at - start < dwellMs(options.dwellSec, zone.id, input.dwellFactor)) continue;
           out.push({
-            type: 'road_obstruction',
-            key,
-            zoneId: zone.id,
-            score: round(t.score),
-            trackIds: [t.trackId],
-            boxes: [boxOf(t)],
-            firstSeen: start,
-            lastSeen: at,
+            ...trackEmission('road_obstruction', t, zone, key, start, at),
             placeKey: placeKeyOf(t.box, 'obst'),
             details: { source: 'object', label: t.label, zoneName: zone.name },
           });
