@@ -16,7 +16,8 @@ import { Codes, ConfigError, GridwatchError } from '../core/errors.js';
 import { createEvidenceStore } from '../core/evidence/evidence-store.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { createMetricsRegistry } from '../core/metrics.js';
-import { FAIL_FAST_REDIS_OPTIONS, openRedis, type RedisConnection } from '../core/redis/redis-connection.js';
+import { openRedis, type RedisConnection } from '../core/redis/redis-connection.js';
+import type { RedisConfig } from '../core/redis/redis-config.js';
 import { createDetectors, readPluginTypes, type Detectors } from '../features/detectors/index.js';
 import { createDispatcher, type Dispatcher } from '../features/dispatcher/dispatcher.js';
 import { createIngest, type Ingest } from '../features/ingest/ingest.js';
@@ -130,21 +131,20 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
         [],
       );
     }
-    const redis: RedisConnection = opts.redisUrl
+    // --redis joins another process's Redis as a plain URL, keeping gateway.yaml's password.
+    const redisConfig: RedisConfig | undefined = opts.redisUrl
       ? {
           url: opts.redisUrl,
-          options: {
-            ...FAIL_FAST_REDIS_OPTIONS,
-            ...(gw.redis && 'url' in gw.redis && gw.redis.password
-              ? { password: resolveSecret(gw.redis.password, baseDir) }
-              : {}),
-          },
-          embedded: false,
-          up: () => true,
-          describe: () => opts.redisUrl!,
-          close: async () => undefined,
+          ...(gw.redis && 'url' in gw.redis && gw.redis.password ? { password: gw.redis.password } : {}),
         }
-      : await openRedis({ config: gw.redis, dataDir: gw.dataDir, baseDir, logger, metrics });
+      : gw.redis;
+    const redis: RedisConnection = await openRedis({
+      config: redisConfig,
+      dataDir: gw.dataDir,
+      baseDir,
+      logger,
+      metrics,
+    });
     closers.push({ name: 'redis', close: () => redis.close() });
     log.info({ redis: redis.describe(), roles }, 'redis ready');
 

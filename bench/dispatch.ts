@@ -19,7 +19,7 @@ import pino from 'pino';
 import { Server } from 'socket.io';
 import { Queue, Worker, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { createDispatcher } from '../features/dispatcher/dispatcher.js';
-import { redisOptionsFromUrl } from '../features/dispatcher/redis-url.js';
+import { redisOptionsFromUrl } from '../core/redis/redis-url.js';
 import { DispatcherConfigSchema } from '../features/dispatcher/dispatcher-config.js';
 import { findingJobId } from '../features/dispatcher/job-registry.js';
 import type { Alert } from '../core/contracts/alert.js';

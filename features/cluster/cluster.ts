@@ -23,6 +23,7 @@ import type { Logger } from '../../core/logger.js';
 import type { ClusterConfig } from './cluster-config.js';
 import { clusterKeys, defineLeaseScripts } from './lease-scripts.js';
 import { placeCameras, type PlacementNode } from './placement.js';
+import { redisOptionsFromUrl } from '../../core/redis/redis-url.js';
 
 export interface CreateClusterOptions {
   config: ClusterConfig;
@@ -83,20 +84,6 @@ interface Held {
   token: number;
   /** Monotonic time (performance.now) after which the lease may have expired in Redis. */
   validUntil: number;
-}
-
-/** URL → ioredis options (host, port, db, TLS); the password comes in `extra`. */
-function optionsFromUrl(url: string, extra: RedisOptions = {}): RedisOptions {
-  const u = new URL(url);
-  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
-  return {
-    host: u.hostname || '127.0.0.1',
-    port: u.port ? Number(u.port) : 6379,
-    ...(Number.isFinite(db) && db > 0 ? { db } : {}),
-    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
-    protocol: 2,
-    ...extra,
-  };
 }
 
 export function createCluster(o: CreateClusterOptions): Cluster {
@@ -315,7 +302,7 @@ export function createCluster(o: CreateClusterOptions): Cluster {
         throw new GridwatchError(Codes.GW_CLOSED, `cluster node ${nodeId} was already started or closed`);
       state = 'running';
       const r = new Redis({
-        ...optionsFromUrl(o.redisUrl, o.redisOptions),
+        ...redisOptionsFromUrl(o.redisUrl, o.redisOptions),
         lazyConnect: true,
         // Fail fast instead of queueing: a tick that cannot reach Redis must not block the
         // next one, and leases are judged by local time anyway.

@@ -44,7 +44,7 @@ import {
   type TypedQueues,
 } from './job-registry.js';
 import { createOutbox } from './outbox.js';
-import { redisOptionsFromUrl } from './redis-url.js';
+import { redisOptionsFromUrl } from '../../core/redis/redis-url.js';
 import { createRechecker } from './recheck.js';
 import { redisKeys } from './redis-keys.js';
 import { sweepAlerts, sweepEvidence, type RetentionConfig } from './retention.js';
@@ -114,7 +114,6 @@ export interface Dispatcher {
   close(): Promise<void>;
 }
 
-export { redisOptionsFromUrl } from './redis-url.js';
 
 const UnroutedSchema = z
   .strictObject({

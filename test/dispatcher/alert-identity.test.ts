@@ -15,14 +15,13 @@ import type { Box } from '../../core/contracts/finding.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
 import type { Suppression } from '../../core/contracts/suppression.js';
 import { loadGridFile } from '../../core/grid/grid-index.js';
-import { createMetricsRegistry } from '../../core/metrics.js';
 import { dwellFactorFor, isSuppressed } from '../../core/rules/suppression-match.js';
 import { createDispatcher, type Dispatcher } from '../../features/dispatcher/dispatcher.js';
 import { DispatcherConfigSchema } from '../../features/dispatcher/dispatcher-config.js';
 import { systemMove } from '../../features/dispatcher/lifecycle.js';
 import { redisKeys } from '../../features/dispatcher/redis-keys.js';
 import { startTestRedis } from '../helpers/redis.js';
-import { actors, cameras, finding, GRID, writeGridFile } from './fixtures.js';
+import { actors, finding, GRID, testDispatcherOptions, writeGridFile } from './fixtures.js';
 
 const logger = pino({ level: process.env.GW_TEST_LOG ?? 'silent' });
 let redis: Awaited<ReturnType<typeof startTestRedis>>;
@@ -46,27 +45,15 @@ afterEach(async () => {
 
 async function make(config: Record<string, unknown> = {}) {
   const prefix = `id${++n}`;
-  const d = createDispatcher({
-    config: DispatcherConfigSchema.parse({
-      prefix,
-      fallbackGridCode: GRID.township,
-      tickSec: 3_600,
-      dedup: { default: { windowSec: 300, keys: ['camera', 'type', 'zone'] } },
-      ...config,
+  const d = createDispatcher(
+    testDispatcherOptions({
+      redisUrl: redis.url,
+      dir,
+      grids,
+      logger,
+      config: { prefix, dedup: { default: { windowSec: 300, keys: ['camera', 'type', 'zone'] } }, ...config },
     }),
-    forwarding: [],
-    redisUrl: redis.url,
-    grids: () => grids,
-    cameras: () => cameras(),
-    typeInfo: () => undefined,
-    publicUrl: 'https://gridwatch.example.cn/',
-    baseDir: dir,
-    retention: { alertsDays: 180, evidenceDays: 30, evidenceMaxMb: 100 },
-    workers: false,
-    schedulers: false,
-    logger,
-    metrics: createMetricsRegistry({ defaultMetrics: false }),
-  });
+  );
   open.push(d);
   await d.start();
   return { d, prefix };

@@ -13,11 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fenceEpochKey } from '../../core/contracts/fence.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
 import { loadGridFile } from '../../core/grid/grid-index.js';
-import { createMetricsRegistry } from '../../core/metrics.js';
 import { createDispatcher, type Dispatcher } from '../../features/dispatcher/dispatcher.js';
-import { DispatcherConfigSchema } from '../../features/dispatcher/dispatcher-config.js';
 import { startTestRedis } from '../helpers/redis.js';
-import { cameras, finding, GRID, waitFor, writeGridFile } from './fixtures.js';
+import { finding, GRID, testDispatcherOptions, waitFor, writeGridFile } from './fixtures.js';
 
 const logger = pino({ level: process.env.GW_TEST_LOG ?? 'silent' });
 const FENCE_PREFIX = 'gwc';
@@ -31,25 +29,19 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gw-fence-'));
   grids = (await loadGridFile(await writeGridFile(dir))).index;
   d = createDispatcher({
-    config: DispatcherConfigSchema.parse({
-      prefix: 'fence',
-      fallbackGridCode: GRID.township,
-      tickSec: 3_600,
+    ...testDispatcherOptions({
+      redisUrl: redis.url,
+      dir,
+      grids,
+      logger,
       // Each finding its own alert: the test counts what got through.
-      dedup: { default: { windowSec: 300, keys: ['camera', 'type', 'zone', 'place'] } },
+      config: {
+        prefix: 'fence',
+        dedup: { default: { windowSec: 300, keys: ['camera', 'type', 'zone', 'place'] } },
+      },
     }),
     fencePrefix: FENCE_PREFIX,
-    forwarding: [],
-    redisUrl: redis.url,
-    grids: () => grids,
-    cameras: () => cameras(),
-    typeInfo: () => undefined,
-    publicUrl: 'https://gridwatch.example.cn/',
-    baseDir: dir,
-    retention: { alertsDays: 180, evidenceDays: 30, evidenceMaxMb: 100 },
-    schedulers: false,
-    logger,
-    metrics: createMetricsRegistry({ defaultMetrics: false }),
+    workers: true,
   });
   await d.start();
 });

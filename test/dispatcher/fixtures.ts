@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import type { Alert } from '../../core/contracts/alert.js';
 import type { Actor, AlertNotifier, Suppression } from '../../core/contracts/alert-service.js';
 import type { Finding } from '../../core/contracts/finding.js';
+import type { GridIndex } from '../../core/contracts/grid-index.js';
 import type { LoadedCamera } from '../../core/contracts/loaded-camera.js';
+import type { Logger } from '../../core/logger.js';
+import { createMetricsRegistry } from '../../core/metrics.js';
+import type { CreateDispatcherOptions } from '../../features/dispatcher/dispatcher.js';
+import { DispatcherConfigSchema } from '../../features/dispatcher/dispatcher-config.js';
 import { verifySignature, SIG_HEADERS, signatureHeader } from '../../features/dispatcher/signing.js';
 
 /** Rectangle [lon0, lat0, lon1, lat1] as a closed GeoJSON ring. */
@@ -305,28 +310,39 @@ export async function postCallback(
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
-export async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | null | undefined | false>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { waitFor } from '../helpers/wait-for.js';
 
 export async function writeGridFile(dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   const file = join(dir, 'grids.geojson');
   await writeFile(file, JSON.stringify(gridGeoJson()));
   return file;
+}
+
+/**
+ * Options for a dispatcher under test against a real Redis: the given prefix and config over
+ * the fixture grids and cameras, no forwarding, no workers unless asked, no schedulers.
+ */
+export function testDispatcherOptions(o: {
+  redisUrl: string;
+  dir: string;
+  grids: GridIndex;
+  config: Record<string, unknown>;
+  logger: Logger;
+}): CreateDispatcherOptions {
+  return {
+    config: DispatcherConfigSchema.parse({ fallbackGridCode: GRID.township, tickSec: 3_600, ...o.config }),
+    forwarding: [],
+    redisUrl: o.redisUrl,
+    grids: () => o.grids,
+    cameras: () => cameras(),
+    typeInfo: () => undefined,
+    publicUrl: 'https://gridwatch.example.cn/',
+    baseDir: o.dir,
+    retention: { alertsDays: 180, evidenceDays: 30, evidenceMaxMb: 100 },
+    workers: false,
+    schedulers: false,
+    logger: o.logger,
+    metrics: createMetricsRegistry({ defaultMetrics: false }),
+  };
 }

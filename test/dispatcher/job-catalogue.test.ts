@@ -19,9 +19,8 @@ import {
 import type { GridIndex } from '../../core/contracts/grid-index.js';
 import { Codes, GridwatchError, InvalidTransitionError, ValidationError } from '../../core/errors.js';
 import { loadGridFile } from '../../core/grid/grid-index.js';
-import { createMetricsRegistry } from '../../core/metrics.js';
 import { createDispatcher, type Dispatcher } from '../../features/dispatcher/dispatcher.js';
-import { DispatcherConfigSchema, ForwardTargetSchema } from '../../features/dispatcher/dispatcher-config.js';
+import { ForwardTargetSchema } from '../../features/dispatcher/dispatcher-config.js';
 import {
   bindHandlers,
   JOB_CATALOGUE,
@@ -33,7 +32,7 @@ import { applyAction } from '../../features/dispatcher/lifecycle.js';
 import { outboxMember } from '../../features/dispatcher/outbox.js';
 import { redisKeys } from '../../features/dispatcher/redis-keys.js';
 import { startTestRedis } from '../helpers/redis.js';
-import { actors, cameras, finding, GRID, waitFor, writeGridFile } from './fixtures.js';
+import { actors, finding, GRID, testDispatcherOptions, waitFor, writeGridFile } from './fixtures.js';
 
 const logger = pino({ level: process.env.GW_TEST_LOG ?? 'silent' });
 let redis: Awaited<ReturnType<typeof startTestRedis>>;
@@ -59,7 +58,7 @@ afterEach(async () => {
 async function make(workers = true) {
   const prefix = `jc${++n}`;
   const d = createDispatcher({
-    config: DispatcherConfigSchema.parse({ prefix, fallbackGridCode: GRID.township, tickSec: 3_600 }),
+    ...testDispatcherOptions({ redisUrl: redis.url, dir, grids, logger, config: { prefix } }),
     // Nothing listens on port 9: forward jobs stay queued or retrying, which is all we look at.
     forwarding: [
       ForwardTargetSchema.parse({
@@ -68,17 +67,7 @@ async function make(workers = true) {
         secret: { env: 'GW_TEST_JOBS_SECRET' },
       }),
     ],
-    redisUrl: redis.url,
-    grids: () => grids,
-    cameras: () => cameras(),
-    typeInfo: () => undefined,
-    publicUrl: 'https://gridwatch.example.cn/',
-    baseDir: dir,
-    retention: { alertsDays: 180, evidenceDays: 30, evidenceMaxMb: 100 },
     workers,
-    schedulers: false,
-    logger,
-    metrics: createMetricsRegistry({ defaultMetrics: false }),
   });
   open.push(d);
   await d.start();
