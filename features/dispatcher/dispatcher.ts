@@ -114,7 +114,6 @@ export interface Dispatcher {
   close(): Promise<void>;
 }
 
-
 const UnroutedSchema = z
   .strictObject({
     at: z.number().int().describe('ms since epoch of the last fallback-routed finding'),
