@@ -464,6 +464,8 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
               rgb: new Uint8Array(rgb),
               width: frame.width,
               height: frame.height,
+              // The same model as the camera's samples: a re-check must judge with it.
+              ...(st.cam.model ? { model: st.cam.model } : {}),
             });
             return r.status === 'done' ? r.objects : null;
           } catch (err) {
@@ -640,13 +642,14 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
     },
     async recheck(frame, alert) {
       if (closed) throw new ClosedError('detection pipeline');
+      const model = states.get(alert.cameraId)?.cam.model;
       const res = await pool.infer({
         cameraId: `recheck:${alert.cameraId}:${alert.id}`,
         rgb: new Uint8Array(frame.rgb),
         width: frame.width,
         height: frame.height,
         // The camera's own model, so a re-check judges with the model that raised the alert.
-        ...(states.get(alert.cameraId)?.cam.model ? { model: states.get(alert.cameraId)!.cam.model! } : {}),
+        ...(model ? { model } : {}),
       });
       if (res.status !== 'done') return { present: false, score: 0 };
       return matchRecheck(res.objects, alert.boxes);
