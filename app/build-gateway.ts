@@ -5,7 +5,7 @@
  * and its connections; shutdown runs in the reverse order of start-up.
  */
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { Alert } from '../core/contracts/alert.js';
 import type { AlertNotifier, RecheckProbe, Suppression } from '../core/contracts/alert-service.js';
@@ -14,6 +14,7 @@ import type { FindingTypeInfo } from '../core/contracts/finding.js';
 import { resolveSecret } from '../core/config/resolve-secret.js';
 import { Codes, ConfigError, GridwatchError } from '../core/errors.js';
 import { createEvidenceStore } from '../core/evidence/evidence-store.js';
+import { createRedisBlobStore } from '../core/evidence/redis-blob-store.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { createMetricsRegistry } from '../core/metrics.js';
 import { openRedis, type RedisConnection } from '../core/redis/redis-connection.js';
@@ -148,11 +149,24 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
     closers.push({ name: 'redis', close: () => redis.close() });
     log.info({ redis: redis.describe(), roles }, 'redis ready');
 
+    // Shared between nodes (a shared directory or Redis) so any wall serves any node's evidence.
+    const ev = gw.cluster.evidence;
     const evidence = createEvidenceStore({
-      dir: join(gw.dataDir, 'evidence'),
+      dir: ev.dir ? resolvePath(baseDir, ev.dir) : join(gw.dataDir, 'evidence'),
+      ...(ev.store === 'redis'
+        ? {
+            blobs: createRedisBlobStore({
+              redisUrl: redis.url,
+              redisOptions: redis.options,
+              prefix: ev.prefix,
+              ttlMs: gw.retention.evidenceDays * 86_400_000,
+            }),
+          }
+        : {}),
       timeZone: gw.timezone,
       metrics,
     });
+    closers.push({ name: 'evidence', close: () => evidence.close() });
 
     const store = createGatewayConfigStore({
       gatewayFile: loaded.file,

@@ -1,8 +1,10 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { buffer } from 'node:stream/consumers';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { EvidenceStore } from '../contracts/evidence-store.js';
 import { Codes, GridwatchError } from '../errors.js';
+import type { BlobStore } from './blob-store.js';
+import { createDirBlobStore } from './dir-blob-store.js';
 
 const NAME = /^[A-Za-z0-9_.:-]{1,150}$/;
 /** How long a probe result stands before readiness writes a new probe file. */
@@ -19,7 +21,10 @@ function dayFolder(at: number, timeZone: string): string {
 }
 
 export interface FsEvidenceStoreOptions {
+  /** Directory of the default store; ignored when `blobs` is given. */
   dir: string;
+  /** Where the bytes go (a shared directory, Redis); default a directory store over `dir`. */
+  blobs?: BlobStore;
   timeZone?: string;
   /** Registers gridwatch_evidence_writable and gridwatch_evidence_write_failures_total. */
   metrics?: Registry;
@@ -35,8 +40,10 @@ export interface EvidenceWriteHealth {
   failures: number;
 }
 
-export interface FsEvidenceStore extends EvidenceStore {
-  readonly dir: string;
+export interface ManagedEvidenceStore extends EvidenceStore {
+  /** The directory of a directory store (retention sweeps it); null when the bytes are in Redis. */
+  readonly dir: string | null;
+  readonly blobs: BlobStore;
   /** Write health as last seen by put(), without touching the disk. */
   health(): EvidenceWriteHealth;
   /**
@@ -44,6 +51,15 @@ export interface FsEvidenceStore extends EvidenceStore {
    * store is noticed before the next finding needs it. Never throws.
    */
   check(): Promise<{ ok: boolean; detail: string }>;
+  /** Closes the blob store (its Redis connection). */
+  close(): Promise<void>;
+}
+
+/** The directory-backed store (the default): its files can be named. */
+export interface FsEvidenceStore extends ManagedEvidenceStore {
+  readonly dir: string;
+  /** Absolute path of a stored file; throws GW_EVIDENCE_PATH on anything that escapes the store. */
+  resolve(relPath: string): string;
 }
 
 function errnoOf(err: unknown): string {
@@ -51,9 +67,15 @@ function errnoOf(err: unknown): string {
   return typeof code === 'string' ? code : 'error';
 }
 
-/** Evidence JPEGs under <dir>/YYYY-MM-DD/. Writes are atomic (temp file + rename). */
-export function createEvidenceStore(opts: FsEvidenceStoreOptions): FsEvidenceStore {
-  const root = resolve(opts.dir);
+/**
+ * Evidence JPEGs keyed YYYY-MM-DD/<name>.jpg in a blob store (default: files under <dir>).
+ * Writes are atomic in every backend, so a wall on another node never reads half an image.
+ */
+export function createEvidenceStore(opts: Omit<FsEvidenceStoreOptions, 'blobs'>): FsEvidenceStore;
+export function createEvidenceStore(opts: FsEvidenceStoreOptions): ManagedEvidenceStore;
+export function createEvidenceStore(opts: FsEvidenceStoreOptions): ManagedEvidenceStore {
+  const dirStore = opts.blobs ? null : createDirBlobStore({ dir: opts.dir });
+  const blobs: BlobStore = opts.blobs ?? dirStore!;
   const tz = opts.timeZone ?? 'Asia/Shanghai';
   const clock = opts.clock ?? Date.now;
   const state: EvidenceWriteHealth = { writable: true, lastError: null, lastErrorAt: null, failures: 0 };
@@ -91,30 +113,26 @@ export function createEvidenceStore(opts: FsEvidenceStoreOptions): FsEvidenceSto
   };
 
   async function probe(): Promise<void> {
-    const file = join(root, `.probe-${process.pid}`);
+    const key = `probe/p${process.pid}-${randomBytes(4).toString('hex')}`;
     try {
-      await mkdir(root, { recursive: true });
-      await writeFile(file, 'probe');
-      await rm(file, { force: true });
+      await blobs.put(key, Buffer.from('probe'));
+      await blobs.delete(key);
       succeeded();
     } catch (err) {
       failed(err);
     }
   }
 
-  const store: FsEvidenceStore = {
-    dir: root,
+  const store: ManagedEvidenceStore = {
+    dir: dirStore ? dirStore.dir : null,
+    blobs,
     async put(name: string, jpeg: Uint8Array, at = clock()): Promise<string> {
       const safe = name.replace(/:/g, '_');
       if (!NAME.test(safe))
         throw new GridwatchError(Codes.GW_EVIDENCE_NAME, `bad evidence name ${JSON.stringify(name)}`);
       const rel = `${dayFolder(at, tz)}/${safe}.jpg`;
-      const abs = join(root, rel);
       try {
-        await mkdir(dirname(abs), { recursive: true });
-        const tmp = `${abs}.${process.pid}.tmp`;
-        await writeFile(tmp, jpeg);
-        await rename(tmp, abs);
+        await blobs.put(rel, jpeg);
       } catch (err) {
         failed(err);
         throw err;
@@ -122,29 +140,20 @@ export function createEvidenceStore(opts: FsEvidenceStoreOptions): FsEvidenceSto
       succeeded();
       return rel;
     },
-    resolve(relPath: string): string {
-      if (isAbsolute(relPath) || !/^\d{4}-\d{2}-\d{2}\/[A-Za-z0-9_.-]+\.jpg$/.test(relPath)) {
-        throw new GridwatchError(Codes.GW_EVIDENCE_PATH, 'bad evidence path');
-      }
-      const abs = normalize(join(root, relPath));
-      if (!abs.startsWith(root + sep)) throw new GridwatchError(Codes.GW_EVIDENCE_PATH, 'bad evidence path');
-      return abs;
-    },
     async read(relPath: string): Promise<Buffer> {
+      if (!/^\d{4}-\d{2}-\d{2}\/[A-Za-z0-9_.-]+\.jpg$/.test(relPath))
+        throw new GridwatchError(Codes.GW_EVIDENCE_PATH, 'bad evidence path');
       try {
-        return await readFile(store.resolve(relPath));
+        return await buffer(await blobs.get(relPath));
       } catch (err) {
+        // GW_EVIDENCE_EXPIRED when retention removed it (the normal case for alerts older
+        // than evidenceDays): a 404 with its own code, and no absolute path in the message.
         if (err instanceof GridwatchError) throw err;
-        // Retention removed it (the normal case for alerts older than evidenceDays): a 404
-        // with its own code, and no absolute path in the message.
-        if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR')
-          throw new GridwatchError(Codes.GW_EVIDENCE_EXPIRED, `evidence ${relPath} is no longer kept`, {
-            details: { evidence: relPath },
-          });
         throw new GridwatchError(Codes.GW_INTERNAL, `evidence ${relPath} cannot be read (${errnoOf(err)})`);
       }
     },
     health: () => ({ ...state }),
+    close: () => blobs.close(),
     async check() {
       if (clock() - probedAt >= PROBE_TTL_MS) {
         probing ??= probe().finally(() => {
@@ -161,5 +170,15 @@ export function createEvidenceStore(opts: FsEvidenceStoreOptions): FsEvidenceSto
           };
     },
   };
-  return store;
+  if (!dirStore) return store;
+  const fs: FsEvidenceStore = {
+    ...store,
+    dir: dirStore.dir,
+    resolve(relPath) {
+      if (!/^\d{4}-\d{2}-\d{2}\/[A-Za-z0-9_.-]+\.jpg$/.test(relPath))
+        throw new GridwatchError(Codes.GW_EVIDENCE_PATH, 'bad evidence path');
+      return dirStore.path(relPath);
+    },
+  };
+  return fs;
 }

@@ -51,6 +51,29 @@ export const ClusterConfigSchema = z
       .max(600_000)
       .default(4_000)
       .describe('Camera lease lifetime; a dead node’s cameras are free after at most this'),
+    evidence: z
+      .strictObject({
+        store: z
+          .enum(['dir', 'redis'])
+          .default('dir')
+          .describe(
+            'dir: files in `dir` (give every node the same shared directory, e.g. an NFS mount); redis: in the shared Redis, expiring after retention.evidenceDays',
+          ),
+        dir: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Evidence directory for store dir, relative to gateway.yaml; default <dataDir>/evidence'),
+        prefix: z
+          .string()
+          .regex(/^[A-Za-z0-9:_-]{1,64}$/)
+          .default('gw:evidence')
+          .describe('Redis key prefix for store redis'),
+      })
+      .default({ store: 'dir', prefix: 'gw:evidence' })
+      .describe(
+        'Where evidence images are kept, so a wall on any node can show what a node on another wrote (docs/deployment.md)',
+      ),
   })
   .refine((c) => c.leaseTtlMs >= 2 * c.heartbeatMs && c.nodeTtlMs >= 2 * c.heartbeatMs, {
     message: 'leaseTtlMs and nodeTtlMs must be at least twice heartbeatMs (one renewal may be late)',

@@ -66,7 +66,7 @@ export interface CreateDispatcherOptions {
   /** Where alert events go in this process. Omitted: this process relays nothing (workers only). */
   notifier?: AlertNotifier;
   /** Evidence store; retention sweeps its `dir`. */
-  evidence?: EvidenceStore & { readonly dir: string };
+  evidence?: EvidenceStore & { readonly dir: string | null };
   /** Base URL the platform fetches evidence from (…/evidence/<relative path>). */
   publicUrl: string;
   /** Folder secrets files are relative to (gateway.yaml's). */
@@ -393,7 +393,8 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
     },
     async sweep(now = clock()) {
       await sweepAlerts({ redis, keys, store, now, alertsDays: o.retention.alertsDays, logger });
-      if (o.evidence) {
+      // Evidence in Redis expires by its own TTL; only a directory is swept.
+      if (o.evidence?.dir) {
         await sweepEvidence({
           dir: o.evidence.dir,
           now,

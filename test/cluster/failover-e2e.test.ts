@@ -6,7 +6,8 @@
  * to the other node, whose own tracker sees the van again and reports it under a newer fencing
  * token. The van must stay ONE alert (dedup on camera, type, zone and the object's place, not
  * on a node-local track id), and a Socket.IO wall client on the surviving node must receive
- * every alert the dispatcher made, each exactly once.
+ * every alert the dispatcher made, each exactly once, and serve the evidence image the killed
+ * node wrote (cluster.evidence.store redis).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -81,7 +82,8 @@ beforeAll(async () => {
       'detectors: { workers: 1 }',
       // The object's place, not a node-local track id: the survivor's tracker starts afresh.
       'dispatcher: { dedup: { illegal_parking: { windowSec: 600, keys: [camera, type, zone, place] } } }',
-      `cluster: { enabled: true, nodeId: ${id}, capacity: 10 }`,
+      // Evidence in the shared Redis: the survivor's wall serves the image the dead node wrote.
+      `cluster: { enabled: true, nodeId: ${id}, capacity: 10, evidence: { store: redis } }`,
       USERS,
     ].join('\n');
   for (const id of [...NODES, 'node-d']) {
@@ -194,6 +196,13 @@ describe('a camera failing over between gateway processes', () => {
     });
     expect(res.status).toBe(200);
     const all = ((await res.json()) as { items: Alert[] }).items;
+    // The alert's first image was written by the node that is gone; the survivor serves it.
+    const img = await fetch(`http://127.0.0.1:${survivor.port}/api/v1/alerts/${raised.id}/evidence/first`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(img.status).toBe(200);
+    expect(img.headers.get('content-type')).toBe('image/jpeg');
+    expect(Buffer.from(await img.arrayBuffer()).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
     // One alert for the van, across the failover.
     expect(all.filter((a) => a.type === 'illegal_parking' && a.zoneId === 'no-parking').map((a) => a.id)).toEqual([
       raised.id,
