@@ -26,6 +26,7 @@ import { createWall, type Wall } from '../features/wall/create-wall.js';
 import type { ReadyReport } from '../features/wall/health-router.js';
 import { alertLifecycleTable } from './alert-lifecycle-table.js';
 import { createClusterWiring } from './cluster-wiring.js';
+import { createClusterObserver } from '../features/cluster/cluster-observer.js';
 import { createGatewayConfigStore, type GatewayConfigStore } from './gateway-config-store.js';
 import { loadGatewayFile, type LoadedGatewayConfig } from './gateway-file.js';
 
@@ -239,6 +240,12 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
         : null;
     // Pushed before ingest, so it closes after it: cameras stop, then leases are released.
     if (cl) closers.push({ name: 'cluster', close: () => cl.cluster.close() });
+    // Any wall shows the cluster (admin page), with or without cameras of its own.
+    const observer =
+      gw.cluster.enabled && has('wall')
+        ? createClusterObserver({ config: gw.cluster, redisUrl: redis.url, redisOptions: redis.options })
+        : null;
+    if (observer) closers.push({ name: 'cluster-observer', close: () => observer.close() });
     const findingSink = cl ? cl.fenced(dispatcher.sink) : dispatcher.sink;
 
     if (has('detect')) {
@@ -342,7 +349,13 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
             unrouted: await dispatcher.unrouted(),
             configIssues: store.issues().length,
             evidence: evidence.health(),
-            cluster: cl ? { node: cl.cluster.nodeId, ...cl.cluster.view() } : null,
+            cluster: observer
+              ? {
+                  node: cl?.cluster.nodeId ?? null,
+                  ownedHere: cl ? [...cl.cluster.owned()].sort() : [],
+                  ...(await observer.snapshot(store.cameras().length)),
+                }
+              : null,
           }),
         },
         metrics,

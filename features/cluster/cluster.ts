@@ -111,6 +111,17 @@ export function createCluster(o: CreateClusterOptions): Cluster {
     help: 'Cameras no live node reported owning at the last heartbeat',
     registers: [o.metrics],
   });
+  // Per live node, from the heartbeats: the cluster view in /metrics of every ingest node.
+  new Gauge({
+    name: 'gridwatch_cluster_node_cameras',
+    help: 'Cameras each live node reported owning at its last heartbeat (this node: now)',
+    labelNames: ['node'] as const,
+    registers: [o.metrics],
+    collect() {
+      this.reset();
+      for (const n of liveInfo) this.set({ node: n.id }, n.id === nodeId ? held.size : n.owned);
+    },
+  });
   const renewHist = new Histogram({
     name: 'gridwatch_cluster_lease_renew_seconds',
     help: 'Round trip of one batch of lease renewals (all owned cameras)',

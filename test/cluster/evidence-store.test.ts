@@ -54,7 +54,8 @@ const code = async (p: Promise<unknown>) => {
     return err instanceof GridwatchError ? err.code : String(err);
   }
 };
-const bytes = (len: number, seed: number) => Buffer.from(Array.from({ length: len }, (_, i) => (i * seed) & 0xff));
+const bytes = (len: number, seed: number) =>
+  Buffer.from(Array.from({ length: len }, (_, i) => (i * seed) & 0xff));
 
 describe.each(['dir', 'redis'])('%s blob store', (kind) => {
   it('puts, gets (streamed, several chunks), stats, lists by prefix and deletes by key', async () => {

@@ -20,6 +20,7 @@ import type { Alert } from '../../core/contracts/alert.js';
 import { freePort } from '../../core/util/free-port.js';
 import { placeCameras } from '../../features/cluster/placement.js';
 import { REPO_ROOT, vtestH264 } from '../helpers/media.js';
+import { launchChromium, openWall } from '../wall/helpers/browser.js';
 import { startTestRedis } from '../helpers/redis.js';
 import { leaseOwners, waitFor } from './support.js';
 
@@ -172,6 +173,19 @@ describe('a camera failing over between gateway processes', () => {
     expect(raised.cameraId).toBe(CAMERA);
     expect(raised.zoneId).toBe('no-parking');
 
+    // The admin cluster page on the surviving wall, before the kill: both nodes, the camera on the victim.
+    const browser = await launchChromium();
+    const { page, errors } = await openWall(
+      browser,
+      `http://127.0.0.1:${survivor.port}/`,
+      'admin',
+      'gridwatch-admin',
+    );
+    await page.locator('#nav-cluster').click();
+    const row = (node: string) => page.locator(`[data-table=cluster-nodes] tbody tr[data-node="${node}"]`);
+    await row(first).locator('[data-owned="1"]').waitFor();
+    await row(second).locator('[data-owned="0"]').waitFor();
+
     victim.child.kill('SIGKILL');
     await new Promise((res) => victim.child.once('exit', res));
     const killedAt = Date.now();
@@ -204,13 +218,38 @@ describe('a camera failing over between gateway processes', () => {
     expect(img.headers.get('content-type')).toBe('image/jpeg');
     expect(Buffer.from(await img.arrayBuffer()).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
     // One alert for the van, across the failover.
-    expect(all.filter((a) => a.type === 'illegal_parking' && a.zoneId === 'no-parking').map((a) => a.id)).toEqual([
-      raised.id,
-    ]);
+    expect(
+      all.filter((a) => a.type === 'illegal_parking' && a.zoneId === 'no-parking').map((a) => a.id),
+    ).toEqual([raised.id]);
     // Every alert the dispatcher made reached the surviving wall, each exactly once.
     const seen = news.map((a) => a.id);
     expect(new Set(seen).size).toBe(seen.length);
     expect([...seen].sort()).toEqual(all.map((a) => a.id).sort());
+
+    // The cluster view after the failover: /admin/health, /metrics and the admin page agree.
+    const health = (await (
+      await fetch(`http://127.0.0.1:${survivor.port}/api/v1/admin/health`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).json()) as {
+      cluster: { node: string; ownedHere: string[]; camerasPerNode: Record<string, number>; unowned: number };
+    };
+    expect(health.cluster).toMatchObject({
+      node: second,
+      ownedHere: [CAMERA],
+      camerasPerNode: { [second]: 1 },
+      unowned: 0,
+    });
+    expect(Object.keys(health.cluster.camerasPerNode)).toEqual([second]);
+    const metrics = await (await fetch(`http://127.0.0.1:${survivor.port}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`^gridwatch_cluster_node_cameras\\{node="${second}"\\} 1$`, 'm'));
+    expect(metrics).not.toContain(`gridwatch_cluster_node_cameras{node="${first}"}`);
+    await row(second).locator('[data-owned="1"]').waitFor();
+    expect(await row(first).count()).toBe(0);
+    expect(await page.locator('[data-unowned="0"]').count()).toBe(1);
+    // The 401 is the page's session probe before login.
+    expect(errors.filter((e) => !/401/.test(e))).toEqual([]);
+    await browser.close();
     wall.close();
   }, 120_000);
 });

@@ -10,13 +10,15 @@ import { createSocket } from './js/socket.js';
 import { createStore } from './js/store.js';
 import { createAdminView } from './js/views/admin.js';
 import { createCamerasView } from './js/views/cameras.js';
+import { createClusterView } from './js/views/cluster.js';
 import { createDetailView } from './js/views/detail.js';
 import { createHelpView } from './js/views/help.js';
 import { createHistoryView } from './js/views/history.js';
 import { createListView } from './js/views/list.js';
 import { createLoginView } from './js/views/login.js';
 
-const VIEWS = ['wall', 'history', 'cameras', 'admin'];
+const VIEWS = ['wall', 'history', 'cameras', 'admin', 'cluster'];
+const ADMIN_VIEWS = ['admin', 'cluster'];
 
 const store = createStore();
 const ui = store.ui;
@@ -108,17 +110,19 @@ const history = createHistoryView(ctx, {
 });
 const cameras = createCamerasView(ctx);
 const admin = createAdminView(ctx);
+const clusterView = createClusterView(ctx);
 const login = createLoginView(ctx, { onSession: (s) => enter(s) });
 
 function show(view) {
   if (!VIEWS.includes(view)) view = 'wall';
-  if (view === 'admin' && ui.session?.user.role !== 'admin') view = 'wall';
+  if (ADMIN_VIEWS.includes(view) && ui.session?.user.role !== 'admin') view = 'wall';
   ui.view = view;
   for (const v of VIEWS) $(`view-${v}`).hidden = v !== view;
   document.querySelectorAll('#nav a').forEach((a) => a.classList.toggle('active', a.dataset.view === view));
   if (view === 'history') void history.show();
   if (view === 'cameras') void cameras.show();
   if (view === 'admin') void admin.show();
+  if (view === 'cluster') void clusterView.show();
 }
 
 function renderConn() {
@@ -171,6 +175,7 @@ function applyLanguage() {
     if (ui.view === 'history') history.render();
     if (ui.view === 'cameras') cameras.render();
     if (ui.view === 'admin') void admin.show();
+    if (ui.view === 'cluster') void clusterView.show();
   }
 }
 
@@ -261,6 +266,7 @@ async function enter(session) {
   ui.session = session;
   login.hide();
   $('nav-admin').hidden = session.user.role !== 'admin';
+  $('nav-cluster').hidden = session.user.role !== 'admin';
   const [tree, page] = await Promise.all([ctx.api.get('/grids'), ctx.api.get('/alerts?limit=200')]);
   ui.gridOptions = flattenGrid(tree, 0, []);
   store.replaceAll(page.items);
