@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import { Codes, GridwatchError } from '../errors.js';
 import { redisOptionsFromUrl } from '../redis/redis-url.js';
 import { isBlobKey, type BlobInfo, type BlobStore } from './blob-store.js';
@@ -14,6 +14,8 @@ export interface RedisBlobStoreOptions {
   ttlMs: number;
   /** Bytes per GETRANGE / APPEND round trip when streaming; default 256 KiB. */
   chunkBytes?: number;
+  /** Opens the connection instead, e.g. an ioredis Cluster (every command here is one key, or one slot). */
+  connect?: () => Redis | Cluster;
 }
 
 /**
@@ -29,7 +31,8 @@ export interface RedisBlobStoreOptions {
  */
 export function createRedisBlobStore(o: RedisBlobStoreOptions): BlobStore {
   const chunk = o.chunkBytes ?? 256 * 1024;
-  const redis = new Redis({ ...redisOptionsFromUrl(o.redisUrl, o.redisOptions), lazyConnect: false });
+  const redis: Redis | Cluster =
+    o.connect?.() ?? new Redis({ ...redisOptionsFromUrl(o.redisUrl, o.redisOptions), lazyConnect: false });
   // Errors reach the callers of each command; this only keeps an 'error' event from crashing.
   redis.on('error', () => undefined);
   const index = `${o.prefix}:index`;

@@ -15,7 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, type Cluster as RedisCluster, type RedisOptions } from 'ioredis';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { fenceEpochKey, leaseKey } from '../../core/contracts/fence.js';
 import { Codes, GridwatchError } from '../../core/errors.js';
@@ -36,6 +36,11 @@ export interface CreateClusterOptions {
   nodeId?: string;
   /** Default: config.capacity. */
   capacity?: number;
+  /**
+   * Opens the connection (lazyConnect), e.g. an ioredis Cluster for Redis Cluster; default a
+   * Redis from redisUrl. The scripts and batches work on both (test/cluster/redis-cluster.test.ts).
+   */
+  connect?: () => Redis | RedisCluster;
 }
 
 export interface ClusterNodeView {
@@ -79,6 +84,18 @@ export interface Cluster {
 }
 
 type State = 'idle' | 'running' | 'closing' | 'closed';
+type Conn = Redis | RedisCluster;
+
+/**
+ * Runs the calls together, results in order like a pipeline's. Not a pipeline: on Redis
+ * Cluster one pipeline may not span slots, while auto-pipelining (on in the connection)
+ * batches concurrent commands per server either way, so a tick stays one round trip per server.
+ */
+async function batch<T>(calls: Array<() => Promise<T>>): Promise<Array<[Error | null, T | undefined]>> {
+  return (await Promise.allSettled(calls.map((c) => c()))).map((r) =>
+    r.status === 'fulfilled' ? [null, r.value] : [r.reason as Error, undefined],
+  );
+}
 
 interface Held {
   token: number;
@@ -136,7 +153,7 @@ export function createCluster(o: CreateClusterOptions): Cluster {
   });
 
   let state: State = 'idle';
-  let redis: Redis | null = null;
+  let redis: Conn | null = null;
   let cameras: string[] = [];
   let camerasVersion = 0;
   const held = new Map<string, Held>();
@@ -184,7 +201,7 @@ export function createCluster(o: CreateClusterOptions): Cluster {
     placement = placeCameras(cameras, live);
   };
 
-  const heartbeat = async (r: Redis) => {
+  const heartbeat = async (r: Conn) => {
     const info = JSON.stringify({ capacity, owned: held.size, instance });
     const reply = await r.gwClusterHeartbeat(keys.live, keys.info, nodeId, info, cfg.nodeTtlMs);
     const now = Number(reply[0]);
@@ -229,10 +246,10 @@ export function createCluster(o: CreateClusterOptions): Cluster {
     // 1. Renew what stays ours; a lease found taken or gone is lost.
     const keep = [...held.keys()].filter((c) => camSet.has(c) && placement.get(c) === nodeId);
     if (keep.length) {
-      const pipe = r.pipeline();
-      for (const c of keep) pipe.gwClusterRenew(leaseKey(cfg.prefix, c), owner, cfg.leaseTtlMs);
       const s = performance.now();
-      const res = (await pipe.exec()) ?? [];
+      const res = await batch(
+        keep.map((c) => () => r.gwClusterRenew(leaseKey(cfg.prefix, c), owner, cfg.leaseTtlMs)),
+      );
       renewHist.observe((performance.now() - s) / 1000);
       const lost: string[] = [];
       keep.forEach((c, i) => {
@@ -255,9 +272,7 @@ export function createCluster(o: CreateClusterOptions): Cluster {
     if (give.length) {
       for (const c of give) held.delete(c);
       emit({ added: [], removed: give });
-      const pipe = r.pipeline();
-      for (const c of give) pipe.gwClusterRelease(leaseKey(cfg.prefix, c), owner);
-      await pipe.exec();
+      await batch(give.map((c) => () => r.gwClusterRelease(leaseKey(cfg.prefix, c), owner)));
       changes.inc({ change: 'released' }, give.length);
     }
 
@@ -266,10 +281,12 @@ export function createCluster(o: CreateClusterOptions): Cluster {
     if (ticks < 2) return;
     const want = cameras.filter((c) => placement.get(c) === nodeId && !held.has(c));
     if (want.length) {
-      const pipe = r.pipeline();
-      for (const c of want)
-        pipe.gwClusterClaim(leaseKey(cfg.prefix, c), fenceEpochKey(cfg.prefix, c), owner, cfg.leaseTtlMs);
-      const res = (await pipe.exec()) ?? [];
+      const res = await batch(
+        want.map(
+          (c) => () =>
+            r.gwClusterClaim(leaseKey(cfg.prefix, c), fenceEpochKey(cfg.prefix, c), owner, cfg.leaseTtlMs),
+        ),
+      );
       const added: string[] = [];
       want.forEach((c, i) => {
         const [err, epoch] = res[i] ?? [new Error('no reply'), 0];
@@ -312,14 +329,17 @@ export function createCluster(o: CreateClusterOptions): Cluster {
       if (state !== 'idle')
         throw new GridwatchError(Codes.GW_CLOSED, `cluster node ${nodeId} was already started or closed`);
       state = 'running';
-      const r = new Redis({
-        ...redisOptionsFromUrl(o.redisUrl, o.redisOptions),
-        lazyConnect: true,
-        // Fail fast instead of queueing: a tick that cannot reach Redis must not block the
-        // next one, and leases are judged by local time anyway.
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 1,
-      });
+      const r: Conn =
+        o.connect?.() ??
+        new Redis({
+          ...redisOptionsFromUrl(o.redisUrl, o.redisOptions),
+          lazyConnect: true,
+          // Fail fast instead of queueing: a tick that cannot reach Redis must not block the
+          // next one, and leases are judged by local time anyway.
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 1,
+          enableAutoPipelining: true,
+        });
       r.on('error', (err) => {
         if (Date.now() - lastErrorLog > 10_000) {
           lastErrorLog = Date.now();
@@ -382,10 +402,12 @@ export function createCluster(o: CreateClusterOptions): Cluster {
           held.clear();
           emit({ added: [], removed: give });
           try {
-            const pipe = r.pipeline();
-            for (const c of give) pipe.gwClusterRelease(leaseKey(cfg.prefix, c), owner);
-            pipe.gwClusterLeave(keys.live, keys.info, nodeId, instance);
-            await pipe.exec();
+            const res = await batch([
+              ...give.map((c) => () => r.gwClusterRelease(leaseKey(cfg.prefix, c), owner)),
+              () => r.gwClusterLeave(keys.live, keys.info, nodeId, instance),
+            ]);
+            const failed = res.find(([err]) => err);
+            if (failed) throw failed[0];
             changes.inc({ change: 'released' }, give.length);
             log.info({ released: give.length }, 'cluster node left');
           } catch (err) {

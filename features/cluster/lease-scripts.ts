@@ -4,7 +4,7 @@
  * a camera's lease and epoch carry `{cameraId}`, the node registry's two keys `{nodes}`. So
  * each script runs on Redis Cluster without CROSSSLOT.
  */
-import type { Redis, Result } from 'ioredis';
+import type { Cluster, Redis, Result } from 'ioredis';
 
 /**
  * KEYS[1] lease, KEYS[2] epoch; ARGV[1] owner, ARGV[2] ttl ms → new epoch, or 0 when another
@@ -88,7 +88,7 @@ declare module 'ioredis' {
 }
 
 /** Registers the scripts on a connection (EVALSHA with a load on NOSCRIPT, by ioredis). */
-export function defineLeaseScripts(redis: Redis): void {
+export function defineLeaseScripts(redis: Redis | Cluster): void {
   redis.defineCommand('gwClusterClaim', { numberOfKeys: 2, lua: CLAIM });
   redis.defineCommand('gwClusterRenew', { numberOfKeys: 1, lua: RENEW });
   redis.defineCommand('gwClusterRelease', { numberOfKeys: 1, lua: RELEASE });
