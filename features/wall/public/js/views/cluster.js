@@ -85,13 +85,18 @@ export function createClusterView(ctx) {
     }
   }
 
-  async function show() {
-    clearInterval(timer);
-    await refresh();
-    timer = setInterval(() => {
-      if (ctx.store.ui.view !== 'cluster') return clearInterval(timer);
-      void refresh();
+  // One chain of timeouts: it stops by itself once another view is on screen.
+  function poll() {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      if (ctx.store.ui.view !== 'cluster') return;
+      await refresh();
+      poll();
     }, REFRESH_MS);
+  }
+  async function show() {
+    await refresh();
+    poll();
   }
   return { show };
 }
