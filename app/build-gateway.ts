@@ -333,7 +333,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
               const v = cl.cluster.view();
               checks.cluster = {
                 ok: v.nodes.some((n) => n.id === cl.cluster.nodeId),
-                detail: `node ${cl.cluster.nodeId}: ${cl.cluster.owned().size} cameras owned; ${v.nodes.length} live nodes; ${v.unowned} cameras unowned`,
+                detail: `node ${cl.cluster.nodeId}: ${cl.cluster.owned().size} cameras owned; ${v.nodes.length} live nodes; ${v.unowned} cameras unowned; roles ${roles.join('+')}; lease renew ${v.renewMs === null ? '—' : `${v.renewMs} ms`}`,
               };
             }
             return { ready: Object.values(checks).every((c) => c.ok || c.critical === false), checks };

@@ -57,6 +57,8 @@ export interface ClusterView {
   camerasPerNode: Record<string, number>;
   /** Cameras in the list that no live node reported owning. */
   unowned: number;
+  /** Round trip of this node's last batch of lease renewals, ms; null before the first. */
+  renewMs: number | null;
 }
 
 export interface OwnershipChange {
@@ -167,6 +169,7 @@ export function createCluster(o: CreateClusterOptions): Cluster {
   let fenceTimer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
   let lastErrorLog = 0;
+  let lastRenewMs: number | null = null;
   let closing: Promise<void> | null = null;
 
   const emit = (change: OwnershipChange) => {
@@ -250,7 +253,8 @@ export function createCluster(o: CreateClusterOptions): Cluster {
       const res = await batch(
         keep.map((c) => () => r.gwClusterRenew(leaseKey(cfg.prefix, c), owner, cfg.leaseTtlMs)),
       );
-      renewHist.observe((performance.now() - s) / 1000);
+      lastRenewMs = performance.now() - s;
+      renewHist.observe(lastRenewMs / 1000);
       const lost: string[] = [];
       keep.forEach((c, i) => {
         const [err, ok] = res[i] ?? [new Error('no reply'), 0];
@@ -387,6 +391,7 @@ export function createCluster(o: CreateClusterOptions): Cluster {
         nodes: liveInfo.map((n) => (n.id === nodeId ? { ...n, owned: held.size } : n)),
         camerasPerNode,
         unowned: Math.max(0, cameras.length - reported),
+        renewMs: lastRenewMs === null ? null : Math.round(lastRenewMs * 10) / 10,
       };
     },
     close() {

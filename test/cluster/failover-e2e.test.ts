@@ -241,6 +241,15 @@ describe('a camera failing over between gateway processes', () => {
       unowned: 0,
     });
     expect(Object.keys(health.cluster.camerasPerNode)).toEqual([second]);
+    const ready = (await (await fetch(`http://127.0.0.1:${survivor.port}/readyz`)).json()) as {
+      checks: { cluster?: { ok: boolean; detail: string } };
+    };
+    expect(ready.checks.cluster?.ok).toBe(true);
+    expect(ready.checks.cluster?.detail).toMatch(
+      new RegExp(
+        `^node ${second}: 1 cameras owned; 1 live nodes; 0 cameras unowned; roles ingest\\+detect\\+wall; lease renew [\\d.]+ ms$`,
+      ),
+    );
     const metrics = await (await fetch(`http://127.0.0.1:${survivor.port}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`^gridwatch_cluster_node_cameras\\{node="${second}"\\} 1$`, 'm'));
     expect(metrics).not.toContain(`gridwatch_cluster_node_cameras{node="${first}"}`);

@@ -78,8 +78,11 @@ describe('cluster of three node processes', () => {
     for (const id of IDS) spawnNode(id);
     const all = place(IDS);
     await waitFor('three nodes own their shares', matches(all, IDS), 30_000);
+    // Usually 1 each; a node whose process starts more than a heartbeat after the others (a
+    // loaded machine) takes its share over from them, which is a second claim. Later claims
+    // are counted from here.
     const e1 = await epochs();
-    expect(e1.every((e) => e === 1)).toBe(true);
+    expect(e1.every((e) => e >= 1)).toBe(true);
 
     // Kill node-3 without any chance to release.
     const victim = procs.get('node-3')!;
@@ -98,12 +101,12 @@ describe('cluster of three node processes', () => {
     const failoverMs = Date.now() - killedAt;
     process.stdout.write(`failover of ${share.length} cameras: ${failoverMs} ms\n`);
     const e2 = await epochs();
-    CAMS.forEach((c, i) => expect(e2[i]).toBe(share.includes(c) ? 2 : 1));
+    CAMS.forEach((c, i) => expect(e2[i]).toBe(e1[i]! + (share.includes(c) ? 1 : 0)));
 
     // Restart with the same node id: only its share comes back, handed over by the survivors.
     spawnNode('node-3');
     await waitFor('node-3 took back its share', matches(all, IDS), 30_000);
     const e3 = await epochs();
-    CAMS.forEach((c, i) => expect(e3[i]).toBe(share.includes(c) ? 3 : 1));
+    CAMS.forEach((c, i) => expect(e3[i]).toBe(e1[i]! + (share.includes(c) ? 2 : 0)));
   });
 });
