@@ -1,4 +1,5 @@
 import type { Alert, AuditEntry, AlertState } from './alert.js';
+import type { ForwardingOverview } from './forwarding.js';
 
 export interface Actor {
   username: string;
@@ -57,12 +58,18 @@ export interface AlertService {
   get(id: string, actor: Actor): Promise<Alert>;
   audit(id: string, actor: Actor): Promise<AuditEntry[]>;
   list(q: AlertQuery): Promise<AlertPage>;
-  /** Throws ConflictError (with `details.by`) when another operator got there first. */
-  act(id: string, act: AlertAction, actor: Actor): Promise<Alert>;
+  /**
+   * Throws ConflictError (with `details.by`) when another operator got there first, and
+   * ConflictError (with `details.current`) when `expectedVersion` is given and the alert is at
+   * another version: the action was meant for a state of the alert that is no longer there.
+   */
+  act(id: string, act: AlertAction, actor: Actor, expectedVersion?: number): Promise<Alert>;
   suppressions(): Promise<Suppression[]>;
   liftSuppression(id: string, actor: Actor): Promise<void>;
   deadLetters(): Promise<DeadLetter[]>;
   retryDeadLetter(id: string, actor: Actor): Promise<void>;
+  /** Forwarding targets with backlog and last failure, and confirmed alerts no target takes (admin). */
+  forwardingOverview(actor: Actor): Promise<ForwardingOverview>;
 }
 
 /** How alert changes reach walls: implemented by the socket server (rooms by grid code). */

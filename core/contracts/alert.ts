@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BoxSchema, FindingTypeSchema } from './finding.js';
 import { GridCodeSchema, GridLevelSchema } from './common-schema.js';
+import { AlertForwardingSchema } from './forwarding.js';
 
 export const ALERT_STATES = [
   'new',
@@ -79,6 +80,9 @@ export const AlertSchema = z
       .nullable()
       .optional()
       .describe('Latest 二次识别 result, after the platform reported the case handled'),
+    forwarding: AlertForwardingSchema.nullable()
+      .optional()
+      .describe('Forwarding of the case since the alert was confirmed; absent before'),
   })
   .describe('An alert: one problem in one place, with its lifecycle');
 export type Alert = z.infer<typeof AlertSchema>;

@@ -3,13 +3,14 @@ import type { Logger } from 'pino';
 import type { Alert } from '../../core/contracts/alert.js';
 import type { Actor, AlertService } from '../../core/contracts/alert-service.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
-import { ForbiddenError, NotFoundError } from '../../core/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError } from '../../core/errors.js';
 import { inScope } from '../../core/grid/scope.js';
 import type { AlertEngine } from './alert-engine.js';
 import { queryAlerts } from './alert-query.js';
 import type { AlertStore } from './alert-store.js';
 import type { Feedback } from './feedback.js';
 import type { Forwarder } from './forwarder.js';
+import { initialForwarding } from './forwarding-status.js';
 import { applyAction } from './lifecycle.js';
 import { outboxMember } from './outbox.js';
 import type { RedisKeys } from './redis-keys.js';
@@ -46,16 +47,26 @@ export function createAlertService(d: {
       return store.audit(id);
     },
     list: (q) => queryAlerts(d.redis, d.keys, store, q),
-    async act(id, act, actor) {
+    async act(id, act, actor, expectedVersion) {
       await load(id, actor);
       const now = d.clock();
       let outbox: string | null = null;
+      let untargeted = false;
       const alert = await engine.update(id, (a) => {
+        // Checked inside the compare-and-set: the commit below only lands on this same version.
+        if (expectedVersion !== undefined && a.version !== expectedVersion) {
+          throw new ConflictError(
+            `alert ${a.id} changed since you saw it (version ${expectedVersion}, now ${a.version}, ${a.state}); reload it and decide again`,
+            { alertId: a.id, expected: expectedVersion, current: a.version, state: a.state },
+          );
+        }
         const change = applyAction(a, act, actor, now, engine.escalateAfterMs(a.type));
-        outbox =
-          act.action === 'confirm' && forwarder.targetsFor(a.type).length > 0
-            ? outboxMember({ alertId: a.id, seq: 1, kind: 'case.create' })
-            : null;
+        const targets = act.action === 'confirm' ? forwarder.targetsFor(a.type).map((t) => t.id) : [];
+        outbox = targets.length > 0 ? outboxMember({ alertId: a.id, seq: 1, kind: 'case.create' }) : null;
+        untargeted = act.action === 'confirm' && targets.length === 0;
+        // The case's standing starts with the confirm, in the same commit: 待转发, or 未配置目标
+        // when no target takes the type (never a silent 已确认).
+        if (act.action === 'confirm') change.alert = { ...change.alert, forwarding: initialForwarding(targets, now) };
         // Rejection honoured: the object is remembered in the same commit, so it is not raised
         // again while it stays (dedup.ts, matchRejected).
         const hset = change.alert.state === 'rejected' ? engine.rejectionMarker(change.alert) : undefined;
@@ -77,6 +88,7 @@ export function createAlertService(d: {
           );
         }
       }
+      if (untargeted) await forwarder.status.untargeted(alert, now);
       if (act.action === 'reject') {
         const s = await feedback.onReject(alert, now);
         if (s) await d.onSuppressionsChanged();
@@ -98,6 +110,10 @@ export function createAlertService(d: {
         lastError,
         at,
       }));
+    },
+    async forwardingOverview(actor) {
+      requireAdmin(actor, 'the forwarding overview');
+      return forwarder.status.overview(await forwarder.deadLetters());
     },
     async retryDeadLetter(id, actor) {
       requireAdmin(actor, 'retrying a dead letter');

@@ -13,6 +13,12 @@ import { buildCase } from './case-payload.js';
 import { EVIDENCE_LINK_TTL_SEC, evidenceLink } from './evidence-links.js';
 import type { DispatcherConfig, ForwardTarget } from './dispatcher-config.js';
 import { forwardJobId, onJob, type JobData, type AnyJobHandler, type JobProducer } from './job-registry.js';
+import {
+  createForwardingStatus,
+  forwardError,
+  withTarget,
+  type ForwardingStatus,
+} from './forwarding-status.js';
 import type { RedisKeys } from './redis-keys.js';
 import { signatureHeader, SIG_HEADERS } from './signing.js';
 
@@ -46,6 +52,8 @@ export interface Forwarder {
   backoff(attemptsMade: number): number;
   deadLetters(): Promise<StoredDeadLetter[]>;
   retryDeadLetter(id: string): Promise<StoredDeadLetter>;
+  /** Per-alert and per-target forwarding status (what the wall and the admin see). */
+  status: ForwardingStatus;
 }
 
 export function createForwarder(d: {
@@ -71,6 +79,33 @@ export function createForwarder(d: {
     registers: [d.metrics],
   });
   const byId = new Map(d.targets.map((t) => [t.id, t]));
+  const status = createForwardingStatus({
+    redis,
+    keys,
+    store: d.store,
+    targets: d.targets,
+    logger,
+    metrics: d.metrics,
+  });
+
+  /** Puts one target's latest attempt on the alert; a failure here is logged, the send goes on. */
+  async function noteOnAlert(
+    alertId: string,
+    targetId: string,
+    patch: Parameters<typeof withTarget>[2],
+  ): Promise<void> {
+    await d.engine
+      .update(alertId, (a) => {
+        const now = d.clock();
+        return {
+          alert: { ...a, forwarding: withTarget(a, targetId, patch, now), updatedAt: now, version: a.version + 1 },
+          audit: [],
+        };
+      })
+      .catch((err: unknown) =>
+        logger.warn({ err, alertId, target: targetId }, 'could not record the forwarding status on the alert'),
+      );
+  }
   let install: string | null = null;
   async function installId(): Promise<string> {
     if (install) return install;
@@ -85,6 +120,7 @@ export function createForwarder(d: {
     attempts: number,
     lastError: string,
     retries: number,
+    httpStatus: number | null,
   ): Promise<void> {
     const dl: StoredDeadLetter = {
       id: `${job.alertId}.${t.id}.${job.seq}`,
@@ -103,9 +139,16 @@ export function createForwarder(d: {
       { alertId: job.alertId, target: t.id, seq: job.seq, attempts, lastError },
       'case sent to the dead-letter list',
     );
+    const err = forwardError(httpStatus, lastError, d.clock());
+    await status.failed(t.id, job.alertId, job.seq, err, true);
     await d.engine
       .update(job.alertId, (a) => ({
-        alert: { ...a, updatedAt: d.clock(), version: a.version + 1 },
+        alert: {
+          ...a,
+          forwarding: withTarget(a, t.id, { status: 'failed', attempts, lastError: err }, d.clock()),
+          updatedAt: d.clock(),
+          version: a.version + 1,
+        },
         audit: [
           {
             alertId: a.id,
@@ -142,6 +185,12 @@ export function createForwarder(d: {
             removeOnFail: { count: 5_000 },
           },
         })),
+      );
+      await status.queued(
+        alert.id,
+        seq,
+        targets.map((t) => t.id),
+        d.clock(),
       );
     },
 
@@ -188,8 +237,12 @@ export function createForwarder(d: {
         },
       );
       await redis.hdel(keys.deadLetters, id);
+      await status.queued(dl.alertId, dl.seq, [dl.target], d.clock());
+      await noteOnAlert(dl.alertId, dl.target, { status: 'pending', attempts: 0 });
       return dl;
     },
+
+    status,
   };
 
   async function send(m: ForwardJob, job: Job): Promise<{ status: number | null; caseId: string | null }> {
@@ -218,7 +271,7 @@ export function createForwarder(d: {
     const body = JSON.stringify(payload);
     const ts = Math.floor(d.clock() / 1_000);
     const attempt = job.attemptsMade + 1;
-    let status: number | null = null;
+    let httpStatus: number | null = null;
     let error: string;
     try {
       const res = await fetch(t.url, {
@@ -233,7 +286,7 @@ export function createForwarder(d: {
         body,
         signal: AbortSignal.timeout(t.timeoutMs),
       });
-      status = res.status;
+      httpStatus = res.status;
       const text = await res.text();
       if (res.ok || res.status === 409) {
         // 409 = the platform already has this idempotency key: that is an acknowledgement.
@@ -253,7 +306,12 @@ export function createForwarder(d: {
           const note = `${t.id} accepted ${m.kind} seq ${m.seq}${caseId ? `, case ${caseId}` : ''} (attempt ${attempt})`;
           const set = [{ key: ackKey, value: caseId ?? '', ttlSec: d.ackTtlSec }];
           if (caseId) set.push({ key: keys.caseIndex(t.id, caseId), value: a.id, ttlSec: d.ackTtlSec });
-          const patch = { caseId: a.caseId ?? caseId, updatedAt: now, version: a.version + 1 };
+          const patch = {
+            caseId: a.caseId ?? caseId,
+            forwarding: withTarget(a, t.id, { status: 'sent', attempts: attempt, sentAt: now, lastError: null }, now),
+            updatedAt: now,
+            version: a.version + 1,
+          };
           const to = a.state === 'confirmed' ? 'forwarded' : a.state;
           return {
             alert: { ...a, ...patch, state: to },
@@ -272,7 +330,8 @@ export function createForwarder(d: {
           };
         });
         sent.inc({ target: t.id, outcome: 'ok' });
-        return { status, caseId };
+        await status.sent(t.id, m.alertId, m.seq, d.clock());
+        return { status: httpStatus, caseId };
       }
       error = `HTTP ${res.status}: ${text.slice(0, 200)}`;
     } catch (err) {
@@ -283,12 +342,17 @@ export function createForwarder(d: {
           : String(err);
     }
     sent.inc({ target: t.id, outcome: 'error' });
-    const permanent = status !== null && status >= 400 && status < 500 && !RETRYABLE_4XX.has(status);
+    const permanent =
+      httpStatus !== null && httpStatus >= 400 && httpStatus < 500 && !RETRYABLE_4XX.has(httpStatus);
     if (permanent || attempt >= t.maxAttempts) {
       const retries = Number((job.id ?? '').match(/\.r(\d+)$/)?.[1] ?? 0);
-      await deadLetter(m, t, attempt, error, retries);
+      await deadLetter(m, t, attempt, error, retries, httpStatus);
       throw new UnrecoverableError(error);
     }
+    // Still retrying: the alert says so, with the reason, so 待转发 is not a silent wait.
+    const err = forwardError(httpStatus, error, d.clock());
+    await status.failed(t.id, m.alertId, m.seq, err, false);
+    await noteOnAlert(m.alertId, t.id, { status: 'pending', attempts: attempt, lastError: err });
     logger.warn(
       { target: t.id, alertId: m.alertId, seq: m.seq, attempt, error },
       'case not accepted; will retry',

@@ -22,6 +22,12 @@ export function redisKeys(prefix: string) {
     fwdSeq: (alertId: string, targetId: string) => `${p}:fwd:seq:${alertId}:${targetId}`,
     caseIndex: (targetId: string, caseId: string) => `${p}:case:${targetId}:${caseId}`,
     deadLetters: `${p}:dead`,
+    /** Messages of one target not yet acknowledged (sorted set: [alertId, seq] JSON → queued at). */
+    fwdPending: (targetId: string) => `${p}:fwd:pending:${targetId}`,
+    /** One target's last success and last failure (hash). */
+    fwdTarget: (targetId: string) => `${p}:fwd:target:${targetId}`,
+    /** Confirmed alerts no target takes (sorted set: alert id → confirmed at). */
+    fwdUntargeted: `${p}:fwd:untargeted`,
     rejections: (cameraId: string, zoneId: string | null, type: string) =>
       `${p}:rej:${cameraId}|${zoneId ?? '-'}|${type}`,
     suppressions: `${p}:suppressions`,

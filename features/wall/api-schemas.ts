@@ -213,5 +213,8 @@ export const MetaSchema = z
       .record(z.string(), z.strictObject({ zh: z.string(), en: z.string() }))
       .describe('Operator-facing text of every error code (the `code` of an error body or ack)'),
     timeZone: z.string().describe('IANA time zone the gateway reports local times in, e.g. Asia/Shanghai'),
+    versionedActions: z
+      .literal(true)
+      .describe('Every action carries the alert version the client shows; a stale one is refused (409)'),
   })
   .describe('Constants the wall page takes from the server instead of repeating them');

@@ -43,7 +43,7 @@ import type { Session, WallAuth } from './auth.js';
 import { asReplyError } from './http-errors.js';
 import { buildOpenApi } from './openapi.js';
 import { route, type RouteDef } from './route-table.js';
-import { AlertActionSchema } from './socket-events.js';
+import { AlertActionBodySchema } from './socket-events.js';
 import { parseInput } from './validate.js';
 import { AlertSchema } from '../../core/contracts/alert.js';
 import { z } from 'zod';
@@ -185,6 +185,7 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
           openStates: d.lifecycle.openStates,
           errors: errorTexts,
           timeZone: d.timeZone,
+          versionedActions: true as const,
         };
       },
     }),
@@ -283,12 +284,13 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
       tag: 'alerts',
       access: 'operator',
       params: IdParamsSchema,
-      body: AlertActionSchema,
+      body: AlertActionBodySchema,
       response: AlertSchema,
       async handler({ session, params, body }) {
         const actor = need(session);
         await alertInScope(params.id, actor);
-        return d.alerts.act(params.id, body, actor);
+        const { version, ...act } = body;
+        return d.alerts.act(params.id, act, actor, version);
       },
     }),
     route({

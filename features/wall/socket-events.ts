@@ -15,28 +15,56 @@ export const WALL_PROTOCOL = 1;
 const AlertIdSchema = z.string().min(1).max(200).describe('Alert id');
 const NoteSchema = z.string().trim().min(1).max(2_000).describe('Free-text note');
 
-/** An action on one alert, as sent by a wall (socket) or a client (HTTP body). */
+const VersionSchema = z
+  .number()
+  .int()
+  .nonnegative()
+  .describe(
+    'The alert version the operator sees; when the alert has changed since, the action is refused with GW_CONFLICT (409)',
+  );
+
+const ACTION_VARIANTS = {
+  claim: z
+    .strictObject({ action: z.literal('claim') })
+    .describe('Take the alert: others see it as 处理中 under your name'),
+  release: z.strictObject({ action: z.literal('release') }).describe('Give a claimed alert back to the queue'),
+  confirm: z
+    .strictObject({ action: z.literal('confirm'), note: NoteSchema.optional() })
+    .describe('Confirm: forward as a case'),
+  reject: z
+    .strictObject({ action: z.literal('reject'), reason: RejectReasonSchema, note: NoteSchema.optional() })
+    .describe('Reject with a reason (feeds the suppression loop)'),
+  escalate: z
+    .strictObject({ action: z.literal('escalate'), note: NoteSchema.optional() })
+    .describe('Move the alert to the parent level'),
+  note: z.strictObject({ action: z.literal('note'), note: NoteSchema }).describe('Add a note to the audit trail'),
+};
+const V = ACTION_VARIANTS;
+
+/** An action on one alert, as sent by a wall (socket, with the version beside it). */
 export const AlertActionSchema = z
-  .discriminatedUnion('action', [
-    z
-      .strictObject({ action: z.literal('claim') })
-      .describe('Take the alert: others see it as 处理中 under your name'),
-    z.strictObject({ action: z.literal('release') }).describe('Give a claimed alert back to the queue'),
-    z
-      .strictObject({ action: z.literal('confirm'), note: NoteSchema.optional() })
-      .describe('Confirm: forward as a case'),
-    z
-      .strictObject({ action: z.literal('reject'), reason: RejectReasonSchema, note: NoteSchema.optional() })
-      .describe('Reject with a reason (feeds the suppression loop)'),
-    z
-      .strictObject({ action: z.literal('escalate'), note: NoteSchema.optional() })
-      .describe('Move the alert to the parent level'),
-    z.strictObject({ action: z.literal('note'), note: NoteSchema }).describe('Add a note to the audit trail'),
-  ])
+  .discriminatedUnion('action', [V.claim, V.release, V.confirm, V.reject, V.escalate, V.note])
   .describe('One action on an alert');
 
+/**
+ * The HTTP body of POST /alerts/:id/actions: the action and the version the client shows. Every
+ * action carries it, so a key press never lands on a version of the alert nobody looked at.
+ */
+export const AlertActionBodySchema = z
+  .discriminatedUnion('action', [
+    V.claim.extend({ version: VersionSchema }),
+    V.release.extend({ version: VersionSchema }),
+    V.confirm.extend({ version: VersionSchema }),
+    V.reject.extend({ version: VersionSchema }),
+    V.escalate.extend({ version: VersionSchema }),
+    V.note.extend({ version: VersionSchema }),
+  ])
+  .describe('One action on an alert, with the alert version the client shows');
+
 export const ClientPayloadSchemas = {
-  'alert:act': z.strictObject({ id: AlertIdSchema, act: AlertActionSchema }).describe('Act on an alert'),
+  'alert:act': z
+    .strictObject({ id: AlertIdSchema, act: AlertActionSchema, version: VersionSchema })
+    .describe('Act on an alert, at the version the operator sees'),
   'alerts:sync': z
     .strictObject({
       since: z

@@ -221,12 +221,12 @@ export function createWallSocketServer(opts: {
       serverTime: Date.now(),
     });
 
-    handle(socket, 'alert:act', async ({ id, act }) => {
+    handle(socket, 'alert:act', async ({ id, act, version }) => {
       if (actor.role === 'viewer') throw new ForbiddenError('viewers cannot act on alerts');
       const a = await alerts.get(id, actor);
       // The service checks too; this one means a service bug cannot leak (not found, as there).
       if (!inScope(actor, a, opts.grids())) throw new NotFoundError('alert', id);
-      return alerts.act(id, act, actor);
+      return alerts.act(id, act, actor, version);
     });
 
     handle(socket, 'alerts:sync', async ({ since, limit }) => {

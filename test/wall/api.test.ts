@@ -29,6 +29,10 @@ async function call(method: string, path: string, auth: Auth = {}, body?: unknow
   return { status: res.status, json, headers: res.headers, type };
 }
 
+/** The version of an alert now: what a client that just read it would send with an action. */
+const ver = async (id: string): Promise<number> =>
+  (await h.alerts.get(id, { username: 'admin', displayName: '管理员', role: 'admin', scope: '3301' })).version;
+
 /** A validly signed token for a session that does not exist or has expired. */
 function forgeToken(expiresAt: number): string {
   const key = Buffer.from(readFileSync(join(h.dataDir, 'wall-session.key'), 'utf8').trim(), 'base64url');
@@ -150,7 +154,7 @@ describe('every route checks the session', () => {
       'POST',
       `/alerts/${alertA.id}/actions`,
       { cookie: s.cookie },
-      { action: 'note', note: 'x' },
+      { action: 'note', note: 'x', version: await ver(alertA.id) },
     );
     expect(noCsrf.status).toBe(403);
     expect(noCsrf.json).toMatchObject({ code: 'GW_CSRF', field: 'X-CSRF-Token' });
@@ -158,14 +162,14 @@ describe('every route checks the session', () => {
       'POST',
       `/alerts/${alertA.id}/actions`,
       { cookie: s.cookie, csrf: 'x'.repeat(43) },
-      { action: 'note', note: 'x' },
+      { action: 'note', note: 'x', version: await ver(alertA.id) },
     );
     expect(wrong.status).toBe(403);
     const ok = await call(
       'POST',
       `/alerts/${alertA.id}/actions`,
       { cookie: s.cookie, csrf: s.csrf },
-      { action: 'note', note: '现场已核实' },
+      { action: 'note', note: '现场已核实', version: await ver(alertA.id) },
     );
     expect(ok.status).toBe(200);
   });
@@ -183,7 +187,12 @@ describe('scope', () => {
     for (const r of [
       await call('GET', `/alerts/${alertA.id}`, { token: b.token }),
       await call('GET', `/alerts/${alertA.id}/evidence/latest`, { token: b.token }),
-      await call('POST', `/alerts/${alertA.id}/actions`, { token: b.token }, { action: 'claim' }),
+      await call(
+        'POST',
+        `/alerts/${alertA.id}/actions`,
+        { token: b.token },
+        { action: 'claim', version: alertA.version },
+      ),
     ]) {
       expect(r.status).toBe(404);
       expect(r.json?.code).toBe('GW_NOT_FOUND');
@@ -221,7 +230,12 @@ describe('scope', () => {
   it('a viewer reads but cannot act', async () => {
     const v = await h.login('zhaomin');
     expect((await call('GET', `/alerts/${alertA.id}`, { token: v.token })).status).toBe(200);
-    const r = await call('POST', `/alerts/${alertA.id}/actions`, { token: v.token }, { action: 'claim' });
+    const r = await call(
+      'POST',
+      `/alerts/${alertA.id}/actions`,
+      { token: v.token },
+      { action: 'claim', version: await ver(alertA.id) },
+    );
     expect(r.status).toBe(403);
     expect(r.json?.code).toBe('GW_FORBIDDEN');
   });
@@ -273,11 +287,13 @@ describe('alerts', () => {
     const before = ((await call('GET', `/alerts/${alertA.id}`, { token: s.token })).json?.alert as Alert)
       .version;
     const cases: Array<[unknown, string]> = [
-      [{ action: 'reject' }, 'reason'],
-      [{ action: 'reject', reason: 'because' }, 'reason'],
-      [{ action: 'explode' }, 'action'],
-      [{ action: 'note', note: '' }, 'note'],
-      [{ action: 'confirm', extra: 1 }, ''],
+      [{ action: 'reject', version: before }, 'reason'],
+      [{ action: 'reject', reason: 'because', version: before }, 'reason'],
+      [{ action: 'explode', version: before }, 'action'],
+      [{ action: 'note', note: '', version: before }, 'note'],
+      [{ action: 'confirm', extra: 1, version: before }, ''],
+      [{ action: 'confirm' }, 'version'],
+      [{ action: 'confirm', version: '3' }, 'version'],
       [[], ''],
     ];
     for (const [body, field] of cases) {
@@ -298,13 +314,24 @@ describe('alerts', () => {
     const a = await h.inject({ cameraId: 'cam-df-02' });
     const zw = await h.login('zhangwei');
     const ln = await h.login('lina');
-    const c = await call('POST', `/alerts/${a.id}/actions`, { token: zw.token }, { action: 'claim' });
+    const c = await call(
+      'POST',
+      `/alerts/${a.id}/actions`,
+      { token: zw.token },
+      { action: 'claim', version: a.version },
+    );
     expect(c.status).toBe(200);
     expect(c.json).toMatchObject({
       state: 'claimed',
       claimedBy: { username: 'zhangwei', displayName: '张伟' },
     });
-    const race = await call('POST', `/alerts/${a.id}/actions`, { token: ln.token }, { action: 'confirm' });
+    // Lina acts on the claimed alert she now sees: refused because 张伟 holds it.
+    const race = await call(
+      'POST',
+      `/alerts/${a.id}/actions`,
+      { token: ln.token },
+      { action: 'confirm', version: await ver(a.id) },
+    );
     expect(race.status).toBe(409);
     expect(race.json?.code).toBe('GW_CONFLICT');
     expect(String(race.json?.message)).toContain('张伟');
@@ -312,7 +339,7 @@ describe('alerts', () => {
       'POST',
       `/alerts/${a.id}/actions`,
       { token: zw.token },
-      { action: 'confirm', note: '已通知城管' },
+      { action: 'confirm', note: '已通知城管', version: await ver(a.id) },
     );
     expect(confirm.json?.state).toBe('confirmed');
     const detail = (await call('GET', `/alerts/${a.id}`, { token: ln.token })).json as {
@@ -339,7 +366,7 @@ describe('admin: suppressions from operator feedback', () => {
           'POST',
           `/alerts/${a.id}/actions`,
           { token: op.token },
-          { action: 'reject', reason: 'false_detection' },
+          { action: 'reject', reason: 'false_detection', version: a.version },
         );
         expect(r.status).toBe(200);
       }

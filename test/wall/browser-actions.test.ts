@@ -99,7 +99,7 @@ describe('actions act on the alert on screen', () => {
     const res = await fetch(`${h.url}/api/v1/alerts/${c.id}/actions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${lina.token}`, 'content-type': 'application/json' },
-      body: '{"action":"claim"}',
+      body: JSON.stringify({ action: 'claim', version: c.version }),
     });
     expect(res.status).toBe(200);
     await expect.poll(() => card(zw, c.id).getAttribute('data-state')).toBe('claimed');

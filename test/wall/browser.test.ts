@@ -184,7 +184,7 @@ describe('the wall in chromium', () => {
       await fetch(`${h.url}/api/v1/alerts/${a.id}/actions`, {
         method: 'POST',
         headers: { authorization: `Bearer ${lina.token}`, 'content-type': 'application/json' },
-        body: '{"action":"claim"}',
+        body: JSON.stringify({ action: 'claim', version: a.version }),
       });
     }
     await expect

@@ -20,7 +20,7 @@ const leaky = (real: AlertService): AlertService => {
     get: (id, actor) => real.get(id, wide(actor)),
     audit: (id, actor) => real.audit(id, wide(actor)),
     list: (q) => real.list({ ...q, scope: CITY }),
-    act: (id, act, actor) => real.act(id, act, wide(actor)),
+    act: (id, act, actor, version) => real.act(id, act, wide(actor), version),
   };
 };
 
@@ -108,7 +108,7 @@ describe('HTTP', () => {
     const b = await h.login('wangqiang');
     const r = await api(`/api/v1/alerts/${alertA.id}/actions`, b.token, {
       method: 'POST',
-      body: JSON.stringify({ action: 'claim' }),
+      body: JSON.stringify({ action: 'claim', version: alertA.version }),
     });
     expect(r.status).toBe(404);
     expect((await stateNow(alertA.id)).state).toBe('new');
@@ -140,7 +140,11 @@ describe('HTTP', () => {
 describe('Socket.IO', () => {
   it('alert:act: refused and nothing changes', async () => {
     const wq = await socketOf('wangqiang');
-    const r = await wq.emitWithAck('alert:act', { id: alertA.id, act: { action: 'claim' } });
+    const r = await wq.emitWithAck('alert:act', {
+      id: alertA.id,
+      act: { action: 'claim' },
+      version: alertA.version,
+    });
     expect(r).toMatchObject({ ok: false, error: { code: 'GW_NOT_FOUND' } });
     expect((await stateNow(alertA.id)).state).toBe('new');
   });

@@ -120,11 +120,13 @@ describe('alert:act', () => {
     const s = client(h.url, (await h.login('zhangwei')).token);
     await connected(s);
     const bad: Array<[unknown, string]> = [
-      [{ id: a.id, act: { action: 'reject' } }, 'act.reason'],
-      [{ id: a.id, act: { action: 'reject', reason: 'bored' } }, 'act.reason'],
-      [{ id: a.id }, 'act'],
-      [{ act: { action: 'claim' } }, 'id'],
-      [{ id: a.id, act: { action: 'claim' }, sudo: true }, ''],
+      [{ id: a.id, act: { action: 'reject' }, version: a.version }, 'act.reason'],
+      [{ id: a.id, act: { action: 'reject', reason: 'bored' }, version: a.version }, 'act.reason'],
+      [{ id: a.id, version: a.version }, 'act'],
+      [{ act: { action: 'claim' }, version: a.version }, 'id'],
+      [{ id: a.id, act: { action: 'claim' } }, 'version'],
+      [{ id: a.id, act: { action: 'claim' }, version: -1 }, 'version'],
+      [{ id: a.id, act: { action: 'claim' }, version: a.version, sudo: true }, ''],
       ['claim', ''],
       [null, ''],
     ];
@@ -153,18 +155,24 @@ describe('alert:act', () => {
     const wq = client(h.url, (await h.login('wangqiang')).token);
     const vw = client(h.url, (await h.login('zhaomin')).token);
     await Promise.all([zw, ln, wq, vw].map(connected));
-    const foreign = await wq.emitWithAck('alert:act', { id: a.id, act: { action: 'claim' } });
+    const foreign = await wq.emitWithAck('alert:act', { id: a.id, act: { action: 'claim' }, version: a.version });
     expect(foreign.ok).toBe(false);
     if (!foreign.ok) expect(['GW_NOT_FOUND', 'GW_FORBIDDEN']).toContain(foreign.error.code);
-    const viewer = await vw.emitWithAck('alert:act', { id: a.id, act: { action: 'claim' } });
+    const viewer = await vw.emitWithAck('alert:act', { id: a.id, act: { action: 'claim' }, version: a.version });
     expect(viewer).toMatchObject({ ok: false, error: { code: 'GW_FORBIDDEN' } });
-    const claimed = await zw.emitWithAck('alert:act', { id: a.id, act: { action: 'claim' } });
+    const claimed = await zw.emitWithAck('alert:act', { id: a.id, act: { action: 'claim' }, version: a.version });
     expect(claimed).toMatchObject({
       ok: true,
       data: { state: 'claimed', claimedBy: { displayName: '张伟' } },
     });
     await until(() => ln.received.some((x) => x.id === a.id && x.state === 'claimed'), 'claim at lina');
-    const race = await ln.emitWithAck('alert:act', { id: a.id, act: { action: 'confirm' } });
+    // Lina acts at the version she was sent (the claim): refused because 张伟 holds it.
+    const seen = ln.received.find((x) => x.id === a.id && x.state === 'claimed')!;
+    const race = await ln.emitWithAck('alert:act', {
+      id: a.id,
+      act: { action: 'confirm' },
+      version: seen.version,
+    });
     expect(race).toMatchObject({ ok: false, error: { code: 'GW_CONFLICT' } });
     if (!race.ok) expect(race.error.message).toContain('张伟');
     await new Promise((r) => setTimeout(r, 200));

@@ -1,4 +1,6 @@
 // Every string the wall shows, zh-CN first. Keys missing in one language fall back to zh.
+import { OPS_DICT } from './i18n-ops.js';
+
 export const DICT = {
   zh: {
     title: '网格巡检墙',
@@ -401,6 +403,9 @@ export const DICT = {
     live_OtherError: 'player error',
   },
 };
+// The operations views' strings (i18n-ops.js) join the same table.
+Object.assign(DICT.zh, OPS_DICT.zh);
+Object.assign(DICT.en, OPS_DICT.en);
 
 /**
  * t(key, vars) with {name} placeholders. A key missing in the current language is recorded
