@@ -167,7 +167,7 @@ export function createForwardingStatus(d: {
       for (const t of d.targets) {
         const [backlog, oldest, info] = await Promise.all([
           redis.zcard(keys.fwdPending(t.id)),
-          redis.zrange(keys.fwdPending(t.id), 0, 0, 'WITHSCORES'),
+          redis.zrange(keys.fwdPending(t.id), '0', '0', 'WITHSCORES'),
           redis.hgetall(keys.fwdTarget(t.id)),
         ]);
         let lastFailure: ForwardingOverview['targets'][number]['lastFailure'] = null;

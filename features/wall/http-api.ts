@@ -46,6 +46,7 @@ import { route, type RouteDef } from './route-table.js';
 import { AlertActionBodySchema } from './socket-events.js';
 import { parseInput } from './validate.js';
 import { AlertSchema } from '../../core/contracts/alert.js';
+import { ForwardingOverviewSchema } from '../../core/contracts/forwarding.js';
 import { z } from 'zod';
 
 export const SESSION_COOKIE = 'gw_session';
@@ -466,6 +467,17 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
       response: z.array(DeadLetterSchema),
       async handler() {
         return d.alerts.deadLetters();
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/admin/forwarding',
+      summary: 'Forwarding targets with backlog, dead letters and last failure; confirmed alerts no target takes',
+      tag: 'admin',
+      access: 'admin',
+      response: ForwardingOverviewSchema,
+      async handler({ session }) {
+        return d.alerts.forwardingOverview(need(session));
       },
     }),
     route({

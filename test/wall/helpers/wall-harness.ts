@@ -22,7 +22,8 @@ import { alertLifecycleTable } from '../../../app/alert-lifecycle-table.js';
 import { createWall, type Wall } from '../../../features/wall/create-wall.js';
 import { hashPassword } from '../../../features/wall/password-hash.js';
 import type { UserConfig } from '../../../features/wall/wall-config.js';
-import { DispatcherConfigSchema } from '../../../features/dispatcher/dispatcher-config.js';
+import type { z } from 'zod';
+import { DispatcherConfigSchema, ForwardTargetSchema } from '../../../features/dispatcher/dispatcher-config.js';
 import { createDispatcher, type Dispatcher } from '../../../features/dispatcher/dispatcher.js';
 import { startTestRedis } from '../../helpers/redis.js';
 import { ARTIFACTS_DIR, mediaPath, vtestH264 } from '../../helpers/media.js';
@@ -185,6 +186,10 @@ export async function startHarness(
     logLevel?: string;
     /** Wraps the dispatcher's AlertService as the wall sees it (e.g. one whose own scope check is broken). */
     wrapAlerts?: (real: AlertService) => AlertService;
+    /** Forwarding targets (gateway.yaml `forwarding:`); none by default. */
+    forwarding?: Array<z.input<typeof ForwardTargetSchema>>;
+    /** Extra dispatcher settings (e.g. a short forwardBackoff). */
+    dispatcher?: Record<string, unknown>;
   } = {},
 ): Promise<Harness> {
   const redis = await startTestRedis();
@@ -236,8 +241,9 @@ export async function startHarness(
   const dispatcher = createDispatcher({
     config: DispatcherConfigSchema.parse({
       dedup: { default: { windowSec: 300, keys: ['camera', 'type', 'zone', 'track'] } },
+      ...opts.dispatcher,
     }),
-    forwarding: [],
+    forwarding: (opts.forwarding ?? []).map((t) => ForwardTargetSchema.parse(t)),
     redisUrl: redis.url,
     grids: () => grids,
     cameras: () => cameras,

@@ -4,6 +4,7 @@
 import { $, h, raw, table } from '../dom.js';
 import { typeInfo } from './alert-parts.js';
 import { cameraReason } from './cameras.js';
+import { forwardingSection } from './forwarding.js';
 
 export function createAdminView(ctx) {
   const { t } = ctx;
@@ -42,13 +43,14 @@ export function createAdminView(ctx) {
     // Tables drawn in the other language go at once; the fresh ones follow the fetch.
     if (drawnIn !== ctx.i18n.lang) $('admin-panel').replaceChildren();
     try {
-      const [cams, rejected, sup, dead, users, plugins] = await Promise.all([
+      const [cams, rejected, sup, dead, users, plugins, forwarding] = await Promise.all([
         ctx.api.get('/cameras'),
         ctx.api.get('/admin/rejected-cameras'),
         ctx.api.get('/admin/suppressions'),
         ctx.api.get('/admin/dead-letters'),
         ctx.api.get('/admin/users'),
         ctx.api.get('/admin/plugins'),
+        ctx.api.get('/admin/forwarding'),
       ]);
       const none = t('none');
       const section = (key, el) =>
@@ -95,6 +97,7 @@ export function createAdminView(ctx) {
             none,
           ),
         ),
+        section('forwarding', forwardingSection(ctx, forwarding)),
         section(
           'deadletters',
           table(

@@ -4,6 +4,7 @@
 import { $, h, raw } from '../dom.js';
 import { cameraText, evidenceEl, gridPathText, lastedMs, stateBadge, typeBadge } from './alert-parts.js';
 import { auditItem } from './audit.js';
+import { forwardingFact } from './forwarding.js';
 
 const KEYS = { claim: 'C', confirm: 'Y', reject: 'N', escalate: 'E', release: '' };
 const ORDER = ['claim', 'confirm', 'reject', 'escalate', 'release'];
@@ -48,6 +49,7 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
       [t('score'), a.score.toFixed(2)],
       [t('state'), h('span', {}, ...stateText)],
     ];
+    if (a.forwarding) facts.push([t('forwarding'), forwardingFact(ctx, a)]);
     if (a.caseId) facts.push([t('case_id'), raw(a.caseId)]);
     $('detail-facts').replaceChildren(...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
 

@@ -2,6 +2,7 @@
 // (or the language) changed; the others stay the same DOM nodes and are at most moved.
 import { $, h, raw } from '../dom.js';
 import { cameraText, evidenceEl, gridPathEl, lastedMs, stateBadge, typeBadge } from './alert-parts.js';
+import { forwardingBadge } from './forwarding.js';
 
 export function createListView(ctx, { onOpen }) {
   const { store, t } = ctx;
@@ -47,7 +48,7 @@ export function createListView(ctx, { onOpen }) {
           onOpen(a.id);
         },
       },
-      h('div', { class: 'card-head' }, typeBadge(ctx, a.type), stateBadge(ctx, a.state)),
+      h('div', { class: 'card-head' }, typeBadge(ctx, a.type), stateBadge(ctx, a.state), forwardingBadge(ctx, a)),
       evidenceEl(ctx, a, 'latest'),
       h(
         'div',
