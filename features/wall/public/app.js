@@ -16,8 +16,9 @@ import { createHelpView } from './js/views/help.js';
 import { createHistoryView } from './js/views/history.js';
 import { createListView } from './js/views/list.js';
 import { createLoginView } from './js/views/login.js';
+import { createTilesView } from './js/views/tiles.js';
 
-const VIEWS = ['wall', 'history', 'cameras', 'admin', 'cluster'];
+const VIEWS = ['wall', 'history', 'cameras', 'tiles', 'admin', 'cluster'];
 const ADMIN_VIEWS = ['admin', 'cluster'];
 
 const store = createStore();
@@ -111,6 +112,7 @@ const history = createHistoryView(ctx, {
 const cameras = createCamerasView(ctx);
 const admin = createAdminView(ctx);
 const clusterView = createClusterView(ctx);
+const tiles = createTilesView(ctx);
 const login = createLoginView(ctx, { onSession: (s) => enter(s) });
 
 function show(view) {
@@ -123,6 +125,9 @@ function show(view) {
   if (view === 'cameras') void cameras.show();
   if (view === 'admin') void admin.show();
   if (view === 'cluster') void clusterView.show();
+  // The split wall plays only while it is on screen: leaving it ends every stream.
+  if (view === 'tiles') void tiles.show();
+  else if (tiles.shown) tiles.hide();
 }
 
 function renderConn() {
@@ -218,6 +223,10 @@ function onKey(ev) {
     ev.preventDefault();
     return;
   }
+  if (ui.view === 'tiles' && !detail.isOpen) {
+    if (tiles.onKey(k)) ev.preventDefault();
+    return;
+  }
   if (ui.view !== 'wall' && !detail.isOpen) return;
   // What the key acts on is what is on screen: the open detail, else the highlighted card.
   const inDetail = detail.isOpen;
@@ -253,6 +262,7 @@ function showLogin() {
   connected = false;
   ui.session = null;
   detail.close();
+  if (tiles.shown) tiles.hide();
   login.show();
 }
 
@@ -294,7 +304,10 @@ function connect() {
     onAlert(a, kind) {
       if (store.upsert(a, kind) && kind === 'new') beep();
     },
-    onCamera: (c) => cameras.update(c),
+    onCamera(c) {
+      cameras.update(c);
+      tiles.cameraChanged(c);
+    },
     onSuppression() {
       if (ui.view === 'admin') void admin.show();
     },

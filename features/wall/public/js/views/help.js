@@ -13,6 +13,14 @@ export const SHORTCUTS = [
   ['/', 'k_search'],
   ['?', 'k_help'],
 ];
+/** Keys of the split-screen wall (views/tiles.js), listed in the ? overlay. */
+export const TILE_SHORTCUTS = [
+  ['1 2 3 4', 'k_tiles_layout'],
+  ['← → ↑ ↓', 'k_tiles_move'],
+  ['Enter', 'k_tiles_solo'],
+  ['PgUp / PgDn', 'k_tiles_page'],
+  ['G / A', 'k_tiles_source'],
+];
 export const REASONS = ['false_detection', 'not_violation', 'duplicate', 'other'];
 
 export function createHelpView(ctx) {
@@ -24,7 +32,7 @@ export function createHelpView(ctx) {
     render() {
       $('shortcuts').replaceChildren(...SHORTCUTS.map(([k, d]) => h('span', {}, kbd(k), t(d))));
       $('help-list').replaceChildren(
-        ...SHORTCUTS.flatMap(([k, d]) => [h('dt', {}, kbd(k)), h('dd', {}, t(d))]),
+        ...[...SHORTCUTS, ...TILE_SHORTCUTS].flatMap(([k, d]) => [h('dt', {}, kbd(k)), h('dd', {}, t(d))]),
       );
       $('reason-list').replaceChildren(
         ...REASONS.map((r, i) => h('li', { 'data-reason': r }, kbd(String(i + 1)), t(`reason_${r}`))),
