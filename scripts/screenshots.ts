@@ -16,7 +16,16 @@ const to = join(root, 'docs', 'img');
 rmSync(from, { recursive: true, force: true });
 const run = spawnSync(
   'npx',
-  ['vitest', 'run', 'test/wall/browser.test.ts', 'test/wall/browser-actions.test.ts'],
+  [
+    'vitest',
+    'run',
+    'test/wall/browser.test.ts',
+    'test/wall/browser-actions.test.ts',
+    // The operations views: version conflict, forwarding status, the split-screen wall.
+    'test/wall/browser-conflict.test.ts',
+    'test/wall/browser-forwarding.test.ts',
+    'test/wall/browser-tiles.test.ts',
+  ],
   {
     cwd: root,
     stdio: 'inherit',

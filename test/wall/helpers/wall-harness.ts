@@ -92,8 +92,8 @@ export function logSink(): { stream: Writable; sink: LogSink } {
   return { stream, sink: { lines, text: () => lines.join('\n') } };
 }
 
-/** Camera entries as the config store would load them. */
-function loadedCameras(rtsp: RtspServer, dir: string): LoadedCamera[] {
+/** Camera entries as the config store would load them (plus `tiles` cameras for the split wall). */
+function loadedCameras(rtsp: RtspServer, dir: string, tiles = 0): LoadedCamera[] {
   const entry = (line: number, raw: Record<string, unknown>): LoadedCamera => {
     const c = CameraSchema.parse(raw);
     return {
@@ -118,6 +118,17 @@ function loadedCameras(rtsp: RtspServer, dir: string): LoadedCamera[] {
       ...(gridCode ? { gridCode } : {}),
     },
   ];
+  const tileCams = Array.from({ length: tiles }, (_, i) => {
+    const n = String(i + 1).padStart(2, '0');
+    return entry(100 + i, {
+      id: `cam-tile-${n}`,
+      name: `东风街道视频点 ${n}`,
+      source: { kind: 'rtsp', url: rtsp.url(`tile${n}`) },
+      location: { lon: 120.02 + i * 0.001, lat: 30.02 },
+      gridCode: '330101001001001',
+      samplingIntervalSec: 30,
+    });
+  });
   return [
     entry(2, {
       id: 'cam-df-01',
@@ -156,6 +167,7 @@ function loadedCameras(rtsp: RtspServer, dir: string): LoadedCamera[] {
       samplingIntervalSec: 10,
       zones: zone(),
     }),
+    ...tileCams,
   ];
 }
 
@@ -190,6 +202,8 @@ export async function startHarness(
     forwarding?: Array<z.input<typeof ForwardTargetSchema>>;
     /** Extra dispatcher settings (e.g. a short forwardBackoff). */
     dispatcher?: Record<string, unknown>;
+    /** Extra live cameras cam-tile-01… in 东风街道 (one clip fanned out), for the split wall. */
+    tileCameras?: number;
   } = {},
 ): Promise<Harness> {
   const redis = await startTestRedis();
@@ -205,8 +219,16 @@ export async function startHarness(
   for (const u of USERS) users.push({ ...u, passwordHash: await hashPassword(PASSWORD) });
   const rtsp = await startRtspServer({
     clips: { df01: vtestH264(), df02: vtestH264(), bj01: mediaPath('car-detection.mp4') },
+    ...(opts.tileCameras
+      ? {
+          fanout: {
+            clip: vtestH264(),
+            paths: Array.from({ length: opts.tileCameras }, (_, i) => `tile${String(i + 1).padStart(2, '0')}`),
+          },
+        }
+      : {}),
   });
-  const cameras = loadedCameras(rtsp, dir);
+  const cameras = loadedCameras(rtsp, dir, opts.tileCameras);
 
   // Alerts reach the wall through this tap, which also lets inject() wait for its alert.
   const waiters = new Map<string, (a: Alert) => void>();
