@@ -51,7 +51,9 @@ export type ForwardError = z.infer<typeof ForwardErrorSchema>;
 export const AlertForwardTargetSchema = z
   .strictObject({
     target: z.string().describe('Forwarding target id'),
-    status: z.enum(['pending', 'sent', 'failed']).describe('This target: queued/retrying, acknowledged, gave up'),
+    status: z
+      .enum(['pending', 'sent', 'failed'])
+      .describe('This target: queued/retrying, acknowledged, gave up'),
     attempts: z.number().int().nonnegative().describe('Attempts made for the latest message'),
     lastError: ForwardErrorSchema.nullable(),
     sentAt: z.number().int().nullable().describe('When the target acknowledged (ms)'),

@@ -66,7 +66,8 @@ export function createAlertService(d: {
         untargeted = act.action === 'confirm' && targets.length === 0;
         // The case's standing starts with the confirm, in the same commit: 待转发, or 未配置目标
         // when no target takes the type (never a silent 已确认).
-        if (act.action === 'confirm') change.alert = { ...change.alert, forwarding: initialForwarding(targets, now) };
+        if (act.action === 'confirm')
+          change.alert = { ...change.alert, forwarding: initialForwarding(targets, now) };
         // Rejection honoured: the object is remembered in the same commit, so it is not raised
         // again while it stays (dedup.ts, matchRejected).
         const hset = change.alert.state === 'rejected' ? engine.rejectionMarker(change.alert) : undefined;

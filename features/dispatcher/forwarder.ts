@@ -16,6 +16,7 @@ import { forwardJobId, onJob, type JobData, type AnyJobHandler, type JobProducer
 import {
   createForwardingStatus,
   forwardError,
+  sendErrorText,
   withTarget,
   type ForwardingStatus,
 } from './forwarding-status.js';
@@ -98,12 +99,20 @@ export function createForwarder(d: {
       .update(alertId, (a) => {
         const now = d.clock();
         return {
-          alert: { ...a, forwarding: withTarget(a, targetId, patch, now), updatedAt: now, version: a.version + 1 },
+          alert: {
+            ...a,
+            forwarding: withTarget(a, targetId, patch, now),
+            updatedAt: now,
+            version: a.version + 1,
+          },
           audit: [],
         };
       })
       .catch((err: unknown) =>
-        logger.warn({ err, alertId, target: targetId }, 'could not record the forwarding status on the alert'),
+        logger.warn(
+          { err, alertId, target: targetId },
+          'could not record the forwarding status on the alert',
+        ),
       );
   }
   let install: string | null = null;
@@ -308,7 +317,12 @@ export function createForwarder(d: {
           if (caseId) set.push({ key: keys.caseIndex(t.id, caseId), value: a.id, ttlSec: d.ackTtlSec });
           const patch = {
             caseId: a.caseId ?? caseId,
-            forwarding: withTarget(a, t.id, { status: 'sent', attempts: attempt, sentAt: now, lastError: null }, now),
+            forwarding: withTarget(
+              a,
+              t.id,
+              { status: 'sent', attempts: attempt, sentAt: now, lastError: null },
+              now,
+            ),
             updatedAt: now,
             version: a.version + 1,
           };
@@ -336,10 +350,7 @@ export function createForwarder(d: {
       error = `HTTP ${res.status}: ${text.slice(0, 200)}`;
     } catch (err) {
       if (err instanceof NotFoundError) throw new UnrecoverableError(err.message);
-      error =
-        err instanceof Error
-          ? `${err.name}: ${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}`
-          : String(err);
+      error = sendErrorText(err);
     }
     sent.inc({ target: t.id, outcome: 'error' });
     const permanent =

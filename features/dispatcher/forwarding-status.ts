@@ -32,9 +32,13 @@ export function overallStatus(targets: AlertForwardTarget[]): ForwardStatus {
 
 /** What a confirm starts with: every target that takes the type, queued; or no target at all. */
 export function initialForwarding(targetIds: string[], now: number): AlertForwarding {
-  const targets = targetIds.map(
-    (target): AlertForwardTarget => ({ target, status: 'pending', attempts: 0, lastError: null, sentAt: null }),
-  );
+  const targets = targetIds.map((target): AlertForwardTarget => ({
+    target,
+    status: 'pending',
+    attempts: 0,
+    lastError: null,
+    sentAt: null,
+  }));
   return { status: overallStatus(targets), at: now, targets };
 }
 
@@ -71,11 +75,19 @@ export function classifyForwardError(httpStatus: number | null, error: string): 
   if (httpStatus !== null && httpStatus >= 400) return 'http_4xx';
   if (/^waiting for message/.test(error)) return 'order_wait';
   if (/no longer configured/.test(error)) return 'target_removed';
-  if (/TimeoutError|timed out|ETIMEDOUT|UND_ERR_(CONNECT|HEADERS|BODY)_TIMEOUT/i.test(error)) return 'timeout';
+  if (/TimeoutError|timed out|ETIMEDOUT|UND_ERR_(CONNECT|HEADERS|BODY)_TIMEOUT/i.test(error))
+    return 'timeout';
   if (/ECONNREFUSED/.test(error)) return 'connection_refused';
   if (/ENOTFOUND|EAI_AGAIN/.test(error)) return 'dns';
   if (/fetch failed|ECONNRESET|EHOSTUNREACH|ENETUNREACH|socket|network/i.test(error)) return 'network';
   return 'other';
+}
+
+/** A failed fetch as one line: name, message and the cause's message (where Node puts the errno). */
+export function sendErrorText(err: unknown): string {
+  return err instanceof Error
+    ? `${err.name}: ${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}`
+    : String(err);
 }
 
 export function forwardError(httpStatus: number | null, error: string, at: number): ForwardError {
@@ -146,7 +158,9 @@ export function createForwardingStatus(d: {
         .exec();
     },
     async failed(targetId, alertId, seq, err, gaveUp) {
-      const m = redis.multi().hset(keys.fwdTarget(targetId), 'lastFailure', JSON.stringify({ ...err, alertId }));
+      const m = redis
+        .multi()
+        .hset(keys.fwdTarget(targetId), 'lastFailure', JSON.stringify({ ...err, alertId }));
       if (gaveUp) m.zrem(keys.fwdPending(targetId), member(alertId, seq));
       await m.exec();
     },
@@ -196,7 +210,8 @@ export function createForwardingStatus(d: {
         const a = await d.store.get(ids[i]!);
         // Gone by retention: the entry goes too.
         if (!a) await redis.zrem(keys.fwdUntargeted, ids[i]!);
-        else recent.push({ alertId: a.id, type: a.type, gridCode: a.gridCode, confirmedAt: Number(ids[i + 1]) });
+        else
+          recent.push({ alertId: a.id, type: a.type, gridCode: a.gridCode, confirmedAt: Number(ids[i + 1]) });
       }
       return { targets, untargeted: { count, recent } };
     },

@@ -472,7 +472,8 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
     route({
       method: 'get',
       path: '/admin/forwarding',
-      summary: 'Forwarding targets with backlog, dead letters and last failure; confirmed alerts no target takes',
+      summary:
+        'Forwarding targets with backlog, dead letters and last failure; confirmed alerts no target takes',
       tag: 'admin',
       access: 'admin',
       response: ForwardingOverviewSchema,

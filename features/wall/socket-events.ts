@@ -27,7 +27,9 @@ const ACTION_VARIANTS = {
   claim: z
     .strictObject({ action: z.literal('claim') })
     .describe('Take the alert: others see it as 处理中 under your name'),
-  release: z.strictObject({ action: z.literal('release') }).describe('Give a claimed alert back to the queue'),
+  release: z
+    .strictObject({ action: z.literal('release') })
+    .describe('Give a claimed alert back to the queue'),
   confirm: z
     .strictObject({ action: z.literal('confirm'), note: NoteSchema.optional() })
     .describe('Confirm: forward as a case'),
@@ -37,7 +39,9 @@ const ACTION_VARIANTS = {
   escalate: z
     .strictObject({ action: z.literal('escalate'), note: NoteSchema.optional() })
     .describe('Move the alert to the parent level'),
-  note: z.strictObject({ action: z.literal('note'), note: NoteSchema }).describe('Add a note to the audit trail'),
+  note: z
+    .strictObject({ action: z.literal('note'), note: NoteSchema })
+    .describe('Add a note to the audit trail'),
 };
 const V = ACTION_VARIANTS;
 

@@ -31,7 +31,8 @@ async function call(method: string, path: string, auth: Auth = {}, body?: unknow
 
 /** The version of an alert now: what a client that just read it would send with an action. */
 const ver = async (id: string): Promise<number> =>
-  (await h.alerts.get(id, { username: 'admin', displayName: '管理员', role: 'admin', scope: '3301' })).version;
+  (await h.alerts.get(id, { username: 'admin', displayName: '管理员', role: 'admin', scope: '3301' }))
+    .version;
 
 /** A validly signed token for a session that does not exist or has expired. */
 function forgeToken(expiresAt: number): string {

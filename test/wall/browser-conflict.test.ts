@@ -94,7 +94,9 @@ describe('two operators on the same alert', () => {
     expect(await trail(a.id)).toEqual(['create', 'note']);
     expect((await serverAlert(a.id)).state).toBe('new');
     // The detail now shows the current version and the note he had not seen.
-    await expect.poll(() => zw.page.locator('#detail').getAttribute('data-version')).toBe(String(noted.version));
+    await expect
+      .poll(() => zw.page.locator('#detail').getAttribute('data-version'))
+      .toBe(String(noted.version));
     await expect
       .poll(() => zw.page.locator('#detail-audit li[data-action="note"]').innerText())
       .toContain('已电话核实：临时停车，司机已驶离');
@@ -113,7 +115,10 @@ describe('two operators on the same alert', () => {
     const a = await h.inject({ cameraId: 'cam-df-02', type: 'street_vending' });
     const [zw, ln] = held as [HeldWall, HeldWall];
     for (const p of [zw, ln]) {
-      await p.page.locator('#detail-close').click().catch(() => undefined);
+      await p.page
+        .locator('#detail-close')
+        .click()
+        .catch(() => undefined);
       await p.page.locator(`#cards .card[data-id="${a.id}"]`).click();
       await expect.poll(() => p.page.locator('#detail').getAttribute('data-version')).toBe(String(a.version));
     }
@@ -127,9 +132,13 @@ describe('two operators on the same alert', () => {
     expect(actions[0]).toBe('create');
     expect(['escalate', 'claim']).toContain(actions[1]);
     const loser = actions[1] === 'escalate' ? ln : zw;
-    await expect.poll(() => loser.page.locator('#toast').innerText()).toMatch(/^未执行「(认领|上报)」：该告警已被/);
+    await expect
+      .poll(() => loser.page.locator('#toast').innerText())
+      .toMatch(/^未执行「(认领|上报)」：该告警已被/);
     const now = await serverAlert(a.id);
-    await expect.poll(() => loser.page.locator('#detail').getAttribute('data-version')).toBe(String(now.version));
+    await expect
+      .poll(() => loser.page.locator('#detail').getAttribute('data-version'))
+      .toBe(String(now.version));
     expect(await trail(a.id)).toEqual(actions);
     zw.hold(false);
     ln.hold(false);

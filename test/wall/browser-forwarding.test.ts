@@ -79,7 +79,13 @@ beforeAll(async () => {
         types: ['illegal_parking', 'street_vending', 'crowd_gathering', 'road_obstruction'],
       },
       // Street vending also goes to a district platform that is not there.
-      { id: 'district', url: `http://127.0.0.1:${dead}/cases`, secret, maxAttempts: 2, types: ['street_vending'] },
+      {
+        id: 'district',
+        url: `http://127.0.0.1:${dead}/cases`,
+        secret,
+        maxAttempts: 2,
+        types: ['street_vending'],
+      },
     ],
   });
   browser = await launchChromium();
@@ -115,7 +121,9 @@ describe('forwarding status on the alert', () => {
       expect.objectContaining({ target: 'city', status: 'sent', attempts: 1, lastError: null }),
     ]);
     await expect.poll(() => fact().locator('.fwd-badge').innerText()).toBe('已转发');
-    expect(await fact().locator('li[data-target="city"]').innerText()).toMatch(/^city：已转发 · \d{4}\/\d\d\/\d\d /);
+    expect(await fact().locator('li[data-target="city"]').innerText()).toMatch(
+      /^city：已转发 · \d{4}\/\d\d\/\d\d /,
+    );
     expect(await card(a.id).locator('.fwd-badge').innerText()).toBe('已转发');
     await zw.page.keyboard.press('Escape');
   });
@@ -131,7 +139,9 @@ describe('forwarding status on the alert', () => {
       .poll(() => fact().locator('li[data-target="city"] .fwd-error').innerText())
       .toMatch(/^第 \d+ 次尝试失败：平台故障（HTTP 503）$/);
     // The sender's English stays out of the text (it is the tooltip, for whoever needs it).
-    expect(await fact().locator('li[data-target="city"] .fwd-error').getAttribute('title')).toMatch(/^HTTP 503/);
+    expect(await fact().locator('li[data-target="city"] .fwd-error').getAttribute('title')).toMatch(
+      /^HTTP 503/,
+    );
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
     await zw.page.screenshot({ path: join(SCREENSHOT_DIR, 'wall-forwarding-pending.png') });
     platform.mode = 'ok';
@@ -181,20 +191,33 @@ describe('forwarding status on the alert', () => {
 describe('admin view of forwarding', () => {
   it('lists targets with backlog, dead letters and last failure, and the confirmed alerts with no target', async () => {
     const s = await h.login('admin');
-    const res = await fetch(`${h.url}/api/v1/admin/forwarding`, { headers: { authorization: `Bearer ${s.token}` } });
+    const res = await fetch(`${h.url}/api/v1/admin/forwarding`, {
+      headers: { authorization: `Bearer ${s.token}` },
+    });
     expect(res.status).toBe(200);
     const o = (await res.json()) as ForwardingOverview;
     const city = o.targets.find((t) => t.id === 'city')!;
     const district = o.targets.find((t) => t.id === 'district')!;
-    expect(city).toMatchObject({ backlog: 0, deadLetters: 0, lastFailure: { kind: 'http_5xx', httpStatus: 503 } });
+    expect(city).toMatchObject({
+      backlog: 0,
+      deadLetters: 0,
+      lastFailure: { kind: 'http_5xx', httpStatus: 503 },
+    });
     expect(city.endpoint).toBe(new URL(platform.url).origin);
     expect(city.lastOkAt).not.toBeNull();
-    expect(district).toMatchObject({ backlog: 0, deadLetters: 1, lastOkAt: null, lastFailure: { kind: 'connection_refused' } });
+    expect(district).toMatchObject({
+      backlog: 0,
+      deadLetters: 1,
+      lastOkAt: null,
+      lastFailure: { kind: 'connection_refused' },
+    });
     expect(o.untargeted.count).toBe(1);
     expect(o.untargeted.recent[0]).toMatchObject({ type: 'fire_smoke' });
     // Operators are refused.
     const op = await h.login('zhangwei');
-    const refused = await fetch(`${h.url}/api/v1/admin/forwarding`, { headers: { authorization: `Bearer ${op.token}` } });
+    const refused = await fetch(`${h.url}/api/v1/admin/forwarding`, {
+      headers: { authorization: `Bearer ${op.token}` },
+    });
     expect(refused.status).toBe(403);
 
     admin = await openWall(browser, h.url, 'admin', PASSWORD);

@@ -48,10 +48,14 @@ describe('split-screen wall', () => {
     await expect.poll(() => cameraIds(zw.page)).toEqual(['cam-df-01', 'cam-df-02', 'cam-bs-01']);
     // Real video: each online tile reaches `playing` (the <video> fired its playing event).
     for (const c of ['cam-df-01', 'cam-df-02'])
-      await expect.poll(() => tile(zw.page, c).getAttribute('data-tile'), { timeout: 20_000 }).toBe('playing');
+      await expect
+        .poll(() => tile(zw.page, c).getAttribute('data-tile'), { timeout: 20_000 })
+        .toBe('playing');
     expect(await tile(zw.page, 'cam-bs-01').getAttribute('data-tile')).toBe('offline');
     expect(await tile(zw.page, 'cam-bs-01').locator('.tile-status').innerText()).toMatch(/[\u4e00-\u9fff]/);
-    const width = await tile(zw.page, 'cam-df-01').locator('video').evaluate((v) => (v as unknown as { videoWidth: number }).videoWidth);
+    const width = await tile(zw.page, 'cam-df-01')
+      .locator('video')
+      .evaluate((v) => (v as unknown as { videoWidth: number }).videoWidth);
     expect(width).toBeGreaterThan(0);
     expect(viewers('cam-df-01')).toBe(1);
     expect(await zw.page.locator('#tiles-info').innerText()).toBe('4 画面 · 第 1/1 页 · 共 3 路');
@@ -113,7 +117,15 @@ describe('split-screen wall', () => {
     const p = zw.page;
     const texts = () =>
       p.evaluate(() => {
-        const d = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ textContent: string | null; closest(s: string): unknown }> } }).document;
+        const d = (
+          globalThis as unknown as {
+            document: {
+              querySelectorAll(
+                s: string,
+              ): ArrayLike<{ textContent: string | null; closest(s: string): unknown }>;
+            };
+          }
+        ).document;
         return Array.from(d.querySelectorAll('#view-tiles *:not(:has(*)), #nav a'))
           .filter((el) => !el.closest('[translate="no"], kbd, option[translate="no"]'))
           .map((el) => el.textContent?.trim() ?? '')

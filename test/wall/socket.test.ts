@@ -155,12 +155,24 @@ describe('alert:act', () => {
     const wq = client(h.url, (await h.login('wangqiang')).token);
     const vw = client(h.url, (await h.login('zhaomin')).token);
     await Promise.all([zw, ln, wq, vw].map(connected));
-    const foreign = await wq.emitWithAck('alert:act', { id: a.id, act: { action: 'claim' }, version: a.version });
+    const foreign = await wq.emitWithAck('alert:act', {
+      id: a.id,
+      act: { action: 'claim' },
+      version: a.version,
+    });
     expect(foreign.ok).toBe(false);
     if (!foreign.ok) expect(['GW_NOT_FOUND', 'GW_FORBIDDEN']).toContain(foreign.error.code);
-    const viewer = await vw.emitWithAck('alert:act', { id: a.id, act: { action: 'claim' }, version: a.version });
+    const viewer = await vw.emitWithAck('alert:act', {
+      id: a.id,
+      act: { action: 'claim' },
+      version: a.version,
+    });
     expect(viewer).toMatchObject({ ok: false, error: { code: 'GW_FORBIDDEN' } });
-    const claimed = await zw.emitWithAck('alert:act', { id: a.id, act: { action: 'claim' }, version: a.version });
+    const claimed = await zw.emitWithAck('alert:act', {
+      id: a.id,
+      act: { action: 'claim' },
+      version: a.version,
+    });
     expect(claimed).toMatchObject({
       ok: true,
       data: { state: 'claimed', claimedBy: { displayName: '张伟' } },

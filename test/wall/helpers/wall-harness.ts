@@ -23,7 +23,10 @@ import { createWall, type Wall } from '../../../features/wall/create-wall.js';
 import { hashPassword } from '../../../features/wall/password-hash.js';
 import type { UserConfig } from '../../../features/wall/wall-config.js';
 import type { z } from 'zod';
-import { DispatcherConfigSchema, ForwardTargetSchema } from '../../../features/dispatcher/dispatcher-config.js';
+import {
+  DispatcherConfigSchema,
+  ForwardTargetSchema,
+} from '../../../features/dispatcher/dispatcher-config.js';
 import { createDispatcher, type Dispatcher } from '../../../features/dispatcher/dispatcher.js';
 import { startTestRedis } from '../../helpers/redis.js';
 import { ARTIFACTS_DIR, mediaPath, vtestH264 } from '../../helpers/media.js';
@@ -223,7 +226,10 @@ export async function startHarness(
       ? {
           fanout: {
             clip: vtestH264(),
-            paths: Array.from({ length: opts.tileCameras }, (_, i) => `tile${String(i + 1).padStart(2, '0')}`),
+            paths: Array.from(
+              { length: opts.tileCameras },
+              (_, i) => `tile${String(i + 1).padStart(2, '0')}`,
+            ),
           },
         }
       : {}),

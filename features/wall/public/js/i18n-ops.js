@@ -13,7 +13,8 @@ export const OPS_DICT = {
     fwd_sent: '已转发',
     fwd_failed: '转发失败',
     fwd_no_target: '未配置目标',
-    fwd_no_target_hint: '没有转发目标接收此类告警：已确认，但不会生成案件。请管理员在网关配置中添加转发目标。',
+    fwd_no_target_hint:
+      '没有转发目标接收此类告警：已确认，但不会生成案件。请管理员在网关配置中添加转发目标。',
     fwd_last_error: '第 {n} 次尝试失败：{reason}',
     fwd_err_http_4xx: '平台拒收',
     fwd_err_http_5xx: '平台故障',
@@ -45,7 +46,8 @@ export const OPS_DICT = {
     k_tiles_source: '分屏：按网格 / 按告警',
   },
   en: {
-    conflict_reloaded: 'Not done ({action}): {who} changed this alert (now {state}); reloaded, check it and decide again',
+    conflict_reloaded:
+      'Not done ({action}): {who} changed this alert (now {state}); reloaded, check it and decide again',
     conflict_someone: 'someone else',
     conflict_system: 'the system',
     colon_short: ': ',
@@ -55,7 +57,8 @@ export const OPS_DICT = {
     fwd_sent: 'Forwarded',
     fwd_failed: 'Forwarding failed',
     fwd_no_target: 'No target',
-    fwd_no_target_hint: 'No forwarding target takes this type: the alert is confirmed but no case is made. An admin must add a target under forwarding in gateway.yaml.',
+    fwd_no_target_hint:
+      'No forwarding target takes this type: the alert is confirmed but no case is made. An admin must add a target under forwarding in gateway.yaml.',
     fwd_last_error: 'attempt {n} failed: {reason}',
     fwd_err_http_4xx: 'platform refused',
     fwd_err_http_5xx: 'platform error',

@@ -34,7 +34,8 @@ export function forwardingFact(ctx, a) {
   if (!f) return null;
   const lines = f.targets.map((x) => {
     const parts = [raw(x.target), t('colon_short'), t(`fwd_${x.status}`)];
-    if (x.status === 'sent' && x.sentAt) parts.push(' · ', h('span', { class: 'time' }, ctx.fmt.time(x.sentAt)));
+    if (x.status === 'sent' && x.sentAt)
+      parts.push(' · ', h('span', { class: 'time' }, ctx.fmt.time(x.sentAt)));
     if (x.lastError && x.status !== 'sent') {
       parts.push(
         ' · ',
@@ -61,7 +62,16 @@ export function forwardingSection(ctx, o) {
   const { t } = ctx;
   const time = (ms) => (ms ? h('span', { class: 'time' }, ctx.fmt.time(ms)) : '—');
   const targets = table(
-    [t('target'), t('fwd_endpoint'), t('type'), t('fwd_backlog'), t('fwd_oldest'), t('admin_deadletters'), t('fwd_last_ok'), t('fwd_last_failure')],
+    [
+      t('target'),
+      t('fwd_endpoint'),
+      t('type'),
+      t('fwd_backlog'),
+      t('fwd_oldest'),
+      t('admin_deadletters'),
+      t('fwd_last_ok'),
+      t('fwd_last_failure'),
+    ],
     o.targets.map((x) => [
       raw(x.id),
       raw(x.endpoint),
@@ -93,7 +103,12 @@ export function forwardingSection(ctx, o) {
     u.recent.length
       ? table(
           [t('alert'), t('type'), t('grid'), t('time')],
-          u.recent.map((r) => [raw(r.alertId), ctx.meta.typeInfo(r.type, ctx.i18n.lang).label ?? raw(r.type), raw(r.gridCode), time(r.confirmedAt)]),
+          u.recent.map((r) => [
+            raw(r.alertId),
+            ctx.meta.typeInfo(r.type, ctx.i18n.lang).label ?? raw(r.type),
+            raw(r.gridCode),
+            time(r.confirmedAt),
+          ]),
           t('none'),
         )
       : null,

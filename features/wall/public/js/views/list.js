@@ -48,7 +48,13 @@ export function createListView(ctx, { onOpen }) {
           onOpen(a.id);
         },
       },
-      h('div', { class: 'card-head' }, typeBadge(ctx, a.type), stateBadge(ctx, a.state), forwardingBadge(ctx, a)),
+      h(
+        'div',
+        { class: 'card-head' },
+        typeBadge(ctx, a.type),
+        stateBadge(ctx, a.state),
+        forwardingBadge(ctx, a),
+      ),
       evidenceEl(ctx, a, 'latest'),
       h(
         'div',

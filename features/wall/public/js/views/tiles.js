@@ -4,7 +4,7 @@
 // player, which ends its stream, so the gateway's relay stops once nobody watches the camera.
 // Keys: 1–4 pick 1/4/9/16 tiles, arrows move the focus, Enter shows the focused camera alone
 // (Enter again goes back), PageDown/PageUp the next or previous cameras, G/A by grid or by alert.
-import { $, h, raw } from '../dom.js';
+import { $, h } from '../dom.js';
 
 export const LAYOUTS = [1, 4, 9, 16];
 /** Camera states with video to show (a degraded camera still streams, unsteadily). */
@@ -181,14 +181,17 @@ export function createTilesView(ctx) {
         ),
       ),
     );
-    const opt = (value, label, sel, isData = false) => h('option', { value, selected: sel, raw: isData }, label);
+    const opt = (value, label, sel, isData = false) =>
+      h('option', { value, selected: sel, raw: isData }, label);
     $('tiles-source').replaceChildren(
       opt('grid', t('tiles_by_grid'), state.source === 'grid'),
       opt('alert', t('tiles_by_alert'), state.source === 'alert'),
     );
     $('tiles-grid-filter').replaceChildren(
       opt('', t('all'), !state.grid),
-      ...ui.gridOptions.map((g) => opt(g.code, `${'　'.repeat(g.depth)}${g.name}`, state.grid === g.code, true)),
+      ...ui.gridOptions.map((g) =>
+        opt(g.code, `${'　'.repeat(g.depth)}${g.name}`, state.grid === g.code, true),
+      ),
     );
   }
 
