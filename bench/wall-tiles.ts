@@ -104,14 +104,17 @@ async function main(): Promise<void> {
     ] as const) {
       await page.keyboard.press(key);
       const playing = page.locator('#tiles-grid .tile[data-tile="playing"]');
-      for (let i = 0; (await playing.count()) < n && i < 480; i++) await new Promise((r) => setTimeout(r, 250));
+      for (let i = 0; (await playing.count()) < n && i < 480; i++)
+        await new Promise((r) => setTimeout(r, 250));
       const got = await playing.count();
       if (got < n) {
         // Measured all the same, per tile that plays; the others are named.
         const stuck = await page
           .locator('#tiles-grid .tile:not([data-tile="playing"])')
           .evaluateAll((els) =>
-            els.map((e) => `${e.getAttribute('data-camera')}: ${e.getAttribute('data-tile')} ${e.textContent}`),
+            els.map(
+              (e) => `${e.getAttribute('data-camera')}: ${e.getAttribute('data-tile')} ${e.textContent}`,
+            ),
           );
         process.stdout.write(`${n} tiles: only ${got} playing after 120 s: ${stuck.join('; ')}\n`);
       }

@@ -1,4 +1,5 @@
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -19,7 +20,7 @@ import { createWallAuth, loadSessionSecret } from './auth.js';
 import type { AlertLifecycleTable } from './api-schemas.js';
 import { createApiRouter } from './http-api.js';
 import { createErrorHandler, notFoundHandler } from './http-errors.js';
-import { createLiveProxy } from './live-proxy.js';
+import { createLiveProxy, createLiveWsProxy } from './live-proxy.js';
 import { createWallSocketServer, type WallSocketServer } from './socket-server.js';
 import type { AuthConfig, UserConfig } from './wall-config.js';
 import { parsePasswordHash } from './password-hash.js';
@@ -135,6 +136,7 @@ export function createWall(opts: WallOptions): Wall {
   const publicOrigin = opts.config.http.publicUrl ? new URL(opts.config.http.publicUrl).origin : null;
 
   let sockets: WallSocketServer | null = null;
+  let liveWs: { close(): void } | null = null;
   let started: Promise<{ url: string }> | null = null;
   let closed: Promise<void> | null = null;
 
@@ -188,6 +190,10 @@ export function createWall(opts: WallOptions): Wall {
       }),
     );
     app.use(createHealthRouter({ health: opts.health, registry: opts.metrics, logger }));
+    const allowedOrigins = (host: string | undefined): string[] => [
+      ...(host ? [`http://${host}`, `https://${host}`] : []),
+      ...(publicOrigin ? [publicOrigin] : []),
+    ];
     sockets = createWallSocketServer({
       httpServer: server,
       redis: adapterRedis,
@@ -197,10 +203,7 @@ export function createWall(opts: WallOptions): Wall {
       grids: opts.grids,
       logger: logger.child({ part: 'socket' }),
       registry: opts.metrics,
-      allowedOrigins: (host) => [
-        ...(host ? [`http://${host}`, `https://${host}`] : []),
-        ...(publicOrigin ? [publicOrigin] : []),
-      ],
+      allowedOrigins,
     });
     const s = sockets;
     app.use(
@@ -237,6 +240,24 @@ export function createWall(opts: WallOptions): Wall {
           logger: logger.child({ part: 'live' }),
         }),
       );
+      const ws = createLiveWsProxy({
+        path: lp.path,
+        origin: lp.origin,
+        auth,
+        cameras: opts.cameras,
+        grids: opts.grids,
+        allowedOrigins,
+        logger: logger.child({ part: 'live-ws' }),
+      });
+      liveWs = ws;
+      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        if ((req.url ?? '').startsWith('/socket.io/')) return; // engine.io's
+        if (!ws.upgrade(req, socket, head)) socket.destroy();
+      });
+    } else {
+      server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+        if (!(req.url ?? '').startsWith('/socket.io/')) socket.destroy();
+      });
     }
     for (const r of opts.routers ?? []) app.use(r.path, r.router);
     const mpegts = createRequire(import.meta.url).resolve('mpegts.js/dist/mpegts.js');
@@ -272,6 +293,7 @@ export function createWall(opts: WallOptions): Wall {
       closed ??= (async () => {
         if (started) await started.catch((err: unknown) => logger.warn({ err }, 'wall had failed to start'));
         await sockets?.close();
+        liveWs?.close();
         server.closeAllConnections();
         await new Promise<void>((resolve) => {
           if (!server.listening) return resolve();

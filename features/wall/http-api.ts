@@ -92,7 +92,10 @@ export function parseCookies(header: string | undefined): Record<string, string>
 }
 
 /** The token a request carries, and whether it came from the cookie (then CSRF applies). */
-export function requestToken(req: Request): { token: string | undefined; viaCookie: boolean } {
+export function requestToken(req: Pick<Request, 'headers'>): {
+  token: string | undefined;
+  viaCookie: boolean;
+} {
   const h = req.headers.authorization;
   if (h?.startsWith('Bearer ')) return { token: h.slice(7).trim(), viaCookie: false };
   const c = parseCookies(req.headers.cookie)[SESSION_COOKIE];

@@ -1,4 +1,5 @@
-import { Readable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import { Readable, type Duplex } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { CameraDirectory } from '../../core/contracts/camera-directory.js';
@@ -7,6 +8,8 @@ import { Codes, ForbiddenError, GridwatchError, NotFoundError } from '../../core
 import { inScope } from '../../core/grid/scope.js';
 import type { Logger } from '../../core/logger.js';
 import type { WallAuth } from './auth.js';
+import { WebSocketServer } from 'ws';
+import { asReplyError } from './http-errors.js';
 import { requestToken } from './http-api.js';
 
 /**
@@ -67,4 +70,98 @@ export function createLiveProxy(opts: {
     }
   });
   return router;
+}
+
+/** Highest backlog (bytes) a slow viewer may build up before its stream is cut. */
+const WS_MAX_BUFFERED = 4 * 1024 * 1024;
+
+/**
+ * The same streams over WebSocket (WS-FLV), for the split-screen wall: browsers open at most
+ * six HTTP/1.1 connections per origin, so six HTTP-FLV tiles would stall every other request
+ * of the page; WebSockets do not count against that pool. Same checks as the HTTP route
+ * (session, camera scope) plus the Origin, which a browser sets on every WebSocket: a page of
+ * another site cannot open a stream with the operator's cookie.
+ *
+ * Returns the upgrade handler: true when the request was for this path (answered or refused).
+ */
+export function createLiveWsProxy(opts: {
+  path: string;
+  origin: () => string | null;
+  auth: WallAuth;
+  cameras: CameraDirectory;
+  grids: () => GridIndex;
+  /** Origins allowed to open a stream (the wall's own, for the request's Host). */
+  allowedOrigins: (hostHeader: string | undefined) => string[];
+  logger: Logger;
+}): { upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean; close(): void } {
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  const prefix = `${opts.path.replace(/\/+$/, '')}/live/`;
+
+  function refuse(socket: Duplex, err: unknown): void {
+    const { error } = asReplyError(err);
+    const body = JSON.stringify(error.toJSON());
+    socket.end(
+      `HTTP/1.1 ${error.status} Refused\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+
+  async function admit(req: IncomingMessage): Promise<{ cameraId: string; upstream: string }> {
+    const origin = req.headers.origin;
+    if (!origin || !opts.allowedOrigins(req.headers.host).includes(origin))
+      throw new ForbiddenError('live stream opened from another origin');
+    const session = await opts.auth.verify(requestToken(req).token);
+    const url = new URL(req.url ?? '/', 'http://wall.invalid');
+    const m = /^([A-Za-z0-9_-]{1,64})\.flv$/.exec(url.pathname.slice(prefix.length));
+    if (!m) throw new NotFoundError('live stream', url.pathname.slice(prefix.length));
+    const cameraId = m[1] as string;
+    const cam = opts.cameras.get(cameraId);
+    if (!cam) throw new NotFoundError('camera', cameraId);
+    if (!inScope(session.actor, cam, opts.grids()))
+      throw new ForbiddenError(`camera ${cameraId} is outside your scope`);
+    const media = opts.origin();
+    if (!media) throw new GridwatchError(Codes.GW_LIVE_NOT_STARTED, 'no live view has been started');
+    return { cameraId, upstream: `${media}/live/${cameraId}.flv${url.search}` };
+  }
+
+  return {
+    upgrade(req, socket, head) {
+      if (!(req.url ?? '').startsWith(prefix)) return false;
+      socket.on('error', (err) => opts.logger.debug({ err }, 'live websocket socket error'));
+      admit(req).then(
+        ({ cameraId, upstream }) => {
+          wss.handleUpgrade(req, socket, head, (ws) => {
+            const ac = new AbortController();
+            ws.on('close', () => ac.abort());
+            ws.on('error', () => ac.abort());
+            void (async () => {
+              try {
+                const up = await fetch(upstream, { signal: ac.signal });
+                if (!up.ok || !up.body)
+                  throw new GridwatchError(Codes.GW_LIVE_UPSTREAM, `media server answered ${up.status}`);
+                for await (const chunk of up.body as unknown as AsyncIterable<Uint8Array>) {
+                  if (ws.bufferedAmount > WS_MAX_BUFFERED) {
+                    opts.logger.warn({ cameraId }, 'live viewer too slow; stream cut');
+                    break;
+                  }
+                  ws.send(chunk, { binary: true });
+                }
+              } catch (err) {
+                if (!ac.signal.aborted) opts.logger.warn({ err, cameraId }, 'live websocket stream broke');
+              } finally {
+                ac.abort();
+                // 1011: the server ended the stream (media server gone, or the viewer too slow).
+                if (ws.readyState === ws.OPEN) ws.close(1011);
+              }
+            })();
+          });
+        },
+        (err: unknown) => refuse(socket, err),
+      );
+      return true;
+    },
+    close() {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+    },
+  };
 }

@@ -84,6 +84,9 @@ export function createWallSocketServer(opts: {
     adapter: createAdapter(opts.redis, { streamName: 'gw:wall:socket.io', maxLen: 50_000 }),
     connectionStateRecovery: { maxDisconnectionDuration: opts.recoveryMs ?? 120_000, skipMiddlewares: false },
     maxHttpBufferSize: 64 * 1024,
+    // Other upgrades (the live WebSocket streams) are answered by the wall's own upgrade handler,
+    // which also ends the ones nobody serves (create-wall.ts).
+    destroyUpgrade: false,
   });
   const connected = new Gauge({
     name: 'gridwatch_wall_sockets',

@@ -1,6 +1,6 @@
 // The split-screen video wall (分屏): 1, 4, 9 or 16 live cameras at once, chosen by grid or
 // by alert. Each tile asks the server for its own scope-checked live ticket (POST
-// /cameras/:id/live) and plays it with mpegts.js; a tile that leaves the screen destroys its
+// /cameras/:id/live) and plays it over a WebSocket with mpegts.js; a tile that leaves the screen destroys its
 // player, which ends its stream, so the gateway's relay stops once nobody watches the camera.
 // Keys: 1–4 pick 1/4/9/16 tiles, arrows move the focus, Enter shows the focused camera alone
 // (Enter again goes back), PageDown/PageUp the next or previous cameras, G/A by grid or by alert.
@@ -92,7 +92,11 @@ export function createTilesView(ctx) {
     try {
       const ticket = await ctx.api.post(`/cameras/${encodeURIComponent(cam.id)}/live`);
       if (tiles.get(cam.id) !== tile || !shown) return;
-      const url = new URL(ticket.flvUrl, location.href).href;
+      // WS-FLV, not HTTP-FLV: a browser opens only six HTTP/1.1 connections per origin, and
+      // nine or sixteen streams would hold them all (every other request of the page waiting).
+      const ws = new URL(ticket.wsFlvUrl, location.href);
+      ws.protocol = ws.protocol === 'https:' ? 'wss:' : 'ws:';
+      const url = ws.href;
       const p = window.mpegts.createPlayer(
         { type: 'flv', isLive: true, hasAudio: false, url },
         { enableStashBuffer: false, liveBufferLatencyChasing: true },
