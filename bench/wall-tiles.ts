@@ -134,7 +134,7 @@ async function main(): Promise<void> {
       }),
     ].join('\n');
     const load1 = loadavg();
-    const md = `Debian chromium (headless, --disable-gpu: software decoding) at 1920×1080 on the 分屏 view, logged in as an operator; 16 RTSP cameras (vtest clip, 768×576 H.264 at 10 fps, one clip fanned out by the test RTSP server) relayed on demand (one \`ffmpeg -c copy\` push per watched camera into node-media-server) and played over the wall's same-origin HTTP-FLV proxy with mpegts.js. CPU from /proc over ${WINDOW_SEC} s per layout after every tile played and 3 s settled; 100 % = one core. "0" is the alert wall with no video (the baseline the per-tile figures subtract).
+    const md = `Debian chromium (headless, --disable-gpu: software decoding) at 1920×1080 on the 分屏 view, logged in as an operator; 16 RTSP cameras (vtest clip, 768×576 H.264 at 10 fps, one clip fanned out by the test RTSP server) relayed on demand (one \`ffmpeg -c copy\` push per watched camera into node-media-server) and played over the wall's same-origin WebSocket (WS-FLV) proxy with mpegts.js. CPU from /proc over ${WINDOW_SEC} s per layout after every tile played and 3 s settled; 100 % = one core. "0" is the alert wall with no video (the baseline the per-tile figures subtract).
 
 ${table}
 
