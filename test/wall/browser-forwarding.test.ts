@@ -230,7 +230,8 @@ describe('admin view of forwarding', () => {
     expect(await sec.locator('[data-last-failure="city"]').innerText()).toMatch(/^平台故障（HTTP 503） · /);
     expect(await sec.locator('[data-untargeted]').getAttribute('data-untargeted')).toBe('1');
     expect(await sec.locator('.fwd-untargeted p').innerText()).toBe('已确认但无转发目标的告警：1 条');
-    await sec.screenshot({ path: join(SCREENSHOT_DIR, 'wall-admin-forwarding.png') });
+    await sec.evaluate((el) => (el as unknown as { scrollIntoView(): void }).scrollIntoView());
+    await admin.page.screenshot({ path: join(SCREENSHOT_DIR, 'wall-admin-forwarding.png') });
     expect([...zw.errors, ...admin.errors].filter((e) => !/status of 401/.test(e))).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@
 // (core/contracts/forwarding.ts) and are shown in the page's language; the sender's English
 // error stays in the tooltip and the admin table, marked as data.
 import { h, raw, table } from '../dom.js';
+import { typeInfo } from './alert-parts.js';
 
 /** The last error of a target in words: "连接被拒绝", "平台拒绝（HTTP 400）". */
 export function forwardErrorText(ctx, err) {
@@ -75,7 +76,7 @@ export function forwardingSection(ctx, o) {
     o.targets.map((x) => [
       raw(x.id),
       raw(x.endpoint),
-      x.types ? raw(x.types.join(', ')) : t('all'),
+      x.types ? x.types.map((tp) => typeInfo(ctx, tp).label).join(t('list_sep')) : t('all'),
       h('span', { 'data-backlog': x.id }, String(x.backlog)),
       time(x.oldestPendingAt),
       String(x.deadLetters),
@@ -105,7 +106,7 @@ export function forwardingSection(ctx, o) {
           [t('alert'), t('type'), t('grid'), t('time')],
           u.recent.map((r) => [
             raw(r.alertId),
-            ctx.meta.typeInfo(r.type, ctx.i18n.lang).label ?? raw(r.type),
+            typeInfo(ctx, r.type).label,
             raw(r.gridCode),
             time(r.confirmedAt),
           ]),
