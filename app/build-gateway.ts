@@ -21,6 +21,8 @@ import { openRedis, type RedisConnection } from '../core/redis/redis-connection.
 import type { RedisConfig } from '../core/redis/redis-config.js';
 import { createDetectors, readPluginTypes, type Detectors } from '../features/detectors/index.js';
 import { createDispatcher, type Dispatcher } from '../features/dispatcher/dispatcher.js';
+import { createEvents, type Events } from '../features/events/create-events.js';
+import { EVENT_TYPE_INFOS } from '../features/events/event-schemas.js';
 import { createIngest, type Ingest } from '../features/ingest/ingest.js';
 import { createWall, type Wall } from '../features/wall/create-wall.js';
 import type { ReadyReport } from '../features/wall/health-router.js';
@@ -185,7 +187,9 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
       ingest: null,
       detectors: null,
     };
-    const typeMap = new Map<string, FindingTypeInfo>(BUILTIN_TYPES.map((t) => [t.type, t]));
+    const typeMap = new Map<string, FindingTypeInfo>(
+      [...BUILTIN_TYPES, ...EVENT_TYPE_INFOS].map((t) => [t.type, t]),
+    );
     const notifier: AlertNotifier = {
       alertChanged: (a: Alert, kind) => late.wall?.notifier.alertChanged(a, kind),
       suppressionChanged: (s: Suppression, kind) => late.wall?.notifier.suppressionChanged?.(s, kind),
@@ -287,6 +291,28 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
     const ing = late.ingest;
     const det = late.detectors;
 
+    // Events API (issue 15): other sources' events become findings on the dispatcher's queue.
+    let events: Events | null = null;
+    if (has('wall') && gw.events.sourcesFile) {
+      const ev = createEvents({
+        config: gw.events,
+        baseDir,
+        redisUrl: redis.url,
+        redisOptions: redis.options,
+        prefix: gw.dispatcher.prefix,
+        sink: dispatcher.sink,
+        alerts: dispatcher.alerts,
+        grids: () => store.grids(),
+        evidence,
+        contactTtlSec: Math.round(gw.retention.alertsDays * 86_400),
+        logger,
+        metrics,
+      });
+      closers.push({ name: 'events', close: () => ev.close() });
+      await ev.start();
+      events = ev;
+    }
+
     if (has('wall')) {
       const w = createWall({
         config: { http: gw.http, auth: gw.auth, users: gw.users, timezone: gw.timezone },
@@ -359,6 +385,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
           }),
         },
         metrics,
+        ...(events ? { apiRouters: [{ path: '/api/v1/events', router: events.router }] } : {}),
         routers: [
           { path: '/api/platform', router: dispatcher.callbackRouter },
           { path: '/evidence', router: dispatcher.evidenceRouter },

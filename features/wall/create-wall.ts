@@ -53,6 +53,8 @@ export interface WallOptions {
   health: HealthSources;
   metrics: Registry;
   routers?: Array<{ path: string; router: Router }>;
+  /** Mounted before the wall's own /api/v1 router (which answers every other /api/v1 path), e.g. /api/v1/events. */
+  apiRouters?: Array<{ path: string; router: Router }>;
   admin: { rejectedCameras(): RejectedEntry[]; plugins(): unknown[] };
   /**
    * Same-origin proxy to the live media server, when ingest's liveView.publicPath is set:
@@ -206,6 +208,7 @@ export function createWall(opts: WallOptions): Wall {
       allowedOrigins,
     });
     const s = sockets;
+    for (const r of opts.apiRouters ?? []) app.use(r.path, r.router);
     app.use(
       '/api/v1',
       createApiRouter(
