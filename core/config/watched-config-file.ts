@@ -30,7 +30,10 @@ export function createWatchedConfigFile<S extends z.ZodType>(o: {
   file: string;
   schema: S;
   /** Checks beyond the schema (cross-references); issues returned here reject the edit. */
-  check?: (value: z.infer<S>, locate: (path: (string | number)[]) => { line?: number; column?: number }) => InputIssue[];
+  check?: (
+    value: z.infer<S>,
+    locate: (path: (string | number)[]) => { line?: number; column?: number },
+  ) => InputIssue[];
   logger: Logger;
   watch?: boolean;
   pollMs?: number;

@@ -147,7 +147,11 @@ export function createAlertEngine(d: AlertEngineDeps): AlertEngine {
   }
 
   /** An events-API finding (issue 15): routed by its own location, named by its source. */
-  function buildFromSource(f: Finding & Required<Pick<Finding, 'source' | 'location'>>, id: string, now: number): Alert {
+  function buildFromSource(
+    f: Finding & Required<Pick<Finding, 'source' | 'location'>>,
+    id: string,
+    now: number,
+  ): Alert {
     const route = routePoint(f.location, `finding ${f.id}`, d.grids(), config.fallbackGridCode);
     const info = d.typeInfo(f.type);
     return {
@@ -227,7 +231,8 @@ export function createAlertEngine(d: AlertEngineDeps): AlertEngine {
   }
 
   async function build(f: Finding, id: string, now: number): Promise<Alert> {
-    if (f.source && f.location) return buildFromSource({ ...f, source: f.source, location: f.location }, id, now);
+    if (f.source && f.location)
+      return buildFromSource({ ...f, source: f.source, location: f.location }, id, now);
     const cam = camera(f.cameraId);
     if (!cam)
       throw new GridwatchError(

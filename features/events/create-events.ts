@@ -35,7 +35,13 @@ import {
   type ParkingOverstayV1,
   type ReportV1,
 } from './event-schemas.js';
-import { EVENT_KINDS, SourcesFileSchema, type EventKind, type EventsConfig, type Source } from './events-config.js';
+import {
+  EVENT_KINDS,
+  SourcesFileSchema,
+  type EventKind,
+  type EventsConfig,
+  type Source,
+} from './events-config.js';
 import { parseMultipart } from './multipart.js';
 import { cleanPhoto, storePhotos } from './photo-evidence.js';
 
@@ -52,7 +58,8 @@ export function eventSignature(secret: string, timestampSec: number, body: strin
 }
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-const sameSecret = (a: string, b: string) => timingSafeEqual(Buffer.from(sha(a), 'hex'), Buffer.from(sha(b), 'hex'));
+const sameSecret = (a: string, b: string) =>
+  timingSafeEqual(Buffer.from(sha(a), 'hex'), Buffer.from(sha(b), 'hex'));
 
 /** Great-circle distance in metres (haversine; sub-metre error at the distances compared here). */
 export function distanceM(a: { lon: number; lat: number }, b: { lon: number; lat: number }): number {
@@ -201,17 +208,22 @@ export function createEvents(d: EventsDeps): Events {
     const id = req.get(EVENT_HEADERS.source) ?? '';
     const s = sources.current().sources.find((x) => x.id === id && x.enabled);
     const secret = s ? secrets.get(s.id) : undefined;
-    if (!s || secret === undefined) throw new UnauthorizedError(`unknown or missing ${EVENT_HEADERS.source} header`);
+    if (!s || secret === undefined)
+      throw new UnauthorizedError(`unknown or missing ${EVENT_HEADERS.source} header`);
     if (s.auth.type === 'apiKey') {
       const m = /^Bearer (.+)$/.exec(req.get('authorization') ?? '');
-      if (!m || !sameSecret(m[1]!, secret)) throw new UnauthorizedError('bad API key: Authorization: Bearer <key>');
+      if (!m || !sameSecret(m[1]!, secret))
+        throw new UnauthorizedError('bad API key: Authorization: Bearer <key>');
       return s;
     }
     const tsText = req.get(EVENT_HEADERS.timestamp) ?? '';
-    if (!/^\d{9,11}$/.test(tsText)) throw new UnauthorizedError(`${EVENT_HEADERS.timestamp} must be unix seconds`);
+    if (!/^\d{9,11}$/.test(tsText))
+      throw new UnauthorizedError(`${EVENT_HEADERS.timestamp} must be unix seconds`);
     const skew = Math.abs(clock() / 1_000 - Number(tsText));
     if (skew > cfg.maxSkewSec)
-      throw new UnauthorizedError(`stale timestamp: ${Math.round(skew)} s from gateway time (limit ${cfg.maxSkewSec} s)`);
+      throw new UnauthorizedError(
+        `stale timestamp: ${Math.round(skew)} s from gateway time (limit ${cfg.maxSkewSec} s)`,
+      );
     const want = eventSignature(secret, Number(tsText), body);
     const got = (req.get(EVENT_HEADERS.signature) ?? '').trim();
     if (got.length !== want.length || !timingSafeEqual(Buffer.from(got), Buffer.from(want)))
@@ -227,7 +239,8 @@ export function createEvents(d: EventsDeps): Events {
     const minute = Math.floor(now / 60_000);
     const k = key('rate', s.id, String(minute));
     const [[, n]] = (await redis.multi().incr(k).expire(k, 120).exec()) as [[null, number], [null, number]];
-    if (n > s.ratePerMin) throw new RateLimitedError(Math.max(1, Math.ceil(((minute + 1) * 60_000 - now) / 1_000)));
+    if (n > s.ratePerMin)
+      throw new RateLimitedError(Math.max(1, Math.ceil(((minute + 1) * 60_000 - now) / 1_000)));
   }
 
   /** The JSON body, from JSON or from multipart (an `event` part with the JSON, `photo` file parts). */
@@ -238,7 +251,14 @@ export function createEvents(d: EventsDeps): Events {
     if (/^multipart\/form-data/i.test(type)) {
       const parts = parseMultipart(body, type, what);
       const ev = parts.find((p) => p.name === 'event');
-      if (!ev) refuse(what, 'event', 'a multipart part named event holding the JSON', 'none', 'missing part "event"');
+      if (!ev)
+        refuse(
+          what,
+          'event',
+          'a multipart part named event holding the JSON',
+          'none',
+          'missing part "event"',
+        );
       body = ev.data;
       files = parts.filter((p) => p.name === 'photo' || p.name === 'photos').map((p) => p.data);
     } else if (!/^application\/json/i.test(type)) {
@@ -261,7 +281,11 @@ export function createEvents(d: EventsDeps): Events {
     return json;
   }
 
-  function validate(kind: EventKind, json: unknown, what: string): ReportV1 | ParkingOverstayV1 | AirQualityV1 {
+  function validate(
+    kind: EventKind,
+    json: unknown,
+    what: string,
+  ): ReportV1 | ParkingOverstayV1 | AirQualityV1 {
     const version = (json as { version?: unknown } | null)?.version;
     const schema = typeof version === 'number' ? EVENT_SCHEMAS[kind][version] : undefined;
     if (!schema)
@@ -278,7 +302,12 @@ export function createEvents(d: EventsDeps): Events {
   }
 
   /** An open camera alert of the same type near the point, last seen within the window. */
-  async function nearbyAlert(type: string, at: { lon: number; lat: number }, gridPath: string[], now: number) {
+  async function nearbyAlert(
+    type: string,
+    at: { lon: number; lat: number },
+    gridPath: string[],
+    now: number,
+  ) {
     // The township (or the nearest ancestor there is) around the report: camera alerts of the
     // street are routed to the camera's or its zone's grid, often the neighbouring one.
     const scope = gridPath[Math.max(0, gridPath.length - 3)]!;
@@ -294,7 +323,8 @@ export function createEvents(d: EventsDeps): Events {
 
   async function handle(req: Request, kindText: string): Promise<Accepted> {
     const what = `POST /api/v1/events/${kindText}`;
-    if (!(EVENT_KINDS as readonly string[]).includes(kindText)) throw new NotFoundError('event kind', kindText);
+    if (!(EVENT_KINDS as readonly string[]).includes(kindText))
+      throw new NotFoundError('event kind', kindText);
     const kind = kindText as EventKind;
     const body = await readBody(req, what);
     const s = authenticate(req, body);
@@ -303,7 +333,9 @@ export function createEvents(d: EventsDeps): Events {
     const ev = validate(kind, parseBody(req, body, what), what);
     const type = kind === 'report' ? (ev as ReportV1).type : KIND_TYPES[kind].type;
     if (kind === 'report' && s.types && !s.types.includes(type))
-      throw new GridwatchError(Codes.GW_FORBIDDEN, `source ${s.id} may not report ${type}`, { field: 'type' });
+      throw new GridwatchError(Codes.GW_FORBIDDEN, `source ${s.id} may not report ${type}`, {
+        field: 'type',
+      });
     const loc = ev.location;
     const wgs84 = toWgs84(loc.lon, loc.lat, loc.crs === 'CGCS2000' ? 'WGS84' : loc.crs);
     const grids = d.grids();
@@ -317,7 +349,13 @@ export function createEvents(d: EventsDeps): Events {
       );
     const photosIn = 'photos' in ev ? ev.photos : [];
     if (photosIn.length > cfg.maxPhotos)
-      refuse(what, 'photos', `at most ${cfg.maxPhotos} photos`, `${photosIn.length} photos`, 'too many photos');
+      refuse(
+        what,
+        'photos',
+        `at most ${cfg.maxPhotos} photos`,
+        `${photosIn.length} photos`,
+        'too many photos',
+      );
     // Photos are checked before anything is stored or remembered: a refused event leaves nothing.
     const cleaned: Buffer[] = [];
     for (const [i, p] of photosIn.entries())
@@ -327,7 +365,13 @@ export function createEvents(d: EventsDeps): Events {
     const h = sha(`${s.id}\n${ev.eventId}`).slice(0, 24);
     const findingId = `ev:${s.id}:${h}`;
     const idem = key('id', s.id, h);
-    const claimed = await redis.set(idem, JSON.stringify({ findingId, state: 'pending' }), 'EX', cfg.idempotencyTtlSec, 'NX');
+    const claimed = await redis.set(
+      idem,
+      JSON.stringify({ findingId, state: 'pending' }),
+      'EX',
+      cfg.idempotencyTtlSec,
+      'NX',
+    );
     if (claimed === null) {
       const prev = JSON.parse((await redis.get(idem)) ?? '{}') as Partial<Accepted>;
       return {
@@ -367,7 +411,13 @@ export function createEvents(d: EventsDeps): Events {
         const overMin = Math.round((at - Date.parse(p.parkedAt)) / 60_000) - p.limitMin;
         const plate = maskPlate(p.plate);
         summary = `${p.lotName ?? p.lotId}${p.spaceId ? ` ${p.spaceId}` : ''}: ${plate} 超时 ${Math.max(0, overMin)} 分钟 (限 ${p.limitMin})`;
-        details = { lotId: p.lotId, spaceId: p.spaceId ?? null, plate, parkedAt: p.parkedAt, limitMin: p.limitMin };
+        details = {
+          lotId: p.lotId,
+          spaceId: p.spaceId ?? null,
+          plate,
+          parkedAt: p.parkedAt,
+          limitMin: p.limitMin,
+        };
       } else {
         const a = ev as AirQualityV1;
         sourceKind = 'air_quality';
@@ -424,12 +474,27 @@ export function createEvents(d: EventsDeps): Events {
     const src = (req.get(EVENT_HEADERS.source) ?? '').slice(0, 32) || '-';
     try {
       const out = await handle(req, kind);
-      counter.inc({ source: src, kind: label, outcome: out.duplicate ? 'duplicate' : out.mergedInto ? 'merged' : 'accepted' });
-      logger.info({ source: out.source, kind, findingId: out.findingId, duplicate: out.duplicate, mergedInto: out.mergedInto }, 'event accepted');
+      counter.inc({
+        source: src,
+        kind: label,
+        outcome: out.duplicate ? 'duplicate' : out.mergedInto ? 'merged' : 'accepted',
+      });
+      logger.info(
+        {
+          source: out.source,
+          kind,
+          findingId: out.findingId,
+          duplicate: out.duplicate,
+          mergedInto: out.mergedInto,
+        },
+        'event accepted',
+      );
       res.status(out.duplicate ? 200 : 202).json({ ok: true, ...out });
     } catch (err) {
       const e =
-        err instanceof GridwatchError ? err : new GridwatchError(Codes.GW_INTERNAL, 'internal error', { cause: err });
+        err instanceof GridwatchError
+          ? err
+          : new GridwatchError(Codes.GW_INTERNAL, 'internal error', { cause: err });
       counter.inc({ source: src, kind: label, outcome: e.code });
       if (e.status >= 500) logger.error({ err }, 'event failed');
       else logger.warn({ code: e.code, message: e.message, source: src, kind }, 'event refused');

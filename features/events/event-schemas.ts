@@ -18,7 +18,9 @@ export const EventLocationSchema = z
     crs: z
       .enum(['WGS84', 'GCJ02', 'BD09', 'CGCS2000'])
       .default('WGS84')
-      .describe('WGS84 (GPS), GCJ02 (AMap/Tencent), BD09 (Baidu), CGCS2000 (国家2000, taken as WGS84: < 1 m apart)'),
+      .describe(
+        'WGS84 (GPS), GCJ02 (AMap/Tencent), BD09 (Baidu), CGCS2000 (国家2000, taken as WGS84: < 1 m apart)',
+      ),
   })
   .describe('Where it is');
 

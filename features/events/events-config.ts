@@ -42,7 +42,9 @@ export const EventsConfigSchema = z
       .int()
       .positive()
       .default(7 * 86_400)
-      .describe('How long a (source, eventId) pair is remembered; a repeat within it is answered as a duplicate'),
+      .describe(
+        'How long a (source, eventId) pair is remembered; a repeat within it is answered as a duplicate',
+      ),
     merge: z
       .strictObject({
         distanceM: z

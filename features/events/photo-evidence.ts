@@ -5,7 +5,8 @@ import { Codes, GridwatchError } from '../../core/errors.js';
 /** What the first bytes say a photo is; null for anything else (no decoder is trusted with it). */
 export function photoTypeOf(b: Uint8Array): 'jpeg' | 'png' | 'webp' | null {
   if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
-  if (b.length >= 8 && [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a].every((x, i) => b[i] === x)) return 'png';
+  if (b.length >= 8 && [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a].every((x, i) => b[i] === x))
+    return 'png';
   if (
     b.length >= 12 &&
     Buffer.from(b.subarray(0, 4)).toString('latin1') === 'RIFF' &&
