@@ -21,6 +21,7 @@ import { openRedis, type RedisConnection } from '../core/redis/redis-connection.
 import type { RedisConfig } from '../core/redis/redis-config.js';
 import { createDetectors, readPluginTypes, type Detectors } from '../features/detectors/index.js';
 import { createDispatcher, type Dispatcher } from '../features/dispatcher/dispatcher.js';
+import { createDepartments, type Departments } from '../features/departments/create-departments.js';
 import { createEvents, type Events } from '../features/events/create-events.js';
 import { EVENT_TYPE_INFOS } from '../features/events/event-schemas.js';
 import { createIngest, type Ingest } from '../features/ingest/ingest.js';
@@ -313,6 +314,28 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
       events = ev;
     }
 
+    // 吹哨报到 (issue 15): department calls on alerts, acted on by wall users.
+    let departments: Departments | null = null;
+    if (has('wall') && gw.departments.file) {
+      const dp = createDepartments({
+        config: gw.departments,
+        baseDir,
+        redisUrl: redis.url,
+        redisOptions: redis.options,
+        prefix: gw.dispatcher.prefix,
+        alerts: dispatcher.alerts,
+        actorOf: (req) =>
+          late.wall
+            ? late.wall.actorOf(req)
+            : Promise.reject(new GridwatchError(Codes.GW_NOT_READY, 'gateway is still starting')),
+        logger,
+        metrics,
+      });
+      closers.push({ name: 'departments', close: () => dp.close() });
+      await dp.start();
+      departments = dp;
+    }
+
     if (has('wall')) {
       const w = createWall({
         config: { http: gw.http, auth: gw.auth, users: gw.users, timezone: gw.timezone },
@@ -385,7 +408,10 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
           }),
         },
         metrics,
-        ...(events ? { apiRouters: [{ path: '/api/v1/events', router: events.router }] } : {}),
+        apiRouters: [
+          ...(events ? [{ path: '/api/v1/events', router: events.router }] : []),
+          ...(departments ? [{ path: '/api/v1/departments', router: departments.router }] : []),
+        ],
         routers: [
           { path: '/api/platform', router: dispatcher.callbackRouter },
           { path: '/evidence', router: dispatcher.evidenceRouter },
