@@ -19,6 +19,7 @@ import {
 import { hashPassword } from '../../features/wall/password-hash.js';
 import { startTestRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { launchChromium, openWall } from '../wall/helpers/browser.js';
 import { GRID_FILE, logSink, PASSWORD } from '../wall/helpers/wall-harness.js';
 
 /**
@@ -37,6 +38,7 @@ let receiver: Server;
 const notices: { dept: string; ok: boolean; body: Record<string, unknown> }[] = [];
 const { stream } = logSink();
 const tokens: Record<string, string> = {};
+let whistled: string | null = null;
 
 const DEPTS = (recv: string) => `reportInSec: 600
 departments:
@@ -167,6 +169,7 @@ afterAll(async () => {
 describe('吹哨报到', () => {
   it('calls the departments of the type and area; one reports in, one misses its time and the next is called', async () => {
     const a = await raise('road_obstruction');
+    whistled = a.id;
     expect((await call('POST', `/whistles/${a.id}`, 'viewer', {})).status).toBe(403);
     // Out of the operator's scope: as if it did not exist.
     expect((await call('POST', `/whistles/${a.id}`, 'wangqiang', {})).status).toBe(404);
@@ -243,6 +246,25 @@ describe('吹哨报到', () => {
     expect(audit.some((x) => x.includes('报到: 交警大队 (department:jiaojing)') && x.includes('超时'))).toBe(
       true,
     );
+  });
+
+  it('the wall detail panel shows who was called, who reported in, how long it took', async () => {
+    expect(whistled).not.toBeNull();
+    const browser = await launchChromium();
+    try {
+      const w = await openWall(browser, url, 'admin', PASSWORD);
+      await w.page.locator(`#cards .card[data-id="${whistled}"]`).click();
+      const li = (code: string) => w.page.locator(`#detail-facts li[data-department="${code}"]`);
+      await li('chengguan').waitFor();
+      expect(await li('chengguan').textContent()).toMatch(/^区城市管理局: ✓ 报到 \d+ 分钟$/);
+      expect(await li('jiaojing').textContent()).toMatch(/^交警大队: ✓ 报到 \d+ 分钟（超时）$/);
+      expect(await li('zhujian').textContent()).toMatch(/^区住房和城乡建设局: ⏳ 限 /);
+      // As in test/wall: the 401 of the session check before login, 404s of absent evidence.
+      expect(w.errors.filter((e) => !/401|404/.test(e))).toEqual([]);
+      await w.context.close();
+    } finally {
+      await browser.close();
+    }
   });
 
   it('no responsible department is 409; a department that does not handle the alert is 400 naming it', async () => {

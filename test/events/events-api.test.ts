@@ -14,6 +14,7 @@ import { EVENT_HEADERS, eventSignature } from '../../features/events/create-even
 import { hashPassword } from '../../features/wall/password-hash.js';
 import { startTestRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { launchChromium, openWall } from '../wall/helpers/browser.js';
 import { GRID_FILE, logSink, PASSWORD } from '../wall/helpers/wall-harness.js';
 
 /**
@@ -456,6 +457,35 @@ describe('events API: a report near an open camera alert', () => {
     expect((await post('report', other)).json.mergedInto).toBeNull();
     const own: Alert = await alertFor(other.eventId);
     expect(own.id).not.toBe(cam.id);
+  });
+});
+
+describe('events API: on the wall', () => {
+  it('the detail panel shows the source and its summary, and the photo as evidence', async () => {
+    const body = report({ type: 'garbage_exposed', text: '垃圾桶满溢' });
+    expect((await post('report', body)).status).toBe(202);
+    const a = await alertFor(body.eventId);
+    const browser = await launchChromium();
+    try {
+      const w = await openWall(browser, url, 'admin', PASSWORD);
+      await w.page.locator(`#cards .card[data-id="${a.id}"]`).click();
+      await w.page.locator('#detail').waitFor();
+      await expect
+        .poll(() => w.page.locator('#detail-facts').textContent())
+        .toContain('来源随手拍小程序 · 垃圾桶满溢');
+      expect(await w.page.locator('#detail-facts').textContent()).not.toContain('13800138000');
+      // The stored photo is served like camera evidence.
+      const status = await w.page.evaluate(
+        async (id) => (await fetch(`/api/v1/alerts/${id}/evidence/latest`)).status,
+        a.id,
+      );
+      expect(status).toBe(200);
+      // As in test/wall: the 401 of the session check before login, 404s of absent evidence.
+      expect(w.errors.filter((e) => !/401|404/.test(e))).toEqual([]);
+      await w.context.close();
+    } finally {
+      await browser.close();
+    }
   });
 });
 

@@ -97,7 +97,11 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
       const d = await ctx.api.get(`/alerts/${encodeURIComponent(id)}`);
       if (seq !== auditSeq || ui.detailId !== id) return;
       audit = d.audit;
-      whistle = await ctx.api.get(`/departments/whistles/${encodeURIComponent(id)}`).catch(() => null);
+      // Asked only for alerts the departments feature has written to (no request, so no 404,
+      // where it is off).
+      whistle = d.audit.some((e) => e.actor === 'system:departments')
+        ? await ctx.api.get(`/departments/whistles/${encodeURIComponent(id)}`).catch(() => null)
+        : null;
       if (seq !== auditSeq || ui.detailId !== id) return;
       if (!store.upsert(d.alert)) render(store.get(id) ?? d.alert);
     } catch (err) {
@@ -133,7 +137,11 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
     ui.detailId = id;
     panel.hidden = false;
     render(a);
-    if (liveCamera !== a.cameraId) startLive(a.cameraId);
+    // Events-API alerts have no camera to play (features/events): their photos are the evidence.
+    if (a.source) {
+      stopLive();
+      $('live-status').textContent = t('no_video');
+    } else if (liveCamera !== a.cameraId) startLive(a.cameraId);
     void loadAudit(id);
   }
 
