@@ -23,6 +23,7 @@ import {
 } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { redisOptionsFromUrl } from '../../core/redis/redis-url.js';
+import { redisUnavailableAs } from '../../core/redis/redis-unavailable.js';
 import {
   DepartmentsFileSchema,
   ReportInBodySchema,
@@ -407,9 +408,10 @@ export function createDepartments(d: DepartmentsDeps): Departments {
       try {
         res.status(status).json(await fn(req));
       } catch (err) {
+        const r = redisUnavailableAs(err);
         const e =
-          err instanceof GridwatchError
-            ? err
+          r instanceof GridwatchError
+            ? r
             : new GridwatchError(Codes.GW_INTERNAL, 'internal error', { cause: err });
         if (e.status >= 500) logger.error({ err }, 'departments request failed');
         res.status(e.status).json(e.toJSON());

@@ -26,6 +26,7 @@ import {
 } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { redisOptionsFromUrl } from '../../core/redis/redis-url.js';
+import { redisUnavailableAs } from '../../core/redis/redis-unavailable.js';
 import {
   EVENT_SCHEMAS,
   EVENT_TYPE_INFOS,
@@ -491,9 +492,10 @@ export function createEvents(d: EventsDeps): Events {
       );
       res.status(out.duplicate ? 200 : 202).json({ ok: true, ...out });
     } catch (err) {
+      const r = redisUnavailableAs(err);
       const e =
-        err instanceof GridwatchError
-          ? err
+        r instanceof GridwatchError
+          ? r
           : new GridwatchError(Codes.GW_INTERNAL, 'internal error', { cause: err });
       counter.inc({ source: src, kind: label, outcome: e.code });
       if (e.status >= 500) logger.error({ err }, 'event failed');

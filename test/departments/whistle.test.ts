@@ -274,6 +274,18 @@ describe('吹哨报到', () => {
     const bad = await call('POST', `/whistles/${b.id}`, 'admin', { departments: ['jiaojing'] });
     expect(bad.status).toBe(400);
     expect(bad.json.field).toBe('departments[0]');
+    const junk = await fetch(`${url}/api/v1/departments/whistles/${b.id}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'application/json' },
+      body: '{"note":',
+    });
+    expect(junk.status).toBe(400);
+    expect(((await junk.json()) as { code: string }).code).toBe(Codes.GW_VALIDATION);
+    const unknown = await call('POST', `/whistles/${b.id}`, 'admin', {
+      departments: ['chengguan'],
+      urgent: true,
+    });
+    expect(unknown.json.field).toBe('urgent');
     const ok = await call('POST', `/whistles/${b.id}`, 'admin', { departments: ['chengguan'] });
     expect(ok.json.calls.map((c: { code: string }) => c.code)).toEqual(['chengguan']);
   });
