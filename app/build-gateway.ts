@@ -21,6 +21,9 @@ import { openRedis, type RedisConnection } from '../core/redis/redis-connection.
 import type { RedisConfig } from '../core/redis/redis-config.js';
 import { createDetectors, readPluginTypes, type Detectors } from '../features/detectors/index.js';
 import { createDispatcher, type Dispatcher } from '../features/dispatcher/dispatcher.js';
+import { createDepartments, type Departments } from '../features/departments/create-departments.js';
+import { createEvents, type Events } from '../features/events/create-events.js';
+import { EVENT_TYPE_INFOS } from '../features/events/event-schemas.js';
 import { createIngest, type Ingest } from '../features/ingest/ingest.js';
 import { createWall, type Wall } from '../features/wall/create-wall.js';
 import type { ReadyReport } from '../features/wall/health-router.js';
@@ -185,7 +188,9 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
       ingest: null,
       detectors: null,
     };
-    const typeMap = new Map<string, FindingTypeInfo>(BUILTIN_TYPES.map((t) => [t.type, t]));
+    const typeMap = new Map<string, FindingTypeInfo>(
+      [...BUILTIN_TYPES, ...EVENT_TYPE_INFOS].map((t) => [t.type, t]),
+    );
     const notifier: AlertNotifier = {
       alertChanged: (a: Alert, kind) => late.wall?.notifier.alertChanged(a, kind),
       suppressionChanged: (s: Suppression, kind) => late.wall?.notifier.suppressionChanged?.(s, kind),
@@ -287,6 +292,50 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
     const ing = late.ingest;
     const det = late.detectors;
 
+    // Events API (issue 15): other sources' events become findings on the dispatcher's queue.
+    let events: Events | null = null;
+    if (has('wall') && gw.events.sourcesFile) {
+      const ev = createEvents({
+        config: gw.events,
+        baseDir,
+        redisUrl: redis.url,
+        redisOptions: redis.options,
+        prefix: gw.dispatcher.prefix,
+        sink: dispatcher.sink,
+        alerts: dispatcher.alerts,
+        grids: () => store.grids(),
+        evidence,
+        contactTtlSec: Math.round(gw.retention.alertsDays * 86_400),
+        logger,
+        metrics,
+      });
+      closers.push({ name: 'events', close: () => ev.close() });
+      await ev.start();
+      events = ev;
+    }
+
+    // 吹哨报到 (issue 15): department calls on alerts, acted on by wall users.
+    let departments: Departments | null = null;
+    if (has('wall') && gw.departments.file) {
+      const dp = createDepartments({
+        config: gw.departments,
+        baseDir,
+        redisUrl: redis.url,
+        redisOptions: redis.options,
+        prefix: gw.dispatcher.prefix,
+        alerts: dispatcher.alerts,
+        actorOf: (req) =>
+          late.wall
+            ? late.wall.actorOf(req)
+            : Promise.reject(new GridwatchError(Codes.GW_NOT_READY, 'gateway is still starting')),
+        logger,
+        metrics,
+      });
+      closers.push({ name: 'departments', close: () => dp.close() });
+      await dp.start();
+      departments = dp;
+    }
+
     if (has('wall')) {
       const w = createWall({
         config: { http: gw.http, auth: gw.auth, users: gw.users, timezone: gw.timezone },
@@ -359,6 +408,10 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
           }),
         },
         metrics,
+        apiRouters: [
+          ...(events ? [{ path: '/api/v1/events', router: events.router }] : []),
+          ...(departments ? [{ path: '/api/v1/departments', router: departments.router }] : []),
+        ],
         routers: [
           { path: '/api/platform', router: dispatcher.callbackRouter },
           { path: '/evidence', router: dispatcher.evidenceRouter },

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { ClusterConfigSchema } from '../features/cluster/cluster-config.js';
 import { DetectorsConfigSchema } from '../features/detectors/config/detectors-config.js';
 import { DispatcherConfigSchema, ForwardTargetSchema } from '../features/dispatcher/dispatcher-config.js';
+import { DepartmentsConfigSchema } from '../features/departments/departments-config.js';
+import { EventsConfigSchema } from '../features/events/events-config.js';
 import { IngestConfigSchema } from '../features/ingest/ingest-config.js';
 import { AuthConfigSchema, HttpConfigSchema, UserSchema } from '../features/wall/wall-config.js';
 import { RedisConfigSchema } from '../core/redis/redis-config.js';
@@ -56,6 +58,8 @@ export const GatewayConfigSchema = z
     detectors: DetectorsConfigSchema.default(DetectorsConfigSchema.parse({})),
     dispatcher: DispatcherConfigSchema.default(DispatcherConfigSchema.parse({})),
     cluster: ClusterConfigSchema.default(ClusterConfigSchema.parse({})),
+    events: EventsConfigSchema.default(EventsConfigSchema.parse({})),
+    departments: DepartmentsConfigSchema.default({}),
   })
   .describe('gateway.yaml: the gateway process');
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;

@@ -10,6 +10,8 @@ import { z } from 'zod';
 import { CameraFileSchema } from '../core/contracts/camera-schema.js';
 import { GatewayConfigSchema } from '../app/gateway-schema.js';
 import { GridFileSchema } from '../core/contracts/grid-schema.js';
+import { DepartmentsFileSchema } from '../features/departments/departments-config.js';
+import { SourcesFileSchema } from '../features/events/events-config.js';
 
 export const SCHEMA_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'config', 'schema');
 
@@ -24,6 +26,16 @@ export function exportSchemas(): Record<string, string> {
     'gateway.schema.json': one('gateway.schema.json', 'gridwatch gateway.yaml', GatewayConfigSchema),
     'camera-file.schema.json': one('camera-file.schema.json', 'gridwatch camera file', CameraFileSchema),
     'grid-file.schema.json': one('grid-file.schema.json', 'gridwatch grid file (GeoJSON)', GridFileSchema),
+    'sources.schema.json': one(
+      'sources.schema.json',
+      'gridwatch events sources (sources.yaml)',
+      SourcesFileSchema,
+    ),
+    'departments.schema.json': one(
+      'departments.schema.json',
+      'gridwatch departments (departments.yaml)',
+      DepartmentsFileSchema,
+    ),
   };
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BoxSchema, FindingTypeSchema } from './finding.js';
+import { BoxSchema, FindingSourceSchema, FindingTypeSchema } from './finding.js';
 import { GridCodeSchema, GridLevelSchema } from './common-schema.js';
 import { AlertForwardingSchema } from './forwarding.js';
 
@@ -83,6 +83,7 @@ export const AlertSchema = z
     forwarding: AlertForwardingSchema.nullable()
       .optional()
       .describe('Forwarding of the case since the alert was confirmed; absent before'),
+    source: FindingSourceSchema.optional().describe('Events-API source that raised it; absent for cameras'),
   })
   .describe('An alert: one problem in one place, with its lifecycle');
 export type Alert = z.infer<typeof AlertSchema>;

@@ -15,6 +15,30 @@ export const BoxSchema = z
   .describe('A detected object, normalised coordinates');
 export type Box = z.infer<typeof BoxSchema>;
 
+/**
+ * Where a finding came from when it is not a camera (issue 15): an events-API source. Camera
+ * findings carry none. The reporter's contact is never part of it (kept by features/events).
+ */
+export const FindingSourceSchema = z
+  .strictObject({
+    id: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/)
+      .describe('Source id from sources.yaml'),
+    kind: z
+      .enum(['citizen', 'grid_worker', 'parking', 'air_quality'])
+      .describe('citizen 市民随手拍, grid_worker 网格员上报, parking 智慧停车, air_quality 空气质量'),
+    name: z.string().max(100).describe('Source name shown on the wall'),
+    eventId: z.string().min(1).max(128).describe("The source's own event id (idempotency key)"),
+    summary: z
+      .string()
+      .max(500)
+      .optional()
+      .describe('What the source says, for the wall (report text, station and values, masked plate)'),
+  })
+  .describe('An events-API source');
+export type FindingSource = z.infer<typeof FindingSourceSchema>;
+
 export const FindingTypeSchema = z
   .string()
   .regex(/^[a-z][a-z0-9_]{1,63}$/)
@@ -55,6 +79,16 @@ export const FindingSchema = z
       .optional()
       .describe('Type-specific extras (e.g. people count, offline reason)'),
     fence: FenceSchema.optional(),
+    source: FindingSourceSchema.optional().describe('Set for events-API findings (no camera)'),
+    location: z
+      .strictObject({ lon: z.number().min(-180).max(180), lat: z.number().min(-90).max(90) })
+      .optional()
+      .describe('WGS84 place of an events-API finding; routed by it instead of a camera'),
+    mergeInto: z
+      .string()
+      .max(200)
+      .optional()
+      .describe('Open alert this finding belongs to (a report near a camera alert); merged when still open'),
   })
   .describe('A finding raised by a detector');
 export type Finding = z.infer<typeof FindingSchema>;

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Alert, AuditEntry } from '../../core/contracts/alert.js';
+import { isOpenState } from '../../core/contracts/alert-states.js';
 import type { Finding, FindingTypeInfo } from '../../core/contracts/finding.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
 import type { LoadedCamera } from '../../core/contracts/loaded-camera.js';
@@ -13,7 +14,7 @@ import type { Suppression } from '../../core/contracts/suppression.js';
 import { matchRejected, mergesInto, rejectedObjectOf } from './dedup.js';
 import { escalate, type Change } from './lifecycle.js';
 import type { RedisKeys } from './redis-keys.js';
-import { dedupKey, routeFinding } from './routing.js';
+import { dedupKey, routeFinding, routePoint } from './routing.js';
 
 export const DEFAULT_DEDUP = { windowSec: 300, keys: ['camera', 'type', 'zone'] as const };
 const MAX_CAS_ATTEMPTS = 50;
@@ -145,7 +146,93 @@ export function createAlertEngine(d: AlertEngineDeps): AlertEngine {
     };
   }
 
+  /** An events-API finding (issue 15): routed by its own location, named by its source. */
+  function buildFromSource(
+    f: Finding & Required<Pick<Finding, 'source' | 'location'>>,
+    id: string,
+    now: number,
+  ): Alert {
+    const route = routePoint(f.location, `finding ${f.id}`, d.grids(), config.fallbackGridCode);
+    const info = d.typeInfo(f.type);
+    return {
+      id,
+      state: 'new',
+      type: f.type,
+      typeLabel: { zh: info?.zh ?? f.type, en: info?.en ?? f.type },
+      cameraId: f.cameraId,
+      cameraName: f.source.name,
+      zoneId: f.zoneId,
+      zoneName: null,
+      gridCode: route.gridCode,
+      gridPath: route.gridPath,
+      routedBy: route.routedBy,
+      location: f.location,
+      score: f.score,
+      count: 1,
+      trackIds: f.trackIds,
+      boxes: f.boxes,
+      firstSeen: f.firstSeen,
+      lastSeen: f.lastSeen,
+      createdAt: now,
+      updatedAt: now,
+      evidence: { first: f.evidence.first, latest: f.evidence.latest ?? f.evidence.first },
+      claimedBy: null,
+      escalationLevel: 0,
+      rejectReason: null,
+      caseId: null,
+      version: 1,
+      decidedBy: null,
+      recheck: null,
+      source: f.source,
+    };
+  }
+
+  /**
+   * A report the events API matched to an open alert nearby: merged into it (count, times,
+   * audit naming the report), its boxes and evidence left as they are. Null when that alert is
+   * gone, no longer open or of another type: the finding then becomes an alert of its own.
+   */
+  async function mergeReport(f: Finding, intoId: string): Promise<IngestOutcome | null> {
+    const seen = { key: keys.seen(f.id), ttlSec: config.seenTtlSec };
+    for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
+      const open = await store.get(intoId);
+      if (!open || !isOpenState(open.state) || open.type !== f.type) return null;
+      const now = clock();
+      const merged: Alert = { ...merge(open, f, now), boxes: open.boxes, evidence: open.evidence };
+      const photos = [f.evidence.first, f.evidence.latest].filter((x): x is string => !!x);
+      const r = await store.commit({
+        alert: merged,
+        expectVersion: open.version,
+        previousState: open.state,
+        audit: [
+          {
+            alertId: open.id,
+            at: now,
+            actor: `source:${f.source?.id ?? f.detector.plugin}`,
+            action: 'merge_report',
+            from: open.state,
+            to: open.state,
+            note: `report ${f.source?.eventId ?? f.id} (${f.source?.kind ?? 'event'}) merged: ${f.details?.mergeNote ?? 'near this alert'}${photos.length ? `; photos ${[...new Set(photos)].join(', ')}` : ''}`,
+          },
+        ],
+        event: 'update',
+        seen,
+      });
+      if (r.ok) {
+        findings.inc({ outcome: 'merged' });
+        return { kind: 'update', alert: merged };
+      }
+      if (r.reason === 'seen') {
+        findings.inc({ outcome: 'duplicate' });
+        return { kind: 'duplicate', alert: null };
+      }
+    }
+    throw new ConflictError(`finding ${f.id}: alert ${intoId} kept changing`, { findingId: f.id });
+  }
+
   async function build(f: Finding, id: string, now: number): Promise<Alert> {
+    if (f.source && f.location)
+      return buildFromSource({ ...f, source: f.source, location: f.location }, id, now);
     const cam = camera(f.cameraId);
     if (!cam)
       throw new GridwatchError(
@@ -222,6 +309,10 @@ export function createAlertEngine(d: AlertEngineDeps): AlertEngine {
       if (engine.isSuppressed(f.cameraId, f.zoneId, f.type)) {
         findings.inc({ outcome: 'suppressed' });
         return { kind: 'suppressed', alert: null };
+      }
+      if (f.mergeInto) {
+        const m = await mergeReport(f, f.mergeInto);
+        if (m) return m;
       }
       const dc = dedupCfg(f.type);
       const dk = keys.dedup(dedupKey(f, dc.keys));

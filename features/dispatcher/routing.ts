@@ -77,3 +77,33 @@ export function dedupKey(
   if (keys.includes('place')) parts.push(`p=${f.placeKey ?? '-'}`);
   return parts.join('|');
 }
+
+/**
+ * Where an events-API finding goes (no camera): the grid whose polygon holds its WGS84 point,
+ * else the configured fallback.
+ */
+export function routePoint(
+  where: { lon: number; lat: number },
+  what: string,
+  grids: GridIndex,
+  fallbackGridCode: string | undefined,
+): Route & { skipped: string[] } {
+  const hit = grids.lookup(where.lon, where.lat);
+  const at = hit ? grids.path(hit.code) : [];
+  const fb = at.length === 0 && fallbackGridCode !== undefined ? grids.path(fallbackGridCode) : [];
+  const path = at.length > 0 ? at : fb;
+  if (path.length === 0) {
+    throw new GridwatchError(
+      Codes.GW_UNROUTABLE,
+      `${what}: location ${where.lon},${where.lat} is outside every grid; set dispatcher.fallbackGridCode`,
+      { field: 'location', details: { location: where } },
+    );
+  }
+  return {
+    gridCode: path.at(-1)!.code,
+    gridPath: path.map((g) => ({ code: g.code, name: g.name, level: g.level })),
+    routedBy: at.length > 0 ? 'location' : 'fallback',
+    zoneName: null,
+    skipped: at.length > 0 ? [] : [`location ${where.lon},${where.lat} is outside every grid`],
+  };
+}

@@ -4,21 +4,21 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import express, { type Router } from 'express';
+import express, { type Request, type Router } from 'express';
 import helmet from 'helmet';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
-import type { AlertNotifier, AlertService } from '../../core/contracts/alert-service.js';
+import type { Actor, AlertNotifier, AlertService } from '../../core/contracts/alert-service.js';
 import type { CameraDirectory, RejectedEntry } from '../../core/contracts/camera-directory.js';
 import type { EvidenceStore } from '../../core/contracts/evidence-store.js';
 import type { FindingTypeInfo } from '../../core/contracts/finding.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
-import { ClosedError } from '../../core/errors.js';
+import { ClosedError, Codes, GridwatchError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { createHealthRouter, type HealthSources } from './health-router.js';
-import { createWallAuth, loadSessionSecret } from './auth.js';
+import { createWallAuth, loadSessionSecret, type WallAuth } from './auth.js';
 import type { AlertLifecycleTable } from './api-schemas.js';
-import { createApiRouter } from './http-api.js';
+import { createApiRouter, requestToken } from './http-api.js';
 import { createErrorHandler, notFoundHandler } from './http-errors.js';
 import { createLiveProxy, createLiveWsProxy } from './live-proxy.js';
 import { createWallSocketServer, type WallSocketServer } from './socket-server.js';
@@ -53,6 +53,8 @@ export interface WallOptions {
   health: HealthSources;
   metrics: Registry;
   routers?: Array<{ path: string; router: Router }>;
+  /** Mounted before the wall's own /api/v1 router (which answers every other /api/v1 path), e.g. /api/v1/events. */
+  apiRouters?: Array<{ path: string; router: Router }>;
   admin: { rejectedCameras(): RejectedEntry[]; plugins(): unknown[] };
   /**
    * Same-origin proxy to the live media server, when ingest's liveView.publicPath is set:
@@ -67,6 +69,11 @@ export interface WallOptions {
 
 export interface Wall {
   notifier: AlertNotifier;
+  /**
+   * The wall user a request comes from (Bearer token or session cookie; CSRF checked for
+   * cookie writes), for routers mounted beside the wall's own (features/departments).
+   */
+  actorOf(req: Request): Promise<Actor>;
   start(): Promise<{ url: string }>;
   close(): Promise<void>;
 }
@@ -139,6 +146,7 @@ export function createWall(opts: WallOptions): Wall {
   let liveWs: { close(): void } | null = null;
   let started: Promise<{ url: string }> | null = null;
   let closed: Promise<void> | null = null;
+  let authRef: WallAuth | null = null;
 
   const notifier: AlertNotifier = {
     alertChanged(alert, kind) {
@@ -166,6 +174,7 @@ export function createWall(opts: WallOptions): Wall {
       redis,
       logger: logger.child({ part: 'auth' }),
     });
+    authRef = auth;
     app.use(
       helmet({
         contentSecurityPolicy: {
@@ -206,6 +215,7 @@ export function createWall(opts: WallOptions): Wall {
       allowedOrigins,
     });
     const s = sockets;
+    for (const r of opts.apiRouters ?? []) app.use(r.path, r.router);
     app.use(
       '/api/v1',
       createApiRouter(
@@ -284,6 +294,16 @@ export function createWall(opts: WallOptions): Wall {
 
   return {
     notifier,
+    async actorOf(req) {
+      if (!authRef) throw new GridwatchError(Codes.GW_NOT_READY, 'the wall is still starting');
+      const { token, viaCookie } = requestToken(req);
+      const session = await authRef.verify(token);
+      if (viaCookie && req.method !== 'GET' && req.get('x-csrf-token') !== session.csrf)
+        throw new GridwatchError(Codes.GW_CSRF, 'missing or wrong X-CSRF-Token header', {
+          field: 'X-CSRF-Token',
+        });
+      return session.actor;
+    },
     start() {
       if (closed) return Promise.reject(new ClosedError('wall'));
       started ??= setup();

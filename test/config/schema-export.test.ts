@@ -10,11 +10,13 @@ describe('config/schema/*.schema.json', () => {
       expect(await readFile(join(SCHEMA_DIR, name), 'utf8')).toBe(text);
     });
   }
-  it('exports the three files with their key constraints', () => {
+  it('exports the config files with their key constraints', () => {
     expect(Object.keys(fresh).sort()).toEqual([
       'camera-file.schema.json',
+      'departments.schema.json',
       'gateway.schema.json',
       'grid-file.schema.json',
+      'sources.schema.json',
     ]);
     const cam = JSON.parse(fresh['camera-file.schema.json']!) as {
       required: string[];

@@ -19,6 +19,8 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
   let evidenceKey = '';
   let auditSeq = 0;
   let audit = null;
+  /** 吹哨报到 of the shown alert (features/departments), null when none or the feature is off. */
+  let whistle = null;
   let player = null;
   let liveCamera = null;
 
@@ -51,6 +53,15 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
     ];
     if (a.forwarding) facts.push([t('forwarding'), forwardingFact(ctx, a)]);
     if (a.caseId) facts.push([t('case_id'), raw(a.caseId)]);
+    const en = ctx.i18n.lang === 'en';
+    if (a.source) {
+      facts.push([
+        en ? 'Source' : '来源',
+        raw(`${a.source.name}${a.source.summary ? ` · ${a.source.summary}` : ''}`),
+      ]);
+    }
+    if (whistle && whistle.alertId === a.id)
+      facts.push([en ? 'Whistle' : '吹哨', whistleEl(ctx, whistle, en)]);
     $('detail-facts').replaceChildren(...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
 
     const canAct = ui.session?.user.role !== 'viewer';
@@ -86,6 +97,12 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
       const d = await ctx.api.get(`/alerts/${encodeURIComponent(id)}`);
       if (seq !== auditSeq || ui.detailId !== id) return;
       audit = d.audit;
+      // Asked only for alerts the departments feature has written to (no request, so no 404,
+      // where it is off).
+      whistle = d.audit.some((e) => e.actor === 'system:departments')
+        ? await ctx.api.get(`/departments/whistles/${encodeURIComponent(id)}`).catch(() => null)
+        : null;
+      if (seq !== auditSeq || ui.detailId !== id) return;
       if (!store.upsert(d.alert)) render(store.get(id) ?? d.alert);
     } catch (err) {
       ctx.report(err);
@@ -114,12 +131,17 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
     if (!a) return;
     if (ui.detailId !== id) {
       audit = null;
+      whistle = null;
       note.value = '';
     }
     ui.detailId = id;
     panel.hidden = false;
     render(a);
-    if (liveCamera !== a.cameraId) startLive(a.cameraId);
+    // Events-API alerts have no camera to play (features/events): their photos are the evidence.
+    if (a.source) {
+      stopLive();
+      $('live-status').textContent = t('no_video');
+    } else if (liveCamera !== a.cameraId) startLive(a.cameraId);
     void loadAudit(id);
   }
 
@@ -223,4 +245,22 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
       note.value = '';
     },
   };
+}
+
+/** Which departments were called, who reported in and how long it took (or that they are late). */
+function whistleEl(ctx, w, en) {
+  const min = (ms) => Math.max(0, Math.round(ms / 60_000));
+  return h(
+    'ul',
+    { class: 'whistle' },
+    ...w.calls.map((c) => {
+      const status =
+        c.reportedAt !== null
+          ? `✓ ${en ? 'reported in after' : '报到'} ${min(c.reportedAt - c.calledAt)} ${en ? 'min' : '分钟'}${c.overdueAt !== null ? (en ? ' (late)' : '（超时）') : ''}`
+          : c.overdueAt !== null
+            ? `✗ ${en ? 'overdue' : '超时未报到'}`
+            : `⏳ ${en ? 'due' : '限'} ${ctx.fmt.time(c.dueAt)}`;
+      return h('li', { 'data-department': c.code }, raw(`${c.name}: ${status}`));
+    }),
+  );
 }

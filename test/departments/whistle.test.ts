@@ -1,0 +1,316 @@
+import { createServer, type Server } from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildGateway, type Gateway } from '../../app/build-gateway.js';
+import type { Actor } from '../../core/contracts/alert-service.js';
+import type { Alert } from '../../core/contracts/alert.js';
+import { Codes, ConfigError } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+import { createMetricsRegistry } from '../../core/metrics.js';
+import type { Whistle } from '../../features/departments/departments-config.js';
+import {
+  createDepartments,
+  DEPT_HEADERS,
+  deptSignature,
+} from '../../features/departments/create-departments.js';
+import { hashPassword } from '../../features/wall/password-hash.js';
+import { startTestRedis } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { launchChromium, openWall } from '../wall/helpers/browser.js';
+import { GRID_FILE, logSink, PASSWORD } from '../wall/helpers/wall-harness.js';
+
+/**
+ * 吹哨报到 against a gateway (wall + dispatch) on real Redis and BullMQ: a whistle that two
+ * departments must answer — one operator account reporting in at once, one forwarding target
+ * (a real HTTP receiver checking the signature) that misses its time, so its delayed job calls
+ * the next department — and every step in the audit.
+ */
+const SECRET = 'jiaojing-system-secret-51';
+const ADMIN: Actor = { username: 'admin', displayName: '管理员', role: 'admin', scope: '3301' };
+let root: string;
+let redis: Awaited<ReturnType<typeof startTestRedis>>;
+let gw: Gateway;
+let url: string;
+let receiver: Server;
+const notices: { dept: string; ok: boolean; body: Record<string, unknown> }[] = [];
+const { stream } = logSink();
+const tokens: Record<string, string> = {};
+let whistled: string | null = null;
+
+const DEPTS = (recv: string) => `reportInSec: 600
+departments:
+  - code: chengguan
+    name: 区城市管理局
+    types: [road_obstruction, street_vending]
+    scope: ['330101']
+    operators: [cg1]
+  - code: jiaojing
+    name: 交警大队
+    types: [road_obstruction]
+    scope: ['3301']
+    reportInSec: 1
+    forward: { url: '${recv}', secret: { file: secrets/jj.key } }
+    escalateTo: [zhujian]
+  - code: zhujian
+    name: 区住房和城乡建设局
+    types: [garbage_exposed]
+    scope: ['3301']
+    operators: [zj1]
+  - code: elsewhere
+    name: 别区城管
+    types: [road_obstruction]
+    scope: ['330102']
+    operators: [zj1]
+`;
+
+async function call(method: string, path: string, who: string | null, body?: unknown) {
+  const r = await fetch(`${url}/api/v1/departments${path}`, {
+    method,
+    headers: {
+      ...(who ? { authorization: `Bearer ${tokens[who]}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- replies read loosely in asserts
+  return { status: r.status, json: (await r.json()) as any };
+}
+
+async function raise(type: string): Promise<Alert> {
+  const t = Date.now();
+  await gw.dispatcher.sink.submit({
+    id: `det:cam-d:${type}:${t}`,
+    cameraId: 'cam-d',
+    type,
+    zoneId: null,
+    score: 0.9,
+    trackIds: [`k${t}`],
+    boxes: [],
+    firstSeen: t - 5_000,
+    lastSeen: t,
+    evidence: { first: null, latest: null },
+    detector: { plugin: 'test', version: '1' },
+  });
+  return waitFor(`${type} alert`, async () =>
+    (await gw.dispatcher.alerts.list({ scope: '3301', types: [type], limit: 5 })).items.at(0),
+  );
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'gw-depts-'));
+  redis = await startTestRedis();
+  receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const ts = Number(req.headers[DEPT_HEADERS.timestamp]);
+      const ok = req.headers[DEPT_HEADERS.signature] === deptSignature(SECRET, ts, body);
+      notices.push({
+        dept: String(req.headers[DEPT_HEADERS.department]),
+        ok,
+        body: JSON.parse(body.toString()),
+      });
+      res.writeHead(ok ? 202 : 401).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const recv = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/whistles`;
+  mkdirSync(join(root, 'cameras'));
+  mkdirSync(join(root, 'secrets'));
+  writeFileSync(join(root, 'secrets', 'jj.key'), SECRET);
+  writeFileSync(join(root, 'departments.yaml'), DEPTS(recv));
+  writeFileSync(
+    join(root, 'cameras', 'c.yaml'),
+    `cameras:\n  - id: cam-d\n    name: 东风路口\n    source: { kind: rtsp, url: 'rtsp://127.0.0.1:9/x' }\n    location: { lon: 120.02, lat: 30.02, crs: WGS84 }\n    gridCode: '330101001001001'\n    detectors: []\n`,
+  );
+  const hash = await hashPassword(PASSWORD);
+  const user = (u: string, role: string, scope: string) =>
+    `  - { username: ${u}, displayName: ${u}, role: ${role}, scope: '${scope}', passwordHash: '${hash}' }\n`;
+  writeFileSync(
+    join(root, 'gateway.yaml'),
+    `http: { host: 127.0.0.1, port: 0 }\ndataDir: ./var\ngrids: { file: ${JSON.stringify(GRID_FILE)} }\n` +
+      `departments: { file: ./departments.yaml }\nusers:\n` +
+      user('admin', 'admin', '3301') +
+      user('zhangwei', 'operator', '330101') +
+      user('wangqiang', 'operator', '330102') +
+      user('viewer', 'viewer', '3301') +
+      // Department operators: their own grid scope is elsewhere; they act on what is sent to them.
+      user('cg1', 'operator', '330102') +
+      user('zj1', 'operator', '330102'),
+  );
+  gw = await buildGateway({
+    config: join(root, 'gateway.yaml'),
+    roles: ['wall', 'dispatch'],
+    redisUrl: redis.url,
+    logger: createLogger({ level: 'warn', destination: stream }),
+  });
+  url = gw.url!;
+  for (const u of ['admin', 'zhangwei', 'wangqiang', 'viewer', 'cg1', 'zj1']) {
+    const r = await fetch(`${url}/api/v1/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: u, password: PASSWORD }),
+    });
+    tokens[u] = ((await r.json()) as { token: string }).token;
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await gw?.close();
+  await redis?.close();
+  await new Promise((r) => receiver?.close(r));
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('吹哨报到', () => {
+  it('calls the departments of the type and area; one reports in, one misses its time and the next is called', async () => {
+    const a = await raise('road_obstruction');
+    whistled = a.id;
+    expect((await call('POST', `/whistles/${a.id}`, 'viewer', {})).status).toBe(403);
+    // Out of the operator's scope: as if it did not exist.
+    expect((await call('POST', `/whistles/${a.id}`, 'wangqiang', {})).status).toBe(404);
+    const w = await call('POST', `/whistles/${a.id}`, 'zhangwei', { note: '道路占用需交警和城管' });
+    expect(w.status).toBe(201);
+    // 'elsewhere' handles the type but not this area; zhujian not the type.
+    expect((w.json as Whistle).calls.map((c) => c.code)).toEqual(['chengguan', 'jiaojing']);
+    expect((await call('POST', `/whistles/${a.id}`, 'zhangwei', {})).json.code).toBe(Codes.GW_CONFLICT);
+
+    // The forwarding department got a signed notice.
+    const n = await waitFor('notice', () => notices.find((x) => x.dept === 'jiaojing'));
+    expect(n.ok).toBe(true);
+    expect(n.body).toMatchObject({ kind: 'whistle', alertId: a.id, department: 'jiaojing' });
+
+    // The department operator sees it in the inbox though the alert is outside their grid scope …
+    const box = await call('GET', '/inbox', 'cg1');
+    expect(box.json.whistles.map((x: Whistle) => x.alertId)).toContain(a.id);
+    expect((await call('GET', `/whistles/${a.id}`, 'cg1')).status).toBe(200);
+    // … and reports in for their own department only.
+    const wrong = await call('POST', `/whistles/${a.id}/report-in`, 'cg1', { department: 'jiaojing' });
+    expect(wrong.status).toBe(403);
+    expect(wrong.json.field).toBe('department');
+    const r = await call('POST', `/whistles/${a.id}/report-in`, 'cg1', {
+      department: 'chengguan',
+      note: '已派队员',
+    });
+    expect(r.status).toBe(200);
+    expect(r.json.calls.find((c: { code: string }) => c.code === 'chengguan').reportedBy).toBe('cg1');
+    expect((await call('GET', '/inbox', 'zj1')).json.whistles.map((x: Whistle) => x.alertId)).not.toContain(
+      a.id,
+    );
+
+    // 交警 has 1 s: its BullMQ delayed job marks it overdue and calls 住建 (escalateTo).
+    const late = await waitFor('escalation', async () => {
+      const cur = await gw.dispatcher.alerts.audit(a.id, ADMIN);
+      return cur.some((e) => e.note?.includes('交警大队 未在'))
+        ? (await call('GET', `/whistles/${a.id}`, 'admin')).json
+        : null;
+    });
+    const jj = (late as Whistle).calls.find((c) => c.code === 'jiaojing')!;
+    expect(jj.overdueAt).not.toBeNull();
+    expect((late as Whistle).calls.find((c) => c.code === 'zhujian')).toMatchObject({
+      level: 2,
+      reportedAt: null,
+    });
+    expect((await call('GET', '/inbox', 'zj1')).json.whistles.map((x: Whistle) => x.alertId)).toContain(a.id);
+
+    // 交警 reports in late through its signed callback; a bad signature is 401.
+    const body = JSON.stringify({ department: 'jiaojing', note: '民警已到场' });
+    const ts = Math.floor(Date.now() / 1000);
+    const send = (sig: string) =>
+      fetch(`${url}/api/v1/departments/whistles/${a.id}/report-in`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          [DEPT_HEADERS.department]: 'jiaojing',
+          [DEPT_HEADERS.timestamp]: String(ts),
+          [DEPT_HEADERS.signature]: sig,
+        },
+        body,
+      });
+    expect((await send(deptSignature('wrong', ts, body))).status).toBe(401);
+    const ok = await send(deptSignature(SECRET, ts, body));
+    expect(ok.status).toBe(200);
+
+    const audit = (await gw.dispatcher.alerts.audit(a.id, ADMIN)).map((e) => `${e.actor} ${e.note ?? ''}`);
+    expect(
+      audit.some(
+        (x) => x.includes('吹哨 by zhangwei') && x.includes('区城市管理局') && x.includes('交警大队'),
+      ),
+    ).toBe(true);
+    expect(audit.some((x) => x.includes('报到: 区城市管理局 (cg1)'))).toBe(true);
+    expect(audit.some((x) => x.includes('升级: 通知 区住房和城乡建设局'))).toBe(true);
+    expect(audit.some((x) => x.includes('报到: 交警大队 (department:jiaojing)') && x.includes('超时'))).toBe(
+      true,
+    );
+  });
+
+  it('the wall detail panel shows who was called, who reported in, how long it took', async () => {
+    expect(whistled).not.toBeNull();
+    const browser = await launchChromium();
+    try {
+      const w = await openWall(browser, url, 'admin', PASSWORD);
+      await w.page.locator(`#cards .card[data-id="${whistled}"]`).click();
+      const li = (code: string) => w.page.locator(`#detail-facts li[data-department="${code}"]`);
+      await li('chengguan').waitFor();
+      expect(await li('chengguan').textContent()).toMatch(/^区城市管理局: ✓ 报到 \d+ 分钟$/);
+      expect(await li('jiaojing').textContent()).toMatch(/^交警大队: ✓ 报到 \d+ 分钟（超时）$/);
+      expect(await li('zhujian').textContent()).toMatch(/^区住房和城乡建设局: ⏳ 限 /);
+      // As in test/wall: the 401 of the session check before login, 404s of absent evidence.
+      expect(w.errors.filter((e) => !/401|404/.test(e))).toEqual([]);
+      await w.context.close();
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('no responsible department is 409; a department that does not handle the alert is 400 naming it', async () => {
+    const a = await raise('fire_smoke');
+    expect((await call('POST', `/whistles/${a.id}`, 'admin', {})).status).toBe(409);
+    const b = await raise('street_vending');
+    const bad = await call('POST', `/whistles/${b.id}`, 'admin', { departments: ['jiaojing'] });
+    expect(bad.status).toBe(400);
+    expect(bad.json.field).toBe('departments[0]');
+    const junk = await fetch(`${url}/api/v1/departments/whistles/${b.id}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'application/json' },
+      body: '{"note":',
+    });
+    expect(junk.status).toBe(400);
+    expect(((await junk.json()) as { code: string }).code).toBe(Codes.GW_VALIDATION);
+    const unknown = await call('POST', `/whistles/${b.id}`, 'admin', {
+      departments: ['chengguan'],
+      urgent: true,
+    });
+    expect(unknown.json.field).toBe('urgent');
+    const ok = await call('POST', `/whistles/${b.id}`, 'admin', { departments: ['chengguan'] });
+    expect(ok.json.calls.map((c: { code: string }) => c.code)).toEqual(['chengguan']);
+  });
+
+  it('departments.yaml naming an unknown escalateTo department is refused with file, line and field', async () => {
+    const f = join(root, 'bad-departments.yaml');
+    writeFileSync(
+      f,
+      `departments:\n  - code: a1\n    name: 甲\n    types: [x_y]\n    scope: ['3301']\n    operators: [u1]\n    escalateTo: [nobody]\n`,
+    );
+    const dp = createDepartments({
+      config: { file: f },
+      baseDir: root,
+      redisUrl: redis.url,
+      prefix: 'gw-bad:',
+      alerts: gw.dispatcher.alerts,
+      actorOf: () => Promise.resolve(ADMIN),
+      worker: false,
+      watch: false,
+      logger: createLogger({ level: 'silent' }),
+      metrics: createMetricsRegistry(),
+    });
+    const err = await dp.start().catch((e: unknown) => e);
+    await dp.close();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues[0]).toMatchObject({ path: 'departments[0].escalateTo', line: 7 });
+  });
+});
