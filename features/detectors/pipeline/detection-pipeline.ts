@@ -45,7 +45,7 @@ export type PipelineEvent =
       tracks: readonly TrackedObject[];
     }
   | { kind: 'emission'; cameraId: string; at: number; plugin: string; emission: RuleEmission }
-  | { kind: 'finding'; finding: Finding; refresh: boolean; key: string }
+  | { kind: 'finding'; cameraId: string; at: number; finding: Finding; refresh: boolean; key: string }
   | { kind: 'end'; cameraId: string; at: number; type: string; key: string }
   /**
    * 二次识别 at raise time: before a new alert is raised, the current frame was checked with a
@@ -403,7 +403,7 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
     st.events.set(evKey, { baseId, firstSeen, lastSubmitAt: at, firstEvidence: first, lastEmittedAt: at });
     stats.findings++;
     mFindings.inc({ type: em.type, kind: refresh ? 'refresh' : 'first' });
-    emit({ kind: 'finding', finding, refresh, key: em.key });
+    emit({ kind: 'finding', cameraId: st.cam.id, at, finding, refresh, key: em.key });
   }
 
   /**
