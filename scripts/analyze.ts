@@ -14,6 +14,7 @@
  * (kept) or to a temp folder removed at the end. Exit code 2 on bad input, with one line
  * naming the flag or file (camera-file problems: one line each, with file, line and field).
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,8 +25,12 @@ import type { GridIndex, GridInfo } from '../core/contracts/grid-index.js';
 import { createEvidenceStore } from '../core/evidence/evidence-store.js';
 import { Codes, formatIssue, GridwatchError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
-import { analyzeVideo, type AnalyzedFrame } from '../features/detectors/pipeline/analyze-video.js';
-import { openDetectorRig } from './eval-rig.js';
+import {
+  analyzeVideo,
+  probeVideo,
+  type AnalyzedFrame,
+} from '../features/detectors/pipeline/analyze-video.js';
+import { openDetectorPlugins } from './eval-rig.js';
 
 const USAGE =
   'usage: npm run analyze -- --video FILE --camera CAMERA.yaml [--camera-id ID] [--gateway GATEWAY.yaml] [--evidence DIR] [--trace] [--interval SEC] [--max-sec SEC] [--no-motion] [--workers N] [--plugin-dir DIR]';
@@ -65,7 +70,7 @@ function sampleLine(f: AnalyzedFrame): string {
       box: [r3(o.box.x1), r3(o.box.y1), r3(o.box.x2), r3(o.box.y2)],
     })),
     tracks: f.tracks.map((t) => ({
-      id: t.id,
+      id: t.trackId,
       label: t.label,
       score: r3(t.score),
       hits: t.hits,
@@ -110,18 +115,24 @@ async function main(): Promise<number> {
     if (v === undefined) return undefined;
     const n = Number(v);
     if (!Number.isFinite(n) || n <= 0)
-      throw new GridwatchError(Codes.GW_ARGS, `--${name}: expected a positive number, found ${JSON.stringify(v)}`);
+      throw new GridwatchError(
+        Codes.GW_ARGS,
+        `--${name}: expected a positive number, found ${JSON.stringify(v)}`,
+      );
     return n;
   };
   const interval = num('interval', values.interval);
   const maxSec = num('max-sec', values['max-sec']);
   const workers = num('workers', values.workers);
+  // Cheap checks before the model pool starts.
+  if (!existsSync(resolve(values.video)))
+    throw new GridwatchError(Codes.GW_VIDEO, `${resolve(values.video)}: no such video file`);
   const logger = createLogger({
     level: process.env.GRIDWATCH_LOG_LEVEL ?? 'warn',
     pretty: false,
     destination: process.stderr,
   });
-  const rig = await openDetectorRig({
+  const rig = await openDetectorPlugins({
     ...(values.gateway ? { gateway: values.gateway } : {}),
     override: (c) => ({
       ...c,
@@ -160,6 +171,9 @@ async function main(): Promise<number> {
         `--camera-id: ${camFile} has ${entries.length} cameras; pick one (${entries.map((e) => e.id).join(', ')})`,
       );
     const camera = entries[0]!.camera!;
+    await probeVideo(resolve(values.video));
+    // Only now the models load: bad input above is told in about a second.
+    const pool = await rig.openPool();
     evDir = keep ? resolve(values.evidence!) : await mkdtemp(join(tmpdir(), 'gw-analyze-'));
     const evidence = createEvidenceStore({ dir: evDir });
     const r = await analyzeVideo({
@@ -167,7 +181,7 @@ async function main(): Promise<number> {
       camera,
       config: rig.config,
       plugins: rig.plugins,
-      pool: rig.pool,
+      pool,
       evidence,
       logger,
       metrics: new Registry(),
@@ -180,6 +194,8 @@ async function main(): Promise<number> {
     const alerts = r.events.filter((e) => e.raised).sort((a, b) => a.raisedAt - b.raisedAt);
     for (const e of alerts) {
       const first = r.findings.find((f) => f.id === e.findingIds[0]);
+      const last = r.findings.find((f) => f.id === e.findingIds.at(-1));
+      const path = (p: string | null | undefined) => (keep && p ? join(evDir!, p) : null);
       process.stdout.write(
         `${JSON.stringify({
           kind: 'alert',
@@ -192,7 +208,12 @@ async function main(): Promise<number> {
           score: r3(e.score),
           recheckScore: e.recheckScore === null ? null : r3(e.recheckScore),
           ...(first?.why ? { why: first.why } : {}),
-          evidence: keep ? e.evidence.map((p) => join(evDir!, p)) : [],
+          // The frame the object was first seen in, the frame it was raised on, the newest.
+          evidence: {
+            firstSeen: path(first?.evidence.firstSeen),
+            raised: path(first?.evidence.first),
+            latest: path(last?.evidence.latest),
+          },
           findingIds: e.findingIds,
         })}\n`,
       );
@@ -212,7 +233,7 @@ async function main(): Promise<number> {
         heldBack: r.events.length - alerts.length,
         // Re-sends of open alerts (fresh last-seen and evidence), not new alerts.
         refreshes: r.findings.length - alerts.length,
-        backend: rig.pool.health().backend,
+        backend: pool.health().backend,
         videoSec: r.durationSec,
         wallSec: Math.round(r.wallMs) / 1000,
         evidenceDir: keep ? evDir : null,

@@ -15,15 +15,20 @@ import {
 import { loadPlugins, type PluginSet } from '../features/detectors/loader/plugin-loader.js';
 import { createInferencePool, type InferencePool } from '../features/detectors/model/inference-pool.js';
 
-export interface DetectorRig {
+export interface DetectorPlugins {
   config: DetectorsConfig;
   /** Folder relative paths of the config resolve against (gateway.yaml's, else the cwd). */
   baseDir: string;
   /** gateway.yaml's time zone when one was read. */
   timeZone: string | null;
   plugins: PluginSet;
-  pool: InferencePool;
+  /** Starts the model pool (seconds: the models load); the rig closes it. */
+  openPool(): Promise<InferencePool>;
   close(): Promise<void>;
+}
+
+export interface DetectorRig extends DetectorPlugins {
+  pool: InferencePool;
 }
 
 export interface DetectorRigOptions {
@@ -35,7 +40,8 @@ export interface DetectorRigOptions {
   metrics: Registry;
 }
 
-export async function openDetectorRig(o: DetectorRigOptions): Promise<DetectorRig> {
+/** Config and plugins only (quick): enough to check camera files before the models load. */
+export async function openDetectorPlugins(o: DetectorRigOptions): Promise<DetectorPlugins> {
   let config: DetectorsConfig;
   let baseDir = process.cwd();
   let timeZone: string | null = null;
@@ -50,26 +56,44 @@ export async function openDetectorRig(o: DetectorRigOptions): Promise<DetectorRi
   }
   if (o.override) config = o.override(config);
   const plugins = await loadPlugins({ config, baseDir, logger: o.logger, metrics: o.metrics });
-  const pool = createInferencePool({
-    workers: config.workers,
-    backend: config.backend,
-    logger: o.logger,
-    metrics: o.metrics,
-    model: config.model,
-    plugins: plugins.modelPlugins(),
-    ...(config.model.dir ? { modelsDir: resolve(baseDir, config.model.dir) } : {}),
-  });
+  let pool: InferencePool | null = null;
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      await pool.close();
+      await pool?.close();
       await plugins.close();
     })());
+  return {
+    config,
+    baseDir,
+    timeZone,
+    plugins,
+    async openPool() {
+      if (pool) return pool;
+      const p = createInferencePool({
+        workers: config.workers,
+        backend: config.backend,
+        logger: o.logger,
+        metrics: o.metrics,
+        model: config.model,
+        plugins: plugins.modelPlugins(),
+        ...(config.model.dir ? { modelsDir: resolve(baseDir, config.model.dir) } : {}),
+      });
+      pool = p;
+      await p.ready();
+      return p;
+    },
+    close,
+  };
+}
+
+/** Config, plugins and the model pool, started. */
+export async function openDetectorRig(o: DetectorRigOptions): Promise<DetectorRig> {
+  const d = await openDetectorPlugins(o);
   try {
-    await pool.ready();
+    return { ...d, pool: await d.openPool() };
   } catch (err) {
-    await close();
+    await d.close();
     throw err;
   }
-  return { config, baseDir, timeZone, plugins, pool, close };
 }

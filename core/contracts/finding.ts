@@ -33,7 +33,13 @@ export const RaiseWhySchema = z
       .number()
       .nonnegative()
       .describe('Seconds the condition had held when raised (from firstSeen to the raise)'),
-    dwellSec: z.number().nonnegative().nullable().describe('Dwell the rule required, when it has one'),
+    dwellSec: z
+      .number()
+      .nonnegative()
+      .nullable()
+      .describe(
+        'Seconds the object had stood still in the zone, as the rule counted them (dwell rules; else null)',
+      ),
     score: z.number().min(0).max(1).describe('Score the rule gave (track median for object rules)'),
     recheckScore: z
       .number()

@@ -91,7 +91,10 @@ export interface AnalyzeVideoOptions {
   keepFrames?: boolean;
 }
 
-async function probe(video: string): Promise<{ width: number; height: number; duration: number }> {
+/** Size and duration of a video; GW_VIDEO (one line, ffprobe's reason) when it cannot be read. */
+export async function probeVideo(
+  video: string,
+): Promise<{ width: number; height: number; duration: number }> {
   let stdout: string;
   try {
     ({ stdout } = await execFileP('ffprobe', [
@@ -137,7 +140,7 @@ export async function analyzeVideo(o: AnalyzeVideoOptions): Promise<AnalyzeResul
   const t0 = performance.now();
   const interval = o.intervalSec ?? o.camera.samplingIntervalSec;
   const startAt = o.startAt ?? Date.parse('2026-01-05T01:00:00Z');
-  const info = await probe(o.video);
+  const info = await probeVideo(o.video);
   // Evidence at the source size, capped at 1280 wide like ingest does.
   const w = Math.min(info.width, 1280) & ~1;
   const h = Math.round((info.height * w) / info.width) & ~1;
@@ -207,7 +210,7 @@ export async function analyzeVideo(o: AnalyzeVideoOptions): Promise<AnalyzeResul
           target.boxes = e.finding.boxes.map((b) => ({ ...b }));
         }
         target.findingIds.push(e.finding.id);
-        for (const p of [e.finding.evidence.first, e.finding.evidence.latest])
+        for (const p of [e.finding.evidence.firstSeen, e.finding.evidence.first, e.finding.evidence.latest])
           if (p && !target.evidence.includes(p)) target.evidence.push(p);
       }
     } else if (e.kind === 'end') {

@@ -18,6 +18,7 @@ import {
   FindingSchema,
   type Finding,
   type FindingSink,
+  type RaiseWhy,
   type FindingTypeInfo,
 } from '../../../core/contracts/finding.js';
 import type { Frame } from '../../../core/contracts/frame.js';
@@ -31,6 +32,7 @@ import type { InferencePool, InferencePoolHealth, InferenceResult } from '../mod
 import { GRID_H, GRID_W, zoneMask } from '../motion/motion.js';
 import { createTracker, classFamily, iou, type Tracker } from '../tracker/tracker.js';
 import { zodIssuesText } from '../../../core/config/zod-issues.js';
+import { createFirstSeenFrames, type FirstSeenFrames } from './first-seen-frames.js';
 
 /** What the pipeline did with one frame or event; analyze and tests listen, the gateway need not. */
 export type PipelineEvent =
@@ -122,6 +124,8 @@ interface CamState {
   maskSig: string;
   mask: Uint8Array;
   events: Map<string, OpenEvent>;
+  /** The frame each relevant track was first seen in (an alert's first-seen evidence). */
+  firstFrames: FirstSeenFrames;
   chain: Promise<void>;
   /** A track in the active zones is in doubt (just missed, or too young to count). */
   doubt: boolean;
@@ -217,6 +221,7 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
         maskSig: '',
         mask: new Uint8Array(0),
         events: old?.events ?? new Map(),
+        firstFrames: old?.firstFrames ?? createFirstSeenFrames(),
         chain: old?.chain ?? Promise.resolve(),
         doubt: false,
       };
@@ -271,10 +276,12 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
 
   async function storeEvidence(
     name: string,
-    frame: Frame,
+    frame: Pick<Frame, 'jpeg' | 'jpegWidth' | 'jpegHeight'>,
     st: CamState,
     em: RuleEmission,
     at: number,
+    /** Other boxes than the emission's (the first-seen frame shows the box of then). */
+    boxes: RuleEmission['boxes'] = em.boxes,
   ): Promise<string | null> {
     try {
       const zones = st.cam.zones.filter((z) =>
@@ -289,7 +296,7 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
       const color = colors.get(em.type);
       const jpeg = await drawEvidence(frame.jpeg, frame.jpegWidth, frame.jpegHeight, {
         zones: zones.map((z) => ({ name: z.name, polygon: z.polygon })),
-        boxes: em.boxes,
+        boxes,
         caption,
         ...(color ? { color } : {}),
       });
@@ -310,7 +317,8 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
     h: RuleHandle,
     em: RuleEmission,
     id: string,
-    ev: { first: string | null; latest: string | null },
+    ev: { first: string | null; latest: string | null; firstSeen?: string | null },
+    why?: RaiseWhy,
   ): Finding | null {
     const box = (b: RuleEmission['boxes'][number]) => ({
       x1: clamp01(Math.min(b.x1, b.x2)),
@@ -335,6 +343,7 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
       evidence: ev,
       detector: { plugin: h.plugin, version: h.version },
       ...(em.details ? { details: em.details } : {}),
+      ...(why ? { why } : {}),
     };
     const r = FindingSchema.safeParse(candidate);
     if (r.success) return r.data;
@@ -345,6 +354,43 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
       'rule emission does not make a valid finding; dropped',
     );
     return null;
+  }
+
+  /**
+   * The frame the emission's earliest track was first seen in, with its box of then, stored
+   * as the alert's first-seen evidence; null when that frame is no longer held.
+   */
+  async function storeFirstSeen(name: string, st: CamState, em: RuleEmission): Promise<string | null> {
+    const earliest = em.trackIds
+      .map((trackId) => ({ trackId, seen: st.firstFrames.get(trackId) }))
+      .filter((x) => x.seen !== undefined)
+      .sort((a, b) => a.seen!.at - b.seen!.at)[0];
+    if (!earliest) return null;
+    const { trackId, seen } = earliest as { trackId: string; seen: NonNullable<typeof earliest.seen> };
+    return storeEvidence(name, seen, st, em, seen.at, [{ ...seen.box, trackId }]);
+  }
+
+  /** What the operator reads under "why raised": rule, zone, how long it held, the scores. */
+  function whyRaised(
+    st: CamState,
+    h: RuleHandle,
+    em: RuleEmission,
+    at: number,
+    recheckScore: number | null,
+  ): RaiseWhy {
+    const zone = em.zoneId === null ? undefined : st.cam.zones.find((z) => z.id === em.zoneId);
+    const dwell = em.details?.dwellSec;
+    return {
+      rule: em.type,
+      plugin: h.plugin,
+      zoneId: em.zoneId,
+      zoneName: zone?.name ?? null,
+      heldSec: Math.max(0, Math.round((at - em.firstSeen) / 100) / 10),
+      dwellSec: typeof dwell === 'number' && Number.isFinite(dwell) && dwell >= 0 ? dwell : null,
+      score: clamp01(em.score),
+      recheckScore: recheckScore === null ? null : clamp01(recheckScore),
+      raisedAt: Math.max(0, Math.round(at)),
+    };
   }
 
   async function handleEmission(
@@ -370,6 +416,7 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
     // outlive its object by its grace (or by samples the motion gate held). Before a new
     // alert, the object must be seen in the current frame by the model. Rules on pixels
     // (fire/smoke) and emissions without boxes have nothing the model could confirm.
+    let recheckScore: number | null = null;
     if (!open && !h.wantsPixels && em.boxes.length > 0) {
       const fresh = current.objects === null;
       const objects = await current.get();
@@ -381,6 +428,7 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
         return;
       }
       mRechecks.inc({ type: em.type, result: 'present' });
+      recheckScore = r.score;
     }
     const firstSeen = Math.round(em.firstSeen);
     const baseId = open?.baseId ?? `${st.cam.id}:${em.type}:${hash(em.key)}:${firstSeen}`;
@@ -389,7 +437,15 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
     const evName = id.replace(/[^A-Za-z0-9_.-]/g, '_');
     const latest = await storeEvidence(`${evName}-latest`, frame, st, em, at);
     const first = refresh ? open.firstEvidence : latest;
-    const finding = toFinding(st, h, em, id, { first, latest });
+    const firstSeenEv = refresh ? null : await storeFirstSeen(`${evName}-seen`, st, em);
+    const finding = toFinding(
+      st,
+      h,
+      em,
+      id,
+      { first, latest, ...(firstSeenEv ? { firstSeen: firstSeenEv } : {}) },
+      refresh ? undefined : whyRaised(st, h, em, at, recheckScore),
+    );
     if (!finding) return;
     try {
       await findingSink.submit(finding);
@@ -434,6 +490,13 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
         (all || fams.has(classFamily(t.label))) && (t.missed > 0 || t.hits < 3) && touchesMask(t.box, mask),
     );
     return tracks;
+  }
+
+  /** Remembers the first frame of new tracks of a class some rule reads. */
+  function noteFirstFrames(st: CamState, frame: Frame, tracks: readonly TrackedObject[], at: number): void {
+    const all = st.rules.some((r) => r.handle.consumes.length === 0);
+    const fams = new Set(st.rules.flatMap((r) => r.handle.consumes.map(classFamily)));
+    st.firstFrames.note(tracks, frame, at, (t) => all || fams.has(classFamily(t.label)));
   }
 
   /**
@@ -494,6 +557,7 @@ export function createDetectionPipeline(opts: DetectionPipelineOptions): Detecti
       objects: res.objects,
       tracks,
     });
+    noteFirstFrames(st, frame, tracks, at);
     const seen = new Set<string>();
     const current = currentObjects(st, frame, res);
     const results = await Promise.all(

@@ -51,6 +51,18 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
     ];
     if (a.forwarding) facts.push([t('forwarding'), forwardingFact(ctx, a)]);
     if (a.caseId) facts.push([t('case_id'), raw(a.caseId)]);
+    // Why the detector raised it (rule, zone, dwell, scores), when the finding said.
+    const w = a.why;
+    const n2 = (v) => (typeof v === 'number' ? v.toFixed(2) : '–');
+    if (w) {
+      const vars = { rule: a.typeLabel?.[ctx.i18n.lang] ?? w.rule, zone: w.zoneName ?? w.zoneId ?? '–' };
+      Object.assign(vars, {
+        held: String(w.dwellSec ?? w.heldSec),
+        score: n2(w.score),
+        recheck: n2(w.recheckScore),
+      });
+      facts.push([t('why_raised'), raw(t('why_text', vars))]);
+    }
     $('detail-facts').replaceChildren(...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
 
     const canAct = ui.session?.user.role !== 'viewer';
