@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BoxSchema, FindingSourceSchema, FindingTypeSchema } from './finding.js';
+import { BoxSchema, FindingSourceSchema, FindingTypeSchema, RaiseWhySchema } from './finding.js';
 import { GridCodeSchema, GridLevelSchema } from './common-schema.js';
 import { AlertForwardingSchema } from './forwarding.js';
 
@@ -56,7 +56,15 @@ export const AlertSchema = z
     lastSeen: z.number().int(),
     createdAt: z.number().int(),
     updatedAt: z.number().int(),
-    evidence: z.strictObject({ first: z.string().nullable(), latest: z.string().nullable() }),
+    evidence: z.strictObject({
+      first: z.string().nullable(),
+      latest: z.string().nullable(),
+      firstSeen: z
+        .string()
+        .nullable()
+        .optional()
+        .describe('Frame in which the object was first seen (kept from the raising finding)'),
+    }),
     claimedBy: z
       .strictObject({ username: z.string(), displayName: z.string(), at: z.number().int() })
       .nullable(),
@@ -84,6 +92,7 @@ export const AlertSchema = z
       .optional()
       .describe('Forwarding of the case since the alert was confirmed; absent before'),
     source: FindingSourceSchema.optional().describe('Events-API source that raised it; absent for cameras'),
+    why: RaiseWhySchema.optional().describe('Why the detector raised it (from the raising finding)'),
   })
   .describe('An alert: one problem in one place, with its lifecycle');
 export type Alert = z.infer<typeof AlertSchema>;

@@ -46,6 +46,36 @@ export const FindingTypeSchema = z
     'Finding type, e.g. illegal_parking, street_vending, crowd_gathering, road_obstruction, fire_smoke, camera_offline',
   );
 
+/** Why a detector raised an alert, for the operator (set on the finding that raised it). */
+export const RaiseWhySchema = z
+  .strictObject({
+    rule: z.string().max(100).describe('Rule (finding type) that raised it'),
+    plugin: z.string().max(100).describe('Plugin the rule is in'),
+    zoneId: z.string().max(64).nullable(),
+    zoneName: z.string().max(200).nullable(),
+    heldSec: z
+      .number()
+      .nonnegative()
+      .describe('Seconds the condition had held when raised (from firstSeen to the raise)'),
+    dwellSec: z
+      .number()
+      .nonnegative()
+      .nullable()
+      .describe(
+        'Seconds the object had stood still in the zone, as the rule counted them (dwell rules; else null)',
+      ),
+    score: z.number().min(0).max(1).describe('Score the rule gave (track median for object rules)'),
+    recheckScore: z
+      .number()
+      .min(0)
+      .max(1)
+      .nullable()
+      .describe('Score of the raise-time re-check (二次识别) on the raise frame; null: none ran'),
+    raisedAt: z.number().int().nonnegative().describe('ms since epoch, the raise frame’s time'),
+  })
+  .describe('Why the alert was raised: rule, zone, dwell, scores');
+export type RaiseWhy = z.infer<typeof RaiseWhySchema>;
+
 /**
  * What a detector (or ingest supervision) reports. This is the payload of the `findings`
  * queue; the dispatcher turns findings into alerts.
@@ -69,8 +99,18 @@ export const FindingSchema = z
     placeKey: z.string().max(64).optional(),
     evidence: z
       .strictObject({
-        first: z.string().max(300).nullable().describe('Relative path in the evidence store'),
+        first: z
+          .string()
+          .max(300)
+          .nullable()
+          .describe('Relative path in the evidence store: the frame the alert was raised on'),
         latest: z.string().max(300).nullable(),
+        firstSeen: z
+          .string()
+          .max(300)
+          .nullable()
+          .optional()
+          .describe('The frame in which the object was first seen (its track’s first sample), box drawn'),
       })
       .describe('Evidence JPEGs with boxes and zone drawn'),
     detector: z.strictObject({ plugin: z.string().max(100), version: z.string().max(50) }),
@@ -89,6 +129,7 @@ export const FindingSchema = z
       .max(200)
       .optional()
       .describe('Open alert this finding belongs to (a report near a camera alert); merged when still open'),
+    why: RaiseWhySchema.optional().describe('Why the detector raised it; only on the raising finding'),
   })
   .describe('A finding raised by a detector');
 export type Finding = z.infer<typeof FindingSchema>;

@@ -138,6 +138,9 @@ export function createAlertEngine(d: AlertEngineDeps): AlertEngine {
       trackIds: [...new Set([...a.trackIds, ...f.trackIds])].slice(0, 100),
       boxes: newer ? f.boxes : a.boxes,
       evidence: {
+        ...(a.evidence.firstSeen || f.evidence.firstSeen
+          ? { firstSeen: a.evidence.firstSeen ?? f.evidence.firstSeen ?? null }
+          : {}),
         first: a.evidence.first ?? f.evidence.first,
         latest: newer ? (f.evidence.latest ?? f.evidence.first ?? a.evidence.latest) : a.evidence.latest,
       },
@@ -277,7 +280,12 @@ export function createAlertEngine(d: AlertEngineDeps): AlertEngine {
       lastSeen: f.lastSeen,
       createdAt: now,
       updatedAt: now,
-      evidence: { first: f.evidence.first, latest: f.evidence.latest ?? f.evidence.first },
+      evidence: {
+        first: f.evidence.first,
+        latest: f.evidence.latest ?? f.evidence.first,
+        ...(f.evidence.firstSeen ? { firstSeen: f.evidence.firstSeen } : {}),
+      },
+      ...(f.why ? { why: f.why } : {}),
       claimedBy: null,
       escalationLevel: 0,
       rejectReason: null,

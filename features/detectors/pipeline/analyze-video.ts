@@ -27,8 +27,18 @@ export interface AnalyzedEvent {
   /** When the condition began (the rule's firstSeen), and when it last held. */
   start: number;
   end: number;
-  /** When the rule first reported it (start + dwell, at the sampling granularity). */
+  /**
+   * When the live gateway would have raised the alert: the first finding submitted for this
+   * event (after suppression and the raise-time re-check). For an event that was never raised
+   * (suppressed, or the re-check found nothing), when the rule first reported it.
+   */
   raisedAt: number;
+  /** Whether a finding was submitted for it (an alert in the live gateway). */
+  raised: boolean;
+  /** The boxes of the raised finding (else of the first emission). */
+  boxes: Finding['boxes'];
+  /** Score of the raise-time re-check (二次识别), null when none ran. */
+  recheckScore: number | null;
   trackIds: string[];
   score: number;
   evidence: string[];
@@ -75,20 +85,41 @@ export interface AnalyzeVideoOptions {
   findingSink?: FindingSink;
   /** Operator suppressions in force for the whole run. */
   suppressions?: Suppression[];
+  /** Called with each sample as it is processed (`npm run analyze -- --trace`). */
+  onFrame?: (f: AnalyzedFrame) => void;
+  /** Keep every sample in the result's `frames` (default true). */
+  keepFrames?: boolean;
 }
 
-async function probe(video: string): Promise<{ width: number; height: number; duration: number }> {
-  const { stdout } = await execFileP('ffprobe', [
-    '-v',
-    'error',
-    '-select_streams',
-    'v:0',
-    '-show_entries',
-    'stream=width,height:format=duration',
-    '-of',
-    'json',
-    video,
-  ]);
+/** Size and duration of a video; GW_VIDEO (one line, ffprobe's reason) when it cannot be read. */
+export async function probeVideo(
+  video: string,
+): Promise<{ width: number; height: number; duration: number }> {
+  let stdout: string;
+  try {
+    ({ stdout } = await execFileP('ffprobe', [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'stream=width,height:format=duration',
+      '-of',
+      'json',
+      video,
+    ]));
+  } catch (err) {
+    // ffprobe's own words, last line only (one line for the tool's error; never a stack).
+    const why =
+      String((err as { stderr?: string }).stderr ?? '')
+        .trim()
+        .split('\n')
+        .at(-1) || 'unreadable';
+    throw new GridwatchError(
+      Codes.GW_VIDEO,
+      `${video}: not a readable video (${why.replace(`${video}: `, '')})`,
+    );
+  }
   const j = JSON.parse(stdout) as {
     streams?: Array<{ width?: number; height?: number }>;
     format?: { duration?: string };
@@ -109,19 +140,22 @@ export async function analyzeVideo(o: AnalyzeVideoOptions): Promise<AnalyzeResul
   const t0 = performance.now();
   const interval = o.intervalSec ?? o.camera.samplingIntervalSec;
   const startAt = o.startAt ?? Date.parse('2026-01-05T01:00:00Z');
-  const info = await probe(o.video);
+  const info = await probeVideo(o.video);
   // Evidence at the source size, capped at 1280 wide like ingest does.
   const w = Math.min(info.width, 1280) & ~1;
   const h = Math.round((info.height * w) / info.width) & ~1;
   const frameBytes = w * h * 3;
 
-  const events = new Map<string, AnalyzedEvent>();
+  // A key's event ends when the pipeline says so ('end'); the same key emitted later is a new
+  // event (a new alert in the live gateway), so it gets a line of its own.
+  const events: AnalyzedEvent[] = [];
+  const open = new Map<string, AnalyzedEvent>();
   const findings: Finding[] = [];
   const frames: AnalyzedFrame[] = [];
   const rel = (at: number) => Math.round((at - startAt) / 10) / 100;
   const onEvent = (e: PipelineEvent) => {
-    if (e.kind === 'frame')
-      frames.push({
+    if (e.kind === 'frame') {
+      const f: AnalyzedFrame = {
         t: rel(e.at),
         inferred: e.inferred,
         changedCells: e.changedCells,
@@ -132,38 +166,55 @@ export async function analyzeVideo(o: AnalyzeVideoOptions): Promise<AnalyzeResul
           lastSeen: rel(tr.lastSeen),
           stationarySince: tr.stationarySince === null ? null : rel(tr.stationarySince),
         })),
-      });
-    else if (e.kind === 'emission') {
+      };
+      if (o.keepFrames !== false) frames.push(f);
+      o.onFrame?.(f);
+    } else if (e.kind === 'emission') {
       const em = e.emission;
       const k = `${em.type}|${em.key}`;
-      const ev = events.get(k);
+      const ev = open.get(k);
       if (!ev) {
-        events.set(k, {
+        const created: AnalyzedEvent = {
           type: em.type,
           zone: em.zoneId,
           key: em.key,
           start: rel(em.firstSeen),
           end: rel(em.lastSeen),
           raisedAt: rel(e.at),
+          raised: false,
+          boxes: em.boxes.map((b) => ({ ...b })),
+          recheckScore: null,
           trackIds: [...em.trackIds],
           score: em.score,
           evidence: [],
           findingIds: [],
           plugin: e.plugin,
-        });
+        };
+        open.set(k, created);
+        events.push(created);
       } else {
         ev.end = rel(em.lastSeen);
         ev.score = Math.max(ev.score, em.score);
         for (const t of em.trackIds) if (!ev.trackIds.includes(t)) ev.trackIds.push(t);
       }
+    } else if (e.kind === 'recheck') {
+      const target = open.get(`${e.type}|${e.key}`);
+      if (target && !target.raised) target.recheckScore = e.score;
     } else if (e.kind === 'finding') {
       findings.push(e.finding);
-      const target = events.get(`${e.finding.type}|${e.key}`);
+      const target = open.get(`${e.finding.type}|${e.key}`);
       if (target) {
+        if (!target.raised) {
+          target.raised = true;
+          target.raisedAt = rel(e.at);
+          target.boxes = e.finding.boxes.map((b) => ({ ...b }));
+        }
         target.findingIds.push(e.finding.id);
-        for (const p of [e.finding.evidence.first, e.finding.evidence.latest])
+        for (const p of [e.finding.evidence.firstSeen, e.finding.evidence.first, e.finding.evidence.latest])
           if (p && !target.evidence.includes(p)) target.evidence.push(p);
       }
+    } else if (e.kind === 'end') {
+      open.delete(`${e.type}|${e.key}`);
     }
   };
   const pipeline = createDetectionPipeline({
@@ -245,7 +296,7 @@ export async function analyzeVideo(o: AnalyzeVideoOptions): Promise<AnalyzeResul
   }
   const h0 = pipeline.health();
   return {
-    events: [...events.values()].sort((a, b) => a.start - b.start),
+    events: events.sort((a, b) => a.start - b.start),
     findings,
     frames,
     framesSampled: seq,

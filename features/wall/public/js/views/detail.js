@@ -62,6 +62,18 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
     }
     if (whistle && whistle.alertId === a.id)
       facts.push([en ? 'Whistle' : '吹哨', whistleEl(ctx, whistle, en)]);
+    // Why the detector raised it (rule, zone, dwell, scores), when the finding said.
+    const w = a.why;
+    const n2 = (v) => (typeof v === 'number' ? v.toFixed(2) : '–');
+    if (w) {
+      const vars = { rule: a.typeLabel?.[ctx.i18n.lang] ?? w.rule, zone: w.zoneName ?? w.zoneId ?? '–' };
+      Object.assign(vars, {
+        held: String(w.dwellSec ?? w.heldSec),
+        score: n2(w.score),
+        recheck: n2(w.recheckScore),
+      });
+      facts.push([t('why_raised'), raw(t('why_text', vars))]);
+    }
     $('detail-facts').replaceChildren(...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
 
     const canAct = ui.session?.user.role !== 'viewer';
