@@ -86,7 +86,9 @@ export const AlertDetailSchema = z.strictObject({ alert: AlertSchema, audit: z.a
 export const IdParamsSchema = z.strictObject({ id: z.string().min(1).max(200) });
 export const EvidenceParamsSchema = z.strictObject({
   id: z.string().min(1).max(200),
-  which: z.enum(['first', 'latest']).describe('First or latest evidence frame'),
+  which: z
+    .enum(['first', 'latest', 'firstSeen'])
+    .describe('First, latest or first-seen (object entered) evidence frame'),
 });
 
 export const CameraViewSchema = z

@@ -283,6 +283,21 @@ describe('alerts', () => {
     expect(buf.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
   });
 
+  it('serves the first-seen frame by name and refuses an unknown evidence name naming the field', async () => {
+    const s = await h.login('lina');
+    const get = (which: string) =>
+      fetch(`${h.url}/api/v1/alerts/${alertA.id}/evidence/${which}`, {
+        headers: { authorization: `Bearer ${s.token}` },
+      });
+    // Without its own first-seen frame the alert falls back to its latest one, as for first/latest.
+    const seen = await get('firstSeen');
+    expect(seen.status).toBe(200);
+    expect(seen.headers.get('content-type')).toBe('image/jpeg');
+    const bad = await get('middle');
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(await bad.json())).toMatch(/which/);
+  });
+
   it('malformed actions get a clear error naming the field and change nothing', async () => {
     const s = await h.login('zhangwei');
     const before = ((await call('GET', `/alerts/${alertA.id}`, { token: s.token })).json?.alert as Alert)

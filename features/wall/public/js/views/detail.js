@@ -30,7 +30,7 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
     panel.dataset.state = a.state;
     panel.dataset.version = String(a.version);
     $('detail-title').replaceChildren(typeBadge(ctx, a.type), ' ', stateBadge(ctx, a.state));
-    const ek = `${a.id}|${a.evidence.latest}|${a.evidence.first}|${ctx.i18n.lang}`;
+    const ek = `${a.id}|${a.evidence.latest}|${a.evidence.first}|${a.evidence.firstSeen}|${ctx.i18n.lang}`;
     if (ek !== evidenceKey) {
       evidenceKey = ek;
       $('detail-latest').replaceWith(
@@ -38,6 +38,13 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
       );
       $('detail-first').replaceWith(
         Object.assign(evidenceEl(ctx, a, 'first', 'evidence big'), { id: 'detail-first' }),
+      );
+      // The frame the object was first seen in (kept by the detector): shows how long it has stood there.
+      $('detail-firstseen-fig').hidden = !a.evidence.firstSeen;
+      $('detail-firstseen').replaceWith(
+        a.evidence.firstSeen
+          ? Object.assign(evidenceEl(ctx, a, 'firstSeen', 'evidence big'), { id: 'detail-firstseen' })
+          : Object.assign(h('div', { class: 'evidence big' }), { id: 'detail-firstseen' }),
       );
     }
     const stateText = [stateBadge(ctx, a.state)];
