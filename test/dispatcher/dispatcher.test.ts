@@ -189,8 +189,10 @@ describe('queue and dedup', () => {
     const { d, metrics } = await make();
     await d.queues.findings.add('finding', { ...finding(), score: 7 }, { jobId: 'f.bad1', attempts: 5 });
     const job = await waitFor('failed job', async () => {
-      const j = await d.queues.findings.getJob('f.bad1');
-      return j && (await j.getState()) === 'failed' ? j : null;
+      // The state first, then a fresh read: a job read before the failure was recorded
+      // still carries attemptsMade 0 (seen under load).
+      if ((await d.queues.findings.getJobState('f.bad1')) !== 'failed') return null;
+      return (await d.queues.findings.getJob('f.bad1')) ?? null;
     });
     expect(job.attemptsMade).toBe(1);
     expect(job.failedReason).toMatch(/score: .*(<=|1)/);
