@@ -69,7 +69,7 @@ export function createMapView(ctx, { onOpen }) {
     map.on('zoomend', () => {
       const z = Math.round(map.getZoom());
       el().dataset.zoom = String(z);
-      if (loadedZoom !== null && Math.abs(z - loadedZoom) >= REFETCH_ZOOM_STEP) void loadGrids(z);
+      if (loadedZoom !== null && Math.abs(z - loadedZoom) >= REFETCH_ZOOM_STEP) void requestGrids(z);
     });
   }
 
@@ -87,6 +87,27 @@ export function createMapView(ctx, { onOpen }) {
   function count(code, delta) {
     counts.set(code, Math.max(0, (counts.get(code) ?? 0) + delta));
     restyle(code);
+  }
+
+  // One shape load at a time; zoom changes during a load ask for the latest zoom once it ends.
+  let gridsBusy = null;
+  let wantZoom = null;
+  function requestGrids(z) {
+    wantZoom = z;
+    gridsBusy ??= (async () => {
+      try {
+        while (wantZoom !== null) {
+          const next = wantZoom;
+          wantZoom = null;
+          if (loadedZoom === null || Math.abs(next - loadedZoom) >= REFETCH_ZOOM_STEP) await loadGrids(next);
+        }
+      } catch (err) {
+        ctx.report(err);
+      } finally {
+        gridsBusy = null;
+      }
+    })();
+    return gridsBusy;
   }
 
   /** Draws the grids of the scope for zoom `z` (fetch, then one canvas). Resolves after paint. */
@@ -196,6 +217,14 @@ export function createMapView(ctx, { onOpen }) {
         riseOnHover: true,
       });
       marker.on('click', () => onOpen(a.id));
+      // Leaflet makes the marker a tab stop but wires Enter only to popups: open it ourselves.
+      marker.on('keydown', (e) => {
+        const k = e.originalEvent.key;
+        if (k === 'Enter' || k === ' ') {
+          e.originalEvent.preventDefault();
+          onOpen(a.id);
+        }
+      });
       marker.on('add', () => {
         const m = marker.getElement();
         if (m) {
@@ -340,9 +369,8 @@ export function createMapView(ctx, { onOpen }) {
       try {
         if (loadedZoom === null) {
           // Start from the whole scope: shapes for a mid zoom, refetched once the map fits them.
-          await loadGrids(9);
-          const z = Math.round(map.getZoom());
-          if (Math.abs(z - loadedZoom) >= REFETCH_ZOOM_STEP) await loadGrids(z);
+          await requestGrids(9);
+          await requestGrids(Math.round(map.getZoom()));
         }
         await Promise.all([loadAlerts(), loadCameras()]);
         el().dataset.ready = 'true';
