@@ -129,6 +129,7 @@ export function mapRoutes(d: MapRouteDeps): RouteDef[] {
         let cursor: string | undefined;
         let total = 0;
         const grids = d.grids();
+        const area = { role: actor.role, scope };
         do {
           const page = await d.alerts.list({
             scope,
@@ -138,7 +139,7 @@ export function mapRoutes(d: MapRouteDeps): RouteDef[] {
           });
           total = page.total;
           for (const a of page.items) {
-            if (!inScope(actor, a, grids)) continue;
+            if (!inScope(actor, a, grids) || !inScope(area, a, grids)) continue;
             items.push({
               id: a.id,
               type: a.type,

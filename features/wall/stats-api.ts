@@ -169,7 +169,8 @@ export function statsRoutes(d: StatsRouteDeps): RouteDef[] {
       limit: STATS_ALERT_LIMIT,
     });
     // The index is by grid subtree; the rule (stored path and live index) decides, as for /alerts.
-    const mine = items.filter((t) => inScope(actor, t.alert, grids));
+    const area = { role: actor.role, scope: q.gridCode ?? actor.scope };
+    const mine = items.filter((t) => inScope(actor, t.alert, grids) && inScope(area, t.alert, grids));
     const { rows, totals } = aggregateStats(mine, {
       groupBy: q.groupBy,
       now,

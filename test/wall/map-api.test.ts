@@ -98,6 +98,8 @@ describe('GET /api/v1/map/alerts and /map/cameras', () => {
       lat: east.location.lat,
       state: 'new',
     });
+    const north = await get('/map/alerts?gridCode=330101002', zw.token);
+    expect(north.json.items).toEqual([]);
     const theirs = await get('/map/alerts', wq.token);
     expect(theirs.json.items.map((a: { id: string }) => a.id)).toEqual([south.id]);
   });
