@@ -87,6 +87,8 @@ export function aggregateStats(
     openStates: readonly AlertState[];
     grids: GridIndex;
     timeZone: string;
+    /** groupBy 'day': every day of the range gets a row, zero when nothing was raised. */
+    days?: readonly string[];
   },
 ): { rows: StatsRow[]; totals: StatsRow } {
   const open = new Set<string>(o.openStates);
@@ -140,6 +142,7 @@ export function aggregateStats(
       }
     }
   };
+  if (o.groupBy === 'day') for (const d of o.days ?? []) acc(d, d);
   for (const t of items) {
     const a = t.alert;
     const [k, n] = keyOf(t);

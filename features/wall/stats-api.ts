@@ -126,6 +126,16 @@ export function dayStart(day: string, timeZone: string): number {
   return guess - zoneOffsetMs(timeZone, guess - zoneOffsetMs(timeZone, guess));
 }
 
+const addDays = (d: string, n: number): string =>
+  new Date(Date.parse(`${d}T00:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);
+
+/** Every calendar day from `from` to `to`, inclusive (at most MAX_SPAN_DAYS: the query is checked). */
+function daysOf(from: string, to: string): string[] {
+  const out: string[] = [];
+  for (let d = from; d <= to && out.length <= MAX_SPAN_DAYS; d = addDays(d, 1)) out.push(d);
+  return out;
+}
+
 /** [from, to) of a query: whole local days of the gateway's zone. */
 export function statsRange(
   q: Pick<StatsQuery, 'period' | 'from' | 'to'>,
@@ -134,8 +144,6 @@ export function statsRange(
 ): { from: number; to: number; fromDay: string; toDay: string } {
   const day = dayIn(timeZone);
   const today = day(now);
-  const addDays = (d: string, n: number) =>
-    new Date(Date.parse(`${d}T00:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);
   const days = { today: 1, '7d': 7, '30d': 30, '90d': 90 }[q.period];
   const fromDay = q.from ?? addDays(today, 1 - days);
   const toDay = q.to ?? today;
@@ -178,6 +186,7 @@ export function statsRoutes(d: StatsRouteDeps): RouteDef[] {
       openStates: d.openStates,
       grids,
       timeZone: d.timeZone,
+      days: daysOf(range.fromDay, range.toDay),
     });
     return {
       ...range,

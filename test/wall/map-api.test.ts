@@ -163,7 +163,10 @@ describe('simplification per zoom (map-shapes.ts)', () => {
   it('serves the simplified shape per zoom and builds it afresh for a new index', () => {
     const make = (name: string) =>
       buildGridIndex([
-        { info: { code: '4412', name: '市', level: 'city', parent: null, kind: 'basic' }, polygons: [[ring]] },
+        {
+          info: { code: '4412', name: '市', level: 'city', parent: null, kind: 'basic' },
+          polygons: [[ring]],
+        },
         {
           info: { code: '441202', name, level: 'county', parent: '4412', kind: 'basic' },
           polygons: [[ring]],

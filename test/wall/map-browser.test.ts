@@ -6,6 +6,12 @@ import { launchChromium, openWall, SCREENSHOT_DIR, type WallPage } from './helpe
 import { PASSWORD, startHarness, type Harness } from './helpers/wall-harness.js';
 
 /** The 一张图 view in Debian's chromium against the real wall, dispatcher and ingest. */
+// The page side of evaluate() callbacks, typed structurally: the project compiles without the DOM lib.
+interface Doc {
+  documentElement: { dataset: Record<string, string | undefined> };
+  getElementById(id: string): { dataset: Record<string, string | undefined> } | null;
+}
+
 let h: Harness;
 let browser: Browser;
 const pages: WallPage[] = [];
@@ -83,7 +89,9 @@ describe('the grid map in chromium', () => {
     // English mode: the map's strings come from the catalogue too.
     await page.locator('header .lang-switch').click();
     await page.locator('#map-side', { hasText: 'Open alerts: 1' }).waitFor();
-    expect(await page.evaluate(() => document.documentElement.dataset.i18nMissing ?? '')).toBe('');
+    expect(
+      await page.evaluate(() => (globalThis as unknown as Doc).documentElement.dataset.i18nMissing ?? ''),
+    ).toBe('');
     // The page asks for its session once before logging in (401): the only expected failure.
     expect(zw.errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
   });

@@ -49,6 +49,7 @@ const auditOf = async (id: string): Promise<AuditEntry[]> => {
   const { token } = await login('admin');
   return (await call(`/alerts/${id}`, token)).body.audit;
 };
+const dayOf = (at: number) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(at);
 const firstTo = (audit: AuditEntry[], ...to: string[]) => audit.find((e) => to.includes(e.to))!.at;
 
 beforeAll(async () => {
@@ -71,7 +72,7 @@ afterAll(async () => {
 describe('GET /api/v1/stats/summary', () => {
   it('counts raised, claimed, confirmed, rejected and medians per county, from the audit', async () => {
     const { token } = await login('zhangwei');
-    const r = await call('/stats/summary?period=today', token);
+    const r = await call('/stats/summary?period=7d', token);
     expect(r.status).toBe(200);
     expect(r.body.rows.map((x: { key: string }) => x.key)).toEqual(['330101']);
     const a0 = await auditOf(A[0]!.id);
@@ -138,6 +139,18 @@ describe('GET /api/v1/stats/summary', () => {
     expect(out).toMatchObject({ status: 403, body: { code: 'GW_FORBIDDEN' } });
   });
 
+  it('gives every day of the range a row by day, zero where nothing was raised', async () => {
+    const { token } = await login('zhangwei');
+    const r = await call('/stats/summary?groupBy=day&period=7d', token);
+    expect(r.body.rows).toHaveLength(7);
+    // Keyed by the day each alert was raised (not "now": a run across midnight stays right).
+    const expected = new Map<string, number>();
+    for (const a of A) expected.set(dayOf(a.createdAt), (expected.get(dayOf(a.createdAt)) ?? 0) + 1);
+    for (const row of r.body.rows as { key: string; raised: number }[])
+      expect([row.key, row.raised]).toEqual([row.key, expected.get(row.key) ?? 0]);
+    expect(r.body.rows[6].key).toBe(r.body.toDay);
+  });
+
   it('takes whole local days: a past range holds nothing, today holds everything', async () => {
     const { token } = await login('zhangwei');
     const past = await call('/stats/summary?from=2020-01-01&to=2020-01-31', token);
@@ -145,8 +158,9 @@ describe('GET /api/v1/stats/summary', () => {
     expect(past.body.totals.raised).toBe(0);
     expect(past.body.from).toBe(Date.parse('2019-12-31T16:00:00Z'));
     expect(past.body.to).toBe(Date.parse('2020-01-31T16:00:00Z'));
-    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(Date.now());
-    const r = await call(`/stats/summary?from=${today}&to=${today}`, token);
+    const first = dayOf(A[0]!.createdAt);
+    const last = dayOf(A[3]!.createdAt);
+    const r = await call(`/stats/summary?from=${first}&to=${last}`, token);
     expect(r.body.totals.raised).toBe(4);
   });
 
@@ -207,7 +221,8 @@ describe('the figures (stats-aggregate.ts) on the real timelines', () => {
     expect(items).toHaveLength(4);
     const latest = Math.max(...items.map((t) => t.alert.createdAt));
     const o = { groupBy: 'county' as const, openStates: open, grids: h.grids, timeZone: 'Asia/Shanghai' };
-    const at = (hours: number) => aggregateStats(items, { ...o, now: latest + hours * 3_600_000, slaMs: 24 * 3_600_000 });
+    const at = (hours: number) =>
+      aggregateStats(items, { ...o, now: latest + hours * 3_600_000, slaMs: 24 * 3_600_000 });
     expect(at(1).totals.overdue).toBe(0);
     // A0 confirmed (still open, waiting for the platform), A2 claimed, A3 new: A1 is rejected.
     expect(at(25).totals.overdue).toBe(3);
@@ -223,7 +238,12 @@ describe('the figures (stats-aggregate.ts) on the real timelines', () => {
       now: latest + 25 * 3_600_000,
       slaMs: 24 * 3_600_000,
     });
-    expect(withClosed.totals).toMatchObject({ closed: 1, medianCloseMs: 7_200_000, overdue: 2, confirmed: 1 });
+    expect(withClosed.totals).toMatchObject({
+      closed: 1,
+      medianCloseMs: 7_200_000,
+      overdue: 2,
+      confirmed: 1,
+    });
   });
 
   it('medians, CSV fields and day boundaries', () => {
@@ -238,7 +258,17 @@ describe('the figures (stats-aggregate.ts) on the real timelines', () => {
     expect(dayStart('2026-07-01', 'Europe/Berlin')).toBe(Date.parse('2026-06-30T22:00:00Z'));
     const r = statsRange({ period: '7d' }, Date.parse('2026-12-01T17:00:00Z'), 'Asia/Shanghai');
     expect(r).toMatchObject({ fromDay: '2026-11-26', toDay: '2026-12-02' });
-    const empty = statsCsv([], aggregateStats([], { groupBy: 'day', now: 0, slaMs: 1, openStates: open, grids: h.grids, timeZone: 'UTC' }).totals);
+    const empty = statsCsv(
+      [],
+      aggregateStats([], {
+        groupBy: 'day',
+        now: 0,
+        slaMs: 1,
+        openStates: open,
+        grids: h.grids,
+        timeZone: 'UTC',
+      }).totals,
+    );
     expect(empty.startsWith('\uFEFF编码,')).toBe(true);
   });
 });
