@@ -90,7 +90,9 @@ describe('the grid map in chromium', () => {
     await page.locator('header .lang-switch').click();
     await page.locator('#map-side', { hasText: 'Open alerts: 1' }).waitFor();
     expect(
-      await page.evaluate(() => (globalThis as unknown as Doc).documentElement.dataset.i18nMissing ?? ''),
+      await page.evaluate(
+        () => (globalThis as unknown as { document: Doc }).document.documentElement.dataset.i18nMissing ?? '',
+      ),
     ).toBe('');
     // The page asks for its session once before logging in (401): the only expected failure.
     expect(zw.errors.filter((e) => !/status of 401/.test(e))).toEqual([]);

@@ -64,7 +64,9 @@ describe('the statistics page in chromium', () => {
     const ready = await page.locator('#stats-panel').getAttribute('data-ready');
     await page.locator('#stats-group').selectOption('grid');
     await page.waitForFunction(
-      (before) => (globalThis as unknown as Doc).getElementById('stats-panel')?.dataset.ready !== before,
+      (before) =>
+        (globalThis as unknown as { document: Doc }).document.getElementById('stats-panel')?.dataset.ready !==
+        before,
       ready,
     );
     const keys = await page
@@ -88,7 +90,9 @@ describe('the statistics page in chromium', () => {
     await page.locator('header .lang-switch').click();
     await page.locator('#stats-table th', { hasText: 'Median to confirm (min)' }).waitFor();
     expect(
-      await page.evaluate(() => (globalThis as unknown as Doc).documentElement.dataset.i18nMissing ?? ''),
+      await page.evaluate(
+        () => (globalThis as unknown as { document: Doc }).document.documentElement.dataset.i18nMissing ?? '',
+      ),
     ).toBe('');
     // The page asks for its session once before logging in (401): the only expected failure.
     expect(zw.errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
