@@ -47,6 +47,21 @@ describe('the grid map in chromium', () => {
     expect(await canvas.getAttribute('data-cameras')).toBe('3');
     await page.locator('.leaflet-control-scale').waitFor();
 
+    // Zooming in two levels from the zoom the shapes were simplified for fetches them again.
+    const shapesZoom = Number(await canvas.getAttribute('data-loaded-zoom'));
+    expect(Number(await canvas.getAttribute('data-zoom'))).toBe(shapesZoom);
+    for (let i = 1; i <= 2; i++) {
+      await page.locator('.leaflet-control-zoom-in').click();
+      await page.locator(`#map-canvas[data-zoom="${shapesZoom + i}"]`).waitFor();
+    }
+    await page.locator(`#map-canvas[data-loaded-zoom="${shapesZoom + 2}"]`).waitFor();
+    expect(await canvas.getAttribute('data-grids')).toBe('3');
+    for (let i = 1; i >= 0; i--) {
+      await page.locator('.leaflet-control-zoom-out').click();
+      await page.locator(`#map-canvas[data-zoom="${shapesZoom + i}"]`).waitFor();
+    }
+    await page.locator(`#map-canvas[data-loaded-zoom="${shapesZoom}"]`).waitFor();
+
     // Live: a new alert reaches the map over Socket.IO, no reload.
     const live = await h.inject({ cameraId: 'cam-df-02', type: 'street_vending' });
     await page.locator(`.leaflet-marker-icon[data-alert="${live.id}"]`).waitFor();

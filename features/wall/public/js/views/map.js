@@ -94,19 +94,18 @@ export function createMapView(ctx, { onOpen }) {
   let wantZoom = null;
   function requestGrids(z) {
     wantZoom = z;
+    // .finally runs after the assignment even when the loop has nothing to load (no await).
     gridsBusy ??= (async () => {
-      try {
-        while (wantZoom !== null) {
-          const next = wantZoom;
-          wantZoom = null;
-          if (loadedZoom === null || Math.abs(next - loadedZoom) >= REFETCH_ZOOM_STEP) await loadGrids(next);
-        }
-      } catch (err) {
-        ctx.report(err);
-      } finally {
-        gridsBusy = null;
+      while (wantZoom !== null) {
+        const next = wantZoom;
+        wantZoom = null;
+        if (loadedZoom === null || Math.abs(next - loadedZoom) >= REFETCH_ZOOM_STEP) await loadGrids(next);
       }
-    })();
+    })()
+      .catch((err) => ctx.report(err))
+      .finally(() => {
+        gridsBusy = null;
+      });
     return gridsBusy;
   }
 
@@ -168,6 +167,7 @@ export function createMapView(ctx, { onOpen }) {
     box.dataset.fetchMs = String(Math.round(drawStart - fetchStart));
     box.dataset.drawMs = String(Math.round(done - drawStart));
     box.dataset.loadedZoom = String(loadedZoom);
+    box.dataset.zoom = String(Math.round(map.getZoom()));
   }
 
   function alertIcon(a) {
