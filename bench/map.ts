@@ -306,7 +306,7 @@ Command: \`npm run bench:map\` (${RUNS} runs, each a fresh browser context; ${N_
 | of which: building ${cold.n} polygons and the first canvas paint | ${fmt(drawMs)} |
 | Zoom in to two levels from the shapes' zoom → shapes refetched and redrawn (from the first click) | ${fmt(zoomTotal)} (draw ${fmt(zoomDraw)}) |
 
-Times are measured in the page (\`performance.now()\`, after two animation frames so the canvas paint is included) and by the driver (click to \`data-ready\`, includes the alerts and cameras requests). One canvas for every grid is what keeps the paint in this range: SVG would add 8,840 DOM nodes.
+Times are measured in the page (\`performance.now()\`, after two animation frames so the canvas paint is included) and by the driver (click to \`data-ready\`, includes the alerts and cameras requests). The rest of "open the map view" is the open-alerts and cameras requests and placing the alert markers (DOM elements); SVG rendering (Leaflet's default) was not measured.
 `;
     recordResults('map', 'Grid map (一张图): 8,840 grids in chromium (bench/map.ts)', md);
     process.stdout.write(md);
