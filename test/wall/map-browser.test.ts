@@ -75,7 +75,7 @@ describe('the grid map in chromium', () => {
     expect(await side.textContent()).toContain('东风社区第一网格');
     expect(await side.textContent()).toContain('东风路与解放路口');
     await side.locator(`button[data-alert="${first.id}"]`).waitFor();
-    await page.screenshot({ path: join(SCREENSHOT_DIR, 'map.png') });
+    await page.screenshot({ path: join(SCREENSHOT_DIR, 'wall-map.png') });
 
     // Keyboard: Tab reaches the marker, Enter opens the alert's detail.
     await page.locator(`.leaflet-marker-icon[data-alert="${first.id}"]`).focus();

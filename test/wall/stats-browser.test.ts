@@ -41,9 +41,14 @@ describe('the statistics page in chromium', () => {
   it('shows the figures, draws both charts, regroups, exports CSV and switches language', async () => {
     const a = await h.inject({ cameraId: 'cam-df-01' });
     const b = await h.inject({ cameraId: 'cam-df-02', type: 'street_vending' });
-    await h.inject({ cameraId: 'cam-bs-01' });
+    const c = await h.inject({ cameraId: 'cam-bs-01' });
+    await h.inject({ cameraId: 'cam-bs-01', type: 'street_vending' });
+    const e = await h.inject({ cameraId: 'cam-df-02' });
+    await act('zhangwei', a.id, { action: 'claim' });
     await act('zhangwei', a.id, { action: 'confirm' });
     await act('zhangwei', b.id, { action: 'reject', reason: 'false_detection' });
+    await act('lina', c.id, { action: 'claim' });
+    await act('lina', e.id, { action: 'confirm' });
 
     const zw = await openWall(browser, h.url, 'zhangwei', PASSWORD, { width: 1600, height: 1000 });
     pages.push(zw);
@@ -53,12 +58,11 @@ describe('the statistics page in chromium', () => {
     const row = page.locator('#stats-table tbody tr[data-key="330101"]');
     await row.waitFor();
     const cells = await row.locator('td').allTextContents();
-    expect(cells.slice(0, 8)).toEqual(['东城区', '3', '0', '1', '1', '1', '50.0%', '0']);
+    expect(cells.slice(0, 8)).toEqual(['东城区', '5', '2', '2', '1', '1', '33.3%', '0']);
     // ECharts drew into both containers (canvas renderer).
     for (const id of ['stats-chart-groups', 'stats-chart-days']) {
       await page.locator(`#${id} canvas`).first().waitFor();
     }
-    await page.screenshot({ path: join(SCREENSHOT_DIR, 'stats.png') });
 
     // By grid: one row per grid with alerts, and the export link follows the choice.
     const ready = await page.locator('#stats-panel').getAttribute('data-ready');
@@ -72,7 +76,11 @@ describe('the statistics page in chromium', () => {
     const keys = await page
       .locator('#stats-table tbody tr')
       .evaluateAll((rows) => rows.map((r) => (r as unknown as { dataset: { key: string } }).dataset.key));
-    expect(keys).toEqual(['330101001001001', '330101001001002', '330101002001001', '']);
+    // Most alerts first, then by code; the totals row last.
+    expect(keys).toEqual(['330101001001002', '330101002001001', '330101001001001', '']);
+
+    await page.locator('#stats-chart-groups canvas').first().waitFor();
+    await page.screenshot({ path: join(SCREENSHOT_DIR, 'wall-stats.png') });
 
     const [download] = await Promise.all([
       page.waitForEvent('download'),
