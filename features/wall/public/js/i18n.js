@@ -30,7 +30,7 @@ export const DICT = {
     stats_by_type: '按类型',
     stats_by_operator: '按处置人',
     stats_by_camera: '按摄像头',
-    stats_export: '导出 CSV',
+    stats_export: '导出表格',
     stats_col_name: '名称',
     stats_col_raised: '告警数',
     stats_col_claimed: '认领数',

@@ -93,7 +93,13 @@ export function createStatsView(ctx) {
       ),
       h(
         'a',
-        { id: 'stats-export', class: 'button', href: `/api/v1/stats/export?${params()}`, download: '' },
+        {
+          id: 'stats-export',
+          class: 'button',
+          href: `/api/v1/stats/export?${params()}`,
+          download: '',
+          title: 'CSV (UTF-8)',
+        },
         t('stats_export'),
       ),
     );
