@@ -42,6 +42,8 @@ export function createMapView(ctx, { onOpen }) {
   /** id → { c, marker } */
   const cameras = new Map();
   const counts = new Map();
+  /** Open alerts in scope when the server sent fewer markers than that (0: it sent them all). */
+  let totalOpen = 0;
   const el = () => $('map-canvas');
 
   function typeLabel(type) {
@@ -202,12 +204,12 @@ export function createMapView(ctx, { onOpen }) {
       cameraName: a.cameraName,
     };
     if (prev) {
+      if (prev.a.gridCode !== slim.gridCode) {
+        count(prev.a.gridCode, -1);
+        count(slim.gridCode, 1);
+      }
       prev.a = slim;
       prev.marker.setLatLng([lat, lon]);
-      if (prev.a.gridCode !== a.gridCode) {
-        count(prev.a.gridCode, -1);
-        count(a.gridCode, 1);
-      }
     } else {
       const marker = L.marker([lat, lon], {
         icon: alertIcon(slim),
@@ -332,6 +334,8 @@ export function createMapView(ctx, { onOpen }) {
     }
     parts.push(
       h('h3', {}, t('map_open_alerts', { n: open.length })),
+      // The server sends at most 2,000 markers (newest first): say so when there are more.
+      totalOpen ? h('p', { class: 'muted' }, t('map_more_alerts', { n: totalOpen })) : '',
       open.length
         ? h('ol', { class: 'map-list' }, ...open.slice(0, 50).map(alertButton))
         : h('p', { class: 'muted' }, t('empty')),
@@ -341,6 +345,8 @@ export function createMapView(ctx, { onOpen }) {
 
   async function loadAlerts() {
     const r = await ctx.api.get('/map/alerts');
+    // Only when the server left some out; live changes after that are not counted here.
+    totalOpen = r.total > r.items.length ? r.total : 0;
     for (const x of alerts.values()) x.marker.remove();
     alerts.clear();
     counts.clear();
