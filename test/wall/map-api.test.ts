@@ -110,7 +110,8 @@ describe('GET /api/v1/map/alerts and /map/cameras', () => {
     const res = await fetch(`${h.url}/api/v1/alerts/${east.id}/actions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ln.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ action: 'reject', reason: 'false_detection' }),
+      // The version the operator saw: nothing has changed the alert since it was raised.
+      body: JSON.stringify({ action: 'reject', reason: 'false_detection', version: east.version }),
     });
     expect(res.status).toBe(200);
     const zw = await h.login('zhangwei');

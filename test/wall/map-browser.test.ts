@@ -96,7 +96,7 @@ describe('the grid map in chromium', () => {
     const res = await fetch(`${h.url}/api/v1/alerts/${first.id}/actions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ln.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ action: 'reject', reason: 'false_detection' }),
+      body: JSON.stringify({ action: 'reject', reason: 'false_detection', version: first.version }),
     });
     expect(res.status).toBe(200);
     await page.locator(`.leaflet-marker-icon[data-alert="${first.id}"]`).waitFor({ state: 'detached' });

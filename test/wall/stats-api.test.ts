@@ -43,7 +43,12 @@ const login = (user: string) => {
 };
 const act = async (user: string, id: string, body: object) => {
   const { token } = await login(user);
-  const r = await call(`/alerts/${id}/actions`, token, { method: 'POST', body: JSON.stringify(body) });
+  // Every action names the version it was meant for: the one this operator reads now.
+  const { version } = (await call(`/alerts/${id}`, token)).body.alert;
+  const r = await call(`/alerts/${id}/actions`, token, {
+    method: 'POST',
+    body: JSON.stringify({ ...body, version }),
+  });
   expect(r.status).toBe(200);
 };
 const auditOf = async (id: string): Promise<AuditEntry[]> => {

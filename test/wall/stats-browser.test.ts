@@ -29,10 +29,15 @@ afterAll(async () => {
 
 async function act(user: string, id: string, body: object): Promise<void> {
   const { token } = await h.login(user);
+  const auth = { authorization: `Bearer ${token}` };
+  // Every action names the version it was meant for: the one this operator reads now.
+  const seen = (await (await fetch(`${h.url}/api/v1/alerts/${id}`, { headers: auth })).json()) as {
+    alert: { version: number };
+  };
   const res = await fetch(`${h.url}/api/v1/alerts/${id}/actions`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ ...body, version: seen.alert.version }),
   });
   expect(res.status).toBe(200);
 }
