@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 
-const BENCHES = ['grid', 'ingest', 'detect', 'dispatch', 'wall'];
+const BENCHES = ['grid', 'ingest', 'detect', 'dispatch', 'wall', 'map'];
 const only = process.argv.slice(2);
 let failed = 0;
 for (const name of BENCHES.filter((b) => only.length === 0 || only.includes(b))) {

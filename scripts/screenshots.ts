@@ -25,6 +25,9 @@ const run = spawnSync(
     'test/wall/browser-conflict.test.ts',
     'test/wall/browser-forwarding.test.ts',
     'test/wall/browser-tiles.test.ts',
+    // The grid map and statistics pages.
+    'test/wall/map-browser.test.ts',
+    'test/wall/stats-browser.test.ts',
   ],
   {
     cwd: root,

@@ -36,6 +36,25 @@ export interface AlertPage {
   total: number;
 }
 
+/** What 考核 statistics read: alerts created in [from, to] under a grid, with their audit times. */
+export interface AlertTimelineQuery {
+  scope: string;
+  types?: string[];
+  from: number;
+  to: number;
+  /** At most this many alerts (newest first); `truncated` says when more matched. */
+  limit: number;
+}
+
+/** An alert and when its audit first records each step (null: not reached). */
+export interface AlertTimeline {
+  alert: Alert;
+  claimedAt: number | null;
+  /** Confirmed or rejected. */
+  decidedAt: number | null;
+  closedAt: number | null;
+}
+
 /** Defined (with its zod schema) in ./suppression.ts; re-exported for existing importers. */
 export type { Suppression } from './suppression.js';
 import type { Suppression } from './suppression.js';
@@ -58,6 +77,8 @@ export interface AlertService {
   get(id: string, actor: Actor): Promise<Alert>;
   audit(id: string, actor: Actor): Promise<AuditEntry[]>;
   list(q: AlertQuery): Promise<AlertPage>;
+  /** Alerts with their audit times, for statistics; the caller filters by scope. */
+  timelines(q: AlertTimelineQuery): Promise<{ items: AlertTimeline[]; truncated: boolean }>;
   /**
    * Throws ConflictError (with `details.by`) when another operator got there first, and
    * ConflictError (with `details.current`) when `expectedVersion` is given and the alert is at

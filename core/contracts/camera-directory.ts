@@ -22,6 +22,8 @@ export interface CameraStatus {
   framesSampled: number;
   restarts: number;
   lagP95Ms: number | null;
+  /** Where the camera stands (WGS84, from its config): the wall's map draws it there. */
+  location?: { lon: number; lat: number };
 }
 
 export interface LiveViewTicket {

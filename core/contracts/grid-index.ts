@@ -22,4 +22,10 @@ export interface GridIndex {
   children(code: string): GridInfo[];
   roots(): GridInfo[];
   search(query: string, limit?: number): GridInfo[];
+  /**
+   * The feature's polygons (each: outer ring then holes, closed, WGS84 [lon, lat]); undefined
+   * for an unknown code or a division without geometry. Optional so stubs need not carry
+   * shapes; the wall's map draws nothing for an index without it.
+   */
+  shape?(code: string): ReadonlyArray<ReadonlyArray<ReadonlyArray<readonly [number, number]>>> | undefined;
 }

@@ -97,6 +97,10 @@ export function buildGridIndex(features: readonly GridFeatureInput[]): GridIndex
       return null;
     },
     get: (code) => byCode.get(code)?.info,
+    shape(code) {
+      const e = byCode.get(code);
+      return e && e.polygons.length ? e.polygons : undefined;
+    },
     path,
     within(code, scope) {
       return path(code).some((g) => g.code === scope);

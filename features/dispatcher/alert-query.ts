@@ -2,8 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Alert } from '../../core/contracts/alert.js';
-import { AlertStateSchema } from '../../core/contracts/alert.js';
-import type { AlertPage, AlertQuery } from '../../core/contracts/alert-service.js';
+import { AlertStateSchema, AuditEntrySchema } from '../../core/contracts/alert.js';
+import type {
+  AlertPage,
+  AlertQuery,
+  AlertTimeline,
+  AlertTimelineQuery,
+} from '../../core/contracts/alert-service.js';
 import { GridCodeSchema } from '../../core/contracts/common-schema.js';
 import { ValidationError } from '../../core/errors.js';
 import type { AlertStore } from './alert-store.js';
@@ -161,4 +166,71 @@ export async function queryAlerts(
   } finally {
     if (key === tmp) await redis.del(tmp);
   }
+}
+
+export const AlertTimelineQuerySchema = z
+  .strictObject({
+    scope: GridCodeSchema.describe('Grid subtree to read'),
+    types: z.array(z.string().min(1).max(64)).max(50).optional().describe('Only these finding types'),
+    from: z.number().int().nonnegative().describe('createdAt ≥ from (ms)'),
+    to: z.number().int().nonnegative().describe('createdAt ≤ to (ms)'),
+    limit: z.number().int().min(1).max(100_000).describe('At most this many alerts, newest first'),
+  })
+  .describe('Statistics read: alerts with their audit times');
+
+/** Alerts and audits are read in pipelined chunks of this many. */
+const TIMELINE_CHUNK = 500;
+
+/**
+ * Alerts created in [from, to] under a grid with the times their audit first records a claim,
+ * a decision (confirm or reject) and closing. The audit is the record of what happened; the
+ * alert's own fields are overwritten (a release clears claimedBy), so times come from it.
+ */
+export async function alertTimelines(
+  redis: Redis,
+  keys: RedisKeys,
+  store: AlertStore,
+  input: AlertTimelineQuery,
+): Promise<{ items: AlertTimeline[]; truncated: boolean }> {
+  const parsed = AlertTimelineQuerySchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ValidationError('alert timeline query', zodIssues('alert timeline query', parsed.error, input));
+  }
+  const q = parsed.data;
+  const ids = await redis.zrange(
+    keys.byGrid(q.scope),
+    String(q.to),
+    String(q.from),
+    'BYSCORE',
+    'REV',
+    'LIMIT',
+    0,
+    q.limit + 1,
+  );
+  const truncated = ids.length > q.limit;
+  const wanted = q.types?.length ? new Set(q.types) : null;
+  const items: AlertTimeline[] = [];
+  for (let i = 0; i < Math.min(ids.length, q.limit); i += TIMELINE_CHUNK) {
+    const alerts = (await store.getMany(ids.slice(i, Math.min(i + TIMELINE_CHUNK, q.limit)))).filter(
+      (a) => !wanted || wanted.has(a.type),
+    );
+    const p = redis.pipeline();
+    for (const a of alerts) p.lrange(keys.audit(a.id), 0, -1);
+    const res = (await p.exec()) ?? [];
+    alerts.forEach((alert, k) => {
+      const [err, list] = res[k] ?? [null, []];
+      if (err) throw err;
+      let claimedAt: number | null = null;
+      let decidedAt: number | null = null;
+      let closedAt: number | null = null;
+      for (const j of list as string[]) {
+        const e = AuditEntrySchema.parse(JSON.parse(j));
+        if (e.to === 'claimed') claimedAt ??= e.at;
+        if (e.to === 'confirmed' || e.to === 'rejected') decidedAt ??= e.at;
+        if (e.to === 'closed') closedAt ??= e.at;
+      }
+      items.push({ alert, claimedAt, decidedAt, closedAt });
+    });
+  }
+  return { items, truncated };
 }

@@ -6,7 +6,7 @@ import type { GridIndex } from '../../core/contracts/grid-index.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../core/errors.js';
 import { inScope } from '../../core/grid/scope.js';
 import type { AlertEngine } from './alert-engine.js';
-import { queryAlerts } from './alert-query.js';
+import { alertTimelines, queryAlerts } from './alert-query.js';
 import type { AlertStore } from './alert-store.js';
 import type { Feedback } from './feedback.js';
 import type { Forwarder } from './forwarder.js';
@@ -47,6 +47,7 @@ export function createAlertService(d: {
       return store.audit(id);
     },
     list: (q) => queryAlerts(d.redis, d.keys, store, q),
+    timelines: (q) => alertTimelines(d.redis, d.keys, store, q),
     async act(id, act, actor, expectedVersion) {
       await load(id, actor);
       const now = d.clock();

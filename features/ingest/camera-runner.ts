@@ -124,6 +124,7 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
     framesSampled: stats.framesSampled,
     restarts: stats.restarts,
     lagP95Ms: p95(lags),
+    location: cam.wgs84,
   });
 
   const secrets = () => source.secrets() as string[];

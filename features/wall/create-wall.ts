@@ -274,6 +274,14 @@ export function createWall(opts: WallOptions): Wall {
     app.get('/vendor/mpegts.js', (_req, res) => {
       res.sendFile(mpegts, { maxAge: '1d' });
     });
+    // The map and chart libraries, served from the installed packages: nothing is fetched at
+    // run time (wall PCs are often offline), and the CSP stays 'self'.
+    const leafletDir = dirname(createRequire(import.meta.url).resolve('leaflet/dist/leaflet.css'));
+    app.use('/vendor/leaflet', express.static(leafletDir, { maxAge: '1d', index: false }));
+    const echarts = createRequire(import.meta.url).resolve('echarts/dist/echarts.esm.min.mjs');
+    app.get('/vendor/echarts.esm.min.mjs', (_req, res) => {
+      res.sendFile(echarts, { maxAge: '1d' });
+    });
     app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));
     app.use(notFoundHandler());
     app.use(createErrorHandler({ logger: logger.child({ part: 'http' }) }));

@@ -42,6 +42,8 @@ import {
 import type { Session, WallAuth } from './auth.js';
 import { asReplyError } from './http-errors.js';
 import { buildOpenApi } from './openapi.js';
+import { mapRoutes } from './map-api.js';
+import { statsRoutes } from './stats-api.js';
 import { route, type RouteDef } from './route-table.js';
 import { AlertActionBodySchema } from './socket-events.js';
 import { parseInput } from './validate.js';
@@ -518,6 +520,20 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
       async handler() {
         return d.admin.plugins();
       },
+    }),
+    ...mapRoutes({
+      grids: d.grids,
+      alerts: d.alerts,
+      cameras: d.cameras,
+      openStates: d.lifecycle.openStates,
+      need,
+    }),
+    ...statsRoutes({
+      grids: d.grids,
+      alerts: d.alerts,
+      openStates: d.lifecycle.openStates,
+      timeZone: d.timeZone,
+      need,
     }),
   ];
 }

@@ -26,7 +26,7 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   body?: z.ZodType<B>;
   /** JSON response schema; omitted with `produces` for binary bodies. */
   response?: z.ZodType;
-  produces?: 'image/jpeg';
+  produces?: 'image/jpeg' | 'text/csv';
   handler(ctx: RouteCtx<P, Q, B>): Promise<unknown>;
 }
 

@@ -174,6 +174,8 @@ describe('every page in Chinese and in English', () => {
         ['history', '#history-rows tr'],
         ['cameras', '#camera-panel [data-camera="cam-bs-01"] .reason'],
         ['admin', '[data-section="plugins"] table'],
+        ['map', '#map-canvas[data-ready="true"]'],
+        ['stats', '#stats-table'],
       ] as const) {
         await page.evaluate((v) => {
           (globalThis as unknown as { location: { hash: string } }).location.hash = `#${v}`;

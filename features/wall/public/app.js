@@ -17,8 +17,10 @@ import { createHistoryView } from './js/views/history.js';
 import { createListView } from './js/views/list.js';
 import { createLoginView } from './js/views/login.js';
 import { createTilesView } from './js/views/tiles.js';
+import { createMapView } from './js/views/map.js';
+import { createStatsView } from './js/views/stats.js';
 
-const VIEWS = ['wall', 'history', 'cameras', 'tiles', 'admin', 'cluster'];
+const VIEWS = ['wall', 'history', 'cameras', 'tiles', 'admin', 'cluster', 'map', 'stats'];
 const ADMIN_VIEWS = ['admin', 'cluster'];
 
 const store = createStore();
@@ -113,6 +115,18 @@ const cameras = createCamerasView(ctx);
 const admin = createAdminView(ctx);
 const clusterView = createClusterView(ctx);
 const tiles = createTilesView(ctx);
+// Opening an alert from the map: the full alert (with its audit) comes from the server first.
+const mapView = createMapView(ctx, {
+  onOpen: (id) =>
+    void ctx.api
+      .get(`/alerts/${encodeURIComponent(id)}`)
+      .then(({ alert }) => {
+        store.upsert(alert);
+        detail.open(alert.id);
+      })
+      .catch(report),
+});
+const stats = createStatsView(ctx);
 const login = createLoginView(ctx, { onSession: (s) => enter(s) });
 
 function show(view) {
@@ -128,6 +142,8 @@ function show(view) {
   // The split wall plays only while it is on screen: leaving it ends every stream.
   if (view === 'tiles') void tiles.show();
   else if (tiles.shown) tiles.hide();
+  if (view === 'map') void mapView.show();
+  if (view === 'stats') void stats.show();
 }
 
 function renderConn() {
@@ -181,6 +197,8 @@ function applyLanguage() {
     if (ui.view === 'cameras') cameras.render();
     if (ui.view === 'admin') void admin.show();
     if (ui.view === 'cluster') void clusterView.show();
+    if (ui.view === 'map') mapView.render();
+    if (ui.view === 'stats') stats.render();
   }
 }
 
@@ -307,6 +325,7 @@ function connect() {
     onCamera(c) {
       cameras.update(c);
       tiles.cameraChanged(c);
+      mapView.updateCamera(c);
     },
     onSuppression() {
       if (ui.view === 'admin') void admin.show();
