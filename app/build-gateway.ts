@@ -17,6 +17,7 @@ import { createEvidenceStore } from '../core/evidence/evidence-store.js';
 import { createRedisBlobStore } from '../core/evidence/redis-blob-store.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { createMetricsRegistry } from '../core/metrics.js';
+import { createRedisClient } from '../core/redis/redis-client.js';
 import { openRedis, type RedisConnection } from '../core/redis/redis-connection.js';
 import type { RedisConfig } from '../core/redis/redis-config.js';
 import { createDetectors, readPluginTypes, type Detectors } from '../features/detectors/index.js';
@@ -136,6 +137,14 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
         [],
       );
     }
+    // Only the dispatcher path (and the Redis evidence store) opens Cluster clients so far; the
+    // wall's socket adapter, the leases' wiring and the health checks still take a URL.
+    if (!opts.redisUrl && gw.redis && 'cluster' in gw.redis && roles.some((r) => r !== 'dispatch')) {
+      throw new ConfigError(
+        `${loaded.file}: redis.cluster runs the dispatch role only so far (roles here: ${roles.join('+')}); use a URL or Sentinel for the others`,
+        [],
+      );
+    }
     // --redis joins another process's Redis as a plain URL, keeping gateway.yaml's password.
     const redisConfig: RedisConfig | undefined = opts.redisUrl
       ? {
@@ -162,6 +171,9 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
             blobs: createRedisBlobStore({
               redisUrl: redis.url,
               redisOptions: redis.options,
+              ...(redis.cluster
+                ? { connect: () => createRedisClient({ url: redis.url, cluster: redis.cluster }) }
+                : {}),
               prefix: ev.prefix,
               ttlMs: gw.retention.evidenceDays * 86_400_000,
             }),
@@ -215,6 +227,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
       forwarding: gw.forwarding,
       redisUrl: redis.url,
       redisOptions: redis.options,
+      ...(redis.cluster ? { redisCluster: redis.cluster } : {}),
       grids: () => store.grids(),
       cameras: () => store.cameras(),
       typeInfo: (t) => typeMap.get(t),

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import { resolveSecret } from '../config/resolve-secret.js';
 import type { RedisConfig } from './redis-config.js';
 import { startEmbeddedRedis } from './embedded-redis.js';
+import type { RedisClusterTarget } from './redis-client.js';
 
 export interface RedisConnection {
   /** redis:// URL without the password (safe to log). */
@@ -12,6 +13,8 @@ export interface RedisConnection {
   /** Extra ioredis options: password, Sentinel group. Never logged. */
   options: RedisOptions;
   embedded: boolean;
+  /** Set for `redis.cluster`: clients are ioredis Cluster clients (core/redis/redis-client.ts). */
+  cluster?: RedisClusterTarget;
   /**
    * False while the embedded redis-server is down or restarting (its supervisor knows at once);
    * always true for an external Redis, whose reachability only a command can tell.
@@ -75,6 +78,26 @@ export async function openRedis(opts: {
       embedded: false,
       up: () => true,
       describe: () => cfg.url,
+      close: async () => undefined,
+    };
+  }
+  if ('cluster' in cfg) {
+    const nodes = cfg.cluster.nodes;
+    return {
+      // Nothing may connect to this URL: cluster clients are built from `cluster`.
+      url: 'redis://cluster',
+      options: { ...FAIL_FAST_REDIS_OPTIONS, ...(password ? { password } : {}) },
+      cluster: {
+        nodes,
+        options: {
+          // The client re-fetches the slot map on failure every 100 ms to 500 ms, never giving up.
+          clusterRetryStrategy: FAIL_FAST_REDIS_OPTIONS.retryStrategy,
+          redisOptions: { maxRetriesPerRequest: 0, ...(password ? { password } : {}) },
+        },
+      },
+      embedded: false,
+      up: () => true,
+      describe: () => `cluster via ${nodes.map((s) => `${s.host}:${s.port}`).join(',')}`,
       close: async () => undefined,
     };
   }

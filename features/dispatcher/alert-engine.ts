@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../core/redis/redis-client.js';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Alert, AuditEntry } from '../../core/contracts/alert.js';
@@ -65,7 +65,7 @@ export interface AlertEngine {
 
 export interface AlertEngineDeps {
   config: DispatcherConfig;
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   store: AlertStore;
   grids: () => GridIndex;

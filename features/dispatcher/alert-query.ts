@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../core/redis/redis-client.js';
 import { z } from 'zod';
 import type { Alert } from '../../core/contracts/alert.js';
 import { AlertStateSchema, AuditEntrySchema } from '../../core/contracts/alert.js';
@@ -74,7 +74,7 @@ function matches(a: Alert, text: string): boolean {
 }
 
 export async function queryAlerts(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   store: AlertStore,
   input: AlertQuery,

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../core/redis/redis-client.js';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { AlertStateSchema, type Alert } from '../../core/contracts/alert.js';
@@ -39,7 +39,7 @@ const AlertEventShape = z
 
 export function createAlertRelay(d: {
   /** A dedicated connection: XREADGROUP BLOCK holds it. Closed by the relay. */
-  redis: Redis;
+  redis: RedisClient;
   stream: string;
   group: string;
   notifier: AlertNotifier;

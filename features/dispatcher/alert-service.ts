@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../core/redis/redis-client.js';
 import type { Logger } from 'pino';
 import type { Alert } from '../../core/contracts/alert.js';
 import type { Actor, AlertService } from '../../core/contracts/alert-service.js';
@@ -22,7 +22,7 @@ function requireAdmin(actor: Actor, what: string): void {
 
 /** AlertService for the wall: scope checks, the state machine, then the side effects of a move. */
 export function createAlertService(d: {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   store: AlertStore;
   engine: AlertEngine;

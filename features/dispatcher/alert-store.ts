@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import {
   AlertSchema,
   AuditEntrySchema,
@@ -7,6 +6,7 @@ import {
   type AuditEntry,
 } from '../../core/contracts/alert.js';
 import { Codes, GridwatchError } from '../../core/errors.js';
+import type { RedisClient } from '../../core/redis/redis-client.js';
 import { RejectedObjectSchema, type RejectedObject } from './dedup.js';
 import type { RedisKeys } from './redis-keys.js';
 
@@ -44,20 +44,22 @@ export type CommitResult =
   | { ok: false; reason: 'dedup' }
   | { ok: false; reason: 'cooldown' };
 
-// Index keys are passed in ARGV, not KEYS: the dispatcher targets one Redis (or a Sentinel
-// group), never Redis Cluster, where every key of a script must be declared and co-located.
+// KEYS[1] is the alert; the other keys (indexes, dedup, seen, audit, stream: how many depends
+// on the change) travel in ARGV. On Redis Cluster the declared key routes the script to its
+// slot's master, and every other key is in that same slot because all dispatcher keys share one
+// hash tag (redis-keys.ts clusterPrefix); test/cluster/dispatcher-cluster.test.ts runs it there.
 const COMMIT_LUA = `
 local op = cjson.decode(ARGV[1])
 local json = ARGV[2]
 if op.seenKey then
   if redis.call('EXISTS', op.seenKey) == 1 then return {'seen'} end
 end
-local cur = redis.call('HGET', op.alertKey, 'v')
+local cur = redis.call('HGET', KEYS[1], 'v')
 if op.expectVersion == cjson.null then
-  if cur then return {'conflict', redis.call('HGET', op.alertKey, 'j')} end
+  if cur then return {'conflict', redis.call('HGET', KEYS[1], 'j')} end
 else
   if (not cur) or tonumber(cur) ~= op.expectVersion then
-    return {'conflict', redis.call('HGET', op.alertKey, 'j') or ''}
+    return {'conflict', redis.call('HGET', KEYS[1], 'j') or ''}
   end
 end
 if op.dedupKey then
@@ -70,7 +72,7 @@ if op.cooldownKey then
   redis.call('SET', op.cooldownKey, op.id, 'EX', op.cooldownTtl)
 end
 if op.seenKey then redis.call('SET', op.seenKey, op.id, 'EX', op.seenTtl) end
-redis.call('HSET', op.alertKey, 'v', op.version, 'j', json)
+redis.call('HSET', KEYS[1], 'v', op.version, 'j', json)
 for _, z in ipairs(op.zrem) do redis.call('ZREM', z[1], z[2]) end
 for _, z in ipairs(op.zadd) do redis.call('ZADD', z[1], z[2], z[3]) end
 for _, s in ipairs(op.set) do
@@ -128,9 +130,13 @@ export interface AlertStore {
   nextId(at: number): Promise<string>;
 }
 
-export function createAlertStore(opts: { redis: Redis; keys: RedisKeys; eventsMaxLen: number }): AlertStore {
+export function createAlertStore(opts: {
+  redis: RedisClient;
+  keys: RedisKeys;
+  eventsMaxLen: number;
+}): AlertStore {
   const { redis, keys } = opts;
-  if (!(SCRIPT_NAME in redis)) redis.defineCommand(SCRIPT_NAME, { numberOfKeys: 0, lua: COMMIT_LUA });
+  if (!(SCRIPT_NAME in redis)) redis.defineCommand(SCRIPT_NAME, { numberOfKeys: 1, lua: COMMIT_LUA });
   if (!(LOOKUP_NAME in redis)) redis.defineCommand(LOOKUP_NAME, { numberOfKeys: 2, lua: LOOKUP_LUA });
   const run = (redis as unknown as Record<string, CommitCommand>)[SCRIPT_NAME]!.bind(redis);
   const runLookup = (redis as unknown as Record<string, LookupCommand>)[LOOKUP_NAME]!.bind(redis);
@@ -179,7 +185,6 @@ export function createAlertStore(opts: { redis: Redis; keys: RedisKeys; eventsMa
       for (const m of c.outboxRemove ?? []) zrem.push([keys.outbox, m]);
       const op = {
         id: a.id,
-        alertKey: keys.alert(a.id),
         auditKey: keys.audit(a.id),
         expectVersion: c.expectVersion,
         version: a.version,
@@ -201,6 +206,7 @@ export function createAlertStore(opts: { redis: Redis; keys: RedisKeys; eventsMa
       // The alert goes as its own argument: the script stores it without decoding it (and cjson
       // would re-encode [] as {}).
       const reply = await run(
+        keys.alert(a.id),
         JSON.stringify(op),
         JSON.stringify(a),
         ...c.audit.map((e) => JSON.stringify(AuditEntrySchema.parse(e))),

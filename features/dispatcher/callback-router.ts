@@ -1,5 +1,5 @@
 import express, { type Request, type Response, type Router } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../core/redis/redis-client.js';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
@@ -55,7 +55,7 @@ export function createCallbackRouter(d: {
   targets: ResolvedTarget[];
   engine: AlertEngine;
   store: AlertStore;
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   rechecker: Rechecker;
   maxSkewSec: number;

@@ -44,9 +44,14 @@ import {
   type TypedQueues,
 } from './job-registry.js';
 import { createOutbox } from './outbox.js';
+import {
+  createRedisClient,
+  type RedisClient,
+  type RedisClusterTarget,
+} from '../../core/redis/redis-client.js';
 import { redisOptionsFromUrl } from '../../core/redis/redis-url.js';
 import { createRechecker } from './recheck.js';
-import { redisKeys } from './redis-keys.js';
+import { clusterPrefix, redisKeys } from './redis-keys.js';
 import { sweepAlerts, sweepEvidence, type RetentionConfig } from './retention.js';
 
 export interface CreateDispatcherOptions {
@@ -60,6 +65,11 @@ export interface CreateDispatcherOptions {
   /** redis:// URL; password and Sentinel settings go in redisOptions (already resolved). */
   redisUrl: string;
   redisOptions?: RedisOptions;
+  /**
+   * Redis Cluster (core/redis openRedis with `redis.cluster`): every client is an ioredis
+   * Cluster and the keys and queues live under the prefix as a hash tag (`{gw}`).
+   */
+  redisCluster?: RedisClusterTarget;
   grids: () => GridIndex;
   cameras: () => readonly LoadedCamera[];
   typeInfo: (type: string) => FindingTypeInfo | undefined;
@@ -130,10 +140,22 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
   const { config } = o;
   const logger = o.logger.child({ component: 'dispatcher' });
   const clock = o.clock ?? Date.now;
-  const keys = redisKeys(config.prefix);
+  const cluster = o.redisCluster;
+  // One prefix for the dispatcher's keys and its BullMQ queues; a hash tag on Redis Cluster.
+  const prefix = cluster ? clusterPrefix(config.prefix) : config.prefix;
+  const keys = redisKeys(prefix);
   const redisOpts = redisOptionsFromUrl(o.redisUrl, o.redisOptions);
-  const connection = redisOpts as ConnectionOptions;
-  const redis = new Redis({ maxRetriesPerRequest: 3, ...redisOpts, enableAutoPipelining: true });
+  const redis: RedisClient = cluster
+    ? createRedisClient({ url: o.redisUrl, cluster, top: { enableAutoPipelining: true } })
+    : new Redis({ maxRetriesPerRequest: 3, ...redisOpts, enableAutoPipelining: true });
+  // BullMQ opens its own connections from options, but from a Cluster only by duplicating a
+  // client: queues share this one, each worker duplicates it for its blocking reads (which
+  // need maxRetriesPerRequest null). Closed after the queues and workers.
+  const bullClient = cluster
+    ? createRedisClient({ url: o.redisUrl, cluster, extra: { maxRetriesPerRequest: null } })
+    : null;
+  bullClient?.on('error', (err) => logger.error({ err }, 'queue redis connection error'));
+  const connection = bullClient ?? (redisOpts as ConnectionOptions);
   redis.on('error', (err) => logger.error({ err }, 'redis connection error'));
 
   const targets: ResolvedTarget[] = o.forwarding.map((t) => ({
@@ -141,7 +163,7 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
     secretValue: resolveSecret(t.secret, o.baseDir),
   }));
   const queues = Object.fromEntries(
-    QUEUE_NAMES.map((k) => [k, new Queue(k, { connection, prefix: config.prefix })]),
+    QUEUE_NAMES.map((k) => [k, new Queue(k, { connection, prefix })]),
   ) as unknown as TypedQueues;
   for (const q of Object.values(queues) as Queue[])
     q.on('error', (err) => logger.error({ err, queue: q.name }, 'queue error'));
@@ -295,7 +317,7 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
     });
     const w = new Worker<QueueData<Q>, unknown, JobName<Q>>(k, processor, {
       connection,
-      prefix: config.prefix,
+      prefix,
       concurrency,
       // Shows on each job (processedBy): which process handled a finding, for audits and tests.
       name: `${hostname()}:${process.pid}`,
@@ -346,7 +368,12 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
       const list = await refreshSuppressions();
       for (const cb of listeners) cb(list);
       if (o.notifier) {
-        const conn = new Redis({ ...redisOpts, maxRetriesPerRequest: null });
+        const conn = createRedisClient({
+          url: o.redisUrl,
+          ...(o.redisOptions ? { options: o.redisOptions } : {}),
+          ...(cluster ? { cluster } : {}),
+          extra: { maxRetriesPerRequest: null },
+        });
         conn.on('error', (err) => logger.error({ err }, 'relay redis connection error'));
         relay = createAlertRelay({
           redis: conn,
@@ -414,6 +441,7 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
         for (const r of [...results, ...more])
           if (r.status === 'rejected') logger.warn({ err: r.reason }, 'error while closing the dispatcher');
         await redis.quit().catch((err: unknown) => logger.warn({ err }, 'redis quit failed'));
+        await bullClient?.quit().catch((err: unknown) => logger.warn({ err }, 'queue redis quit failed'));
         logger.info('dispatcher closed');
       })();
       return closing;

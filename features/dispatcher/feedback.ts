@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../core/redis/redis-client.js';
 import type { Logger } from 'pino';
 import type { Alert } from '../../core/contracts/alert.js';
 import { SuppressionSchema, type Suppression } from '../../core/contracts/suppression.js';
@@ -22,7 +22,7 @@ export function suppressionId(cameraId: string, zoneId: string | null, type: str
 
 export function createFeedback(d: {
   config: DispatcherConfig;
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   eventsMaxLen: number;
   logger: Logger;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { UnrecoverableError, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../core/redis/redis-client.js';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { Counter, type Registry } from 'prom-client';
@@ -61,7 +61,7 @@ export function createForwarder(d: {
   config: DispatcherConfig;
   targets: ResolvedTarget[];
   producer: JobProducer;
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   store: AlertStore;
   engine: AlertEngine;

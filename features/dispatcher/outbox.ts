@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../core/redis/redis-client.js';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AlertStore } from './alert-store.js';
@@ -35,7 +35,7 @@ export interface Outbox {
 }
 
 export function createOutbox(d: {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   store: AlertStore;
   forwarder: Forwarder;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../core/redis/redis-client.js';
 import type { Logger } from 'pino';
 import type { Alert } from '../../core/contracts/alert.js';
 import type { RecheckProbe } from '../../core/contracts/alert-service.js';
@@ -28,7 +28,7 @@ export function createRechecker(d: {
   store: AlertStore;
   forwarder: Forwarder;
   probe: RecheckProbe | undefined;
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   clock: () => number;
   logger: Logger;

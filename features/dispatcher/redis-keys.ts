@@ -43,3 +43,15 @@ export function redisKeys(prefix: string) {
   };
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;
+
+/**
+ * The prefix of the dispatcher's keys and BullMQ queues on Redis Cluster: the configured prefix
+ * as a hash tag (`gw` → `{gw}`), so every key lands in one slot. The commit script, MULTI and
+ * pipelines then touch keys of that one slot only, as Redis Cluster requires, and BullMQ's
+ * queue keys are co-located as its docs ask (`prefix: '{bull}'`). The cost: one master holds
+ * all dispatcher data (docs/decisions.md, "Redis Cluster"). A single Redis keeps the plain
+ * prefix, so its existing keys stay where they are.
+ */
+export function clusterPrefix(prefix: string): string {
+  return /\{[^{}]+\}/.test(prefix) ? prefix : `{${prefix}}`;
+}

@@ -1,6 +1,6 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../core/redis/redis-client.js';
 import type { Logger } from 'pino';
 import type { AlertStore } from './alert-store.js';
 import type { RedisKeys } from './redis-keys.js';
@@ -13,7 +13,7 @@ export interface RetentionConfig {
 
 /** Deletes closed and rejected alerts (with audit trail and index entries) older than the limit. */
 export async function sweepAlerts(d: {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   store: AlertStore;
   now: number;
