@@ -64,7 +64,15 @@ async function runOnce(o: {
   cluster?: RedisClusterTarget;
   servers: Redis[];
   dir: string;
-}): Promise<{ rate: number; secs: number; us: number[]; memPerAlert: number[]; keys: number[]; alerts: number }> {
+}): Promise<{
+  rate: number;
+  secs: number;
+  nodeUs: number;
+  us: number[];
+  memPerAlert: number[];
+  keys: number[];
+  alerts: number;
+}> {
   const { index } = await loadGridFile(await writeGridFile(o.dir));
   const cams = cameras();
   const d = createDispatcher({
@@ -91,6 +99,7 @@ async function runOnce(o: {
   });
   await d.start();
   const before = await Promise.all(o.servers.map(info));
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   // Second findings of each place half a run later, so the two are never in one batch.
   const order = [
@@ -105,6 +114,8 @@ async function runOnce(o: {
     await new Promise((r) => setTimeout(r, 20));
   }
   const secs = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const nodeUs = (cpu.user + cpu.system) / N;
   const after = await Promise.all(o.servers.map(info));
   const list = await d.alerts.list({ scope: GRID.city, limit: 1 });
   const alerts = list.total ?? NaN;
@@ -112,6 +123,7 @@ async function runOnce(o: {
   return {
     rate: N / secs,
     secs,
+    nodeUs,
     us: after.map((a, i) => ((a.cpu - before[i]!.cpu) / N) * 1e6),
     memPerAlert: after.map((a, i) => (a.mem - before[i]!.mem) / (N / 2)),
     keys: after.map((a) => a.keys),
@@ -155,6 +167,7 @@ async function main(): Promise<void> {
 |---|---|---|
 | Findings per second (incl. producing) | **${c.rate.toFixed(0)}/s** (${c.secs.toFixed(2)} s) | ${s.rate.toFixed(0)}/s (${s.secs.toFixed(2)} s) |
 | Alerts written (query total) | ${c.alerts} | ${s.alerts} |
+| Dispatcher process CPU per finding (producing included) | ${c.nodeUs.toFixed(0)} µs | ${s.nodeUs.toFixed(0)} µs |
 | Redis CPU per finding, the master holding \`{gw}\` | **${c.us[owner]!.toFixed(0)} µs** → one core sustains ≈ ${Math.round(1e6 / c.us[owner]!)}/s | ${s.us[0]!.toFixed(0)} µs |
 | Redis CPU per finding, the other two masters | ${others.map((u) => `${u.toFixed(1)} µs`).join(', ')} (slot-map and health traffic only) | – |
 | Memory per alert on the master holding \`{gw}\` (alert, audit, indexes, dedup and seen keys, stream entries, finished jobs) | ${(c.memPerAlert[owner]! / 1024).toFixed(1)} KiB | ${(s.memPerAlert[0]! / 1024).toFixed(1)} KiB |
