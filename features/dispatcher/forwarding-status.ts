@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../core/redis/redis-client.js';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { z } from 'zod';
@@ -109,7 +109,7 @@ export interface ForwardingStatus {
 const UNTARGETED_KEEP = 1_000;
 
 export function createForwardingStatus(d: {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   store: AlertStore;
   targets: ForwardTarget[];
