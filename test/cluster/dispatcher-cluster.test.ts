@@ -6,13 +6,15 @@
  * dispatcher key and queue key is under the prefix as one hash tag (`{gwrc}`); the commit
  * script declares the alert key, so Redis Cluster routes it to that slot's master.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildGateway } from '../../app/build-gateway.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
+import { ConfigError } from '../../core/errors.js';
 import { loadGridFile } from '../../core/grid/grid-index.js';
 import { RedisConfigSchema } from '../../core/redis/redis-config.js';
 import { openRedis, type RedisConnection } from '../../core/redis/redis-connection.js';
@@ -134,5 +136,32 @@ describe('the dispatcher on a 3-master Redis Cluster', () => {
       [k.alert(a!.id), k.audit(a!.id), k.byTime, k.byCamera('cam-a'), k.events, k.seq, queueKey].map(slot),
     );
     expect(new Set(slots).size).toBe(1);
+  });
+
+  it('buildGateway: a dispatch process starts on redis.cluster; any other role is refused, naming the file', async () => {
+    const gdir = join(dir, 'gw');
+    await mkdir(join(gdir, 'cameras'), { recursive: true });
+    const file = join(gdir, 'gateway.yaml');
+    await writeFile(
+      file,
+      `http: { host: 127.0.0.1, port: 0 }\ndataDir: ./var\ncameras: { dirs: [./cameras] }\n` +
+        `grids: { file: ${JSON.stringify(await writeGridFile(gdir))} }\n` +
+        `redis: { cluster: { nodes: [{ host: 127.0.0.1, port: ${rc.ports[1]} }] } }\ndispatcher: { prefix: gwbg }\n`,
+    );
+    const refused = await buildGateway({ config: file, roles: ['wall', 'dispatch'], logger }).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect((refused as Error).message).toMatch(
+      /gateway\.yaml: redis\.cluster runs the dispatch role only .*dispatch\+wall/,
+    );
+    const gw = await buildGateway({ config: file, roles: ['dispatch'], schedulers: false, logger });
+    try {
+      // Its BullMQ queues are on the cluster, under the hash tag.
+      await waitFor('queue meta', async () => (await admin.exists('{gwbg}:findings:meta')) === 1);
+    } finally {
+      await gw.close();
+    }
   });
 });
