@@ -187,7 +187,7 @@ const TIMELINE_CHUNK = 500;
  * alert's own fields are overwritten (a release clears claimedBy), so times come from it.
  */
 export async function alertTimelines(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   store: AlertStore,
   input: AlertTimelineQuery,
