@@ -21,6 +21,12 @@ export const IngestConfigSchema = z
       .min(0)
       .default(20)
       .describe('Gap between camera starts at boot, so 2,000 cameras do not connect at once'),
+    persistentPipeline: z
+      .enum(['auto', 'pair', 'single'])
+      .default('auto')
+      .describe(
+        'Persistent RTSP cameras: auto picks per camera by interval and GOP (docs/cameras.md); pair = reader + decoder ffmpeg, single = one ffmpeg',
+      ),
     offlineAfterSec: z
       .number()
       .positive()

@@ -52,6 +52,10 @@ export interface Ingest {
     waiting: number;
     samplesPerSec: number;
     lagP95Ms: number | null;
+    /** Decodes/s asked for at configured intervals, granted after stretching, and cameras stretched. */
+    decodeDemand: number;
+    decodeGranted: number;
+    stretched: number;
   };
   close(): Promise<void>;
 }
@@ -190,7 +194,7 @@ export function createIngest(opts: IngestOptions): Ingest {
     for (const { runner } of runners.values()) runner.tick(now);
     while (recentSamples.length && recentSamples[0]! < now - 60_000) recentSamples.shift();
     const statuses = [...runners.values()].map((r) => r.runner.status());
-    metrics.refresh(statuses, fleetLag(statuses), recentSamples.length / 60);
+    metrics.refresh(statuses, fleetLag(statuses), recentSamples.length / 60, budget.stats());
   }, 1_000);
   ticker.unref();
 
@@ -328,6 +332,9 @@ export function createIngest(opts: IngestOptions): Ingest {
         waiting: b.waiting,
         samplesPerSec: recentSamples.filter((t) => t >= now - 60_000).length / 60,
         lagP95Ms: fleetLag(statuses),
+        decodeDemand: b.demand,
+        decodeGranted: b.granted,
+        stretched: b.stretched,
       };
     },
     async close() {
