@@ -317,6 +317,12 @@ async function fleetStep(fp: FleetProfile, n: number, seconds: number): Promise<
   const s1 = srv();
   const n1 = nodeCpu();
   const modes: Record<string, number> = {};
+  // Why cameras are not online: the reason codes, counted (the first words of each reason).
+  for (const st of ingest.directory.list())
+    if (st.state !== 'online') {
+      const k = `${st.state} ${(st.reason ?? '').split(':')[0]}`.trim();
+      modes[k] = (modes[k] ?? 0) + 1;
+    }
   for (const st of ingest.directory.list()) {
     const k = `${st.ingest?.mode ?? '?'}${(st.ingest?.effectiveIntervalSec ?? 0) > fp.intervalSec ? ' (stretched)' : ''}`;
     modes[k] = (modes[k] ?? 0) + 1;
@@ -408,7 +414,9 @@ async function main(): Promise<void> {
     '| --- | --- | ---: | ---: | --- | ---: | --- | --- | ---: | --- | ---: | --- | ---: | ---: | --- | --- | --- |',
     ...rows.map(
       (r) =>
-        `| ${r.profile} | ${r.mode} | ${r.intervalSec} s | ${r.cameras} | ${r.upAfterSec === null ? 'not all' : `${r.upAfterSec} s`} | ${r.online} | ${r.frames} (${r.expected}) | ${r.late} / ${r.duplicate} | ${r.lagP95 === null ? '-' : `${r.lagP95} ms`} | ${b(r.deliveryP95)} / ${b(r.keyframeWaitP95)} | ${r.lagMax === null ? '-' : `${r.lagMax} ms`} | ${r.cpuCores.toFixed(2)} (${r.ffmpegCores.toFixed(2)}) | ${((r.cpuCores / r.cameras) * 1000).toFixed(2)} ms/s | ${r.serverCores.toFixed(2)} | **${memPerCam(r).toFixed(1)} MiB** (${r.ffmpegMiBPerCam.toFixed(1)} + ${(r.nodeMiB / r.cameras).toFixed(2)}) | ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)} | ${Object.entries(r.modes)
+        `| ${r.profile} | ${r.mode} | ${r.intervalSec} s | ${r.cameras} | ${r.upAfterSec === null ? 'not all' : `${r.upAfterSec} s`} | ${r.online} | ${r.frames} (${r.expected}) | ${r.late} / ${r.duplicate} | ${r.lagP95 === null ? '-' : `${r.lagP95} ms`} | ${b(r.deliveryP95)} / ${b(r.keyframeWaitP95)} | ${r.lagMax === null ? '-' : `${r.lagMax} ms`} | ${r.cpuCores.toFixed(2)} (${r.ffmpegCores.toFixed(2)}) | ${((r.cpuCores / r.cameras) * 1000).toFixed(2)} ms/s | ${r.serverCores.toFixed(2)} | **${memPerCam(r).toFixed(1)} MiB** (${r.ffmpegMiBPerCam.toFixed(1)} + ${(r.nodeMiB / r.cameras).toFixed(2)}) | ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)} | ${Object.entries(
+          r.modes,
+        )
           .map(([k, v]) => `${k} ${v}`)
           .join(', ')} |`,
     ),
@@ -420,7 +428,8 @@ async function main(): Promise<void> {
   ].join('\n');
   // BENCH_NO_RECORD=1: a trial run that must not replace the recorded figures.
   if (process.env.BENCH_NO_RECORD !== '1') {
-    if (cpuSecs > 0) recordResults('ingest', 'Ingest: keyframe-only sampling', `### CPU per sampled frame\n\n${part1}`);
+    if (cpuSecs > 0)
+      recordResults('ingest', 'Ingest: keyframe-only sampling', `### CPU per sampled frame\n\n${part1}`);
     recordResults('ingest-modes', 'Ingest modes side by side (issue 12)', part2);
   }
   process.stderr.write(`${part2}\n`);

@@ -17,7 +17,7 @@ import type { IngestConfig } from './ingest-config.js';
 import { p95, type IngestMetrics } from './ingest-metrics.js';
 import { chooseMode, type ModeChoice } from './mode-choice.js';
 import { createSlotClock } from './slot-clock.js';
-import { fetchSnapshot, SnapshotFailure } from './snapshot-client.js';
+import { SnapshotFailure, type SnapshotClient } from './snapshot-client.js';
 import { createSourceResolver, SourceFailure, type StreamInput } from './source-resolver.js';
 
 export type FleetMode = 'persistent' | 'burst' | 'snapshot';
@@ -30,6 +30,8 @@ export interface RunnerDeps {
   logger: Logger;
   metrics: IngestMetrics;
   budget: DecodeBudget;
+  /** The node's HTTP snapshot client (keep-alive, concurrency limit, digest nonce reuse). */
+  snapshots: SnapshotClient;
   resolveSecret: (ref: SecretRef, baseDir: string) => string;
   ffmpegPath: string;
   /** Delay before the first connect (boot stagger is also enforced by the budget). */
@@ -154,7 +156,8 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
       mode: choice.mode,
       modeReason: choice.reason,
       intervalSec: cam.samplingIntervalSec,
-      effectiveIntervalSec: mode === 'persistent' ? cam.samplingIntervalSec * runningStretch : effectiveIntervalSec(),
+      effectiveIntervalSec:
+        mode === 'persistent' ? cam.samplingIntervalSec * runningStretch : effectiveIntervalSec(),
     },
   });
 
@@ -462,14 +465,21 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
           const url = await source.snapshotUrl();
           await d.budget.takeDecode(abort.signal);
           const c = source.credentials();
-          const s = await fetchSnapshot({
-            url,
-            auth:
-              cam.source.kind === 'snapshot' ? cam.source.auth : c.username !== undefined ? 'digest' : 'none',
-            ...c,
-            timeoutMs: Math.min(10_000, Math.max(2_000, intervalMs)),
-            ...d.frameSize,
-          });
+          const s = await d.snapshots.fetch(
+            {
+              url,
+              auth:
+                cam.source.kind === 'snapshot'
+                  ? cam.source.auth
+                  : c.username !== undefined
+                    ? 'digest'
+                    : 'none',
+              ...c,
+              timeoutMs: Math.min(10_000, Math.max(2_000, intervalMs)),
+              ...d.frameSize,
+            },
+            abort.signal,
+          );
           accept(s, scheduledAt, Math.max(0, s.arrivedAt - scheduledAt), s.arrivedAt, stats.framesSampled);
         }
       } catch (e) {

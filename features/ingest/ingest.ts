@@ -19,6 +19,7 @@ import { createDecodeBudget } from './decode-budget.js';
 import type { IngestConfig } from './ingest-config.js';
 import { createIngestMetrics, p95 } from './ingest-metrics.js';
 import { createLiveRelay } from './live-relay.js';
+import { createSnapshotClient } from './snapshot-client.js';
 
 export interface IngestOptions {
   config: IngestConfig;
@@ -88,6 +89,10 @@ export function createIngest(opts: IngestOptions): Ingest {
     maxFfmpeg: opts.config.maxFfmpeg,
     maxDecodesPerSec: opts.config.maxDecodesPerSec,
     staggerMs: opts.config.startStaggerMs,
+  });
+  const snapshots = createSnapshotClient({
+    maxConcurrent: opts.config.snapshotConcurrency,
+    maxSocketsPerHost: opts.config.snapshotSocketsPerHost,
   });
   const live = createLiveRelay({ config: opts.config.liveView, logger: log, metrics, ffmpegPath });
   const runners = new Map<string, { runner: CameraRunner; key: string; cam: LoadedCamera }>();
@@ -164,6 +169,7 @@ export function createIngest(opts: IngestOptions): Ingest {
       logger: log,
       metrics,
       budget,
+      snapshots,
       resolveSecret: opts.resolveSecret,
       ffmpegPath: ffmpegPath!,
       startDelayMs: delayMs,
@@ -344,6 +350,7 @@ export function createIngest(opts: IngestOptions): Ingest {
       for (const id of [...runners.keys()]) stopRunner(id);
       budget.close();
       await Promise.all([...stopping]);
+      await snapshots.close();
       await live.close();
       frameListeners.clear();
       stateListeners.clear();

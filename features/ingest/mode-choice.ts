@@ -52,7 +52,9 @@ export function modeCostMsPerSec(
     case 'pair':
       return c.pair.holdMsPerSec + c.pair.perSampleMs / intervalSec;
     case 'single':
-      return c.single.holdMsPerSec + c.single.perKeyframeMs / Math.min(intervalSec, gopSec ?? ASSUMED_GOP_SEC);
+      return (
+        c.single.holdMsPerSec + c.single.perKeyframeMs / Math.min(intervalSec, gopSec ?? ASSUMED_GOP_SEC)
+      );
     case 'burst':
       return c.burst.perSampleMs / intervalSec;
   }
@@ -81,7 +83,8 @@ export function chooseMode(i: ChoiceInput): ModeChoice {
   const { cam } = i;
   const I = cam.samplingIntervalSec;
   const costs = i.costs ?? MEASURED_COSTS;
-  if (cam.source.kind === 'snapshot') return { mode: 'snapshot', reason: 'the source is an HTTP snapshot URL' };
+  if (cam.source.kind === 'snapshot')
+    return { mode: 'snapshot', reason: 'the source is an HTTP snapshot URL' };
   if (cam.mode === 'snapshot') return { mode: 'snapshot', reason: 'mode snapshot is configured' };
   if (cam.mode === 'burst') return { mode: 'burst', reason: 'mode burst is configured' };
   if (i.fullDecode)
@@ -100,7 +103,8 @@ export function chooseMode(i: ChoiceInput): ModeChoice {
     };
   if (i.pipeline !== 'auto')
     return { mode: i.pipeline, reason: `ingest.persistentPipeline is ${i.pipeline}` };
-  const gop = i.gopSec === null ? `GOP not measured (${ASSUMED_GOP_SEC} s assumed)` : `GOP ${i.gopSec.toFixed(1)} s`;
+  const gop =
+    i.gopSec === null ? `GOP not measured (${ASSUMED_GOP_SEC} s assumed)` : `GOP ${i.gopSec.toFixed(1)} s`;
   // Ties (within 5 %) go to the single process: it holds half the memory.
   if (single <= pair * 1.05)
     return {
