@@ -440,7 +440,10 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
   }
 
   async function periodicLoop(): Promise<void> {
-    let next = Date.now();
+    // Each camera samples at its own phase of the interval (from its id, so stable across
+    // restarts): 1,000 snapshot cameras started together would otherwise all ask in the same
+    // second of every interval and the last of them would always be late.
+    let next = Date.now() + phaseOf(cam.id) * Math.min(effectiveIntervalSec() * 1000, 60_000);
     for (;;) {
       const now = Date.now();
       if (next > now) await sleep(next - now);
@@ -583,6 +586,13 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
       await loopDone;
     },
   };
+}
+
+/** A camera's phase in [0, 1) from its id (FNV-1a), spreading periodic samples over the interval. */
+export function phaseOf(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0;
+  return h / 2 ** 32;
 }
 
 /** Largest keyframe gap in the first 60 s of a file (packet flags only, no decoding). */

@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Codes } from '../../core/errors.js';
+import { createSnapshotClient } from '../../features/ingest/snapshot-client.js';
+import { SnapshotFailure } from '../../features/ingest/snapshot-client.js';
+import {
+  realJpegFrames,
+  startDigestSnapshotServer,
+  type DigestSnapshotServer,
+} from './digest-snapshot-server.js';
+import { camera, startIngest, waitFor, type Harness } from './support.js';
+
+const PASSWORD = 'Sn4p-s3cret!pw';
+const WRONG = 'not-the-Pa55word';
+
+describe('snapshot cameras with digest auth, keep-alive and a concurrency limit', () => {
+  let server: DigestSnapshotServer;
+  let h: Harness;
+  const frames = realJpegFrames();
+
+  beforeAll(async () => {
+    // Each request is held 150 ms, so requests of different cameras overlap and the limit shows.
+    server = await startDigestSnapshotServer({ username: 'admin', password: PASSWORD, frames, delayMs: 150 });
+    h = await startIngest(
+      { snapshotConcurrency: 3, snapshotSocketsPerHost: 3 },
+      { ...process.env, SNAP_OK: PASSWORD, SNAP_BAD: WRONG },
+    );
+    const cam = (id: string, env: string) =>
+      camera({
+        id,
+        source: { kind: 'snapshot', url: server.url(id), auth: 'digest' },
+        credentials: { username: 'admin', password: { env } },
+        samplingIntervalSec: 1,
+      });
+    h.ingest.update([
+      ...Array.from({ length: 10 }, (_, i) => cam(`snap-${i}`, 'SNAP_OK')),
+      cam('snap-bad', 'SNAP_BAD'),
+    ]);
+  });
+
+  afterAll(async () => {
+    await h?.close();
+    await server?.close();
+  });
+
+  it('samples real JPEGs through one challenge per camera, few sockets and at most the limit in flight', async () => {
+    await waitFor(
+      '3 frames from every good camera',
+      () =>
+        Array.from({ length: 10 }, (_, i) => `snap-${i}`).every(
+          (id) => h.frames.filter((f) => f.cameraId === id).length >= 3,
+        ),
+      60_000,
+    );
+    const f = h.frames.find((x) => x.cameraId === 'snap-0')!;
+    expect([f.jpegWidth, f.jpegHeight]).toEqual([768, 576]);
+    expect(f.rgb.length).toBe(512 * 512 * 3);
+    const s = server.stats();
+    expect(s.maxInFlight).toBeLessThanOrEqual(3);
+    expect(s.maxInFlight).toBeGreaterThan(1);
+    // keep-alive: a handful of connections for dozens of requests
+    expect(s.connections).toBeLessThanOrEqual(6);
+    expect(s.served).toBeGreaterThanOrEqual(30);
+    // the nonce is reused with a rising nc: no 401 round trip per sample
+    expect(s.replays).toBe(0);
+    expect(s.challenged).toBeLessThan(s.served / 2);
+    expect(h.ingest.directory.get('snap-0')).toMatchObject({ state: 'online', ingest: { mode: 'snapshot' } });
+  });
+
+  it('a wrong password is the catalogue error, and no password is in any error, status or log', async () => {
+    await waitFor(
+      'snap-bad misconfigured',
+      () => h.ingest.directory.get('snap-bad')?.state === 'misconfigured',
+    );
+    const st = h.ingest.directory.get('snap-bad')!;
+    expect(st.reason).toMatch(
+      new RegExp(`^${Codes.GW_CAMERA_AUTH_FAILED}: the camera rejected the credentials \\(HTTP 401\\)`),
+    );
+    const everything = JSON.stringify(h.ingest.directory.list()) + h.logs() + JSON.stringify(h.findings);
+    expect(everything).not.toContain(PASSWORD);
+    expect(everything).not.toContain(WRONG);
+    // the client alone: the failure's text carries neither password nor the URL's path
+    const client = createSnapshotClient({ maxConcurrent: 1 });
+    const err = await client
+      .fetch({
+        url: server.url('direct'),
+        auth: 'digest',
+        username: 'admin',
+        password: WRONG,
+        timeoutMs: 5_000,
+        width: 64,
+        height: 64,
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SnapshotFailure);
+    expect((err as SnapshotFailure).failure.code).toBe(Codes.GW_CAMERA_AUTH_FAILED);
+    expect(JSON.stringify({ m: (err as Error).message, f: (err as SnapshotFailure).failure })).not.toContain(
+      WRONG,
+    );
+    // the right password through the same client works (the check is the password, not the client)
+    const ok = await client.fetch({
+      url: server.url('direct'),
+      auth: 'digest',
+      username: 'admin',
+      password: PASSWORD,
+      timeoutMs: 5_000,
+      width: 64,
+      height: 64,
+    });
+    expect(ok.rgb.length).toBe(64 * 64 * 3);
+    await client.close();
+  });
+
+  it('a refused connection is classified, not thrown raw', async () => {
+    const client = createSnapshotClient({ maxConcurrent: 1 });
+    const err = await client
+      .fetch({ url: 'http://127.0.0.1:1/x.jpg', auth: 'none', timeoutMs: 2_000, width: 8, height: 8 })
+      .catch((e: unknown) => e);
+    expect((err as SnapshotFailure).failure.code).toBe(Codes.GW_CAMERA_CONNECTION_REFUSED);
+    await client.close();
+  });
+});
