@@ -427,7 +427,9 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
         lease?.release();
       }
       if (abort.signal.aborted) throw new Stopped();
-      stats.restarts++;
+      // The status counts failures and resizes; a chosen switch (decoding mode, pipeline, a
+      // re-rate by the budget) is in the metric under its own reason only.
+      if (f || reason === Codes.GW_CAMERA_RESOLUTION_CHANGED) stats.restarts++;
       d.metrics.restarts.inc({ camera: cam.id, reason: f?.code ?? reason });
       // A resize stays degraded with its reason; a decoding switch is not a failure.
       if (!f) continue;
