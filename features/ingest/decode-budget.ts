@@ -101,7 +101,10 @@ export function createDecodeBudget(opts: {
     const B = opts.maxDecodesPerSec;
     let high = 0;
     let low = 0;
-    for (const s of shares) s.req.priority > 0 ? (high += s.req.rate) : (low += s.req.rate);
+    for (const s of shares) {
+      if (s.req.priority > 0) high += s.req.rate;
+      else low += s.req.rate;
+    }
     const highStep = stepFor(high, B);
     const left = Math.max(0, B - high / highStep);
     const lowStep = highStep > 1 ? STRETCH_STEPS[STRETCH_STEPS.length - 1]! : stepFor(low, left);
