@@ -19,7 +19,7 @@ export interface ModeChoice {
 
 /**
  * CPU cost of each mode on this node class, in milliseconds of CPU, from `npm run bench:ingest`
- * (bench/RESULTS.md, "Ingest modes side by side": sub-stream 640x360 15 fps, GOP 2 s, 2-core
+ * (bench/RESULTS.md, "Ingest modes side by side (issue 12)": sub-stream 640x360 15 fps, GOP 2 s, 2-core
  * EPYC). `holdMsPerSec`: what a held stream costs per second whether or not a sample is due
  * (packets read and, for `single`, keyframes decoded per second of GOP); `perSampleMs`: what one
  * sample adds (for `single` per keyframe decoded; for `burst` the whole connect-probe-decode).
@@ -32,10 +32,12 @@ export interface ModeCosts {
   burst: { perSampleMs: number };
 }
 
+// 40 cameras per mode, one run: pair 2.8 ms/s, single 4.6 ms/s at a 10 s interval, burst 1.7 ms/s at
+// 60 s; the split between held and per-sample cost is the cliff diagnosis's (reader vs decoder).
 export const MEASURED_COSTS: ModeCosts = {
-  pair: { holdMsPerSec: 2.3, perSampleMs: 15 },
-  single: { holdMsPerSec: 1.2, perKeyframeMs: 6 },
-  burst: { perSampleMs: 100 },
+  pair: { holdMsPerSec: 1.7, perSampleMs: 11 },
+  single: { holdMsPerSec: 1.7, perKeyframeMs: 5.8 },
+  burst: { perSampleMs: 103 },
 };
 
 /** Keyframe spacing assumed until measured: what most cameras ship (2 s at 25 fps, GOP 50). */
