@@ -1,15 +1,17 @@
 /**
  * Ingest benchmark (`npm run bench:ingest`).
  * 1. CPU seconds per sampled frame: keyframe-only vs full decode, same RTSP stream, same output
- *    rate, both samplers running side by side in one run.
- * 2. Fleet: how many cameras at one sample / 10 s one machine holds with p95 lag < 1 s, using one
- *    RTSP server fanning one pre-encoded stream out to N paths; per stream profile and fleet mode.
- * Env: BENCH_FLEET ("profile:mode:n,n;..." with profile sub|main and mode persistent|burst),
- * BENCH_SEC (measure seconds per step, default 30), BENCH_CPU_SEC (part 1 seconds, default 40;
- * 0 skips it), BENCH_CPU_INTERVAL (part 1 sampling interval, default 5 s as for cameras),
- * BENCH_SETTLE_SEC (wait after every camera is up, default 20), BENCH_UP_TIMEOUT_SEC (longest wait
- * for every camera to deliver a first frame, default 0.6 s per camera + 60 s),
- * BENCH_NO_RECORD=1 (trial run, keeps the recorded figures).
+ *    rate, both samplers running side by side in one run (recorded as "ingest").
+ * 2. Modes side by side (recorded as "ingest-modes"): N cameras per step on one RTSP server
+ *    fanning one pre-encoded stream out to N paths; per step the mode (pair, single, burst, or
+ *    auto = mode-choice.ts), lag, late and duplicate frames, CPU and memory per camera, load.
+ * Env: BENCH_FLEET ("profile:mode:n,n[@interval];…", profile sub|main, mode pair|single|burst|auto,
+ * interval default 10 s; default sub:pair:500;sub:single:500;sub:burst:500@60), BENCH_SEC
+ * (measured seconds per step, at least one interval; default 30), BENCH_CPU_SEC (part 1 seconds,
+ * default 40; 0 skips it), BENCH_CPU_INTERVAL (part 1 sampling interval, default 5 s),
+ * BENCH_SETTLE_SEC (wait after every camera is up, default 20), BENCH_UP_TIMEOUT_SEC (longest
+ * wait for every camera's first frame, default 0.6 s per camera + 60 s), BENCH_NO_RECORD=1 (trial
+ * run, keeps the recorded figures).
  */
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
