@@ -40,6 +40,8 @@ export interface DigestSnapshotServer {
     maxInFlight: number;
     /** Authorization headers seen whose nc did not increase for their nonce (replays). */
     replays: number;
+    /** 401s per request path (one camera each). */
+    challengedByPath: Record<string, number>;
   };
   close(): Promise<void>;
 }
@@ -60,11 +62,13 @@ export async function startDigestSnapshotServer(o: {
   const md5 = (s: string) => createHash('md5').update(s).digest('hex');
   const nonces = new Map<string, { born: number; nc: number }>();
   const st = { requests: 0, challenged: 0, served: 0, connections: 0, maxInFlight: 0, replays: 0 };
+  const byPath: Record<string, number> = {};
   let inFlight = 0;
   let n = 0;
 
-  const challenge = (res: ServerResponse, stale: boolean) => {
+  const challenge = (res: ServerResponse, stale: boolean, path = '') => {
     st.challenged++;
+    byPath[path] = (byPath[path] ?? 0) + 1;
     const nonce = randomBytes(12).toString('hex');
     nonces.set(nonce, { born: Date.now(), nc: 0 });
     res
@@ -80,16 +84,16 @@ export async function startDigestSnapshotServer(o: {
     const auth = req.headers.authorization ?? '';
     const f = Object.fromEntries([...auth.matchAll(/(\w+)="?([^",]*)"?/g)].map((m) => [m[1], m[2]]));
     const known = f.nonce ? nonces.get(f.nonce) : undefined;
-    if (!/^Digest /.test(auth) || !known || f.username !== o.username) return challenge(res, false);
+    if (!/^Digest /.test(auth) || !known || f.username !== o.username) return challenge(res, false, req.url);
     const expect = md5(
       `${md5(`${o.username}:${realm}:${o.password}`)}:${f.nonce}:${f.nc}:${f.cnonce}:${f.qop}:${md5(`GET:${f.uri}`)}`,
     );
-    if (expect !== f.response) return challenge(res, false);
-    if (Date.now() - known.born > (o.nonceTtlMs ?? 60_000)) return challenge(res, true);
+    if (expect !== f.response) return challenge(res, false, req.url);
+    if (Date.now() - known.born > (o.nonceTtlMs ?? 60_000)) return challenge(res, true, req.url);
     const nc = parseInt(f.nc ?? '0', 16);
     if (!(nc > known.nc)) {
       st.replays++;
-      return challenge(res, true);
+      return challenge(res, true, req.url);
     }
     known.nc = nc;
     const jpeg = o.frames[n++ % o.frames.length]!;
@@ -108,7 +112,7 @@ export async function startDigestSnapshotServer(o: {
   const port = (server.address() as AddressInfo).port;
   return {
     url: (id) => `http://127.0.0.1:${port}/cam/${encodeURIComponent(id)}/snapshot.jpg`,
-    stats: () => ({ ...st }),
+    stats: () => ({ ...st, challengedByPath: { ...byPath } }),
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();

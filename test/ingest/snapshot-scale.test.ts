@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Codes } from '../../core/errors.js';
 import { createSnapshotClient } from '../../features/ingest/snapshot-client.js';
@@ -62,7 +64,8 @@ describe('snapshot cameras with digest auth, keep-alive and a concurrency limit'
     expect(s.served).toBeGreaterThanOrEqual(30);
     // the nonce is reused with a rising nc: no 401 round trip per sample
     expect(s.replays).toBe(0);
-    expect(s.challenged).toBeLessThan(s.served / 2);
+    for (let i = 0; i < 10; i++)
+      expect(s.challengedByPath[new URL(server.url(`snap-${i}`)).pathname]).toBe(1);
     expect(h.ingest.directory.get('snap-0')).toMatchObject({ state: 'online', ingest: { mode: 'snapshot' } });
   });
 
@@ -117,5 +120,43 @@ describe('snapshot cameras with digest auth, keep-alive and a concurrency limit'
       .catch((e: unknown) => e);
     expect((err as SnapshotFailure).failure.code).toBe(Codes.GW_CAMERA_CONNECTION_REFUSED);
     await client.close();
+  });
+
+  it('refuses an oversized body and a digest algorithm it cannot answer, with catalogue codes', async () => {
+    const srv = createServer((req, res) => {
+      if (req.url === '/big.jpg')
+        res.writeHead(200, { 'content-type': 'image/jpeg' }).end(Buffer.alloc(5_000, 1));
+      else
+        res
+          .writeHead(401, {
+            'www-authenticate': 'Digest realm="x", qop="auth", nonce="n1", algorithm=SHA-256',
+          })
+          .end();
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    const client = createSnapshotClient({ maxConcurrent: 1, maxBytes: 1_000 });
+    const big = await client
+      .fetch({ url: `${base}/big.jpg`, auth: 'none', timeoutMs: 2_000, width: 8, height: 8 })
+      .catch((e: unknown) => e);
+    expect((big as SnapshotFailure).failure).toMatchObject({ code: Codes.GW_CAMERA_NOT_IMAGE });
+    expect((big as SnapshotFailure).message).toMatch(/larger than 1000 bytes/);
+    const sha = await client
+      .fetch({
+        url: `${base}/a.jpg`,
+        auth: 'digest',
+        username: 'u',
+        password: PASSWORD,
+        timeoutMs: 2_000,
+        width: 8,
+        height: 8,
+      })
+      .catch((e: unknown) => e);
+    expect((sha as SnapshotFailure).failure).toMatchObject({ code: Codes.GW_CAMERA_AUTH_FAILED });
+    expect((sha as SnapshotFailure).message).toMatch(/only MD5/);
+    expect((sha as SnapshotFailure).message).not.toContain(PASSWORD);
+    await client.close();
+    srv.closeAllConnections();
+    await new Promise((r) => srv.close(r));
   });
 });
