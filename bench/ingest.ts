@@ -1,17 +1,20 @@
 /**
  * Ingest benchmark (`npm run bench:ingest`).
  * 1. CPU seconds per sampled frame: keyframe-only vs full decode, same RTSP stream, same output
- *    rate, both samplers running side by side in one run.
- * 2. Fleet: how many cameras at one sample / 10 s one machine holds with p95 lag < 1 s, using one
- *    RTSP server fanning one pre-encoded stream out to N paths; per stream profile and fleet mode.
- * Env: BENCH_FLEET ("profile:mode:n,n;..." with profile sub|main and mode persistent|burst),
- * BENCH_SEC (measure seconds per step, default 30), BENCH_CPU_SEC (part 1 seconds, default 40;
- * 0 skips it), BENCH_CPU_INTERVAL (part 1 sampling interval, default 5 s as for cameras),
- * BENCH_SETTLE_SEC (wait after every camera is up, default 20), BENCH_UP_TIMEOUT_SEC (longest wait
- * for every camera to deliver a first frame, default 0.6 s per camera + 60 s),
- * BENCH_NO_RECORD=1 (trial run, keeps the recorded figures).
+ *    rate, both samplers running side by side in one run (recorded as "ingest").
+ * 2. Modes side by side (recorded as "ingest-modes"): N cameras per step on one RTSP server
+ *    fanning one pre-encoded stream out to N paths; per step the mode (pair, single, burst, or
+ *    auto = mode-choice.ts), lag, late and duplicate frames, CPU and memory per camera, load.
+ * Env: BENCH_FLEET ("profile:mode:n,n[@interval];…", profile sub|main, mode pair|single|burst|auto,
+ * interval default 10 s; default sub:pair:500;sub:single:500;sub:burst:500@60), BENCH_SEC
+ * (measured seconds per step, at least one interval; default 30), BENCH_CPU_SEC (part 1 seconds,
+ * default 40; 0 skips it), BENCH_CPU_INTERVAL (part 1 sampling interval, default 5 s),
+ * BENCH_SETTLE_SEC (wait after every camera is up, default 20), BENCH_UP_TIMEOUT_SEC (longest
+ * wait for every camera's first frame, default 0.6 s per camera + 60 s), BENCH_NO_RECORD=1 (trial
+ * run, keeps the recorded figures).
  */
 import { execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -152,7 +155,14 @@ async function keyframeVsFull(url: string, seconds: number): Promise<string> {
 
 interface StepResult {
   profile: string;
-  mode: 'persistent' | 'burst';
+  mode: BenchMode;
+  intervalSec: number;
+  /** 1-min load average at the step's start and end. */
+  load: [number, number];
+  /** ffmpeg children only (live and exited), cores. */
+  ffmpegCores: number;
+  /** Cameras whose status shows a stretched interval or a mode other than the one asked for. */
+  modes: Record<string, number>;
   cameras: number;
   online: number;
   frames: number;
@@ -196,10 +206,14 @@ function childPids(exclude: number[]): number[] {
   return out;
 }
 
+/** pair / single: persistent with that pipeline; burst: connect-take-disconnect; auto: mode-choice.ts. */
+type BenchMode = 'pair' | 'single' | 'burst' | 'auto';
+
 interface FleetProfile {
   profile: string;
   clip: string;
-  mode: 'persistent' | 'burst';
+  mode: BenchMode;
+  intervalSec: number;
 }
 
 async function fleetStep(fp: FleetProfile, n: number, seconds: number): Promise<StepResult> {
@@ -212,7 +226,12 @@ async function fleetStep(fp: FleetProfile, n: number, seconds: number): Promise<
   });
   const registry = createMetricsRegistry({ defaultMetrics: false });
   const ingest = createIngest({
-    config: IngestConfigSchema.parse({ maxFfmpeg: 2_000, maxDecodesPerSec: 400, startStaggerMs: 20 }),
+    config: IngestConfigSchema.parse({
+      maxFfmpeg: 2_000,
+      maxDecodesPerSec: 400,
+      startStaggerMs: 20,
+      persistentPipeline: fp.mode === 'pair' || fp.mode === 'single' ? fp.mode : 'auto',
+    }),
     timeZone: 'Asia/Shanghai',
     logger,
     metrics: registry,
@@ -253,8 +272,8 @@ async function fleetStep(fp: FleetProfile, n: number, seconds: number): Promise<
       id: `sim-${i}`,
       name: `sim ${i}`,
       source: { kind: 'rtsp', url: rtsp.url(p) },
-      mode: fp.mode,
-      samplingIntervalSec: 10,
+      ...(fp.mode === 'burst' ? { mode: 'burst' } : fp.mode === 'auto' ? {} : { mode: 'persistent' }),
+      samplingIntervalSec: fp.intervalSec,
       location: { lon: 116.4, lat: 39.9 },
     }),
     file: 'bench.yaml',
@@ -279,8 +298,14 @@ async function fleetStep(fp: FleetProfile, n: number, seconds: number): Promise<
   const server = rtsp.pids();
   const gw = () => childPids(server).reduce<number>((a, p) => a + cpuSec(p), 0) + selfCpuSec();
   const srv = () => server.reduce<number>((a, p) => a + cpuSec(p), 0);
+  const load0 = loadavg()[0]!;
+  const nodeCpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
   const g0 = gw();
   const s0 = srv();
+  const n0 = nodeCpu();
   measuring = true;
   const t0 = Date.now();
   // PSS sampled mid-run (burst samplers come and go)
@@ -292,6 +317,18 @@ async function fleetStep(fp: FleetProfile, n: number, seconds: number): Promise<
   const el = (Date.now() - t0) / 1000;
   const g1 = gw();
   const s1 = srv();
+  const n1 = nodeCpu();
+  const modes: Record<string, number> = {};
+  // Why cameras are not online: the reason codes, counted (the first words of each reason).
+  for (const st of ingest.directory.list())
+    if (st.state !== 'online') {
+      const k = `${st.state} ${(st.reason ?? '').split(':')[0]}`.trim();
+      modes[k] = (modes[k] ?? 0) + 1;
+    }
+  for (const st of ingest.directory.list()) {
+    const k = `${st.ingest?.mode ?? '?'}${(st.ingest?.effectiveIntervalSec ?? 0) > fp.intervalSec ? ' (stretched)' : ''}`;
+    modes[k] = (modes[k] ?? 0) + 1;
+  }
   const online = ingest.directory.list().filter((s) => s.state === 'online').length;
   const t1Timing = await timing();
   const deliveryP95 = (await histP95('gridwatch_ingest_delivery_delay_seconds', d0.buckets)).p95;
@@ -302,10 +339,14 @@ async function fleetStep(fp: FleetProfile, n: number, seconds: number): Promise<
   return {
     profile: fp.profile,
     mode: fp.mode,
+    intervalSec: fp.intervalSec,
+    load: [load0, loadavg()[0]!],
+    ffmpegCores: (g1 - g0 - (n1 - n0)) / el,
+    modes,
     cameras: n,
     online,
     frames,
-    expected: Math.round((n * el) / 10),
+    expected: Math.round((n * el) / fp.intervalSec),
     lagP95: lags.length ? Math.round(p95(lags)!) : null,
     lagMax: lags.length ? Math.round(Math.max(...lags)) : null,
     deliveryP95,
@@ -332,50 +373,67 @@ async function main(): Promise<void> {
   const sub = subStreamClip();
   const SUB = 'sub-stream 640x360, 15 fps, H.264 384 kb/s, GOP 2 s';
   const MAIN = 'main stream 1920x1080, 25 fps, H.264 4 Mb/s, GOP 2 s';
-  // BENCH_FLEET: "profile:mode:n,n;…" with profile sub|main (default below).
-  const plan = (process.env.BENCH_FLEET ?? 'sub:persistent:150,200,300;sub:burst:150;main:persistent:50')
+  // BENCH_FLEET: "profile:mode:n,n[@interval];…" with profile sub|main and mode pair|single|burst|auto.
+  const plan = (process.env.BENCH_FLEET ?? 'sub:pair:500;sub:single:500;sub:burst:500@60')
     .split(';')
     .map((x) => x.split(':'))
-    .map(([p, m, ns]) => ({
-      fp: {
-        profile: p === 'main' ? MAIN : SUB,
-        clip: p === 'main' ? mainStreamClip() : sub,
-        mode: m === 'burst' ? ('burst' as const) : ('persistent' as const),
-      },
-      ns: (ns ?? '').split(',').map(Number),
-    }));
+    .map(([p, m, rest]) => {
+      const [ns, iv] = (rest ?? '').split('@');
+      const mode: BenchMode = m === 'burst' || m === 'single' || m === 'auto' ? m : 'pair';
+      return {
+        fp: {
+          profile: p === 'main' ? MAIN : SUB,
+          clip: p === 'main' ? mainStreamClip() : sub,
+          mode,
+          intervalSec: Number(iv ?? 10),
+        },
+        ns: (ns ?? '').split(',').map(Number),
+      };
+    });
   const rows: StepResult[] = [];
+  const load0 = loadavg();
   for (const { fp, ns } of plan)
     for (const n of ns) {
-      process.stderr.write(`part 2: ${fp.profile} ${fp.mode} ${n} cameras\n`);
-      const r = await fleetStep(fp, n, sec);
+      process.stderr.write(`part 2: ${fp.profile} ${fp.mode} ${n} cameras every ${fp.intervalSec} s\n`);
+      // At least one interval measured, so a burst fleet on a long interval shows every camera.
+      const r = await fleetStep(fp, n, Math.max(sec, fp.intervalSec));
       rows.push(r);
       process.stderr.write(`${JSON.stringify(r)}\n`);
     }
-  const ok = rows.filter((r) => r.lagP95 !== null && r.lagP95 < 1_000 && r.online === r.cameras);
-  const best = ok.sort((x, y) => y.cameras - x.cameras)[0];
+  const load1 = loadavg();
+  const ok = rows.filter(
+    (r) => r.lagP95 !== null && r.lagP95 < 1_000 && r.online === r.cameras && r.intervalSec === 10,
+  );
+  const best = [...ok].sort((x, y) => y.cameras - x.cameras)[0];
+  const b = (v: number | null) => (v === null ? '-' : v === Infinity ? '> 30 s' : `≤ ${v} ms`);
+  const memPerCam = (r: StepResult) => r.ffmpegMiBPerCam + r.nodeMiB / r.cameras;
   const part2 = [
-    `One sample every 10 s per camera, ${sec} s measured per step, starting ${Number(process.env.BENCH_SETTLE_SEC ?? 20)} s after every camera delivered a first frame. One GStreamer RTSP server (one shared media) fans one pre-encoded clip out to N paths on loopback; its CPU (server + feeder ffmpeg) is shown apart and would not run on a gateway. \`persistent\`: one long-lived sampler per camera (reader + decoder ffmpeg); \`burst\`: connect, take one keyframe, disconnect, every 10 s. Gateway CPU = ffmpeg children + the Node process (frames → RGB by sharp, scheduling). Lag = arrival minus the sample's slot time (see docs/cameras.md). Memory: PSS of the ffmpeg processes (shared libraries split) per camera, and the Node process's RSS growth.`,
+    `Command: \`BENCH_CPU_SEC=0 BENCH_FLEET='${process.env.BENCH_FLEET ?? 'sub:pair:500;sub:single:500;sub:burst:500@60'}' npm run bench:ingest\` (steps run one after another in one process; the machine is shared, so compare the rows of this run with each other).`,
     '',
-    '| stream simulated | mode | cameras | all up after | online | frames (expected) | late / duplicate | p95 lag | p95 delivery delay / keyframe wait (bucket bound) | max lag | gateway CPU (cores; per camera) | RTSP server CPU (cores) | ffmpeg PSS per camera | Node RSS growth (per camera) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...rows.map((r) => {
-      const b = (v: number | null) => (v === null ? '-' : v === Infinity ? '> 30 s' : `≤ ${v} ms`);
-      return `| ${r.profile} | ${r.mode} | ${r.cameras} | ${r.upAfterSec === null ? 'not all' : `${r.upAfterSec} s`} | ${r.online} | ${r.frames} (${r.expected}) | ${r.late} / ${r.duplicate} | ${r.lagP95 === null ? '-' : `${r.lagP95} ms`} | ${b(r.deliveryP95)} / ${b(r.keyframeWaitP95)} | ${r.lagMax === null ? '-' : `${r.lagMax} ms`} | ${r.cpuCores.toFixed(2)}; ${((r.cpuCores / r.cameras) * 100).toFixed(2)} % | ${r.serverCores.toFixed(2)} | ${r.ffmpegMiBPerCam.toFixed(1)} MiB | ${r.nodeMiB.toFixed(0)} MiB (${(r.nodeMiB / r.cameras).toFixed(2)}) |`;
-    }),
+    `Each step: N cameras on one GStreamer RTSP server on loopback (one shared media fanning one pre-encoded clip of vtest.avi out to N paths), measured for max(${sec} s, one interval) starting ${Number(process.env.BENCH_SETTLE_SEC ?? 20)} s after every camera delivered a first frame (or after the up time-out). \`pair\`: reader ffmpeg picking one keyframe per slot by packet selection + decoder ffmpeg; \`single\`: one ffmpeg decoding every keyframe and selecting one per slot; \`burst\`: connect, take one keyframe, disconnect, once per interval. Gateway CPU = ffmpeg children (live and exited) + the Node process; the RTSP server and its feeder are shown apart (they would not run on a gateway). Memory per camera = PSS of the ffmpeg processes (shared libraries split between them) / N + the Node process's RSS growth / N. Late = lag beyond half the interval; duplicate = a second frame for a slot already served (persistent modes only). Lag = arrival minus the slot's due time.`,
+    '',
+    '| stream simulated | mode | interval | cameras | all up after | online | frames (expected) | late / duplicate | p95 lag | p95 delivery / keyframe wait | max lag | gateway CPU, cores (ffmpeg) | CPU per camera | RTSP server CPU | memory per camera (ffmpeg PSS + Node) | load avg 1 min, start → end | modes in status |',
+    '| --- | --- | ---: | ---: | --- | ---: | --- | --- | ---: | --- | ---: | --- | ---: | ---: | --- | --- | --- |',
+    ...rows.map(
+      (r) =>
+        `| ${r.profile} | ${r.mode} | ${r.intervalSec} s | ${r.cameras} | ${r.upAfterSec === null ? 'not all' : `${r.upAfterSec} s`} | ${r.online} | ${r.frames} (${r.expected}) | ${r.late} / ${r.duplicate} | ${r.lagP95 === null ? '-' : `${r.lagP95} ms`} | ${b(r.deliveryP95)} / ${b(r.keyframeWaitP95)} | ${r.lagMax === null ? '-' : `${r.lagMax} ms`} | ${r.cpuCores.toFixed(2)} (${r.ffmpegCores.toFixed(2)}) | ${((r.cpuCores / r.cameras) * 1000).toFixed(2)} ms/s | ${r.serverCores.toFixed(2)} | **${memPerCam(r).toFixed(1)} MiB** (${r.ffmpegMiBPerCam.toFixed(1)} + ${(r.nodeMiB / r.cameras).toFixed(2)}) | ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)} | ${Object.entries(
+          r.modes,
+        )
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')} |`,
+    ),
     '',
     best
-      ? `Largest step with p95 lag under 1 s and every camera online: **${best.cameras} cameras** (${best.profile}, ${best.mode}; target 500${best.cameras >= 500 ? ': met' : ': not met'}).`
-      : 'No step kept p95 lag under 1 s with every camera online.',
-    'The machine (2 cores) is shared with other jobs and runs the RTSP simulator too; figures are upper bounds on cost.',
+      ? `Largest step at one sample per 10 s with p95 lag under 1 s and every camera online: **${best.cameras} cameras** (${best.mode}; target 500${best.cameras >= 500 ? ': met' : ': not met'}).`
+      : 'No step at one sample per 10 s kept p95 lag under 1 s with every camera online (target 500 cameras).',
+    `Load average (1/5/15 min) ${load0.map((x) => x.toFixed(1)).join(' / ')} at the start, ${load1.map((x) => x.toFixed(1)).join(' / ')} at the end, on 2 cores shared with other jobs; the RTSP simulator runs on the same cores.`,
   ].join('\n');
   // BENCH_NO_RECORD=1: a trial run that must not replace the recorded figures.
-  if (process.env.BENCH_NO_RECORD !== '1')
-    recordResults(
-      'ingest',
-      'Ingest: keyframe-only sampling and fleet capacity',
-      `### CPU per sampled frame\n\n${part1}\n\n### Fleet capacity\n\n${part2}`,
-    );
+  if (process.env.BENCH_NO_RECORD !== '1') {
+    if (cpuSecs > 0)
+      recordResults('ingest', 'Ingest: keyframe-only sampling', `### CPU per sampled frame\n\n${part1}`);
+    recordResults('ingest-modes', 'Ingest modes side by side (issue 12)', part2);
+  }
   process.stderr.write(`${part2}\n`);
 }
 

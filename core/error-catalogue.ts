@@ -73,6 +73,12 @@ export const ERROR_CATALOGUE = {
     en: 'Internal error in the camera runner',
     doc: "Camera reason. A bug in ingest ended the camera's loop; the message says what failed (credentials removed). Report it.",
   },
+  GW_CAMERA_INTERVAL_STRETCHED: {
+    status: 503,
+    zh: '解码预算不足，采样间隔已延长',
+    en: 'Sampling interval stretched by the decode budget',
+    doc: "Camera reason. The node's cameras together ask for more decodes per second than `ingest.maxDecodesPerSec`: cameras without rules in their schedule window are sampled at a longer interval first (the message and the status's `ingest.effectiveIntervalSec` say which). Degraded; clears when the budget has room again. Add nodes or raise the budget if this persists.",
+  },
   GW_CAMERA_LAGGING: {
     status: 503,
     zh: '采样延迟过大',

@@ -8,6 +8,16 @@ export const CAMERA_STATES = [
 ] as const;
 export type CameraState = (typeof CAMERA_STATES)[number];
 
+/** How ingest samples a camera now, and why (features/ingest/mode-choice.ts). */
+export interface CameraIngestStatus {
+  mode: 'pair' | 'single' | 'full' | 'burst' | 'snapshot';
+  modeReason: string;
+  /** Configured seconds between samples. */
+  intervalSec: number;
+  /** Seconds between samples now: longer when the node's decode budget stretched it. */
+  effectiveIntervalSec: number;
+}
+
 /** What the wall and health may know about a camera: never its URL or credentials. */
 export interface CameraStatus {
   id: string;
@@ -24,6 +34,8 @@ export interface CameraStatus {
   lagP95Ms: number | null;
   /** Where the camera stands (WGS84, from its config): the wall's map draws it there. */
   location?: { lon: number; lat: number };
+  /** Present for cameras run by ingest. */
+  ingest?: CameraIngestStatus;
 }
 
 export interface LiveViewTicket {

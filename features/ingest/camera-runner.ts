@@ -10,13 +10,14 @@ import type { Logger } from '../../core/logger.js';
 import { redactText } from '../../core/util/redact.js';
 import { initialSnapshot, offlineFindingDue, transition, type CameraEvent } from './camera-state-machine.js';
 import { classifyFfmpegExit, type Failure } from './classify-failure.js';
-import type { DecodeBudget, Lease } from './decode-budget.js';
+import type { DecodeBudget, DecodeShare, Lease } from './decode-budget.js';
 import { runSampler, type RawSample, type SamplerProcess } from './ffmpeg-sampler.js';
 import { createGopTracker } from './gop-tracker.js';
 import type { IngestConfig } from './ingest-config.js';
 import { p95, type IngestMetrics } from './ingest-metrics.js';
+import { chooseMode, type ModeChoice } from './mode-choice.js';
 import { createSlotClock } from './slot-clock.js';
-import { fetchSnapshot, SnapshotFailure } from './snapshot-client.js';
+import { SnapshotFailure, type SnapshotClient } from './snapshot-client.js';
 import { createSourceResolver, SourceFailure, type StreamInput } from './source-resolver.js';
 
 export type FleetMode = 'persistent' | 'burst' | 'snapshot';
@@ -29,6 +30,8 @@ export interface RunnerDeps {
   logger: Logger;
   metrics: IngestMetrics;
   budget: DecodeBudget;
+  /** The node's HTTP snapshot client (keep-alive, concurrency limit, digest nonce reuse). */
+  snapshots: SnapshotClient;
   resolveSecret: (ref: SecretRef, baseDir: string) => string;
   ffmpegPath: string;
   /** Delay before the first connect (boot stagger is also enforced by the budget). */
@@ -54,8 +57,10 @@ export interface CameraRunner {
   liveSource(): Promise<LiveSource>;
   /** pid of the running ffmpeg sampler, if any (tests kill it). */
   pid(): number | undefined;
-  /** The mode actually used. */
+  /** The fleet mode actually used. */
   mode(): FleetMode;
+  /** The sampling mode now, with its reason. */
+  choice(): ModeChoice;
   /** keyframes: only keyframes are decoded; full: every frame (keyframes too far apart). */
   decodeMode(): 'keyframes' | 'full';
   stop(): Promise<void>;
@@ -65,15 +70,20 @@ class Stopped extends Error {}
 
 /** Why the runner itself ended a running pipeline. */
 type Restart =
-  { kind: 'stall'; message: string } | { kind: 'resize' } | { kind: 'decode_mode'; to: 'keyframes' | 'full' };
+  | { kind: 'stall'; message: string }
+  | { kind: 'resize' }
+  | { kind: 'decode_mode'; to: 'keyframes' | 'full' | 'pair' | 'single' }
+  | { kind: 'rerate'; stretch: number };
 
 const execFileP = promisify(execFile);
 /** Frame rate charged for a full decoder until ffmpeg has reported the stream's own. */
 const ASSUMED_FPS = 25;
 
-export function defaultMode(cam: LoadedCamera): FleetMode {
+/** The fleet mode of a camera: configured, or chosen by cost for its interval (mode-choice.ts). */
+export function defaultMode(cam: LoadedCamera, pipeline: 'auto' | 'pair' | 'single' = 'auto'): FleetMode {
   if (cam.mode) return cam.mode;
-  return cam.source.kind === 'snapshot' ? 'snapshot' : 'persistent';
+  const m = chooseMode({ cam, gopSec: null, fullDecode: false, pipeline }).mode;
+  return m === 'burst' || m === 'snapshot' ? m : 'persistent';
 }
 
 /**
@@ -86,8 +96,7 @@ export function defaultMode(cam: LoadedCamera): FleetMode {
 export function createCameraRunner(d: RunnerDeps): CameraRunner {
   const cam = d.cam;
   const log = d.logger.child({ camera: cam.id });
-  const intervalMs = cam.samplingIntervalSec * 1000;
-  const mode = defaultMode(cam);
+  const mode = defaultMode(cam, d.config.persistentPipeline);
   const abort = new AbortController();
   const source = createSourceResolver({ cam, mode, resolveSecret: d.resolveSecret, logger: log });
   const gop = createGopTracker(cam.samplingIntervalSec);
@@ -110,6 +119,24 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
   let decodeFps = ASSUMED_FPS;
   /** Stalls since the last run that gave two frames: gives a very long GOP room to show itself. */
   let stallsInRow = 0;
+  /** Keyframe spacing measured on this camera (file probe, or every keyframe in single mode). */
+  let gopSec: number | null = null;
+  const choose = (): ModeChoice =>
+    mode === 'persistent'
+      ? chooseMode({ cam, gopSec, fullDecode, pipeline: d.config.persistentPipeline })
+      : chooseMode({ cam, gopSec, fullDecode: false, pipeline: d.config.persistentPipeline });
+  let choice = choose();
+  // Every camera claims its decode rate for as long as it runs; the budget answers with a stretch
+  // factor on the interval when the node's cameras together ask for more than it allows.
+  let currentPriority = cam.enabled ? priority() : 0;
+  const share: DecodeShare | null = cam.enabled
+    ? d.budget.share({ cameraId: cam.id, rate: 1 / cam.samplingIntervalSec, priority: currentPriority })
+    : null;
+  /** The stretch the running persistent pipeline was started with. */
+  let runningStretch = 1;
+  const stretch = () => share?.stretch() ?? 1;
+  const effectiveIntervalSec = () => cam.samplingIntervalSec * stretch();
+  let intervalMs = cam.samplingIntervalSec * 1000;
 
   const status = (): CameraStatus => ({
     id: cam.id,
@@ -125,6 +152,13 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
     restarts: stats.restarts,
     lagP95Ms: p95(lags),
     location: cam.wgs84,
+    ingest: {
+      mode: choice.mode,
+      modeReason: choice.reason,
+      intervalSec: cam.samplingIntervalSec,
+      effectiveIntervalSec:
+        mode === 'persistent' ? cam.samplingIntervalSec * runningStretch : effectiveIntervalSec(),
+    },
   });
 
   const secrets = () => source.secrets() as string[];
@@ -208,6 +242,11 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
         type: 'lagging',
         message: `recent samples arrive ${(recent / 1000).toFixed(1)} s after they were due (p95)`,
       });
+    } else if (intervalMs > cam.samplingIntervalSec * 1000 + 1) {
+      emit({
+        type: 'stretched',
+        message: `the node's decode budget is full: sampled every ${(intervalMs / 1000).toFixed(1)} s instead of ${cam.samplingIntervalSec} s${currentPriority > 0 ? '' : ' (no rule in its schedule window, stretched first)'}`,
+      });
     } else {
       emit({ type: 'frame' });
     }
@@ -230,6 +269,8 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
   function switchDecoding(to: 'keyframes' | 'full', why: string): void {
     fullDecode = to === 'full';
     gop.reset();
+    // Full decoding is charged its real frame rate, keyframes the interval's.
+    share?.update({ rate: fullDecode ? decodeFps : 1 / cam.samplingIntervalSec });
     log[to === 'full' ? 'warn' : 'info']({ decode: to }, why);
     endPipeline({ kind: 'decode_mode', to });
   }
@@ -241,7 +282,12 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
     return new Promise<Outcome>((resolve) => {
       let seq = 0;
       let fileClock: number | null = null;
-      const clock = createSlotClock(cam.samplingIntervalSec);
+      // A persistent pipeline runs at the stretch it started with; tick() restarts it on a change.
+      runningStretch = once ? 1 : stretch();
+      const intervalSec = once ? cam.samplingIntervalSec : cam.samplingIntervalSec * runningStretch;
+      if (!once) intervalMs = intervalSec * 1000;
+      choice = choose();
+      const clock = createSlotClock(intervalSec);
       procFrames = 0;
       restart = null;
       procStartedAt = Date.now();
@@ -252,11 +298,12 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
           input: src.input,
           kind: src.kind,
           transport: src.transport,
-          intervalSec: cam.samplingIntervalSec,
+          intervalSec,
           width: d.frameSize.width,
           height: d.frameSize.height,
           once,
           fullDecode,
+          pipeline: choice.mode === 'single' ? 'single' : 'pair',
         },
         {
           onFrameRate(fps) {
@@ -269,6 +316,15 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
                 'keyframes',
                 'keyframes are within the sampling interval again: keyframe-only decoding',
               );
+            else if (!fullDecode && gopSec === null && gop.keyframeSpacingSec() !== null) {
+              // Single mode sees every keyframe: with the GOP measured, the cost model may prefer the pair.
+              gopSec = gop.keyframeSpacingSec();
+              const next = choose();
+              log.info({ gopSec, mode: next.mode }, 'keyframe spacing measured');
+              if (next.mode !== choice.mode && (next.mode === 'pair' || next.mode === 'single'))
+                endPipeline({ kind: 'decode_mode', to: next.mode });
+              else choice = next;
+            }
           },
           onSample(s) {
             procFrames++;
@@ -339,6 +395,7 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
         if (src.kind === 'file' && !fullDecode && !gopProbed) {
           gopProbed = true;
           const gap = await maxKeyframeGapSec(src.input, log);
+          if (gap !== null) gopSec = gap;
           if (gap !== null && gap > cam.samplingIntervalSec) {
             fullDecode = true;
             log.warn(
@@ -347,14 +404,9 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
             );
           }
         }
-        // The budget is charged what is really decoded: every frame in full mode.
+        // The process slot; the decode rate is the camera's share (charged its real rate).
         lease = await d.budget.acquire(
-          {
-            cameraId: cam.id,
-            ffmpeg: true,
-            rate: fullDecode ? decodeFps : 1 / cam.samplingIntervalSec,
-            priority: priority(),
-          },
+          { cameraId: cam.id, ffmpeg: true, rate: 0, priority: priority() },
           abort.signal,
         );
         if (abort.signal.aborted) throw new Stopped();
@@ -364,6 +416,7 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
           if (out.restart.kind === 'stall')
             f = { state: 'offline', code: Codes.GW_CAMERA_STALLED, message: out.restart.message };
           else if (out.restart.kind === 'resize') reason = Codes.GW_CAMERA_RESOLUTION_CHANGED;
+          else if (out.restart.kind === 'rerate') reason = 'rerate';
         } else if ('failure' in out) f = out.failure;
         else f = { state: 'offline', code: Codes.GW_CAMERA_STREAM_ENDED, message: 'the stream ended' };
       } catch (e) {
@@ -374,7 +427,9 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
         lease?.release();
       }
       if (abort.signal.aborted) throw new Stopped();
-      stats.restarts++;
+      // The status counts failures and resizes; a chosen switch (decoding mode, pipeline, a
+      // re-rate by the budget) is in the metric under its own reason only.
+      if (f || reason === Codes.GW_CAMERA_RESOLUTION_CHANGED) stats.restarts++;
       d.metrics.restarts.inc({ camera: cam.id, reason: f?.code ?? reason });
       // A resize stays degraded with its reason; a decoding switch is not a failure.
       if (!f) continue;
@@ -387,11 +442,15 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
   }
 
   async function periodicLoop(): Promise<void> {
-    let next = Date.now();
+    // Each camera samples at its own phase of the interval (from its id, so stable across
+    // restarts): 1,000 snapshot cameras started together would otherwise all ask in the same
+    // second of every interval and the last of them would always be late.
+    let next = Date.now() + phaseOf(cam.id) * Math.min(effectiveIntervalSec() * 1000, 60_000);
     for (;;) {
       const now = Date.now();
       if (next > now) await sleep(next - now);
       const scheduledAt = next;
+      intervalMs = effectiveIntervalSec() * 1000;
       next = Math.max(next + intervalMs, Date.now());
       let failure: Failure | null = null;
       try {
@@ -411,14 +470,21 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
           const url = await source.snapshotUrl();
           await d.budget.takeDecode(abort.signal);
           const c = source.credentials();
-          const s = await fetchSnapshot({
-            url,
-            auth:
-              cam.source.kind === 'snapshot' ? cam.source.auth : c.username !== undefined ? 'digest' : 'none',
-            ...c,
-            timeoutMs: Math.min(10_000, Math.max(2_000, intervalMs)),
-            ...d.frameSize,
-          });
+          const s = await d.snapshots.fetch(
+            {
+              url,
+              auth:
+                cam.source.kind === 'snapshot'
+                  ? cam.source.auth
+                  : c.username !== undefined
+                    ? 'digest'
+                    : 'none',
+              ...c,
+              timeoutMs: Math.min(10_000, Math.max(2_000, intervalMs)),
+              ...d.frameSize,
+            },
+            abort.signal,
+          );
           accept(s, scheduledAt, Math.max(0, s.arrivedAt - scheduledAt), s.arrivedAt, stats.framesSampled);
         }
       } catch (e) {
@@ -480,8 +546,18 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
     lastJpeg: () => last,
     pid: () => (proc as SamplerProcess | null)?.pid,
     mode: () => mode,
+    choice: () => choice,
     decodeMode: () => (fullDecode ? 'full' : 'keyframes'),
     tick(now) {
+      // Schedules open and close: the share's priority follows them (checked every 10 s).
+      if (share && now % 10_000 < 1_000) {
+        const p = priority();
+        if (p !== currentPriority) share.update({ priority: (currentPriority = p) });
+      }
+      if (proc && mode === 'persistent' && !restart && stretch() !== runningStretch) {
+        log.info({ from: runningStretch, to: stretch() }, 'decode budget changed the interval: restarting');
+        endPipeline({ kind: 'rerate', stretch: stretch() });
+      }
       if (proc && mode === 'persistent' && !restart) {
         const ref = procFrames > 0 && stats.lastFrameAt !== null ? stats.lastFrameAt : procStartedAt;
         const limit = stallLimitMs();
@@ -506,11 +582,19 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
     async stop() {
       if (abort.signal.aborted) return loopDone;
       abort.abort();
+      share?.release();
       const p = proc as SamplerProcess | null;
       if (p) await p.stop();
       await loopDone;
     },
   };
+}
+
+/** A camera's phase in [0, 1) from its id (FNV-1a), spreading periodic samples over the interval. */
+export function phaseOf(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0;
+  return h / 2 ** 32;
 }
 
 /** Largest keyframe gap in the first 60 s of a file (packet flags only, no decoding). */

@@ -12,6 +12,8 @@ export type CameraEvent =
   | { type: 'frame' }
   /** A frame arrived, but most recent ones were late (p95 beyond max(2 s, interval)). */
   | { type: 'lagging'; message: string }
+  /** A frame arrived, at an interval the node's decode budget stretched beyond the configured one. */
+  | { type: 'stretched'; message: string }
   /** The stream changed size: degraded for `RESIZE_HOLD_FRAMES` frames. */
   | { type: 'resized'; message: string }
   /** The pipeline ended or could not start: worth retrying soon. */
@@ -29,6 +31,7 @@ export const TRANSITIONS: Readonly<Record<CameraState, Partial<Record<CameraEven
   connecting: {
     frame: 'online',
     lagging: 'degraded',
+    stretched: 'degraded',
     resized: 'degraded',
     offline: 'offline',
     misconfigured: 'misconfigured',
@@ -36,6 +39,7 @@ export const TRANSITIONS: Readonly<Record<CameraState, Partial<Record<CameraEven
   online: {
     frame: 'online',
     lagging: 'degraded',
+    stretched: 'degraded',
     resized: 'degraded',
     offline: 'offline',
     misconfigured: 'misconfigured',
@@ -44,6 +48,7 @@ export const TRANSITIONS: Readonly<Record<CameraState, Partial<Record<CameraEven
   degraded: {
     frame: 'online',
     lagging: 'degraded',
+    stretched: 'degraded',
     resized: 'degraded',
     offline: 'offline',
     misconfigured: 'misconfigured',
@@ -51,6 +56,7 @@ export const TRANSITIONS: Readonly<Record<CameraState, Partial<Record<CameraEven
   offline: {
     frame: 'online',
     lagging: 'degraded',
+    stretched: 'degraded',
     resized: 'degraded',
     offline: 'offline',
     misconfigured: 'misconfigured',
@@ -59,6 +65,7 @@ export const TRANSITIONS: Readonly<Record<CameraState, Partial<Record<CameraEven
   misconfigured: {
     frame: 'online',
     lagging: 'degraded',
+    stretched: 'degraded',
     resized: 'degraded',
     offline: 'offline',
     misconfigured: 'misconfigured',
@@ -121,6 +128,10 @@ export function transition(s: CameraSnapshot, e: CameraEvent, now: number): Came
       code = Codes.GW_CAMERA_LAGGING;
       message = e.message;
       holdFrames = 1;
+      break;
+    case 'stretched':
+      code = Codes.GW_CAMERA_INTERVAL_STRETCHED;
+      message = e.message;
       break;
     case 'resized':
       code = Codes.GW_CAMERA_RESOLUTION_CHANGED;

@@ -38,11 +38,18 @@ export interface SamplerInput {
   fullDecode?: boolean;
   /** Socket timeout for network inputs. */
   ioTimeoutSec?: number;
+  /**
+   * Keyframe-only RTSP: `pair` (default) is a reader that picks one keyframe per slot by packet
+   * selection plus a decoder that decodes only those; `single` is one process that decodes every
+   * keyframe (`-skip_frame nokey`) and selects one per slot after decoding: one process less,
+   * interval/GOP keyframes decoded per sample instead of one (mode-choice.ts weighs the two).
+   */
+  pipeline?: 'pair' | 'single';
 }
 
 export interface SamplerEvents {
   onSample(s: RawSample): void;
-  /** Full-decode mode: stream time of every keyframe decoded. */
+  /** Full-decode and single mode: stream time of every keyframe decoded. */
   onKeyframe?(ptsSec: number): void;
   /** The input's frame rate, once ffmpeg has reported it. */
   onFrameRate?(fps: number): void;
@@ -238,8 +245,11 @@ export function samplerArgs(s: SamplerInput): string[] {
   // until the next one arrives, which made every sample one interval late.
   // Full decode: a second branch reports every keyframe's time (showinfo@key, one line per
   // GOP) so the runner can tell when keyframe-only sampling would serve again.
+  // Single pipeline: every decoded frame is a keyframe, and the same branch measures the GOP.
   const keyBranch =
-    s.fullDecode && !s.once ? `split=2[k][v];[k]select='eq(key\\,1)',showinfo@key,nullsink;[v]` : '';
+    (s.fullDecode || s.pipeline === 'single') && !s.once
+      ? `split=2[k][v];[k]select='eq(key\\,1)',showinfo@key,nullsink;[v]`
+      : '';
   args.push(
     '-filter_threads',
     '1',
@@ -298,7 +308,7 @@ const FPS = /Stream #0:\d.*Video:.*?, ([\d.]+) fps/;
 
 /** Runs one ffmpeg sampler process. Decoding and JPEG encoding happen in the child, the RGB resize in sharp's thread pool. */
 export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffmpeg'): SamplerProcess {
-  const piped = s.kind === 'rtsp' && !s.once && !s.fullDecode;
+  const piped = s.kind === 'rtsp' && !s.once && !s.fullDecode && s.pipeline !== 'single';
   let reader: ChildProcess | null = null;
   let child: ChildProcess;
   if (piped) {
@@ -389,7 +399,7 @@ export function runSampler(s: SamplerInput, ev: SamplerEvents, ffmpegPath = 'ffm
     const lines = lineBuf.split('\n');
     lineBuf = lines.pop() ?? '';
     for (const line of lines) {
-      const k = s.fullDecode ? KEYINFO.exec(line) : null;
+      const k = s.fullDecode || s.pipeline === 'single' ? KEYINFO.exec(line) : null;
       if (k) {
         ev.onKeyframe?.(Number(k[1]));
         continue;

@@ -39,6 +39,11 @@ export function createGopTracker(intervalSec: number, window = 3) {
     keyframesDenseEnough(): boolean {
       return keyGaps.length >= window && keyGaps.every((g) => g <= intervalSec + 0.25);
     },
+    /** Median of the recent keyframe spacings (s), once `window` of them were seen; null before. */
+    keyframeSpacingSec(): number | null {
+      if (keyGaps.length < window) return null;
+      return [...keyGaps].sort((a, b) => a - b)[Math.floor(keyGaps.length / 2)]!;
+    },
     /** Longest recent gap between samples (s), to give the stall watchdog room for it. */
     longestSampleGapSec(): number {
       return sampleGaps.length ? Math.max(...sampleGaps) : 0;

@@ -21,6 +21,28 @@ export const IngestConfigSchema = z
       .min(0)
       .default(20)
       .describe('Gap between camera starts at boot, so 2,000 cameras do not connect at once'),
+    persistentPipeline: z
+      .enum(['auto', 'pair', 'single'])
+      .default('auto')
+      .describe(
+        'Persistent RTSP cameras: auto picks per camera by interval and GOP (docs/cameras.md); pair = reader + decoder ffmpeg, single = one ffmpeg',
+      ),
+    snapshotConcurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000)
+      .default(32)
+      .describe('Snapshot (HTTP JPEG) requests in flight at once on this node, all cameras together'),
+    snapshotSocketsPerHost: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000)
+      .default(2)
+      .describe(
+        'Keep-alive sockets per snapshot host; raise it when an NVR serves many cameras at one address',
+      ),
     offlineAfterSec: z
       .number()
       .positive()

@@ -12,7 +12,12 @@ export interface IngestMetrics {
   ffmpegProcesses: Gauge;
   liveRelays: Gauge;
   /** Updates the per-state and per-camera gauges from the current statuses. */
-  refresh(statuses: CameraStatus[], fleetLagP95Ms: number | null, samplesPerSec: number): void;
+  refresh(
+    statuses: CameraStatus[],
+    fleetLagP95Ms: number | null,
+    samplesPerSec: number,
+    budget?: { demand: number; granted: number; stretched: number },
+  ): void;
 }
 
 /**
@@ -96,6 +101,33 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
     help: 'Frames sampled per second over the last minute, all cameras',
     registers,
   });
+  const effInterval = new Gauge({
+    name: 'gridwatch_ingest_effective_interval_seconds',
+    help: 'Seconds between samples now, per camera (longer than configured when the decode budget stretched it)',
+    labelNames: ['camera'],
+    registers,
+  });
+  const byMode = new Gauge({
+    name: 'gridwatch_ingest_cameras_by_mode',
+    help: 'Cameras per sampling mode (pair, single, full, burst, snapshot)',
+    labelNames: ['mode'],
+    registers,
+  });
+  const demand = new Gauge({
+    name: 'gridwatch_ingest_decode_demand_per_second',
+    help: 'Decodes per second the cameras ask for at their configured intervals',
+    registers,
+  });
+  const granted = new Gauge({
+    name: 'gridwatch_ingest_decode_granted_per_second',
+    help: 'Decodes per second the decode budget grants (after stretching intervals)',
+    registers,
+  });
+  const stretchedCams = new Gauge({
+    name: 'gridwatch_ingest_stretched_cameras',
+    help: 'Cameras sampled at a longer interval than configured because the decode budget is full',
+    registers,
+  });
   return {
     samples,
     restarts,
@@ -105,16 +137,28 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
     keyframeWait,
     ffmpegProcesses,
     liveRelays,
-    refresh(statuses, fleetLagP95Ms, samplesPerSec) {
+    refresh(statuses, fleetLagP95Ms, samplesPerSec, budget) {
       const counts = Object.fromEntries(CAMERA_STATES.map((s) => [s, 0])) as Record<string, number>;
+      const modes: Record<string, number> = { pair: 0, single: 0, full: 0, burst: 0, snapshot: 0 };
       lastFrame.reset();
       camLag.reset();
+      effInterval.reset();
       for (const s of statuses) {
         counts[s.state] = (counts[s.state] ?? 0) + 1;
+        if (s.ingest && s.state !== 'disabled') {
+          modes[s.ingest.mode] = (modes[s.ingest.mode] ?? 0) + 1;
+          effInterval.set({ camera: s.id }, s.ingest.effectiveIntervalSec);
+        }
         if (s.lastFrameAt !== null) lastFrame.set({ camera: s.id }, s.lastFrameAt / 1000);
         if (s.lagP95Ms !== null) camLag.set({ camera: s.id }, s.lagP95Ms / 1000);
       }
       for (const [state, n] of Object.entries(counts)) byState.set({ state }, n);
+      for (const [mode, n] of Object.entries(modes)) byMode.set({ mode }, n);
+      if (budget) {
+        demand.set(budget.demand);
+        granted.set(budget.granted);
+        stretchedCams.set(budget.stretched);
+      }
       if (fleetLagP95Ms !== null) fleetLag.set(fleetLagP95Ms / 1000);
       rate.set(samplesPerSec);
     },

@@ -19,6 +19,7 @@ import { createDecodeBudget } from './decode-budget.js';
 import type { IngestConfig } from './ingest-config.js';
 import { createIngestMetrics, p95 } from './ingest-metrics.js';
 import { createLiveRelay } from './live-relay.js';
+import { createSnapshotClient } from './snapshot-client.js';
 
 export interface IngestOptions {
   config: IngestConfig;
@@ -52,6 +53,10 @@ export interface Ingest {
     waiting: number;
     samplesPerSec: number;
     lagP95Ms: number | null;
+    /** Decodes/s asked for at configured intervals, granted after stretching, and cameras stretched. */
+    decodeDemand: number;
+    decodeGranted: number;
+    stretched: number;
   };
   close(): Promise<void>;
 }
@@ -84,6 +89,10 @@ export function createIngest(opts: IngestOptions): Ingest {
     maxFfmpeg: opts.config.maxFfmpeg,
     maxDecodesPerSec: opts.config.maxDecodesPerSec,
     staggerMs: opts.config.startStaggerMs,
+  });
+  const snapshots = createSnapshotClient({
+    maxConcurrent: opts.config.snapshotConcurrency,
+    maxSocketsPerHost: opts.config.snapshotSocketsPerHost,
   });
   const live = createLiveRelay({ config: opts.config.liveView, logger: log, metrics, ffmpegPath });
   const runners = new Map<string, { runner: CameraRunner; key: string; cam: LoadedCamera }>();
@@ -160,6 +169,7 @@ export function createIngest(opts: IngestOptions): Ingest {
       logger: log,
       metrics,
       budget,
+      snapshots,
       resolveSecret: opts.resolveSecret,
       ffmpegPath: ffmpegPath!,
       startDelayMs: delayMs,
@@ -190,7 +200,7 @@ export function createIngest(opts: IngestOptions): Ingest {
     for (const { runner } of runners.values()) runner.tick(now);
     while (recentSamples.length && recentSamples[0]! < now - 60_000) recentSamples.shift();
     const statuses = [...runners.values()].map((r) => r.runner.status());
-    metrics.refresh(statuses, fleetLag(statuses), recentSamples.length / 60);
+    metrics.refresh(statuses, fleetLag(statuses), recentSamples.length / 60, budget.stats());
   }, 1_000);
   ticker.unref();
 
@@ -328,6 +338,9 @@ export function createIngest(opts: IngestOptions): Ingest {
         waiting: b.waiting,
         samplesPerSec: recentSamples.filter((t) => t >= now - 60_000).length / 60,
         lagP95Ms: fleetLag(statuses),
+        decodeDemand: b.demand,
+        decodeGranted: b.granted,
+        stretched: b.stretched,
       };
     },
     async close() {
@@ -337,6 +350,7 @@ export function createIngest(opts: IngestOptions): Ingest {
       for (const id of [...runners.keys()]) stopRunner(id);
       budget.close();
       await Promise.all([...stopping]);
+      await snapshots.close();
       await live.close();
       frameListeners.clear();
       stateListeners.clear();

@@ -1,5 +1,7 @@
 import { Codes } from '../../core/errors.js';
 import { createHash, randomBytes } from 'node:crypto';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import sharp, { type Metadata } from 'sharp';
 import type { Failure } from './classify-failure.js';
 import type { RawSample } from './ffmpeg-sampler.js';
@@ -41,6 +43,12 @@ export function digestHeader(
   nc = 1,
 ): string {
   const c = parseChallenge(challenge);
+  if (c.algorithm && !/^MD5$/i.test(c.algorithm))
+    throw new SnapshotFailure({
+      state: 'misconfigured',
+      code: Codes.GW_CAMERA_AUTH_FAILED,
+      message: `the camera asks for digest algorithm ${c.algorithm.slice(0, 20)}; only MD5 is supported`,
+    });
   const uri = new URL(url);
   const path = uri.pathname + uri.search;
   const ha1 = md5(`${user}:${c.realm ?? ''}:${pass}`);
@@ -71,7 +79,7 @@ export function digestHeader(
 
 function networkFailure(e: unknown): Failure {
   const cause = (e as { cause?: { code?: string } }).cause;
-  const code = cause?.code ?? (e as { name?: string }).name ?? '';
+  const code = (e as { code?: string }).code ?? cause?.code ?? (e as { name?: string }).name ?? '';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
     return {
       state: 'misconfigured',
@@ -84,7 +92,13 @@ function networkFailure(e: unknown): Failure {
       code: Codes.GW_CAMERA_CONNECTION_REFUSED,
       message: 'connection refused (camera or its HTTP service is down)',
     };
-  if (code === 'TimeoutError' || code === 'AbortError' || code === 'UND_ERR_CONNECT_TIMEOUT')
+  if (
+    code === 'TimeoutError' ||
+    code === 'AbortError' ||
+    code === 'ABORT_ERR' ||
+    code === 'ETIMEDOUT' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT'
+  )
     return { state: 'offline', code: Codes.GW_CAMERA_TIMEOUT, message: 'the camera did not answer in time' };
   return {
     state: 'offline',
@@ -93,31 +107,211 @@ function networkFailure(e: unknown): Failure {
   };
 }
 
-/** Fetches one JPEG (basic or digest auth) and turns it into a sample; pixel work runs in sharp's thread pool. */
-export async function fetchSnapshot(req: SnapshotRequest): Promise<RawSample> {
-  const headers: Record<string, string> = {};
-  if (req.auth === 'basic' && req.username !== undefined) {
-    headers.authorization = `Basic ${Buffer.from(`${req.username}:${req.password ?? ''}`).toString('base64')}`;
+export interface SnapshotClientOptions {
+  /** Requests in flight at once, all cameras together; the rest wait in arrival order. */
+  maxConcurrent: number;
+  /**
+   * Sockets per host (kept alive between samples). A camera serves one client at a time well: 2;
+   * an NVR serving every channel's snapshot at one address needs more.
+   */
+  maxSocketsPerHost?: number;
+  /** Largest body accepted (bytes): a camera streaming MJPEG at a snapshot URL must not fill memory. */
+  maxBytes?: number;
+}
+
+export interface SnapshotClient {
+  fetch(req: SnapshotRequest, signal?: AbortSignal): Promise<RawSample>;
+  stats(): { inFlight: number; waiting: number; digestReused: number; challenges: number };
+  close(): Promise<void>;
+}
+
+interface Reply {
+  status: number;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+}
+
+/**
+ * HTTP snapshots for a fleet: one keep-alive agent per scheme (a camera's TCP and TLS set-up is
+ * paid once, not every interval), a concurrency limit across all cameras (a node with 1,000
+ * snapshot cameras does not open 1,000 sockets in the same second after a restart), and digest
+ * auth that keeps each camera's nonce and counts `nc` up, so a sample costs one request instead of
+ * a 401 round trip every time (a stale or rejected nonce falls back to one fresh challenge).
+ * Credentials go only into the Authorization header; no error or log line carries them or the URL.
+ */
+export function createSnapshotClient(o: SnapshotClientOptions): SnapshotClient {
+  const maxBytes = o.maxBytes ?? 16 * 1024 * 1024;
+  const agentOpts = {
+    keepAlive: true,
+    maxSockets: o.maxSocketsPerHost ?? 2,
+    maxFreeSockets: o.maxSocketsPerHost ?? 2,
+  };
+  const http = new HttpAgent(agentOpts);
+  const https = new HttpsAgent(agentOpts);
+  /** Per camera origin + user: the last digest challenge and its nonce count. */
+  const nonces = new Map<string, { challenge: string; nc: number }>();
+  const queue: (() => void)[] = [];
+  let inFlight = 0;
+  let digestReused = 0;
+  let challenges = 0;
+  let closing: Promise<void> | null = null;
+
+  async function slot(signal?: AbortSignal): Promise<() => void> {
+    if (inFlight >= o.maxConcurrent) {
+      await new Promise<void>((resolve, reject) => {
+        const go = () => (signal?.removeEventListener('abort', onAbort), resolve());
+        const onAbort = () => {
+          const i = queue.indexOf(go);
+          if (i >= 0) queue.splice(i, 1);
+          reject(
+            new SnapshotFailure({
+              state: 'offline',
+              code: Codes.GW_CAMERA_TIMEOUT,
+              message: 'stopped while waiting',
+            }),
+          );
+        };
+        queue.push(go);
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
+    }
+    inFlight++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      inFlight--;
+      queue.shift()?.();
+    };
   }
-  let res: Response;
-  try {
-    res = await fetch(req.url, { headers, signal: AbortSignal.timeout(req.timeoutMs), redirect: 'follow' });
-    if (res.status === 401 && req.auth === 'digest' && req.username !== undefined) {
-      const challenge = res.headers.get('www-authenticate') ?? '';
-      await res.arrayBuffer();
+
+  function get(
+    url: URL,
+    headers: Record<string, string>,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
+      const tls = url.protocol === 'https:';
+      const req = (tls ? httpsRequest : httpRequest)(
+        url,
+        { method: 'GET', headers, agent: tls ? https : http, timeout: timeoutMs, signal },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > maxBytes) {
+              res.destroy();
+              reject(
+                new SnapshotFailure({
+                  state: 'misconfigured',
+                  code: Codes.GW_CAMERA_NOT_IMAGE,
+                  message: `the snapshot is larger than ${maxBytes} bytes`,
+                }),
+              );
+              return;
+            }
+            chunks.push(c);
+          });
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+          );
+          res.on('error', reject);
+        },
+      );
+      const timer = setTimeout(
+        () => req.destroy(Object.assign(new Error('timeout'), { name: 'TimeoutError' })),
+        timeoutMs,
+      );
+      req.on('close', () => clearTimeout(timer));
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { name: 'TimeoutError' })));
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  async function request(req: SnapshotRequest, signal?: AbortSignal): Promise<Reply> {
+    let url: URL;
+    try {
+      url = new URL(req.url);
+    } catch {
+      throw new SnapshotFailure({
+        state: 'misconfigured',
+        code: Codes.GW_CAMERA_UNREACHABLE,
+        message: 'the snapshot URL is not a URL',
+      });
+    }
+    const headers: Record<string, string> = {};
+    if (req.auth === 'basic' && req.username !== undefined)
+      headers.authorization = `Basic ${Buffer.from(`${req.username}:${req.password ?? ''}`).toString('base64')}`;
+    // One nonce per snapshot URL and user: a camera serves its samples one after another, so its
+    // nonce count rises in order (an NVR serving many channels at one origin keeps one per channel).
+    const key = `${url.origin}${url.pathname}\u0000${req.username ?? ''}`;
+    const digest = req.auth === 'digest' && req.username !== undefined;
+    const cached = digest ? nonces.get(key) : undefined;
+    if (cached) {
+      cached.nc++;
+      headers.authorization = digestHeader(
+        'GET',
+        req.url,
+        req.username!,
+        req.password ?? '',
+        cached.challenge,
+        cached.nc,
+      );
+      digestReused++;
+    }
+    let res = await get(url, headers, req.timeoutMs, signal);
+    if (res.status === 401 && digest) {
+      const challenge = String(res.headers['www-authenticate'] ?? '');
+      // A fresh challenge after a reused nonce was refused (stale, or the camera rebooted): once more.
       if (/^Digest/i.test(challenge)) {
-        headers.authorization = digestHeader('GET', req.url, req.username, req.password ?? '', challenge);
-        res = await fetch(req.url, {
-          headers,
-          signal: AbortSignal.timeout(req.timeoutMs),
-          redirect: 'follow',
-        });
+        challenges++;
+        nonces.set(key, { challenge, nc: 1 });
+        headers.authorization = digestHeader('GET', req.url, req.username!, req.password ?? '', challenge, 1);
+        res = await get(url, headers, req.timeoutMs, signal);
+        if (res.status === 401) nonces.delete(key);
       }
     }
-  } catch (e) {
-    throw new SnapshotFailure(networkFailure(e));
+    return res;
   }
-  const body = Buffer.from(await res.arrayBuffer());
+
+  return {
+    async fetch(req, signal) {
+      if (closing)
+        throw new SnapshotFailure({
+          state: 'offline',
+          code: Codes.GW_CAMERA_TIMEOUT,
+          message: 'the snapshot client is closed',
+        });
+      const release = await slot(signal);
+      let res: Reply;
+      try {
+        res = await request(req, signal);
+      } catch (e) {
+        if (e instanceof SnapshotFailure) throw e;
+        throw new SnapshotFailure(networkFailure(e));
+      } finally {
+        release();
+      }
+      return toSample(res, req);
+    },
+    stats: () => ({ inFlight, waiting: queue.length, digestReused, challenges }),
+    close() {
+      closing ??= (async () => {
+        for (const go of queue.splice(0)) go();
+        http.destroy();
+        https.destroy();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Checks a reply and turns it into a sample; pixel work runs in sharp's thread pool. */
+async function toSample(res: Reply, req: SnapshotRequest): Promise<RawSample> {
+  const body = res.body;
   if (res.status === 401 || res.status === 403) {
     throw new SnapshotFailure({
       state: 'misconfigured',
@@ -131,7 +325,7 @@ export async function fetchSnapshot(req: SnapshotRequest): Promise<RawSample> {
       code: Codes.GW_CAMERA_STREAM_NOT_FOUND,
       message: 'no snapshot at this URL (HTTP 404)',
     });
-  if (!res.ok)
+  if (res.status < 200 || res.status >= 300)
     throw new SnapshotFailure({
       state: 'offline',
       code: Codes.GW_CAMERA_SERVER_ERROR,
@@ -145,7 +339,7 @@ export async function fetchSnapshot(req: SnapshotRequest): Promise<RawSample> {
     throw new SnapshotFailure({
       state: 'misconfigured',
       code: Codes.GW_CAMERA_NOT_IMAGE,
-      message: `the URL did not return an image (content-type ${res.headers.get('content-type') ?? 'none'})`,
+      message: `the URL did not return an image (content-type ${String(res.headers['content-type'] ?? 'none').slice(0, 60)})`,
     });
   }
   const w = meta.width ?? 0;

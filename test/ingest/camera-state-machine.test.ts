@@ -77,6 +77,17 @@ describe('camera state machine (pure)', () => {
     expect(s.state).toBe('online');
   });
 
+  it('a stretched interval is degraded with its reason while it lasts and clears on the first frame at the configured interval', () => {
+    let s = run(initialSnapshot(true, 0), [{ type: 'stretched', message: 'every 4.0 s instead of 1 s' }]);
+    expect(s).toMatchObject({ state: 'degraded', code: Codes.GW_CAMERA_INTERVAL_STRETCHED });
+    expect(s.reason).toBe('GW_CAMERA_INTERVAL_STRETCHED: every 4.0 s instead of 1 s');
+    expect(ERROR_CATALOGUE[Codes.GW_CAMERA_INTERVAL_STRETCHED].zh).toBeTruthy();
+    s = transition(s, { type: 'stretched', message: 'every 4.0 s instead of 1 s' }, 5_000);
+    expect(s.state).toBe('degraded');
+    s = transition(s, { type: 'frame' }, 6_000);
+    expect(s).toMatchObject({ state: 'online', reason: null });
+  });
+
   it('an event that changes nothing returns the same snapshot (no status is emitted)', () => {
     const up = transition(initialSnapshot(true, 0), { type: 'frame' }, 1);
     expect(transition(up, { type: 'frame' }, 2)).toBe(up);

@@ -111,7 +111,12 @@ describe('keyframe-only sampling from a real RTSP server', () => {
       }
       expect(frames[0]!.jpegWidth).toBe(768);
       expect(frames[0]!.jpegHeight).toBe(id === 'street' ? 576 : 432);
-      expect(frames.map((f) => f.seq).slice(0, 3)).toEqual([0, 1, 2]);
+      // seq counts up from 0 on each connection (a camera whose measured GOP makes the other
+      // persistent pipeline cheaper reconnects once in it: mode-choice.ts)
+      const seqs = frames.map((f) => f.seq);
+      expect(seqs[0]).toBe(0);
+      seqs.slice(1).forEach((q, i) => expect(q === 0 || q === seqs[i]! + 1).toBe(true));
+      expect(Math.max(...seqs)).toBeGreaterThanOrEqual(2);
     }
   });
 
