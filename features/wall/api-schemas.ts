@@ -105,6 +105,17 @@ export const CameraViewSchema = z
     framesSampled: z.number(),
     restarts: z.number(),
     lagP95Ms: z.number().nullable(),
+    ingest: z
+      .strictObject({
+        mode: z.enum(['pair', 'single', 'full', 'burst', 'snapshot']).describe('How ingest samples it now'),
+        modeReason: z.string().describe('Why this mode (the chooser heuristic, with its cost figures)'),
+        intervalSec: z.number().describe('Configured seconds between samples'),
+        effectiveIntervalSec: z
+          .number()
+          .describe('Seconds between samples now (longer when the decode budget stretched it)'),
+      })
+      .optional()
+      .describe('Sampling mode and interval; absent for cameras no ingest runs'),
     county: z
       .strictObject({ code: z.string(), name: z.string() })
       .nullable()

@@ -137,6 +137,7 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
       framesSampled: c.framesSampled,
       restarts: c.restarts,
       lagP95Ms: c.lagP95Ms,
+      ...(c.ingest === undefined ? {} : { ingest: c.ingest }),
       county: county ? { code: county.code, name: county.name } : null,
     };
   };

@@ -16,6 +16,18 @@ export function cameraReason(ctx, reason) {
   return h('span', { class: 'reason', title: reason, 'data-code': code }, text);
 }
 
+/** How ingest samples the camera now (mode-choice.ts); the chooser's reason is the tooltip. */
+function samplingText(ctx, c) {
+  const i = c.ingest;
+  if (!i) return '—';
+  const mode = ctx.t(`cam_mode_${i.mode}`);
+  const stretched = i.effectiveIntervalSec > i.intervalSec;
+  const text = stretched
+    ? ctx.t('sampling_stretched', { mode, sec: String(i.effectiveIntervalSec), orig: String(i.intervalSec) })
+    : ctx.t('sampling_text', { mode, sec: String(i.intervalSec) });
+  return h('span', { class: 'sampling', title: i.modeReason, 'data-mode': i.mode }, text);
+}
+
 export function createCamerasView(ctx) {
   const { store, t } = ctx;
 
@@ -26,6 +38,7 @@ export function createCamerasView(ctx) {
       h('td', { raw: true }, c.name),
       h('td', {}, h('span', { class: `pill ${c.state === 'online' ? 'ok' : 'bad'}` }, t(`cam_${c.state}`))),
       h('td', {}, cameraReason(ctx, c.reason)),
+      h('td', {}, samplingText(ctx, c)),
       h('td', {}, c.lastFrameAt ? h('span', { class: 'time' }, ctx.fmt.time(c.lastFrameAt)) : '—'),
     );
   }
@@ -62,6 +75,7 @@ export function createCamerasView(ctx) {
                 h('th', {}, t('camera')),
                 h('th', {}, t('state')),
                 h('th', {}, t('reason')),
+                h('th', {}, t('sampling')),
                 h('th', {}, t('time')),
               ),
             ),
