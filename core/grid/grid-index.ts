@@ -102,9 +102,6 @@ export function buildGridIndex(features: readonly GridFeatureInput[]): GridIndex
       return e && e.polygons.length ? e.polygons : undefined;
     },
     path,
-    within(code, scope) {
-      return path(code).some((g) => g.code === scope);
-    },
     children: (code) => [...(kids.get(code) ?? [])],
     roots: () => [...roots],
     search(query, limit = 20) {
