@@ -210,6 +210,8 @@ async function measure(
 
   const total = Math.round(rate * seconds);
   const submitted = new Map<string, number>();
+  // Process CPU (every thread: server, dispatcher, the clients' worker): load-independent.
+  const cpu0 = process.cpuUsage();
   const t0 = Date.now();
   for (let i = 0; i < total; i++) {
     const due = t0 + (i * 1000) / rate;
@@ -235,6 +237,8 @@ async function measure(
   }
   const sendSec = (Date.now() - t0) / 1000;
   await new Promise((r) => setTimeout(r, 3_000)); // let the tail arrive
+  const cpu = process.cpuUsage(cpu0);
+  const cpuPerAlertUs = (cpu.user + cpu.system) / total;
   worker.postMessage({ kind: 'finish' });
   const { deliveries } = (await fromWorker('done')) as unknown as { deliveries: Delivery[] };
 
@@ -274,6 +278,8 @@ async function measure(
 
 ${table}
 
+Process CPU per alert (user + system, all threads of the gateway process including the clients' worker thread; independent of machine load): **${cpuPerAlertUs.toFixed(0)} µs**.
+
 Alerts never seen by any client: ${lostAlerts}; deliveries missing to a client in scope: ${missing}; deliveries to a client out of scope: ${outOfScope}.
 
 Load average at the start: ${load0}; at the end: ${loadavg()
@@ -282,5 +288,6 @@ Load average at the start: ${load0}; at the end: ${loadavg()
 
 Command: \`npm run bench:wall -- --rate ${rate} --seconds ${seconds} --clients ${nClients}\``;
   console.log(md);
+  console.log(`cpu-per-alert-us ${cpuPerAlertUs.toFixed(0)}`);
   recordResults('wall', 'Wall: alert fan-out to 100 clients', md);
 }
