@@ -22,12 +22,7 @@ function mac(secret: string, targetId: string, exp: number, rel: string): string
   return createHmac('sha256', secret).update(`evidence.${targetId}.${exp}.${rel}`).digest('hex');
 }
 
-export function evidenceLink(
-  base: string,
-  rel: string,
-  t: LinkSigner,
-  expSec: number,
-): string {
+export function evidenceLink(base: string, rel: string, t: LinkSigner, expSec: number): string {
   const q = new URLSearchParams({ t: t.id, exp: String(expSec), sig: mac(t.secretValue, t.id, expSec, rel) });
   return `${base.replace(/\/+$/, '')}/evidence/${rel}?${q.toString()}`;
 }
