@@ -5,7 +5,7 @@ import { REPO_ROOT } from '../helpers/media.js';
 
 const types = await readPluginTypes({ pluginDirs: [] }, REPO_ROOT);
 const labels = types.flatMap((t) => [t.zh, t.en]);
-const list = rules(labels);
+const list = rules(types);
 
 describe('one definition of each rule (issue 9)', () => {
   it('the manifests give labels to scan for', () => {
@@ -36,6 +36,17 @@ describe('one definition of each rule (issue 9)', () => {
   ])('finds a planted %s copy: %s', (rule, line) => {
     const hits = secondDefinitions(new Map([['features/x/copy.ts', `${line}\n`]]), list);
     expect(hits.map((h) => h.rule.split(' ')[0])).toContain(rule.split(' ')[0]);
+  });
+
+  it('a type labelled by the part that raises it is one definition; a second file makes two', () => {
+    const def = "export const KIND = { type: 'air_quality_breach', zh: '空气质量超标', en: 'Air quality' };";
+    const one = new Map([['features/events/kinds.ts', def]]);
+    expect(secondDefinitions(one, list)).toEqual([]);
+    const two = new Map([...one, ['features/wall/labels.ts', def]]);
+    expect(secondDefinitions(two, list).map((h) => h.file)).toEqual([
+      'features/events/kinds.ts',
+      'features/wall/labels.ts',
+    ]);
   });
 
   it('allows the rule in its home file only', () => {

@@ -20,6 +20,12 @@ export interface Rule {
   patterns: readonly RegExp[];
   /** When given, only matches it accepts count. */
   accept?: (match: string) => boolean;
+  /**
+   * When given, a match defines the thing this names (e.g. a finding type): it counts when the
+   * thing is in `known` (defined elsewhere already) or defined in more than one file.
+   */
+  key?: (match: string) => string;
+  known?: ReadonlySet<string>;
 }
 
 const stateNames = ALERT_STATES.join('|');
@@ -34,17 +40,25 @@ function isStateSetCopy(match: string): boolean {
   return all || names.every((n) => OPEN_STATES.has(n as never));
 }
 
-export function rules(manifestLabels: readonly string[]): Rule[] {
-  const quoted = manifestLabels.map((l) => l.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+export function rules(manifest: readonly { type: string; zh: string; en: string }[]): Rule[] {
+  const quoted = manifest
+    .flatMap((t) => [t.zh, t.en])
+    .map((l) => l.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('|');
   return [
     {
-      name: 'finding-type catalogue (labels, colours, icons come from plugin manifests)',
-      // Built-in types (camera_offline) are the composition's own, listed once there.
-      home: ['app/build-gateway.ts'],
-      patterns: [
-        /\{\s*type:\s*['"`][a-z_]+['"`]\s*,\s*zh:/g,
-        ...(quoted ? [new RegExp(`['"\`](?:${quoted})['"\`]`, 'g')] : []),
-      ],
+      name: 'finding-type labels (from the plugin manifests)',
+      home: [],
+      patterns: quoted ? [new RegExp(`['"\`](?:${quoted})['"\`]`, 'g')] : [],
+    },
+    {
+      // A type not raised by a plugin (camera_offline in the composition, the event kinds'
+      // types in features/events) is labelled once, by the part that raises it.
+      name: 'finding-type definitions (a manifest type, or one type labelled in two files)',
+      home: [],
+      patterns: [/\{\s*type:\s*['"`][a-z_]+['"`]\s*,\s*zh:/g],
+      key: (m) => /type:\s*['"`]([a-z_]+)/.exec(m)![1]!,
+      known: new Set(manifest.map((t) => t.type)),
     },
     {
       name: 'alert states and OPEN_STATES (core/contracts/alert-states.ts, served by /meta)',
@@ -93,17 +107,32 @@ export interface Hit {
 /** Matches of every rule in `files` (repo-relative path → text), outside the rule's home. */
 export function secondDefinitions(files: ReadonlyMap<string, string>, list: readonly Rule[]): Hit[] {
   const hits: Hit[] = [];
-  for (const [file, text] of files) {
-    for (const rule of list) {
+  for (const rule of list) {
+    const found: Array<Hit & { key?: string }> = [];
+    for (const [file, text] of files) {
       if (rule.home.includes(file)) continue;
       for (const re of rule.patterns) {
         for (const m of text.matchAll(re)) {
           if (rule.accept && !rule.accept(m[0])) continue;
           const line = text.slice(0, m.index).split('\n').length;
-          hits.push({ rule: rule.name, file, line, text: m[0] });
+          found.push({
+            rule: rule.name,
+            file,
+            line,
+            text: m[0],
+            ...(rule.key ? { key: rule.key(m[0]) } : {}),
+          });
         }
       }
     }
+    const { key } = rule;
+    if (!key) {
+      hits.push(...found);
+      continue;
+    }
+    const filesOf = new Map<string, Set<string>>();
+    for (const f of found) (filesOf.get(f.key!) ?? filesOf.set(f.key!, new Set()).get(f.key!)!).add(f.file);
+    for (const { key: k, ...h } of found) if (rule.known?.has(k!) || filesOf.get(k!)!.size > 1) hits.push(h);
   }
   return hits;
 }
