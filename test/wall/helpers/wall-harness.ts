@@ -13,6 +13,7 @@ import type { LoadedCamera } from '../../../core/contracts/loaded-camera.js';
 import { createLogger } from '../../../core/logger.js';
 import { BUILTIN_TYPES, buildGateway, type Gateway } from '../../../app/build-gateway.js';
 import { readPluginTypes, type PluginStatus } from '../../../features/detectors/index.js';
+import { EVENT_TYPE_INFOS } from '../../../features/events/event-schemas.js';
 import type { Ingest } from '../../../features/ingest/ingest.js';
 import type { Wall } from '../../../features/wall/create-wall.js';
 import { hashPassword } from '../../../features/wall/password-hash.js';
@@ -39,11 +40,12 @@ export const USERS: Array<Omit<UserConfig, 'passwordHash'>> = [
 ];
 
 /**
- * The finding types the harness gateway serves: the gateway's built-in ones and the plugin
- * manifests' (the one definition of labels and colours), in the gateway's order.
+ * The finding types the harness gateway serves, in the gateway's order: its built-in ones, the
+ * event kinds' and the plugin manifests' (each labelled once, where it is raised).
  */
 export const TYPE_INFOS: FindingTypeInfo[] = [
   ...BUILTIN_TYPES,
+  ...EVENT_TYPE_INFOS,
   ...(await readPluginTypes({ pluginDirs: [] }, process.cwd())),
 ];
 
