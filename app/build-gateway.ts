@@ -8,8 +8,14 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { Alert } from '../core/contracts/alert.js';
-import type { AlertNotifier, RecheckProbe, Suppression } from '../core/contracts/alert-service.js';
+import type {
+  AlertNotifier,
+  AlertService,
+  RecheckProbe,
+  Suppression,
+} from '../core/contracts/alert-service.js';
 import type { CameraDirectory } from '../core/contracts/camera-directory.js';
+import type { EvidenceStore } from '../core/contracts/evidence-store.js';
 import type { FindingTypeInfo } from '../core/contracts/finding.js';
 import { resolveSecret } from '../core/config/resolve-secret.js';
 import { Codes, ConfigError, GridwatchError } from '../core/errors.js';
@@ -20,7 +26,12 @@ import { createMetricsRegistry } from '../core/metrics.js';
 import { createRedisClient } from '../core/redis/redis-client.js';
 import { openRedis, type RedisConnection } from '../core/redis/redis-connection.js';
 import type { RedisConfig } from '../core/redis/redis-config.js';
-import { createDetectors, readPluginTypes, type Detectors } from '../features/detectors/index.js';
+import {
+  createDetectors,
+  readPluginTypes,
+  type CreateDetectorsOptions,
+  type Detectors,
+} from '../features/detectors/index.js';
 import { createDispatcher, type Dispatcher } from '../features/dispatcher/dispatcher.js';
 import { createDepartments, type Departments } from '../features/departments/create-departments.js';
 import { createEvents, type Events } from '../features/events/create-events.js';
@@ -42,7 +53,7 @@ export const ROLES = ['ingest', 'detect', 'dispatch', 'wall'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Finding types raised by the gateway itself rather than a detector plugin. */
-const BUILTIN_TYPES: FindingTypeInfo[] = [
+export const BUILTIN_TYPES: FindingTypeInfo[] = [
   { type: 'camera_offline', zh: '摄像机离线', en: 'Camera offline', color: '#8a94a6', icon: '⚠' },
 ];
 
@@ -58,6 +69,36 @@ export interface BuildGatewayOptions {
   redisUrl?: string;
   /** Dispatch role: register the periodic schedulers (default true). */
   schedulers?: boolean;
+  /** Test and benchmark seams; production passes none (see GatewaySeams). */
+  seams?: GatewaySeams;
+}
+
+/**
+ * The test seams: the only places where a test or a benchmark replaces or observes a part of
+ * the gateway it builds here. main.ts and the dispatcher worker pass none. Everything else a
+ * test needs (cameras, grids, users, Redis, ports) goes in through gateway.yaml, as in
+ * production. Each seam exists because the real part cannot serve where it is used:
+ */
+export interface GatewaySeams {
+  /**
+   * Builds the detect role's parts; default createDetectors (plugin threads and the TF.js
+   * model, seconds to load). Suites whose subject is not detection (the wall) pass a light one
+   * (test/helpers/idle-detectors.ts); detection itself is tested with the real parts.
+   */
+  detectors?: (o: CreateDetectorsOptions) => Promise<Detectors>;
+  /**
+   * Wraps the AlertService the wall is given: scope tests hand the wall one whose own scope
+   * check is broken, to show that the wall's checks alone keep each operator in scope.
+   */
+  wallAlerts?: (real: AlertService) => AlertService;
+  /**
+   * Told of every alert and suppression change this process relays, after the wall: tests wait
+   * on it for the alert a finding made; benchmarks time the relay with it. With it, a process
+   * without the wall role relays too.
+   */
+  observe?: AlertNotifier;
+  /** The dispatcher's sink batch limit (benchmarks compare 1 with the default). */
+  sinkBatchMax?: number;
 }
 
 export interface Gateway {
@@ -68,6 +109,7 @@ export interface Gateway {
   metrics: Registry;
   redis: RedisConnection;
   config: GatewayConfigStore;
+  evidence: EvidenceStore;
   dispatcher: Dispatcher;
   /** Present with the ingest role. */
   ingest: Ingest | null;
@@ -102,6 +144,7 @@ const NO_CAMERAS: CameraDirectory = {
 
 export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> {
   const roles = parseRoles(opts.roles ?? ROLES);
+  const seams = opts.seams ?? {};
   const has = (r: Role) => roles.includes(r);
   const logger = opts.logger ?? createLogger();
   const log = logger.child({ component: 'gateway' });
@@ -204,8 +247,14 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
       [...BUILTIN_TYPES, ...EVENT_TYPE_INFOS].map((t) => [t.type, t]),
     );
     const notifier: AlertNotifier = {
-      alertChanged: (a: Alert, kind) => late.wall?.notifier.alertChanged(a, kind),
-      suppressionChanged: (s: Suppression, kind) => late.wall?.notifier.suppressionChanged?.(s, kind),
+      alertChanged: (a: Alert, kind) => {
+        late.wall?.notifier.alertChanged(a, kind);
+        seams.observe?.alertChanged(a, kind);
+      },
+      suppressionChanged: (s: Suppression, kind) => {
+        late.wall?.notifier.suppressionChanged?.(s, kind);
+        seams.observe?.suppressionChanged?.(s, kind);
+      },
     };
     const recheck: RecheckProbe = {
       async check(alert) {
@@ -231,7 +280,8 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
       grids: () => store.grids(),
       cameras: () => store.cameras(),
       typeInfo: (t) => typeMap.get(t),
-      ...(has('wall') ? { notifier } : {}),
+      ...(has('wall') || seams.observe ? { notifier } : {}),
+      ...(seams.sinkBatchMax !== undefined ? { sinkBatchMax: seams.sinkBatchMax } : {}),
       evidence,
       publicUrl: gw.http.publicUrl ?? `http://${gw.http.host}:${gw.http.port}`,
       baseDir,
@@ -267,7 +317,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
     const findingSink = cl ? cl.fenced(dispatcher.sink) : dispatcher.sink;
 
     if (has('detect')) {
-      const det = await createDetectors({
+      const det = await (seams.detectors ?? createDetectors)({
         config: gw.detectors,
         baseDir,
         evidence,
@@ -356,7 +406,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
         dataDir: gw.dataDir,
         redisUrl: redis.url,
         redisOptions: redis.options,
-        alerts: dispatcher.alerts,
+        alerts: seams.wallAlerts ? seams.wallAlerts(dispatcher.alerts) : dispatcher.alerts,
         cameras: ing?.directory ?? NO_CAMERAS,
         grids: () => store.grids(),
         evidence,
@@ -477,6 +527,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
       metrics,
       redis,
       config: store,
+      evidence,
       dispatcher,
       ingest: ing,
       detectors: det,

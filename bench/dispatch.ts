@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,15 +18,13 @@ import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { Server } from 'socket.io';
 import { Queue, Worker, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import { createDispatcher } from '../features/dispatcher/dispatcher.js';
+import { stringify } from 'yaml';
+import { buildGateway } from '../app/build-gateway.js';
 import { redisOptionsFromUrl } from '../core/redis/redis-url.js';
-import { DispatcherConfigSchema } from '../features/dispatcher/dispatcher-config.js';
 import { findingJobId } from '../features/dispatcher/job-registry.js';
 import type { Alert } from '../core/contracts/alert.js';
 import type { AlertNotifier } from '../core/contracts/alert-service.js';
 import type { Finding } from '../core/contracts/finding.js';
-import { loadGridFile } from '../core/grid/grid-index.js';
-import { createMetricsRegistry } from '../core/metrics.js';
 import { startEmbeddedRedis } from '../core/redis/embedded-redis.js';
 import { freePort } from '../core/util/free-port.js';
 import { cameras, GRID, writeGridFile } from '../test/dispatcher/fixtures.js';
@@ -81,7 +79,7 @@ async function main(): Promise<void> {
     .join(' / ');
   const dir = await mkdtemp(join(tmpdir(), 'gw-bench-dispatch-'));
   const redis = await startEmbeddedRedis({ dir: join(dir, 'redis') });
-  const { index } = await loadGridFile(await writeGridFile(dir));
+  const gridFile = await writeGridFile(dir);
 
   // A real Socket.IO server: each alert goes to the rooms of its grid and every ancestor.
   const http = createServer();
@@ -123,28 +121,39 @@ async function main(): Promise<void> {
     });
   });
 
-  const cams = cameras();
-  const make = (prefix: string, sinkBatchMax = BATCH) =>
-    createDispatcher({
-      config: DispatcherConfigSchema.parse({
-        prefix,
-        concurrency: CONCURRENCY,
-        dedup: { default: { windowSec: 600, keys: ['camera', 'type', 'zone', 'place'] } },
+  // Each dispatcher is a gateway as production builds it (app/build-gateway.ts), role dispatch,
+  // joining the benchmark's Redis; its cameras and grids come through gateway.yaml. The
+  // observer seam relays its alert events to the benchmark's Socket.IO server.
+  await mkdir(join(dir, 'cameras'));
+  await writeFile(
+    join(dir, 'cameras', 'bench.yaml'),
+    stringify({ cameras: cameras().map(({ file: _f, line: _l, baseDir: _b, wgs84: _w, ...c }) => c) }),
+  );
+  const make = async (prefix: string, sinkBatchMax = BATCH) => {
+    const file = join(dir, `gateway-${prefix}.yaml`);
+    await writeFile(
+      file,
+      stringify({
+        dataDir: './var',
+        cameras: { dirs: ['./cameras'] },
+        grids: { file: gridFile },
+        dispatcher: {
+          prefix,
+          concurrency: CONCURRENCY,
+          dedup: { default: { windowSec: 600, keys: ['camera', 'type', 'zone', 'place'] } },
+        },
       }),
-      sinkBatchMax,
-      forwarding: [],
+    );
+    const gw = await buildGateway({
+      config: file,
+      roles: ['dispatch'],
       redisUrl: redis.url,
-      grids: () => index,
-      cameras: () => cams,
-      typeInfo: (type) => ({ type, zh: '违停', en: 'Illegal parking' }),
-      notifier,
-      publicUrl: 'http://127.0.0.1:8080',
-      baseDir: dir,
-      retention: { alertsDays: 180, evidenceDays: 30, evidenceMaxMb: 1_000 },
       schedulers: false,
       logger,
-      metrics: createMetricsRegistry({ defaultMetrics: false }),
+      seams: { observe: notifier, sinkBatchMax },
     });
+    return { gw, d: gw.dispatcher };
+  };
 
   // 1. Throughput: fill the queue first, then time one process draining it.
   const fill: { name: string; data: Finding; opts: JobsOptions }[] = [];
@@ -187,7 +196,10 @@ async function main(): Promise<void> {
   // finding (the sink before group commit); the default lets the sink group findings that
   // arrive while an add is in flight. Both run here so their ratio comes from one run.
   async function drain(prefix: string, batchMax: number) {
-    const d = make(prefix, batchMax);
+    // The workers run from the start; the queue is paused while it fills, so the drain is
+    // timed from resume() alone.
+    const { gw, d } = await make(prefix, batchMax);
+    await d.queues.findings.pause();
     for (let i = 0; i < fill.length; i += 1_000)
       await Promise.all(fill.slice(i, i + 1_000).map((j) => d.sink.submit(j.data)));
     const jobs = await d.queues.findings.getJobCountByTypes('wait');
@@ -198,7 +210,7 @@ async function main(): Promise<void> {
     // For `node --cpu-prof`: the window of this phase on the profile's (monotonic µs) clock.
     const mark = () => (process.hrtime.bigint() / 1_000n).toString();
     const m0 = mark();
-    await d.start();
+    await d.queues.findings.resume();
     while (emitted < THROUGHPUT_N) await new Promise((r) => setTimeout(r, 5));
     if (process.env.BENCH_DISPATCH_MARKS) console.log(`mark ${prefix} ${m0} ${mark()}`);
     const secs = (performance.now() - t0) / 1_000;
@@ -214,7 +226,7 @@ async function main(): Promise<void> {
       throw new Error(`the wall client received ${received - recv0} of ${THROUGHPUT_N} events`);
     const alerts = (await d.alerts.list({ scope: GRID.city, limit: 1 })).total;
     if (alerts !== THROUGHPUT_N / 2) throw new Error(`${alerts} alerts, expected ${THROUGHPUT_N / 2}`);
-    await d.close();
+    await gw.close();
     console.log(
       `throughput (sink batch ≤ ${batchMax}, ${jobs} jobs): ${THROUGHPUT_N} findings in ${secs.toFixed(2)} s = ${rate.toFixed(0)}/s (${alerts} alerts); CPU per finding node ${us[0]!.toFixed(0)} µs + redis ${us[1]!.toFixed(0)} µs`,
     );
@@ -229,10 +241,9 @@ async function main(): Promise<void> {
   // same process works them off. Here the sink's batches are only as big as arrivals during one
   // Redis add make them, so this shows what group commit gives at that rate, not at a backlog.
   async function live() {
-    const d = make('bv');
+    const { gw, d } = await make('bv');
     let jobs = 0;
     d.queues.findings.on('waiting', () => void jobs++);
-    await d.start();
     emitted = 0;
     const cpu0 = [selfCpu(), cpuOf(redis.pid)];
     const t0 = performance.now();
@@ -252,7 +263,7 @@ async function main(): Promise<void> {
       ((selfCpu() - cpu0[0]!) * 1e6) / THROUGHPUT_N,
       ((cpuOf(redis.pid) - cpu0[1]!) * 1e6) / THROUGHPUT_N,
     ];
-    await d.close();
+    await gw.close();
     const r = {
       offered: THROUGHPUT_N / ((tSent - t0) / 1_000),
       rate: THROUGHPUT_N / ((tEnd - t0) / 1_000),
@@ -268,8 +279,7 @@ async function main(): Promise<void> {
   const liveR = await live();
 
   // 2. Latency at a steady 100 findings/s, every finding a new alert.
-  const d2 = make('bl');
-  await d2.start();
+  const { gw: gw2, d: d2 } = await make('bl');
   const sentAt = new Map<string, number>();
   const lat: number[] = [];
   onEmit = (a) => {
@@ -288,7 +298,7 @@ async function main(): Promise<void> {
   }
   const end = Date.now() + 10_000;
   while (lat.length < total && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-  await d2.close();
+  await gw2.close();
   const p50 = pct(lat, 50);
   const p99 = pct(lat, 99);
   console.log(
@@ -303,7 +313,7 @@ async function main(): Promise<void> {
   recordResults(
     'dispatch',
     'Dispatcher (npm run bench:dispatch)',
-    `One dispatcher process (BullMQ worker, concurrency ${CONCURRENCY}) on an embedded redis-server with AOF, real GridIndex routing, Socket.IO server in the same process, emitting each alert to the rooms of its grid path; a Socket.IO client in a separate process (standing in for a wall) receives every event and its count is checked.
+    `One dispatcher process (a gateway built by \`buildGateway\`, role dispatch; BullMQ worker, concurrency ${CONCURRENCY}) on an embedded redis-server with AOF, real GridIndex routing, Socket.IO server in the same process, emitting each alert to the rooms of its grid path; a Socket.IO client in a separate process (standing in for a wall) receives every event and its count is checked.
 
 | Measure | Result | Target |
 |---|---|---|
@@ -320,9 +330,9 @@ Load average at the start: ${load0}; at the end: ${loadavg()
       .map((x) => x.toFixed(1))
       .join(
         ' / ',
-      )} (2 cores shared by six engineers' jobs: wall-clock rates swing with it, CPU per finding and the ratios measured in this one run are the figures to compare).
+      )} (2 cores shared with seven other helpers' jobs: wall-clock rates swing with it, CPU per finding and the ratios measured in this one run are the figures to compare).
 
-Throughput counts from worker start until the server has emitted one event per finding (the client's count is then checked to match, and the number of alerts); the queue was filled beforehand through \`sink.submit\` (in rounds of 1,000 concurrent submits, so the sink's batches are full), so producing is not in it. The second finding of each vehicle comes half the run after the first, so the two are never in one batch nor processed at once. The live row is the realistic one for group commit: findings arrive at a fixed rate and the batches are only as large as what arrives during one Redis add. Latency runs from \`sink.submit\` to the server's emit, so it includes the queue, the worker, the Redis commit and the relay (Redis stream → notifier).`,
+Throughput counts from resuming the paused queue (the workers already running) until the server has emitted one event per finding (the client's count is then checked to match, and the number of alerts); the queue was filled beforehand through \`sink.submit\` (in rounds of 1,000 concurrent submits, so the sink's batches are full), so producing is not in it. The second finding of each vehicle comes half the run after the first, so the two are never in one batch nor processed at once. The live row is the realistic one for group commit: findings arrive at a fixed rate and the batches are only as large as what arrives during one Redis add. Latency runs from \`sink.submit\` to the server's emit, so it includes the queue, the worker, the Redis commit and the relay (Redis stream → notifier).`,
   );
 }
 

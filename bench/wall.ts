@@ -7,27 +7,16 @@
  * so their parsing does not sit on the server's event loop.
  *   npm run bench:wall [-- --rate 50 --seconds 20 --clients 100]
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { io, type Socket } from 'socket.io-client';
-import { CameraSchema } from '../core/contracts/camera-schema.js';
 import type { Alert } from '../core/contracts/alert.js';
-import type { CameraDirectory, CameraStatus } from '../core/contracts/camera-directory.js';
-import type { LoadedCamera } from '../core/contracts/loaded-camera.js';
-import { createEvidenceStore } from '../core/evidence/evidence-store.js';
-import { loadGridFile } from '../core/grid/grid-index.js';
 import { createLogger } from '../core/logger.js';
-import { createMetricsRegistry } from '../core/metrics.js';
-import { startEmbeddedRedis } from '../core/redis/embedded-redis.js';
-import { alertLifecycleTable } from '../app/alert-lifecycle-table.js';
-import { createWall } from '../features/wall/create-wall.js';
+import { buildGateway } from '../app/build-gateway.js';
 import { hashPassword } from '../features/wall/password-hash.js';
-import type { UserConfig } from '../features/wall/wall-config.js';
-import { DispatcherConfigSchema } from '../features/dispatcher/dispatcher-config.js';
-import { createDispatcher } from '../features/dispatcher/dispatcher.js';
 import { recordResults } from './lib/record.js';
 
 interface ClientSpec {
@@ -107,71 +96,31 @@ async function main(): Promise<void> {
   const seconds = Number(values.seconds);
   const nClients = Number(values.clients);
   const dir = await mkdtemp(join(tmpdir(), 'gw-bench-wall-'));
-  const redis = await startEmbeddedRedis({ dir });
-  // Run in reverse: Redis stops before its directory goes.
-  const cleanup: Array<() => Promise<void>> = [
-    () => rm(dir, { recursive: true, force: true }),
-    () => redis.close(),
-  ];
+  // Run in reverse: the gateway (and its embedded Redis) stops before its directory goes.
+  const cleanup: Array<() => Promise<void>> = [() => rm(dir, { recursive: true, force: true })];
   try {
-    await measure(redis.url, dir, { rate, seconds, nClients }, cleanup);
+    await measure(dir, { rate, seconds, nClients }, cleanup);
   } finally {
-    // Newest first: the wall before the dispatcher before Redis.
     for (const c of cleanup.reverse()) await c();
   }
 }
 
 async function measure(
-  redisUrl: string,
   dir: string,
   o: { rate: number; seconds: number; nClients: number },
   cleanup: Array<() => Promise<void>>,
 ): Promise<void> {
   const { rate, seconds, nClients } = o;
-  const logger = createLogger({ level: 'warn', pretty: false });
-  const metrics = createMetricsRegistry({ defaultMetrics: false });
-  const { index: grids } = await loadGridFile(
-    new URL('../test/wall/fixtures/grids.geojson', import.meta.url).pathname,
-  );
-
+  const load0 = loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' / ');
   const camerasRaw: Array<[string, string, string]> = [
     ['b-df-01', '东风路口', '330101001001001'],
     ['b-df-02', '东风菜市场', '330101001001002'],
     ['b-bs-01', '北山公园', '330101002001001'],
     ['b-bj-01', '滨江大道', '330102001001001'],
   ];
-  const cameras: LoadedCamera[] = camerasRaw.map(([id, name, gridCode], i) => {
-    const c = CameraSchema.parse({
-      id,
-      name,
-      gridCode,
-      source: { kind: 'rtsp', url: `rtsp://127.0.0.1:9/${id}` },
-      location: { lon: 120.02, lat: 30.02 },
-    });
-    return { ...c, file: 'bench.yaml', line: i + 1, baseDir: dir, wgs84: { lon: 120.02, lat: 30.02 } };
-  });
-  // The benchmark measures the alert path only; camera states are static here.
-  const statuses: CameraStatus[] = cameras.map((c) => ({
-    id: c.id,
-    name: c.name,
-    gridCode: c.gridCode ?? null,
-    sourceKind: 'rtsp',
-    state: 'online',
-    reason: null,
-    since: Date.now(),
-    lastFrameAt: null,
-    framesSampled: 0,
-    restarts: 0,
-    lagP95Ms: null,
-  }));
-  const directory: CameraDirectory = {
-    list: () => statuses,
-    get: (id) => statuses.find((s) => s.id === id),
-    startLiveView: () => Promise.reject(new Error('no live view in the benchmark')),
-    lastFrame: () => null,
-    onState: () => () => undefined,
-  };
-
+  const cameraIds = camerasRaw.map(([id]) => id);
   const scopes = [
     ...Array.from({ length: Math.round(nClients * 0.45) }, () => '330101'),
     ...Array.from({ length: Math.round(nClients * 0.45) }, () => '330102'),
@@ -180,56 +129,52 @@ async function measure(
   const scopeUsers = [...new Set(scopes)];
   const password = 'bench-pass';
   const hash = await hashPassword(password);
-  const users: UserConfig[] = scopeUsers.map((scope, i) => ({
+  const users = scopeUsers.map((scope, i) => ({
     username: `bench${i}`,
-    displayName: `席位${i}`,
     role: scope === '3301' ? 'admin' : 'operator',
     scope,
-    passwordHash: hash,
   }));
 
-  let wallNotifier: import('../core/contracts/alert-service.js').AlertNotifier | null = null;
-  const dispatcher = createDispatcher({
-    config: DispatcherConfigSchema.parse({
-      dedup: { default: { windowSec: 300, keys: ['camera', 'type', 'zone', 'track'] } },
-    }),
-    forwarding: [],
-    redisUrl,
-    grids: () => grids,
-    cameras: () => cameras,
-    typeInfo: () => ({ type: 'illegal_parking', zh: '违停', en: 'Illegal parking' }),
-    notifier: { alertChanged: (a, k) => wallNotifier?.alertChanged(a, k) },
-    publicUrl: 'http://127.0.0.1:1',
-    baseDir: dir,
-    retention: { alertsDays: 180, evidenceDays: 30, evidenceMaxMb: 1024 },
-    logger,
-    metrics,
+  // One gateway as production builds it (app/build-gateway.ts), roles dispatch + wall, with
+  // its embedded Redis; cameras, grids and users go in through gateway.yaml. No ingest role:
+  // the benchmark measures the alert path, findings are submitted to the dispatcher's sink.
+  await mkdir(join(dir, 'cameras'));
+  await writeFile(
+    join(dir, 'cameras', 'bench.yaml'),
+    'cameras:\n' +
+      camerasRaw
+        .map(
+          ([id, name, gridCode]) =>
+            `  - { id: ${id}, name: ${name}, gridCode: '${gridCode}', source: { kind: rtsp, url: 'rtsp://127.0.0.1:9/${id}' }, location: { lon: 120.02, lat: 30.02 } }\n`,
+        )
+        .join(''),
+  );
+  const grids = new URL('../test/wall/fixtures/grids.geojson', import.meta.url).pathname;
+  await writeFile(
+    join(dir, 'gateway.yaml'),
+    [
+      'http: { host: 127.0.0.1, port: 0 }',
+      'dataDir: ./var',
+      'timezone: Asia/Shanghai',
+      'cameras: { dirs: [./cameras] }',
+      `grids: { file: ${JSON.stringify(grids)} }`,
+      'users:',
+      ...users.map(
+        (u, i) =>
+          `  - { username: ${u.username}, displayName: 席位${i}, role: ${u.role}, scope: '${u.scope}', passwordHash: '${hash}' }`,
+      ),
+      'dispatcher:',
+      '  dedup: { default: { windowSec: 300, keys: [camera, type, zone, track] } }',
+      '',
+    ].join('\n'),
+  );
+  const gw = await buildGateway({
+    config: join(dir, 'gateway.yaml'),
+    roles: ['dispatch', 'wall'],
+    logger: createLogger({ level: 'warn', pretty: false }),
   });
-  cleanup.push(() => dispatcher.close());
-  await dispatcher.start();
-  const wall = createWall({
-    config: {
-      http: { host: '127.0.0.1', port: 0 },
-      auth: { sessionTtlMin: 60, loginAttempts: 5, loginWindowSec: 300 },
-      users,
-      timezone: 'Asia/Shanghai',
-    },
-    dataDir: dir,
-    redisUrl,
-    alerts: dispatcher.alerts,
-    cameras: directory,
-    grids: () => grids,
-    evidence: createEvidenceStore({ dir: join(dir, 'evidence') }),
-    typeInfos: () => [],
-    lifecycle: alertLifecycleTable(),
-    health: { ready: async () => ({ ready: true, checks: {} }), details: async () => ({}) },
-    metrics,
-    admin: { rejectedCameras: () => [], plugins: () => [] },
-    logger,
-  });
-  wallNotifier = wall.notifier;
-  cleanup.push(() => wall.close());
-  const { url } = await wall.start();
+  cleanup.push(() => gw.close());
+  const url = gw.url!;
   const tokens = new Map<string, string>();
   for (const u of users) {
     const res = await fetch(`${url}/api/v1/session`, {
@@ -265,18 +210,20 @@ async function measure(
 
   const total = Math.round(rate * seconds);
   const submitted = new Map<string, number>();
+  // Process CPU (every thread: server, dispatcher, the clients' worker): load-independent.
+  const cpu0 = process.cpuUsage();
   const t0 = Date.now();
   for (let i = 0; i < total; i++) {
     const due = t0 + (i * 1000) / rate;
     const wait = due - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const cam = cameras[i % cameras.length]!;
+    const cam = cameraIds[i % cameraIds.length]!;
     const now = Date.now();
     const track = `bench-${i}`;
     submitted.set(track, now);
-    await dispatcher.sink.submit({
+    await gw.dispatcher.sink.submit({
       id: `bench-${t0}-${i}`,
-      cameraId: cam.id,
+      cameraId: cam,
       type: 'illegal_parking',
       zoneId: null,
       score: 0.6,
@@ -290,6 +237,8 @@ async function measure(
   }
   const sendSec = (Date.now() - t0) / 1000;
   await new Promise((r) => setTimeout(r, 3_000)); // let the tail arrive
+  const cpu = process.cpuUsage(cpu0);
+  const cpuPerAlertUs = (cpu.user + cpu.system) / total;
   worker.postMessage({ kind: 'finish' });
   const { deliveries } = (await fromWorker('done')) as unknown as { deliveries: Delivery[] };
 
@@ -325,13 +274,20 @@ async function measure(
     `| alert created → last client in scope (${alertsSeen} alerts) | ${pct(perAlertLast, 50)} | ${pct(perAlertLast, 99)} | ${perAlertLast.at(-1)} |`,
     `| finding submitted (queue, dispatcher, relay) → last client in scope | ${pct(fromSubmit, 50)} | ${pct(fromSubmit, 99)} | ${fromSubmit.at(-1)} |`,
   ].join('\n');
-  const md = `${nClients} Socket.IO wall clients (${scopes.filter((s) => s === '330101').length} 东城区, ${scopes.filter((s) => s === '330102').length} 江南区, ${scopes.filter((s) => s === '330101002').length} 北山街道, ${scopes.filter((s) => s === '3301').length} city), one gateway process with the redis-streams adapter, real dispatcher (BullMQ) and embedded Redis; ${total} findings at ${rate}/s (sent in ${sendSec.toFixed(1)} s), each a new alert. Clients in a worker thread of the same process. Target: p99 ≤ 250 ms.
+  const md = `${nClients} Socket.IO wall clients (${scopes.filter((s) => s === '330101').length} 东城区, ${scopes.filter((s) => s === '330102').length} 江南区, ${scopes.filter((s) => s === '330101002').length} 北山街道, ${scopes.filter((s) => s === '3301').length} city), one gateway process built by \`buildGateway\` (roles dispatch + wall) with the redis-streams adapter, real dispatcher (BullMQ) and embedded Redis; ${total} findings at ${rate}/s (sent in ${sendSec.toFixed(1)} s), each a new alert. Clients in a worker thread of the same process. Target: p99 ≤ 250 ms.
 
 ${table}
 
+Process CPU per alert (user + system, all threads of the gateway process including the clients' worker thread; independent of machine load): **${cpuPerAlertUs.toFixed(0)} µs**.
+
 Alerts never seen by any client: ${lostAlerts}; deliveries missing to a client in scope: ${missing}; deliveries to a client out of scope: ${outOfScope}.
+
+Load average at the start: ${load0}; at the end: ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' / ')} (2 cores shared with the other helpers' jobs: compare the figures of one run).
 
 Command: \`npm run bench:wall -- --rate ${rate} --seconds ${seconds} --clients ${nClients}\``;
   console.log(md);
+  console.log(`cpu-per-alert-us ${cpuPerAlertUs.toFixed(0)}`);
   recordResults('wall', 'Wall: alert fan-out to 100 clients', md);
 }

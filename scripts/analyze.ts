@@ -49,7 +49,6 @@ function acceptingGrids(): GridIndex {
     lookup: () => null,
     get: info,
     path: (c) => [info(c)],
-    within: () => true,
     children: () => [],
     roots: () => [],
     search: () => [],

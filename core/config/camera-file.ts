@@ -8,7 +8,7 @@ import { findSelfIntersection, ringArea, type Pt } from '../geo/geometry.js';
 import { CameraSchema, type CameraConfig } from '../contracts/camera-schema.js';
 import { LIMITS, readConfigText } from './read-config-text.js';
 import { parseYamlConfig } from './yaml-config.js';
-import { formatPath, zodToInputIssues, type Locate, type PathKey } from './zod-issues.js';
+import { formatPath, issuePusher, zodToInputIssues, type Locate, type PathKey } from './zod-issues.js';
 
 export type ValidateCamera = (cam: CameraConfig) => InputIssue[];
 
@@ -70,15 +70,7 @@ function semanticIssues(
   const out: InputIssue[] = [];
   if (!raw || typeof raw !== 'object') return out;
   const cam = raw as Record<string, unknown>;
-  const add = (path: PathKey[], expected: string, found: string, message: string) =>
-    out.push({
-      source,
-      ...locate([...prefix, ...path]),
-      path: formatPath([...prefix, ...path]),
-      expected,
-      found,
-      message,
-    });
+  const add = issuePusher(source, locate, prefix, out);
   if (isCode(cam.gridCode) && !hasGrid(cam.gridCode)) {
     add(
       ['gridCode'],

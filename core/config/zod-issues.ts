@@ -184,6 +184,28 @@ export function zodToInputIssues(
   return out;
 }
 
+/**
+ * For the checks a schema cannot express (known grid codes, simple polygons, parents): pushes
+ * onto `out` an issue with the same source, position and dotted path zodToInputIssues gives.
+ */
+export function issuePusher(
+  source: string,
+  locate: Locate,
+  prefix: readonly PathKey[],
+  out: InputIssue[],
+): (path: readonly PathKey[], expected: string, found: string, message: string) => void {
+  return (path, expected, found, message) => {
+    out.push({
+      source,
+      ...locate([...prefix, ...path]),
+      path: formatPath([...prefix, ...path]),
+      expected,
+      found,
+      message,
+    });
+  };
+}
+
 /** The value at a zod path inside `input` (undefined when absent). */
 function valueAt(input: unknown, path: readonly PathKey[]): unknown {
   let v = input;

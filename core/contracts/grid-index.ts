@@ -17,8 +17,6 @@ export interface GridIndex {
   get(code: string): GridInfo | undefined;
   /** The grid and every ancestor, root (city) first. Empty for an unknown code. */
   path(code: string): GridInfo[];
-  /** True when `code` is `scope` or lies under it. */
-  within(code: string, scope: string): boolean;
   children(code: string): GridInfo[];
   roots(): GridInfo[];
   search(query: string, limit?: number): GridInfo[];

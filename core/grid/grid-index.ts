@@ -4,7 +4,7 @@ import { CODE_LENGTH, GRID_LEVELS, type GridLevel } from '../contracts/common-sc
 import { GridFeatureSchema } from '../contracts/grid-schema.js';
 import { createJsonLocator, jsonSyntaxPosition } from '../config/json-locate.js';
 import { LIMITS, readConfigText } from '../config/read-config-text.js';
-import { formatPath, zodToInputIssues, type Locate } from '../config/zod-issues.js';
+import { formatPath, issuePusher, zodToInputIssues, type Locate } from '../config/zod-issues.js';
 import type { GridIndex, GridInfo } from '../contracts/grid-index.js';
 import { ConfigError, type InputIssue } from '../errors.js';
 import { findSelfIntersection, pointInRing, ringArea, polygonContains, type Pt } from '../geo/geometry.js';
@@ -102,9 +102,6 @@ export function buildGridIndex(features: readonly GridFeatureInput[]): GridIndex
       return e && e.polygons.length ? e.polygons : undefined;
     },
     path,
-    within(code, scope) {
-      return path(code).some((g) => g.code === scope);
-    },
     children: (code) => [...(kids.get(code) ?? [])],
     roots: () => [...roots],
     search(query, limit = 20) {
@@ -160,15 +157,7 @@ export function validateGridData(
       return;
     }
     const p = r.data.properties;
-    const bad = (path: (string | number)[], expected: string, found: string, message: string) =>
-      issues.push({
-        source,
-        ...locate([...prefix, ...path]),
-        path: formatPath([...prefix, ...path]),
-        expected,
-        found,
-        message,
-      });
+    const bad = issuePusher(source, locate, prefix, issues);
     const before = issues.length;
     if (p.code.length !== CODE_LENGTH[p.level]) {
       bad(

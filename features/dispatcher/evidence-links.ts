@@ -3,7 +3,6 @@ import express, { type Router } from 'express';
 import type { Logger } from 'pino';
 import type { EvidenceStore } from '../../core/contracts/evidence-store.js';
 import { Codes, GridwatchError } from '../../core/errors.js';
-import type { ResolvedTarget } from './forwarder.js';
 
 /**
  * Evidence URLs in forwarded cases. The platform fetches them without a wall session, so each
@@ -13,23 +12,24 @@ import type { ResolvedTarget } from './forwarder.js';
  */
 export const EVIDENCE_LINK_TTL_SEC = 30 * 86_400;
 
+/** What signs a link: a forwarding target's id and resolved secret (forwarder.ts's ResolvedTarget). */
+export interface LinkSigner {
+  id: string;
+  secretValue: string;
+}
+
 function mac(secret: string, targetId: string, exp: number, rel: string): string {
   return createHmac('sha256', secret).update(`evidence.${targetId}.${exp}.${rel}`).digest('hex');
 }
 
-export function evidenceLink(
-  base: string,
-  rel: string,
-  t: Pick<ResolvedTarget, 'id' | 'secretValue'>,
-  expSec: number,
-): string {
+export function evidenceLink(base: string, rel: string, t: LinkSigner, expSec: number): string {
   const q = new URLSearchParams({ t: t.id, exp: String(expSec), sig: mac(t.secretValue, t.id, expSec, rel) });
   return `${base.replace(/\/+$/, '')}/evidence/${rel}?${q.toString()}`;
 }
 
 /** GET /:day/:file?t=&exp=&sig= — mount at /evidence. */
 export function createEvidenceRouter(opts: {
-  targets: readonly ResolvedTarget[];
+  targets: readonly LinkSigner[];
   evidence: EvidenceStore;
   clock: () => number;
   logger: Logger;

@@ -68,9 +68,6 @@ describe('grid lookup', () => {
       '441202001001003',
     ]);
     expect(idx.path('999')).toEqual([]);
-    expect(idx.within('441202001001003', '441202')).toBe(true);
-    expect(idx.within('441202001001003', '441203')).toBe(false);
-    expect(idx.within('4412', '4412')).toBe(true);
     expect(idx.children('441203001001').map((g) => g.code)).toEqual([
       '441203001001001',
       '441203001001002',

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { which } from '../../core/util/which.js';
-import { ARTIFACTS_DIR, MEDIA_DIR, mediaPath, vtestH264 } from './media.js';
+import { ARTIFACTS_DIR, MEDIA_DIR, mediaPath, vtestH264, x264JoinableArgs } from './media.js';
 
 /** Fails fast with a clear message when the machine lacks what the real-parts tests need. */
 export default function setup(): void {
@@ -14,27 +14,7 @@ export default function setup(): void {
   const src = mediaPath('vtest.avi');
   if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) {
     const tmp = join(ARTIFACTS_DIR, 'vtest.tmp.mp4');
-    execFileSync('ffmpeg', [
-      '-y',
-      '-loglevel',
-      'error',
-      '-i',
-      src,
-      '-an',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'veryfast',
-      '-pix_fmt',
-      'yuv420p',
-      '-g',
-      '20',
-      '-bf',
-      '0',
-      '-x264-params',
-      'repeat-headers=1',
-      tmp,
-    ]);
+    execFileSync('ffmpeg', ['-y', '-loglevel', 'error', '-i', src, '-an', ...x264JoinableArgs(20), tmp]);
     renameSync(tmp, out);
   }
 }

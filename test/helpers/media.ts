@@ -21,3 +21,25 @@ export function mediaPath(name: string): string {
 export function vtestH264(): string {
   return join(ARTIFACTS_DIR, 'vtest.mp4');
 }
+
+/**
+ * x264 arguments for test footage an RTSP client can join mid-stream: SPS/PPS repeated before
+ * every keyframe, no B-frames, a keyframe every `gop` frames (`fixed`: exactly, no scene cuts).
+ */
+export function x264JoinableArgs(gop: number, fixed = false): string[] {
+  return [
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-pix_fmt',
+    'yuv420p',
+    '-bf',
+    '0',
+    '-g',
+    String(gop),
+    ...(fixed ? ['-keyint_min', String(gop), '-sc_threshold', '0'] : []),
+    '-x264-params',
+    'repeat-headers=1',
+  ];
+}

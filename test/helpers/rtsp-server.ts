@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { freePort } from '../../core/util/free-port.js';
-import { ARTIFACTS_DIR } from './media.js';
+import { ARTIFACTS_DIR, x264JoinableArgs } from './media.js';
 
 const execFileP = promisify(execFile);
 const LAUNCHER = join(dirname(fileURLToPath(import.meta.url)), 'rtsp-server.py');
@@ -68,24 +68,7 @@ export async function prepareClip(clip: string, gopSec?: number): Promise<string
   const enc =
     codec === 'h264' && !gopSec
       ? ['-c:v', 'copy']
-      : [
-          '-c:v',
-          'libx264',
-          '-preset',
-          'veryfast',
-          '-pix_fmt',
-          'yuv420p',
-          '-bf',
-          '0',
-          '-g',
-          String(Math.max(1, Math.round(fps * (gopSec ?? 2)))),
-          '-keyint_min',
-          String(Math.max(1, Math.round(fps * (gopSec ?? 2)))),
-          '-sc_threshold',
-          '0',
-          '-x264-params',
-          'repeat-headers=1',
-        ];
+      : x264JoinableArgs(Math.max(1, Math.round(fps * (gopSec ?? 2))), true);
   await execFileP('ffmpeg', ['-y', '-loglevel', 'error', '-i', clip, '-an', ...enc, '-f', 'mpegts', tmp]);
   renameSync(tmp, out);
   return out;

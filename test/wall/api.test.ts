@@ -429,7 +429,11 @@ describe('documents and health', () => {
   it('serves healthz, readyz, metrics and security headers', async () => {
     expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${h.url}/readyz`);
-    expect(await ready.json()).toEqual({ status: 'ok', ready: true, checks: { redis: { ok: true } } });
+    expect(await ready.json()).toMatchObject({
+      status: 'ok',
+      ready: true,
+      checks: { redis: { ok: true }, config: { ok: true }, detectors: { ok: true }, evidence: { ok: true } },
+    });
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
     expect(metrics).toMatch(/gridwatch_wall_http_requests_total\{route="GET \/alerts",status="200"\} \d+/);
     expect(metrics).toMatch(/gridwatch_wall_sockets/);

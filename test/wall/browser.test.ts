@@ -70,7 +70,7 @@ describe('the wall in chromium', () => {
         }),
       )
       .toBe(768);
-    expect(await c.locator('.type-badge').innerText()).toContain('违停');
+    expect(await c.locator('.type-badge').innerText()).toContain('违章停车');
     expect(await c.locator('.gridpath').innerText()).toMatch(
       /东城区\s*›\s*东风街道\s*›\s*东风社区\s*›\s*东风社区第一网格/,
     );
@@ -233,7 +233,7 @@ describe('the wall in chromium', () => {
       'parking',
       '1.0.0',
       '已启用',
-      '违停',
+      '违章停车',
       '—',
     ]);
     expect(await plugins.nth(1).locator('td').nth(4).innerText()).toBe('检测插件清单无效');

@@ -81,7 +81,7 @@ describe('the grid map in chromium', () => {
     await page.locator(`.leaflet-marker-icon[data-alert="${first.id}"]`).focus();
     await page.keyboard.press('Enter');
     await page.locator('#detail:not([hidden])').waitFor();
-    expect(await page.locator('#detail-title').textContent()).toContain('违停');
+    expect(await page.locator('#detail-title').textContent()).toContain('违章停车');
     await page.keyboard.press('Escape');
     await page.locator('#detail').waitFor({ state: 'hidden' });
 

@@ -1,33 +1,27 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { CameraSchema } from '../../../core/contracts/camera-schema.js';
-import { resolveSecret } from '../../../core/config/resolve-secret.js';
 import type { Alert } from '../../../core/contracts/alert.js';
-import type { AlertNotifier, AlertService } from '../../../core/contracts/alert-service.js';
+import type { AlertService } from '../../../core/contracts/alert-service.js';
 import type { CameraDirectory } from '../../../core/contracts/camera-directory.js';
 import type { Finding, FindingTypeInfo } from '../../../core/contracts/finding.js';
 import type { GridIndex } from '../../../core/contracts/grid-index.js';
 import type { LoadedCamera } from '../../../core/contracts/loaded-camera.js';
-import { createEvidenceStore } from '../../../core/evidence/evidence-store.js';
-import { loadGridFile } from '../../../core/grid/grid-index.js';
-import { IngestConfigSchema } from '../../../features/ingest/ingest-config.js';
-import { createIngest, type Ingest } from '../../../features/ingest/ingest.js';
 import { createLogger } from '../../../core/logger.js';
-import { createMetricsRegistry } from '../../../core/metrics.js';
-import { alertLifecycleTable } from '../../../app/alert-lifecycle-table.js';
-import { createWall, type Wall } from '../../../features/wall/create-wall.js';
+import { BUILTIN_TYPES, buildGateway, type Gateway } from '../../../app/build-gateway.js';
+import { readPluginTypes, type PluginStatus } from '../../../features/detectors/index.js';
+import { EVENT_TYPE_INFOS } from '../../../features/events/event-schemas.js';
+import type { Ingest } from '../../../features/ingest/ingest.js';
+import type { Wall } from '../../../features/wall/create-wall.js';
 import { hashPassword } from '../../../features/wall/password-hash.js';
 import type { UserConfig } from '../../../features/wall/wall-config.js';
 import type { z } from 'zod';
-import {
-  DispatcherConfigSchema,
-  ForwardTargetSchema,
-} from '../../../features/dispatcher/dispatcher-config.js';
-import { createDispatcher, type Dispatcher } from '../../../features/dispatcher/dispatcher.js';
+import type { ForwardTargetSchema } from '../../../features/dispatcher/dispatcher-config.js';
+import type { Dispatcher } from '../../../features/dispatcher/dispatcher.js';
+import { idleDetectors } from '../../helpers/idle-detectors.js';
 import { startTestRedis } from '../../helpers/redis.js';
 import { ARTIFACTS_DIR, mediaPath, vtestH264 } from '../../helpers/media.js';
 import { startRtspServer, type RtspServer } from '../../helpers/rtsp-server.js';
@@ -45,13 +39,36 @@ export const USERS: Array<Omit<UserConfig, 'passwordHash'>> = [
   { username: 'chenjie', displayName: '陈杰', role: 'operator', scope: '330102' },
 ];
 
+/**
+ * The finding types the harness gateway serves, in the gateway's order: its built-in ones, the
+ * event kinds' and the plugin manifests' (each labelled once, where it is raised).
+ */
 export const TYPE_INFOS: FindingTypeInfo[] = [
-  { type: 'illegal_parking', zh: '违停', en: 'Illegal parking', color: '#f0883e' },
-  { type: 'street_vending', zh: '占道经营', en: 'Street vending', color: '#d2a8ff' },
-  { type: 'crowd_gathering', zh: '人员聚集', en: 'Crowd gathering', color: '#58a6ff' },
-  { type: 'road_obstruction', zh: '道路障碍', en: 'Road obstruction', color: '#e3b341' },
-  { type: 'fire_smoke', zh: '烟火', en: 'Fire or smoke', color: '#ff5c5c' },
-  { type: 'camera_offline', zh: '摄像头离线', en: 'Camera offline', color: '#8b949e' },
+  ...BUILTIN_TYPES,
+  ...EVENT_TYPE_INFOS,
+  ...(await readPluginTypes({ pluginDirs: [] }, process.cwd())),
+];
+
+/** Plugin status the admin page shows: one enabled, one whose manifest is broken (loader's shape). */
+const PLUGIN_STATUS: PluginStatus[] = [
+  {
+    name: 'parking',
+    version: '1.0.0',
+    dir: 'features/detectors/plugins/parking',
+    kind: 'rule',
+    status: 'enabled',
+    findingTypes: ['illegal_parking'],
+    error: null,
+  },
+  {
+    name: 'vending',
+    version: '0.3.0',
+    dir: 'features/detectors/plugins/vending',
+    kind: null,
+    status: 'disabled',
+    findingTypes: ['street_vending'],
+    error: { code: 'GW_PLUGIN_MANIFEST', message: 'gridwatch-plugin.json: entry missing', at: 0 },
+  },
 ];
 
 /** Real evidence frames: stills of vtest.avi (street scene with the parked van) as JPEG. */
@@ -95,86 +112,71 @@ export function logSink(): { stream: Writable; sink: LogSink } {
   return { stream, sink: { lines, text: () => lines.join('\n') } };
 }
 
-/** Camera entries as the config store would load them (plus `tiles` cameras for the split wall). */
-function loadedCameras(rtsp: RtspServer, dir: string, tiles = 0): LoadedCamera[] {
-  const entry = (line: number, raw: Record<string, unknown>): LoadedCamera => {
-    const c = CameraSchema.parse(raw);
-    return {
-      ...c,
-      file: 'cameras/wall-test.yaml',
-      line,
-      baseDir: dir,
-      wgs84: { lon: c.location.lon, lat: c.location.lat },
-    };
-  };
-  const zone = (gridCode?: string) => [
-    {
-      id: 'z1',
-      name: '禁停区',
-      polygon: [
-        [0.5, 0],
-        [1, 0],
-        [1, 0.5],
-        [0.5, 0.5],
-      ],
-      rules: ['illegal_parking'],
-      ...(gridCode ? { gridCode } : {}),
-    },
-  ];
-  const tileCams = Array.from({ length: tiles }, (_, i) => {
-    const n = String(i + 1).padStart(2, '0');
-    return entry(100 + i, {
-      id: `cam-tile-${n}`,
-      name: `东风街道视频点 ${n}`,
-      source: { kind: 'rtsp', url: rtsp.url(`tile${n}`) },
-      location: { lon: 120.02 + i * 0.001, lat: 30.02 },
-      gridCode: '330101001001001',
-      samplingIntervalSec: 30,
-    });
-  });
-  return [
-    entry(2, {
-      id: 'cam-df-01',
-      name: '东风路与解放路口',
-      source: { kind: 'rtsp', url: rtsp.url('df01') },
-      location: { lon: 120.02, lat: 30.02 },
-      gridCode: '330101001001001',
-      samplingIntervalSec: 10,
-      zones: zone(),
-    }),
-    entry(9, {
-      id: 'cam-df-02',
-      name: '东风菜市场北门',
-      source: { kind: 'rtsp', url: rtsp.url('df02') },
-      location: { lon: 120.07, lat: 30.02 },
-      gridCode: '330101001001002',
-      samplingIntervalSec: 10,
-      zones: zone(),
-    }),
-    // Points at a path the RTSP server does not serve: offline with a reason.
-    entry(16, {
-      id: 'cam-bs-01',
-      name: '北山公园南门',
-      source: { kind: 'rtsp', url: rtsp.url('no-such-stream') },
-      location: { lon: 120.02, lat: 30.22 },
-      gridCode: '330101002001001',
-      samplingIntervalSec: 10,
-      zones: zone(),
-    }),
-    entry(23, {
-      id: 'cam-bj-01',
-      name: '滨江大道观景台',
-      source: { kind: 'rtsp', url: rtsp.url('bj01') },
-      location: { lon: 120.22, lat: 30.02 },
-      gridCode: '330102001001001',
-      samplingIntervalSec: 10,
-      zones: zone(),
-    }),
-    ...tileCams,
-  ];
+const zoneYaml = `    zones:
+      - id: z1
+        name: 禁停区
+        polygon: [[0.5, 0], [1, 0], [1, 0.5], [0.5, 0.5]]
+        rules: [illegal_parking]
+`;
+const cameraYaml = (id: string, name: string, url: string, lon: number, lat: number, grid: string) =>
+  `  - id: ${id}
+    name: ${name}
+    source: { kind: rtsp, url: '${url}' }
+    location: { lon: ${lon}, lat: ${lat} }
+    gridCode: '${grid}'
+    samplingIntervalSec: 10
+${zoneYaml}`;
+
+/**
+ * The harness's camera files, written where gateway.yaml's `cameras.dirs` points (plus `tiles`
+ * cameras cam-tile-01… in 东风街道 for the split wall).
+ */
+async function writeCameraFiles(rtsp: RtspServer, dir: string, tiles = 0): Promise<void> {
+  await mkdir(join(dir, 'cameras'), { recursive: true });
+  await writeFile(
+    join(dir, 'cameras', 'wall-test.yaml'),
+    'cameras:\n' +
+      cameraYaml('cam-df-01', '东风路与解放路口', rtsp.url('df01'), 120.02, 30.02, '330101001001001') +
+      cameraYaml('cam-df-02', '东风菜市场北门', rtsp.url('df02'), 120.07, 30.02, '330101001001002') +
+      // Points at a path the RTSP server does not serve: offline with a reason.
+      cameraYaml('cam-bs-01', '北山公园南门', rtsp.url('no-such-stream'), 120.02, 30.22, '330101002001001') +
+      cameraYaml('cam-bj-01', '滨江大道观景台', rtsp.url('bj01'), 120.22, 30.02, '330102001001001') +
+      Array.from({ length: tiles }, (_, i) => {
+        const n = String(i + 1).padStart(2, '0');
+        return `  - id: cam-tile-${n}
+    name: 东风街道视频点 ${n}
+    source: { kind: rtsp, url: '${rtsp.url(`tile${n}`)}' }
+    location: { lon: ${(120.02 + i * 0.001).toFixed(3)}, lat: 30.02 }
+    gridCode: '330101001001001'
+    samplingIntervalSec: 30
+`;
+      }).join(''),
+  );
+  // A file with one camera the gateway rejects (its source URL, line 12), for the admin page.
+  await writeFile(
+    join(dir, 'cameras', 'east.yaml'),
+    [
+      '# East county: a camera that does not pass validation.',
+      '# The admin page lists it with file, line and field;',
+      '# the gateway runs every other camera as before.',
+      '#',
+      '# (Comment lines keep the bad URL on line 12.)',
+      '#',
+      'cameras:',
+      '  - id: cam-bad',
+      '    name: 东风路 坏地址',
+      '    source:',
+      '      kind: rtsp',
+      "      url: 'http://192.0.2.1/stream'",
+      '    location: { lon: 120.03, lat: 30.03 }',
+      '',
+    ].join('\n'),
+  );
 }
 
 export interface Harness {
+  /** The gateway under test, built by app/build-gateway.ts like production's. */
+  gateway: Gateway;
   url: string;
   /** The wall's data directory (holds wall-session.key). */
   dataDir: string;
@@ -213,13 +215,8 @@ export async function startHarness(
   const dir = await mkdtemp(join(tmpdir(), 'gw-wall-'));
   const { stream, sink } = logSink();
   const logger = createLogger({ level: opts.logLevel ?? 'debug', destination: stream });
-  const metrics = createMetricsRegistry({ defaultMetrics: false });
-  const { index: grids, issues } = await loadGridFile(GRID_FILE);
-  if (issues.length) throw new Error(`fixture grid file has issues: ${JSON.stringify(issues)}`);
-  const evidence = createEvidenceStore({ dir: join(dir, 'evidence') });
   const frames = evidenceFrames();
-  const users: UserConfig[] = [];
-  for (const u of USERS) users.push({ ...u, passwordHash: await hashPassword(PASSWORD) });
+  const hash = await hashPassword(PASSWORD);
   const rtsp = await startRtspServer({
     clips: { df01: vtestH264(), df02: vtestH264(), bj01: mediaPath('car-detection.mp4') },
     ...(opts.tileCameras
@@ -234,26 +231,36 @@ export async function startHarness(
         }
       : {}),
   });
-  const cameras = loadedCameras(rtsp, dir, opts.tileCameras);
+  await writeCameraFiles(rtsp, dir, opts.tileCameras);
+  const users = USERS.map(
+    (u) =>
+      `  - { username: ${u.username}, displayName: ${u.displayName}, role: ${u.role}, scope: '${u.scope}', passwordHash: '${hash}' }`,
+  );
+  await writeFile(
+    join(dir, 'gateway.yaml'),
+    [
+      'http: { host: 127.0.0.1, port: 0 }',
+      'dataDir: .',
+      'timezone: Asia/Shanghai',
+      'cameras: { dirs: [./cameras] }',
+      `grids: { file: ${JSON.stringify(GRID_FILE)} }`,
+      'auth: { sessionTtlMin: 60, loginAttempts: 5, loginWindowSec: 300 }',
+      'users:',
+      ...users,
+      // JSON is YAML: the settings as given, merged over the harness's dedup keys.
+      `dispatcher: ${JSON.stringify({
+        dedup: { default: { windowSec: 300, keys: ['camera', 'type', 'zone', 'track'] } },
+        ...opts.dispatcher,
+      })}`,
+      `forwarding: ${JSON.stringify(opts.forwarding ?? [])}`,
+      'ingest:',
+      '  liveView: { publicPath: /media, idleStopSec: 30, tokenTtlSec: 300 }',
+      '',
+    ].join('\n'),
+  );
 
-  // Alerts reach the wall through this tap, which also lets inject() wait for its alert.
+  // inject() and nextChange() wait on the alert changes the gateway relays to its wall.
   const waiters = new Map<string, (a: Alert) => void>();
-  let wall: Wall | null = null;
-  const notifier: AlertNotifier = {
-    alertChanged(a, kind) {
-      wall?.notifier.alertChanged(a, kind);
-      for (const key of [`track:${a.trackIds.join(',')}`, `id:${a.id}`]) {
-        const w = waiters.get(key);
-        if (w) {
-          waiters.delete(key);
-          w(a);
-        }
-      }
-    },
-    suppressionChanged(s, kind) {
-      wall?.notifier.suppressionChanged?.(s, kind);
-    },
-  };
   const waitFor = (key: string, what: string): Promise<Alert> =>
     new Promise((resolve, reject) => {
       const t = setTimeout(() => {
@@ -266,111 +273,58 @@ export async function startHarness(
       });
     });
 
-  const dispatcher = createDispatcher({
-    config: DispatcherConfigSchema.parse({
-      dedup: { default: { windowSec: 300, keys: ['camera', 'type', 'zone', 'track'] } },
-      ...opts.dispatcher,
-    }),
-    forwarding: (opts.forwarding ?? []).map((t) => ForwardTargetSchema.parse(t)),
-    redisUrl: redis.url,
-    grids: () => grids,
-    cameras: () => cameras,
-    typeInfo: (t) => TYPE_INFOS.find((x) => x.type === t),
-    notifier,
-    evidence,
-    publicUrl: 'http://127.0.0.1:1',
-    baseDir: dir,
-    retention: { alertsDays: 180, evidenceDays: 30, evidenceMaxMb: 1024 },
-    logger,
-    metrics,
-  });
-  await dispatcher.start();
-  const ingest = createIngest({
-    config: IngestConfigSchema.parse({
-      liveView: { publicPath: '/media', idleStopSec: 30, tokenTtlSec: 300 },
-    }),
-    timeZone: 'Asia/Shanghai',
-    logger,
-    metrics,
-    frameSize: { width: 320, height: 240 },
-    findingSink: dispatcher.sink,
-    evidence,
-    resolveSecret,
-  });
-  ingest.update(cameras);
-
-  wall = createWall({
-    config: {
-      http: { host: '127.0.0.1', port: 0 },
-      auth: { sessionTtlMin: 60, loginAttempts: 5, loginWindowSec: 300 },
-      users,
-      timezone: 'Asia/Shanghai',
-    },
-    dataDir: dir,
-    redisUrl: redis.url,
-    alerts: opts.wrapAlerts ? opts.wrapAlerts(dispatcher.alerts) : dispatcher.alerts,
-    cameras: ingest.directory,
-    grids: () => grids,
-    evidence,
-    typeInfos: () => TYPE_INFOS,
-    lifecycle: alertLifecycleTable(),
-    health: {
-      ready: async () => ({ ready: true, checks: { redis: { ok: true } } }),
-      details: async () => ({ ingest: ingest.stats() }),
-    },
-    metrics,
-    // As app/build-gateway.ts mounts them.
-    routers: [
-      { path: '/api/platform', router: dispatcher.callbackRouter },
-      { path: '/evidence', router: dispatcher.evidenceRouter },
-    ],
-    liveProxy: { path: '/media', origin: () => ingest.liveOrigin() },
-    admin: {
-      rejectedCameras: () => [
-        {
-          file: 'cameras/east.yaml',
-          cameraId: 'cam-bad',
-          errors: ['cameras/east.yaml:12 cameras[3].source.url: expected an rtsp:// URL'],
+  let gw: Gateway;
+  try {
+    gw = await buildGateway({
+      config: join(dir, 'gateway.yaml'),
+      roles: ['ingest', 'detect', 'dispatch', 'wall'],
+      redisUrl: redis.url,
+      logger,
+      seams: {
+        detectors: idleDetectors({ plugins: PLUGIN_STATUS }),
+        ...(opts.wrapAlerts ? { wallAlerts: opts.wrapAlerts } : {}),
+        observe: {
+          alertChanged(a) {
+            for (const key of [`track:${a.trackIds.join(',')}`, `id:${a.id}`]) {
+              const w = waiters.get(key);
+              if (w) {
+                waiters.delete(key);
+                w(a);
+              }
+            }
+          },
         },
-      ],
-      // Shaped like the plugin loader's status list.
-      plugins: () => [
-        {
-          name: 'parking',
-          version: '1.0.0',
-          dir: 'features/detectors/plugins/parking',
-          status: 'enabled',
-          findingTypes: ['illegal_parking'],
-          error: null,
-        },
-        {
-          name: 'vending',
-          version: '0.3.0',
-          dir: 'features/detectors/plugins/vending',
-          status: 'disabled',
-          findingTypes: ['street_vending'],
-          error: { code: 'GW_PLUGIN_MANIFEST', message: 'gridwatch-plugin.json: entry missing', at: 0 },
-        },
-      ],
-    },
-    logger,
-  });
-  const { url } = await wall.start();
+      },
+    });
+  } catch (err) {
+    await rtsp.close();
+    await redis.close();
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const { dispatcher, evidence } = gw;
+  const ingest = gw.ingest!;
+  const wall = gw.wall!;
+  const url = gw.url!;
   let seq = 0;
-  const w = wall;
 
   return {
+    gateway: gw,
     url,
     dataDir: dir,
     redisUrl: redis.url,
-    grids,
-    wall: w,
+    get grids() {
+      return gw.config.grids();
+    },
+    wall,
     alerts: dispatcher.alerts,
     cameras: ingest.directory,
     dispatcher,
     ingest,
     logs: sink,
-    cameraList: cameras,
+    get cameraList() {
+      return gw.config.cameras();
+    },
     async inject(p) {
       const at = p.at ?? Date.now();
       seq += 1;
@@ -407,9 +361,7 @@ export async function startHarness(
       return { token: body.token, csrf: body.csrfToken, cookie: `gw_session=${body.token}` };
     },
     async close() {
-      await w.close();
-      await ingest.close();
-      await dispatcher.close();
+      await gw.close();
       await rtsp.close();
       await redis.close();
       await rm(dir, { recursive: true, force: true });
