@@ -60,6 +60,34 @@ function ackError(raw: unknown): Ack<never> {
 }
 
 /**
+ * The redis-streams adapter subscribes on a duplicate of our client and drops the promise
+ * (adapter.js, SUBSCRIBE in util.js): a wall closed while that SUBSCRIBE is in flight gets an
+ * unhandled "Connection is closed" rejection, which ends the process. Handle it here: expected
+ * (debug) once the duplicate is closing, a warning otherwise, since the wall then gets no
+ * cross-process broadcasts.
+ */
+function handledSubscribe(redis: Redis, logger: Logger): Redis {
+  // The wall gives the adapter a client of its own (gw-wall-adapter), so patching its
+  // duplicate() touches nothing else.
+  const duplicate = redis.duplicate.bind(redis);
+  redis.duplicate = (...args: Parameters<Redis['duplicate']>) => {
+    const sub = duplicate(...args);
+    const subscribe = sub.subscribe.bind(sub) as (...a: unknown[]) => Promise<unknown>;
+    sub.subscribe = ((...a: unknown[]) => {
+      const p = subscribe(...a);
+      p.catch((err: unknown) => {
+        if (sub.status === 'end' || sub.status === 'close')
+          logger.debug({ err }, 'socket adapter subscribe ended by close');
+        else logger.warn({ err }, 'socket adapter subscribe failed: no cross-process broadcasts');
+      });
+      return p;
+    }) as Redis['subscribe'];
+    return sub;
+  };
+  return redis;
+}
+
+/**
  * Socket.IO for walls. Rooms by grid code: a socket joins the room of its scope (or a
  * narrower focus), and an alert is sent to the rooms of its grid and every ancestor, so the
  * room set does the scope check for broadcasts. The redis-streams adapter makes rooms and
@@ -81,7 +109,10 @@ export function createWallSocketServer(opts: {
   const { auth, alerts, logger } = opts;
   const io: WallServer = new Server(opts.httpServer, {
     serveClient: true,
-    adapter: createAdapter(opts.redis, { streamName: 'gw:wall:socket.io', maxLen: 50_000 }),
+    adapter: createAdapter(handledSubscribe(opts.redis, logger), {
+      streamName: 'gw:wall:socket.io',
+      maxLen: 50_000,
+    }),
     connectionStateRecovery: { maxDisconnectionDuration: opts.recoveryMs ?? 120_000, skipMiddlewares: false },
     maxHttpBufferSize: 64 * 1024,
     // Other upgrades (the live WebSocket streams) are answered by the wall's own upgrade handler,
