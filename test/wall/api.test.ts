@@ -207,6 +207,11 @@ describe('scope', () => {
     for (const r of refused) expect(r.status).toBe(403);
     const cams = (await call('GET', '/cameras', { token: b.token })).json as unknown as Array<{ id: string }>;
     expect(cams.map((c) => c.id)).toEqual(['cam-bj-01']);
+    // How it is sampled and why (features/ingest/mode-choice.ts), never its URL.
+    const cam = cams[0] as unknown as { ingest?: { mode: string; modeReason: string; intervalSec: number } };
+    expect(cam.ingest?.mode).toMatch(/^(pair|single|full|burst|snapshot)$/);
+    expect(cam.ingest?.modeReason.length).toBeGreaterThan(0);
+    expect(JSON.stringify(cams)).not.toMatch(/rtsp:|password/);
     const tree = (await call('GET', '/grids', { token: b.token })).json as { code: string };
     expect(tree.code).toBe('330102');
     const found = (await call('GET', `/grids/search?q=${encodeURIComponent('社区')}`, { token: b.token }))
