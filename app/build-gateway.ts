@@ -5,7 +5,7 @@
  * and its connections; shutdown runs in the reverse order of start-up.
  */
 import { mkdir } from 'node:fs/promises';
-import { join, resolve as resolvePath } from 'node:path';
+import { join, relative, resolve as resolvePath } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { Alert } from '../core/contracts/alert.js';
 import type {
@@ -480,7 +480,12 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
           { path: '/evidence', router: dispatcher.evidenceRouter },
         ],
         admin: {
-          rejectedCameras: () => store.rejected(),
+          // Paths as the operator wrote them (relative to gateway.yaml): a reply names no absolute path.
+          rejectedCameras: () =>
+            store.rejected().map((r) => {
+              const rel = relative(baseDir, r.file) || r.file;
+              return { ...r, file: rel, errors: r.errors.map((e) => e.split(r.file).join(rel)) };
+            }),
           plugins: () => det?.plugins.status() ?? [],
         },
         liveProxy: { path: mediaPath, origin: () => ing?.liveOrigin() ?? null },

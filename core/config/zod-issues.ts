@@ -109,13 +109,23 @@ export function expectedOf(issue: z.core.$ZodIssue): string {
   }
 }
 
+/**
+ * Whether an invalid_type issue is for an absent value. Without `reportInput` the issue has no
+ * `input` at all (a payload of the wrong type is not "missing"): zod's own message still says
+ * what it received.
+ */
+function missingValue(issue: z.core.$ZodIssue): boolean {
+  if ('input' in issue) return issue.input === undefined;
+  return /received undefined$/.test(issue.message);
+}
+
 /** A short problem statement for a zod issue ("too big", "wrong type"). */
 export function messageOf(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'unrecognized_keys':
       return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
     case 'invalid_type':
-      return issue.input === undefined ? 'required field is missing' : 'wrong type';
+      return missingValue(issue) ? 'required field is missing' : 'wrong type';
     case 'invalid_union':
       if ((issue as { note?: string }).note === 'No matching discriminator') return 'unknown kind';
       return 'wrong form';
