@@ -1,7 +1,11 @@
 /**
  * Imports a 雪亮工程 platform camera export (CSV) into camera YAML files.
  *
- *   npx tsx scripts/import-cameras.ts --csv export.csv --out config/cameras/imported [--batch 2026-11]
+ *   npx tsx scripts/import-cameras.ts --csv export.csv [--out config/cameras] [--config config/gateway.yaml] [--batch 2026-11]
+ *
+ * --out defaults to the first camera folder of the gateway config (cameras.dirs); another folder
+ * gets a warning, since the gateway reads only those folders (not their subfolders). Every
+ * imported camera lacks detectors and zones (the export has none): the report says so.
  *
  * Headers may be Chinese or English (设备编码/deviceId, 名称/name, RTSP地址/rtsp, ONVIF地址/onvif,
  * 用户名/user, 密码/password, 经度/lon, 纬度/lat, 坐标系/crs, 网格编码/gridCode, 标签/tags).
@@ -12,11 +16,13 @@
  * the exit code is 1 when any row was bad, 0 otherwise, 2 when the file cannot be read at all.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
+import { parse as parseYaml } from 'yaml';
 import { CameraSchema, type CameraFile } from '../core/contracts/camera-schema.js';
+import type { LocationCrs } from '../core/contracts/common-schema.js';
 import { firstInvalidUtf8 } from '../core/config/read-config-text.js';
 import { describeValue, expectedOf, messageOf } from '../core/config/zod-issues.js';
 import { formatIssue, type InputIssue } from '../core/errors.js';
@@ -46,7 +52,7 @@ const norm = (h: string) =>
     .toLowerCase()
     .replace(/[\s_-]/g, '');
 
-const CRS_ALIASES: Record<string, 'WGS84' | 'GCJ02' | 'BD09'> = {
+const CRS_ALIASES: Record<string, LocationCrs> = {
   '': 'WGS84',
   wgs84: 'WGS84',
   'wgs-84': 'WGS84',
@@ -59,6 +65,12 @@ const CRS_ALIASES: Record<string, 'WGS84' | 'GCJ02' | 'BD09'> = {
   bd09: 'BD09',
   'bd-09': 'BD09',
   百度: 'BD09',
+  // The national system (Tianditu); kept as CGCS2000, read as WGS84 (docs/integration.md).
+  cgcs2000: 'CGCS2000',
+  'cgcs-2000': 'CGCS2000',
+  国家2000: 'CGCS2000',
+  '2000国家大地坐标系': 'CGCS2000',
+  天地图: 'CGCS2000',
 };
 
 export interface ImportResult {
@@ -68,6 +80,21 @@ export interface ImportResult {
   envVars: { name: string; cameraId: string }[];
   encoding: 'utf-8' | 'gbk';
   rows: number;
+}
+
+/**
+ * The camera folders a gateway config reads (cameras.dirs, resolved against its folder), or
+ * null when the file cannot be read: only to check where imported files go.
+ */
+export function cameraDirsOf(configFile: string): string[] | null {
+  try {
+    const doc = parseYaml(readFileSync(configFile, 'utf8')) as { cameras?: { dirs?: unknown } } | null;
+    const dirs = doc?.cameras?.dirs;
+    if (!Array.isArray(dirs) || !dirs.every((d) => typeof d === 'string')) return null;
+    return dirs.map((d: string) => resolve(dirname(configFile), d));
+  } catch {
+    return null;
+  }
 }
 
 export function envVarFor(id: string): string {
@@ -208,7 +235,8 @@ export function importCamerasCsv(buf: Buffer, source: string, batch: string): Im
     const device = get('deviceId');
     const id = device.replace(/[^A-Za-z0-9_-]/g, '-');
     const crs = CRS_ALIASES[get('crs').toLowerCase()];
-    if (!crs) bad('crs', 'WGS84, GCJ02 or BD09', describeValue(get('crs')), 'unknown coordinate system');
+    if (!crs)
+      bad('crs', 'WGS84, GCJ02, BD09 or CGCS2000', describeValue(get('crs')), 'unknown coordinate system');
     const num = (f: Field) => {
       const v = get(f);
       const n = Number(v);
@@ -231,7 +259,19 @@ export function importCamerasCsv(buf: Buffer, source: string, batch: string): Im
       let url = rtsp;
       if (m) {
         const [u, p] = (m[2] ?? '').split(':');
-        if (!user && u) user = decodeURIComponent(u);
+        if (!user && u) {
+          try {
+            user = decodeURIComponent(u);
+          } catch {
+            // Only the user part is named: the password after it is never echoed.
+            bad(
+              'rtsp',
+              'a user name in valid percent-encoding',
+              describeValue(u),
+              'bad user name in the RTSP URL',
+            );
+          }
+        }
         if (p) hasPassword = true;
         url = `${m[1]}${m[3]}`;
       }
@@ -267,7 +307,9 @@ export function importCamerasCsv(buf: Buffer, source: string, batch: string): Im
       tags,
     };
     const r = CameraSchema.safeParse(cam, { reportInput: true });
-    if (!r.success && rowIssues.length === 0) {
+    if (!r.success) {
+      // Every problem of the row, once: a field already reported above is not reported again.
+      const reported = new Set(rowIssues.map((i) => i.path));
       const fieldOf: Record<string, Field> = {
         id: 'deviceId',
         deviceId: 'deviceId',
@@ -275,7 +317,7 @@ export function importCamerasCsv(buf: Buffer, source: string, batch: string): Im
         location: 'lon',
         gridCode: 'gridCode',
         tags: 'tags',
-        source: rtsp ? 'rtsp' : 'onvif',
+        source: onvif && !rtsp ? 'onvif' : 'rtsp',
         credentials: 'user',
       };
       for (const i of r.error.issues) {
@@ -288,6 +330,7 @@ export function importCamerasCsv(buf: Buffer, source: string, batch: string): Im
                 ? 'crs'
                 : 'lon'
             : (fieldOf[top] ?? 'name');
+        if (reported.has(colName(f))) continue;
         bad(
           f,
           expectedOf(i),
@@ -327,10 +370,19 @@ export function importCamerasCsv(buf: Buffer, source: string, batch: string): Im
 
 function main(): void {
   const { values } = parseArgs({
-    options: { csv: { type: 'string' }, out: { type: 'string' }, batch: { type: 'string' } },
+    options: {
+      csv: { type: 'string' },
+      out: { type: 'string' },
+      batch: { type: 'string' },
+      config: { type: 'string', default: 'config/gateway.yaml' },
+    },
   });
-  if (!values.csv || !values.out) {
-    process.stderr.write('usage: import-cameras --csv FILE --out DIR [--batch NAME]\n');
+  const watched = cameraDirsOf(resolve(values.config!));
+  const outDir = values.out ?? watched?.[0];
+  if (!values.csv || !outDir) {
+    process.stderr.write(
+      'usage: import-cameras --csv FILE [--out DIR] [--config gateway.yaml] [--batch NAME]\n',
+    );
     process.exit(2);
   }
   const csv = resolve(values.csv);
@@ -349,7 +401,18 @@ function main(): void {
     );
   for (const i of r.issues) process.stderr.write(`${formatIssue(i)}\n`);
   if (r.rows === 0 && r.issues.length) process.exit(2);
-  const out = resolve(values.out);
+  const out = resolve(outDir);
+  if (watched && !watched.includes(out)) {
+    // The gateway reads only the folders in cameras.dirs (not their subfolders).
+    process.stderr.write(
+      `warning: ${values.config} reads cameras from ${watched.map((d) => relative(process.cwd(), d) || '.').join(', ')} (cameras.dirs), not from ${relative(process.cwd(), out) || '.'}: ` +
+        `the gateway will not see these cameras. Use --out ${relative(process.cwd(), watched[0]!)} or add the folder to cameras.dirs.\n`,
+    );
+  } else if (!watched) {
+    process.stderr.write(
+      `warning: ${values.config} not readable: cannot check that the gateway reads ${relative(process.cwd(), out) || '.'} (cameras.dirs)\n`,
+    );
+  }
   mkdirSync(out, { recursive: true });
   const safeBatch = batch.replace(/[^\p{L}\p{N}_.-]/gu, '-');
   r.files.forEach((f, i) => {
@@ -367,6 +430,12 @@ function main(): void {
   process.stdout.write(
     `imported ${good} camera(s) into ${r.files.length} file(s) in ${out}; ${badRows} bad row(s)\n`,
   );
+  if (good > 0) {
+    // The export has no rules: the cameras stream and show on the wall but raise no alert.
+    process.stderr.write(
+      `warning: ${good} imported camera(s) have no detectors and no zones: they raise no alert until you add detectors: and zones: (docs/cameras.md)\n`,
+    );
+  }
   if (r.envVars.length) {
     process.stdout.write(
       `set ${r.envVars.length} password variable(s) before starting the gateway:\n${r.envVars.map((e) => `  ${e.name}`).join('\n')}\n`,

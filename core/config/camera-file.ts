@@ -6,6 +6,7 @@ import type { LoadedCamera } from '../contracts/loaded-camera.js';
 import type { InputIssue } from '../errors.js';
 import { findSelfIntersection, ringArea, type Pt } from '../geo/geometry.js';
 import { CameraSchema, type CameraConfig } from '../contracts/camera-schema.js';
+import type { LocationCrs } from '../contracts/common-schema.js';
 import { LIMITS, readConfigText } from './read-config-text.js';
 import { parseYamlConfig } from './yaml-config.js';
 import { formatPath, issuePusher, zodToInputIssues, type Locate, type PathKey } from './zod-issues.js';
@@ -43,8 +44,10 @@ const gcoord: Gcoord =
 
 const CRS = { WGS84: gcoord.WGS84, GCJ02: gcoord.GCJ02, BD09: gcoord.BD09 } as const;
 
-export function toWgs84(lon: number, lat: number, crs: keyof typeof CRS): { lon: number; lat: number } {
-  if (crs === 'WGS84') return { lon, lat };
+export function toWgs84(lon: number, lat: number, crs: LocationCrs): { lon: number; lat: number } {
+  // CGCS2000 and WGS-84 differ by centimetres at the epoch of any camera survey, far below what a
+  // camera position needs (a documented approximation, docs/integration.md): no transform.
+  if (crs === 'WGS84' || crs === 'CGCS2000') return { lon, lat };
   const [x, y] = gcoord.transform([lon, lat], CRS[crs], gcoord.WGS84);
   return { lon: x, lat: y };
 }

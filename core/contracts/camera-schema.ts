@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CrsSchema, GridCodeSchema, SecretRefSchema } from './common-schema.js';
+import { GridCodeSchema, LocationCrsSchema, SecretRefSchema } from './common-schema.js';
 
 const NO_USERINFO = (u: string) => !/^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*@/i.test(u);
 const userinfoCheck = {
@@ -140,7 +140,7 @@ export const CameraSchema = z
       .strictObject({
         lon: z.number().min(73).max(136).describe('Longitude (China spans 73°E to 136°E)'),
         lat: z.number().min(3).max(54).describe('Latitude (China spans 3°N to 54°N)'),
-        crs: CrsSchema.default('WGS84'),
+        crs: LocationCrsSchema.default('WGS84'),
       })
       .describe('Where the camera stands; converted to WGS84 internally'),
     gridCode: GridCodeSchema.optional().describe(

@@ -31,6 +31,18 @@ export const CrsSchema = z
   );
 export type Crs = z.infer<typeof CrsSchema>;
 
+/**
+ * What a camera position may be given in: the systems above and CGCS2000 (国家2000, what
+ * Tianditu uses), read as WGS84: the two differ by centimetres, far below what a camera
+ * position needs (a documented approximation, docs/integration.md).
+ */
+export const LocationCrsSchema = z
+  .enum([...CrsSchema.options, 'CGCS2000'])
+  .describe(
+    'Coordinate system of a camera position: WGS84 (GPS), GCJ02 (国测局, AMap/Tencent), BD09 (Baidu), CGCS2000 (国家2000, Tianditu; read as WGS84)',
+  );
+export type LocationCrs = z.infer<typeof LocationCrsSchema>;
+
 export const DurationSecSchema = z
   .number()
   .positive()

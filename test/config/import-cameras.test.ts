@@ -15,10 +15,12 @@ const SCRIPT = join(REPO_ROOT, 'scripts', 'import-cameras.ts');
 
 async function importCsv(
   csv: string,
-  out: string,
+  out: string | null,
+  extra: string[] = [],
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(TSX, [SCRIPT, '--csv', csv, '--out', out, '--batch', '2026-11'], { cwd: REPO_ROOT });
+    const args = [SCRIPT, '--csv', csv, ...(out ? ['--out', out] : []), '--batch', '2026-11', ...extra];
+    const r = await run(TSX, args, { cwd: REPO_ROOT });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -51,9 +53,13 @@ describe('import-cameras', () => {
     const out = join(dir, 'out');
     const r = await importCsv(csv, out);
     expect(r.code).toBe(1);
-    expect(r.stderr.trim().split('\n')).toEqual([
+    const problems = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('warning:'));
+    expect(problems).toEqual([
       `${csv}:3:6 经度: longitude is not a number (expected a number, found "abc")`,
-      `${csv}:4:8 坐标系: unknown coordinate system (expected WGS84, GCJ02 or BD09, found "MARS")`,
+      `${csv}:4:8 坐标系: unknown coordinate system (expected WGS84, GCJ02, BD09 or CGCS2000, found "MARS")`,
       `${csv}:7:1 设备编码: duplicate device code (first on line 2) (expected a device code unique in the file, found 44120200001310000001)`,
       `${csv}:8:3 RTSP地址: no video source (expected an RTSP URL or an ONVIF address, found both empty)`,
       `${csv}:9:9 网格编码: wrong format (expected a division or grid code of 4, 6, 9, 12 or 15 digits, found "12345")`,
@@ -105,8 +111,8 @@ describe('import-cameras', () => {
     const csv = join(dir, 'gbk.csv');
     await writeFile(csv, gbk);
     const r = await importCsv(csv, join(dir, 'out-gbk'));
-    expect(r.stderr).toBe(
-      `${csv}: not UTF-8; decoded as GBK (a Windows export). Save as UTF-8 to silence this.\n`,
+    expect(r.stderr.split('\n')[0]).toBe(
+      `${csv}: not UTF-8; decoded as GBK (a Windows export). Save as UTF-8 to silence this.`,
     );
     expect(r.code).toBe(0);
     const yaml = await readFile(join(dir, 'out-gbk', '2026-11-001.yaml'), 'utf8');
@@ -122,6 +128,87 @@ describe('import-cameras', () => {
     expect(r.stderr).toContain(`${csv}:1 deviceId: required column deviceId is missing`);
     expect(r.stderr).toContain(`${csv}:1 lat: required column lat is missing`);
     expect(r.stderr).toContain(`${csv}:1 rtsp: required column rtsp is missing`);
+  });
+});
+
+describe('import-cameras for an integrator (issue 13, item 6)', () => {
+  async function configWith(dirs: string[]): Promise<string> {
+    const cfgDir = await mkdtemp(join(dir, 'cfg-'));
+    await writeFile(join(cfgDir, 'gateway.yaml'), `cameras: { dirs: [${dirs.join(', ')}] }\n`);
+    return join(cfgDir, 'gateway.yaml');
+  }
+
+  it('without --out writes into the first folder the gateway reads; says the cameras have no rules', async () => {
+    const cfg = await configWith(['./cameras']);
+    const csv = join(dir, 'default-out.csv');
+    await writeFile(csv, `${HEADER}\n${ROWS[0]}\n`);
+    const r = await importCsv(csv, null, ['--config', cfg]);
+    expect(r.code).toBe(0);
+    expect(await readdir(join(dir, cfg.split('/').at(-2)!, 'cameras'))).toEqual(['2026-11-001.yaml']);
+    expect(r.stderr).not.toContain('will not see');
+    expect(r.stderr).toContain('1 imported camera(s) have no detectors and no zones');
+  });
+
+  it('warns when --out is a folder the gateway does not read (a subfolder of cameras.dirs)', async () => {
+    const cfg = await configWith(['./cameras']);
+    const csv = join(dir, 'sub-out.csv');
+    await writeFile(csv, `${HEADER}\n${ROWS[0]}\n`);
+    const sub = join(dir, cfg.split('/').at(-2)!, 'cameras', 'imported');
+    const r = await importCsv(csv, sub, ['--config', cfg]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      /warning: .*reads cameras from .*cameras \(cameras\.dirs\), not from .*cameras\/imported: the gateway will not see these cameras/,
+    );
+    // The same folder as cameras.dirs: no warning.
+    const same = await importCsv(csv, join(dir, cfg.split('/').at(-2)!, 'cameras'), ['--config', cfg]);
+    expect(same.stderr).not.toContain('will not see');
+  });
+
+  it('accepts CGCS2000 (read as WGS84), reports every error of a row, and a bad user escape without the password', async () => {
+    const csv = join(dir, 'many.csv');
+    await writeFile(
+      csv,
+      [
+        HEADER,
+        '44120200001310000011,国家2000,rtsp://10.1.2.3/ch1,,,112.15,23.1,CGCS2000,441202001001002,',
+        '44120200001310000012,天地图,rtsp://10.1.2.3/ch2,,,112.15,23.1,国家2000,,',
+        // Three problems in one row: longitude, latitude and grid code.
+        '44120200001310000013,三处错误,rtsp://10.1.2.3/ch3,,,abc,95,WGS84,12345,',
+        '44120200001310000014,坏转义,rtsp://%ZZ:Pw-Escape-9@10.1.2.3/ch4,,,112.15,23.1,,,',
+      ].join('\n'),
+    );
+    const r = await importCsv(csv, join(dir, 'out-many'));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('imported 2 camera(s)');
+    const yaml = await readFile(join(dir, 'out-many', '2026-11-001.yaml'), 'utf8');
+    expect(yaml).toContain('crs: CGCS2000');
+    const lines = r.stderr.split('\n');
+    expect(lines.filter((l) => l.startsWith(`${csv}:4:`)).map((l) => l.split(' ')[1])).toEqual([
+      '经度:',
+      '纬度:',
+      '网格编码:',
+    ]);
+    expect(lines.find((l) => l.startsWith(`${csv}:5:`))).toContain('bad user name in the RTSP URL');
+    expect(r.stderr).not.toContain('Pw-Escape-9');
+    // The gateway reads CGCS2000 positions as WGS84, unchanged.
+    const cfg = await makeConfigDir({ cameras: { 'imported.yaml': yaml } });
+    const store = createGatewayConfigStore({
+      gatewayFile: cfg.gatewayFile,
+      logger: captureLogger().logger,
+      metrics: createMetricsRegistry({ defaultMetrics: false }),
+      watch: false,
+    });
+    try {
+      await store.load();
+      const cams = store.cameras();
+      expect(cams.map((c) => [c.id, c.location.crs, c.wgs84])).toEqual([
+        ['44120200001310000011', 'CGCS2000', { lon: 112.15, lat: 23.1 }],
+        ['44120200001310000012', 'CGCS2000', { lon: 112.15, lat: 23.1 }],
+      ]);
+    } finally {
+      await store.close();
+      await cfg.cleanup();
+    }
   });
 });
 

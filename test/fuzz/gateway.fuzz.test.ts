@@ -402,7 +402,7 @@ describe('fuzz against a running gateway', () => {
                   ack.error?.message?.includes(m),
                 )
               )
-                fail(`${what} → says ${k} is missing: ${ack.error.message}`);
+                fail(`${what} → says ${k} is missing: ${ack.error?.message}`);
             const l = leak(JSON.stringify(ack), [gw.dir]);
             if (l) {
               tally.leaks++;
