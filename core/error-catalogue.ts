@@ -253,6 +253,12 @@ export const ERROR_CATALOGUE = {
     en: 'Invalid evidence path',
     doc: 'An evidence path tried to leave the evidence directory or was malformed.',
   },
+  GW_EVIDENCE_UNWRITABLE: {
+    status: 503,
+    zh: '证据存储不可写',
+    en: 'Evidence store not writable',
+    doc: 'Evidence images cannot be written (the errno says why: EACCES, ENOSPC, ENOTDIR, EROFS). Alerts are still raised, without evidence images; readiness shows the evidence check degraded until a write succeeds again. Fix the permissions or free space of the data directory.',
+  },
   GW_FORBIDDEN: {
     status: 403,
     zh: '超出您的管辖范围或权限',

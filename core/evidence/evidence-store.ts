@@ -166,7 +166,7 @@ export function createEvidenceStore(opts: FsEvidenceStoreOptions): ManagedEviden
         ? { ok: true, detail: 'evidence store writable' }
         : {
             ok: false,
-            detail: `evidence store not writable (${state.lastError ?? 'error'}): alerts are raised without evidence images`,
+            detail: `${Codes.GW_EVIDENCE_UNWRITABLE}: evidence store not writable (${state.lastError ?? 'error'}): alerts are raised without evidence images`,
           };
     },
   };

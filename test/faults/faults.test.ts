@@ -2,8 +2,9 @@
  * Fault suite (issue 14, item 10; `npm run test:faults`): each fault that can be made on this
  * machine, with real parts (a supervised redis-server, BullMQ, the dispatcher, an HTTP grid
  * platform, dispatcher processes), asserting 0 findings lost and 0 duplicate alerts and
- * printing the counts. Not here yet (need parts this suite does not start): RTSP server flap,
- * ffmpeg killed/stopped, detector hang, node killed in a cluster, evidence store unwritable.
+ * printing the counts. Camera-side faults (RTSP server flap, ffmpeg killed and stopped, evidence
+ * store unwritable) are in camera-faults.test.ts. Not here yet: detector hang, node killed in a
+ * cluster.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
