@@ -277,6 +277,12 @@ export const ERROR_CATALOGUE = {
     en: 'Inference failed',
     doc: 'The model raised an error on a frame; the frame is skipped and the worker keeps running.',
   },
+  GW_INFERENCE_HUNG: {
+    status: 503,
+    zh: '识别进程无响应',
+    en: 'Inference worker hung',
+    doc: 'An inference worker did not finish a frame within the job timeout (30 s; a model stuck in a loop, a wedged backend): it is terminated and restarted, the frame is skipped, and the pool health shows this code as its last error until the next one.',
+  },
   GW_INFERENCE_WORKER_DIED: {
     status: 503,
     zh: '识别进程异常退出',

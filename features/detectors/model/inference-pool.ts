@@ -81,6 +81,12 @@ export interface InferencePoolOptions {
   iouThreshold?: number;
   /** Cameras waiting at most; beyond it the longest-waiting camera's frame is dropped. */
   maxQueue?: number;
+  /**
+   * A job not answered within this is a hung worker (a model in a loop, a wedged backend): the
+   * worker is terminated and restarted, the job fails with GW_INFERENCE_HUNG. Default 30 s,
+   * some hundred times a normal inference.
+   */
+  jobTimeoutMs?: number;
 }
 
 interface Pending {
@@ -98,6 +104,10 @@ interface Slot {
   startFailures: number;
   job: (Pending & { id: number }) | null;
   closing: boolean;
+  /** Fires when the job in flight has taken longer than jobTimeoutMs. */
+  timer: NodeJS.Timeout | null;
+  /** Set when the watchdog terminated the worker: its exit is a hang, not a crash. */
+  hung: boolean;
 }
 
 /**
@@ -109,6 +119,7 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
   const log = opts.logger.child({ component: 'inference-pool' });
   const n = opts.workers === 'auto' ? Math.max(1, availableParallelism()) : opts.workers;
   const maxQueue = opts.maxQueue ?? 1_000;
+  const jobTimeoutMs = opts.jobTimeoutMs ?? 30_000;
   const reg = opts.metrics;
   const modelCfg = opts.model ?? DetectorsConfigSchema.parse({}).model;
   const defaultModel = modelCfg.plugin;
@@ -164,6 +175,11 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
   const mRestarts = new Counter({
     name: 'gridwatch_detector_worker_restarts_total',
     help: 'Inference workers restarted after dying',
+    registers: [reg],
+  });
+  const mHung = new Counter({
+    name: 'gridwatch_detector_worker_hung_total',
+    help: 'Inference workers terminated for not finishing a frame within the job timeout',
     registers: [reg],
   });
   new Gauge({
@@ -236,14 +252,26 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
     slot.ready = false;
     const job = slot.job;
     slot.job = null;
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = null;
+    const hung = slot.hung;
+    slot.hung = false;
     if (job) {
       busyCameras.delete(job.req.cameraId);
-      job.reject(
-        new GridwatchError(
-          Codes.GW_INFERENCE_WORKER_DIED,
-          `inference worker ${slot.index} exited (code ${code}) during a job`,
-        ),
-      );
+      // Terminated by close(): the frame is dropped like the queued ones, not a failure.
+      if (closed) job.resolve({ status: 'dropped' });
+      else
+        job.reject(
+          hung
+            ? new GridwatchError(
+                Codes.GW_INFERENCE_HUNG,
+                `inference worker ${slot.index} did not finish a frame of camera ${job.req.cameraId} within ${jobTimeoutMs} ms; restarted`,
+              )
+            : new GridwatchError(
+                Codes.GW_INFERENCE_WORKER_DIED,
+                `inference worker ${slot.index} exited (code ${code}) during a job`,
+              ),
+        );
     }
     if (closed || slot.closing) return;
     if (!wasReady && ++slot.startFailures >= 3) {
@@ -307,6 +335,8 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
     const job = slot.job;
     if (!job || job.id !== m.id) return;
     slot.job = null;
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = null;
     busyCameras.delete(job.req.cameraId);
     if (m.type === 'error') {
       lastError = m.message;
@@ -377,11 +407,33 @@ export function createInferencePool(opts: InferencePoolOptions): InferencePool {
       const transfer =
         buf instanceof ArrayBuffer && buf.byteLength === picked.req.rgb.byteLength ? [buf] : [];
       slot.worker.postMessage(msg, transfer);
+      const w = slot.worker;
+      slot.timer = setTimeout(() => {
+        if (slot.worker !== w || slot.job?.id !== id) return;
+        slot.hung = true;
+        lastError = `${Codes.GW_INFERENCE_HUNG}: worker ${slot.index} gave no answer within ${jobTimeoutMs} ms (camera ${picked.req.cameraId})`;
+        mHung.inc();
+        log.warn(
+          { worker: slot.index, cameraId: picked.req.cameraId, timeoutMs: jobTimeoutMs },
+          'inference worker hung; terminating and restarting it',
+        );
+        void w.terminate();
+      }, jobTimeoutMs);
+      slot.timer.unref();
     }
   }
 
   for (let i = 0; i < n; i++)
-    slots.push({ index: i, worker: null, ready: false, startFailures: 0, job: null, closing: false });
+    slots.push({
+      index: i,
+      worker: null,
+      ready: false,
+      startFailures: 0,
+      job: null,
+      closing: false,
+      timer: null,
+      hung: false,
+    });
   void pluginsReady.then(
     () => {
       if (closed) return;
