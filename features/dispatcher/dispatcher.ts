@@ -51,6 +51,7 @@ import {
 } from '../../core/redis/redis-client.js';
 import { redisOptionsFromUrl } from '../../core/redis/redis-url.js';
 import { createRechecker } from './recheck.js';
+import { createRedisOutageLog } from '../../core/redis/redis-outage-log.js';
 import { clusterPrefix, redisKeys } from './redis-keys.js';
 import { sweepAlerts, sweepEvidence, type RetentionConfig } from './retention.js';
 
@@ -145,6 +146,8 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
   const prefix = cluster ? clusterPrefix(config.prefix) : config.prefix;
   const keys = redisKeys(prefix);
   const redisOpts = redisOptionsFromUrl(o.redisUrl, o.redisOptions);
+  // One line per outage for every connection of the dispatcher, not one per failed reconnect.
+  const outage = createRedisOutageLog({ logger, what: 'dispatcher' });
   const redis: RedisClient = cluster
     ? createRedisClient({ url: o.redisUrl, cluster, top: { enableAutoPipelining: true } })
     : new Redis({ maxRetriesPerRequest: 3, ...redisOpts, enableAutoPipelining: true });
@@ -154,9 +157,10 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
   const bullClient = cluster
     ? createRedisClient({ url: o.redisUrl, cluster, extra: { maxRetriesPerRequest: null } })
     : null;
-  bullClient?.on('error', (err) => logger.error({ err }, 'queue redis connection error'));
+  bullClient?.on('error', (err) => outage.error(err, {}, 'queue redis connection error'));
   const connection = bullClient ?? (redisOpts as ConnectionOptions);
-  redis.on('error', (err) => logger.error({ err }, 'redis connection error'));
+  redis.on('error', (err) => outage.error(err, {}, 'redis connection error'));
+  redis.on('ready', () => outage.recovered());
 
   const targets: ResolvedTarget[] = o.forwarding.map((t) => ({
     ...t,
@@ -166,7 +170,7 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
     QUEUE_NAMES.map((k) => [k, new Queue(k, { connection, prefix })]),
   ) as unknown as TypedQueues;
   for (const q of Object.values(queues) as Queue[])
-    q.on('error', (err) => logger.error({ err, queue: q.name }, 'queue error'));
+    q.on('error', (err) => outage.error(err, { queue: q.name }, 'queue error'));
   const jobs = createJobProducer(queues);
 
   const failed = new Counter({
@@ -328,7 +332,7 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
       maxStalledCount: 5,
       settings: { backoffStrategy: (attemptsMade: number) => forwarder.backoff(attemptsMade) },
     });
-    w.on('error', (err) => logger.error({ err, queue: k }, 'worker error'));
+    w.on('error', (err) => outage.error(err, { queue: k }, 'worker error'));
     w.on('failed', (job, err) => {
       // Findings and refused payloads are counted by code where they fail; the rest here.
       if (k !== 'findings' && err instanceof UnrecoverableError && !(err instanceof RefusedJobError))
@@ -374,7 +378,7 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
           ...(cluster ? { cluster } : {}),
           extra: { maxRetriesPerRequest: null },
         });
-        conn.on('error', (err) => logger.error({ err }, 'relay redis connection error'));
+        conn.on('error', (err) => outage.error(err, {}, 'relay redis connection error'));
         relay = createAlertRelay({
           redis: conn,
           stream: keys.events,
@@ -434,6 +438,7 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
     },
     close() {
       closing ??= (async () => {
+        outage.close();
         // Findings already accepted by submit() reach the queue before it closes.
         await sink.close();
         const results = await Promise.allSettled([...workers.map((w) => w.close()), relay?.close()]);

@@ -15,6 +15,7 @@ import type { FindingTypeInfo } from '../../core/contracts/finding.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
 import { ClosedError, Codes, GridwatchError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { createRedisOutageLog, type RedisOutageLog } from '../../core/redis/redis-outage-log.js';
 import { createHealthRouter, type HealthSources } from './health-router.js';
 import { createWallAuth, loadSessionSecret, type WallAuth } from './auth.js';
 import type { AlertLifecycleTable } from './api-schemas.js';
@@ -78,9 +79,10 @@ export interface Wall {
   close(): Promise<void>;
 }
 
-function redisClient(url: string, extra: RedisOptions, logger: Logger, name: string): Redis {
+function redisClient(url: string, extra: RedisOptions, outage: RedisOutageLog, name: string): Redis {
   const r = new Redis(url, { maxRetriesPerRequest: 3, ...extra, lazyConnect: false, connectionName: name });
-  r.on('error', (err) => logger.warn({ err, client: name }, 'redis client error'));
+  r.on('error', (err) => outage.error(err, { client: name }, 'redis client error'));
+  r.on('ready', () => outage.recovered());
   return r;
 }
 
@@ -122,8 +124,10 @@ export function createWall(opts: WallOptions): Wall {
   });
   if (issues.length) throw new ConfigError('wall users', issues);
 
-  const redis = redisClient(opts.redisUrl, opts.redisOptions ?? {}, logger, 'gw-wall');
-  const adapterRedis = redisClient(opts.redisUrl, opts.redisOptions ?? {}, logger, 'gw-wall-adapter');
+  // One line per outage (and a periodic summary), not one per failed reconnect of each client.
+  const outage = createRedisOutageLog({ logger, what: 'wall' });
+  const redis = redisClient(opts.redisUrl, opts.redisOptions ?? {}, outage, 'gw-wall');
+  const adapterRedis = redisClient(opts.redisUrl, opts.redisOptions ?? {}, outage, 'gw-wall-adapter');
   const app = express();
   app.disable('x-powered-by');
   // Production behaviour whatever NODE_ENV says: Express's fallback handler never shows a
@@ -319,6 +323,7 @@ export function createWall(opts: WallOptions): Wall {
     },
     close() {
       closed ??= (async () => {
+        outage.close();
         if (started) await started.catch((err: unknown) => logger.warn({ err }, 'wall had failed to start'));
         await sockets?.close();
         liveWs?.close();

@@ -1,0 +1,90 @@
+/**
+ * Redis permanently down under a running gateway (issue 14, items 1 and 10): the log gets one
+ * error line per component when the outage starts (not one per failed reconnect or command,
+ * which was ~25 a second), and SIGTERM still ends the process within the shutdown bound, with
+ * exit code 1 and a line saying the bound was hit.
+ */
+import { spawn } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../helpers/media.js';
+import { startTestRedis } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gw-outage-'));
+  await mkdir(join(dir, 'cameras'));
+  await copyFile(
+    new URL('../wall/fixtures/grids.geojson', import.meta.url).pathname,
+    join(dir, 'grids.geojson'),
+  );
+  await writeFile(
+    join(dir, 'gateway.yaml'),
+    'http: { host: 127.0.0.1, port: 0 }\ndataDir: ./var\ncameras: { dirs: [./cameras] }\ngrids: { file: ./grids.geojson }\n',
+  );
+});
+afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+const lines = (text: string) =>
+  text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { level: number; msg: string; time: number });
+
+describe('Redis permanently down', () => {
+  it('one error line per component for the whole outage; SIGTERM exits 1 within the bound', async () => {
+    const redis = await startTestRedis();
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'app/main.ts',
+        '--config',
+        join(dir, 'gateway.yaml'),
+        '--roles',
+        'dispatch,wall',
+        '--redis',
+        redis.url,
+      ],
+      {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, GRIDWATCH_LOG_LEVEL: 'info' },
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      await waitFor('the gateway running', () => out.includes('gridwatch is running'), 60_000);
+      await redis.close();
+      const downAt = Date.now();
+      await waitFor(
+        'both components report the outage',
+        () => out.includes('dispatcher: Redis unreachable') && out.includes('wall: Redis unreachable'),
+        30_000,
+      );
+      // Several seconds of reconnect attempts by ~12 clients, queues and workers.
+      await new Promise((r) => setTimeout(r, 4_000));
+      const during = lines(out).filter((l) => l.time >= downAt - 500 && l.level >= 40);
+      console.log(
+        `\nredis outage: ${during.length} warn/error lines in ${Math.round((Date.now() - downAt) / 1000)} s of outage\n`,
+      );
+      expect(during.map((l) => l.msg)).toEqual([
+        expect.stringMatching(/^(dispatcher|wall): Redis unreachable/),
+        expect.stringMatching(/^(dispatcher|wall): Redis unreachable/),
+      ]);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(1);
+      expect(out).toContain('shutdown did not finish within the bound; exiting');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  }, 120_000);
+});
