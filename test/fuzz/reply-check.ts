@@ -49,7 +49,7 @@ export function rawRequest(
   });
 }
 
-const STACK = /\bat (?:async )?[\w$.<>\[\] ]*\(?[^()\s]*:\d+:\d+\)?/;
+const STACK = /\bat (?:async )?[\w$.<>[\] ]*\(?[^()\s]*:\d+:\d+\)?/;
 const ABSOLUTE = /(?:^|[\s"'(=:])\/(?:work|home|tmp|usr|root|var|etc|opt|srv|proc)\//;
 
 /** What must never be in a reply: a stack frame, an absolute path of this machine. Null when clean. */
