@@ -57,7 +57,14 @@ export function createErrorHandler(opts: { logger: Logger }): ErrorRequestHandle
   // Express tells error handlers by their four parameters: `_next` must stay.
   return (err, req, res, _next) => {
     const { error, unexpected } = asReplyError(err);
-    if (unexpected || error.status >= 500) opts.logger.error({ err, url: req.originalUrl }, 'http error');
+    if (unexpected) opts.logger.error({ err, url: req.originalUrl }, 'http error');
+    // A catalogue 5xx is a known condition (a camera offline for live view, Redis away): one
+    // warn line with its code, no stack.
+    else if (error.status >= 500)
+      opts.logger.warn(
+        { code: error.code, message: error.message, url: req.originalUrl },
+        'http request failed',
+      );
     else opts.logger.debug({ code: error.code, url: req.originalUrl }, 'http refused');
     if (res.headersSent) {
       // A stream already under way (evidence, live video): all that is left is to cut it.
