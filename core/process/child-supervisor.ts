@@ -39,6 +39,11 @@ export interface ChildSupervisorOptions {
   /** close() always resolves within this bound, whatever the child does (default 10 s). */
   stopTimeoutMs?: number;
   metrics?: Registry;
+  /**
+   * Called with each new child right after it is spawned (first start and every restart),
+   * before the probe: e.g. to send its config over IPC (`stdio` with `'ipc'`) and listen to it.
+   */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 export interface ChildSupervisor {
@@ -123,6 +128,9 @@ export function createChildSupervisor(o: ChildSupervisorOptions): ChildSuperviso
     };
     c.stdout?.on('data', collect);
     c.stderr?.on('data', collect);
+    // An IPC channel that breaks when the child dies must not throw in the parent.
+    c.on('error', () => {});
+    o.onSpawn?.(c);
     childExited = new Promise<void>((res) => {
       let done = false;
       const finish = (code: number | null, signal: NodeJS.Signals | null, err?: Error) => {

@@ -94,7 +94,13 @@ export function createIngest(opts: IngestOptions): Ingest {
     maxConcurrent: opts.config.snapshotConcurrency,
     maxSocketsPerHost: opts.config.snapshotSocketsPerHost,
   });
-  const live = createLiveRelay({ config: opts.config.liveView, logger: log, metrics, ffmpegPath });
+  const live = createLiveRelay({
+    config: opts.config.liveView,
+    logger: log,
+    metrics,
+    ffmpegPath,
+    registry: opts.metrics,
+  });
   const runners = new Map<string, { runner: CameraRunner; key: string; cam: LoadedCamera }>();
   const frameListeners = new Set<(f: Frame, cam: LoadedCamera) => void>();
   const stateListeners = new Set<(s: CameraStatus) => void>();

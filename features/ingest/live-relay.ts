@@ -1,13 +1,15 @@
-import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type { Registry } from 'prom-client';
 import type { LiveViewTicket } from '../../core/contracts/camera-directory.js';
 import { Codes, ClosedError, GridwatchError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { createChildSupervisor, type ChildSupervisor } from '../../core/process/child-supervisor.js';
 import { freePort } from '../../core/util/free-port.js';
 import { redactText } from '../../core/util/redact.js';
 import type { LiveSource } from './camera-runner.js';
@@ -45,7 +47,8 @@ interface Relay {
 }
 
 interface NmsHandle {
-  child: ChildProcess;
+  /** Restarts the media server (same ports, same secret) when it dies; up() while it serves. */
+  sup: ChildSupervisor;
   http: number;
   rtmp: number;
   dir: string;
@@ -69,6 +72,8 @@ export function createLiveRelay(opts: {
   logger: Logger;
   metrics: IngestMetrics;
   ffmpegPath: string;
+  /** For the supervisor's gridwatch_child_up and gridwatch_child_restarts_total. */
+  registry?: Registry;
 }): LiveRelay {
   const log = opts.logger.child({ component: 'live-relay' });
   const secret = randomBytes(24).toString('hex');
@@ -117,44 +122,65 @@ export function createLiveRelay(opts: {
     const dir = await mkdtemp(join(tmpdir(), 'gw-nms-'));
     const self = fileURLToPath(import.meta.url);
     const ts = self.endsWith('.ts');
-    const child = fork(self.replace(/live-relay\.(ts|js)$/, `nms-child.$1`), [], {
-      execArgv: ts ? ['--import', 'tsx'] : [],
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
-    // The signing secret goes over IPC, never on the child's command line (visible in `ps`).
-    child.send({ type: 'config', config: { rtmpPort: rtmp, httpPort: http, secret, storeDir: dir } });
     const nmsLog = log.child({ component: 'node-media-server' });
-    child.stdout?.on('data', (d: Buffer) => nmsLog.debug(d.toString().trim()));
-    child.stderr?.on('data', (d: Buffer) => nmsLog.warn(d.toString().trim()));
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(
-        () => reject(new GridwatchError(Codes.GW_LIVE_FAILED, 'node-media-server did not start within 15 s')),
-        15_000,
-      );
-      child.on('message', (m: NmsEvent) => {
-        if (m.type === 'ready') {
-          clearTimeout(t);
-          resolve();
-        } else onNmsEvent(m);
-      });
-      child.once('exit', (code) => {
-        clearTimeout(t);
-        reject(new GridwatchError(Codes.GW_LIVE_FAILED, `node-media-server exited with code ${code}`));
-      });
+    let current: ChildProcess | null = null;
+    let ready = false;
+    const sup = createChildSupervisor({
+      name: 'node-media-server',
+      command: process.execPath,
+      args: [...(ts ? ['--import', 'tsx'] : []), self.replace(/live-relay\.(ts|js)$/, `nms-child.$1`)],
+      spawnOptions: { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
+      logger: log,
+      probe: () => Promise.resolve(ready),
+      startTimeoutMs: 15_000,
+      backoff: { initialMs: 500, maxMs: 10_000 },
+      stopTimeoutMs: 5_000,
+      gracefulStop: () => {
+        if (current?.connected) current.send({ type: 'stop' });
+        return Promise.resolve();
+      },
+      ...(opts.registry ? { metrics: opts.registry } : {}),
+      onSpawn: (child) => {
+        current = child;
+        ready = false;
+        // The signing secret goes over IPC, never on the child's command line (visible in `ps`).
+        child.send({ type: 'config', config: { rtmpPort: rtmp, httpPort: http, secret, storeDir: dir } });
+        child.stdout?.on('data', (d: Buffer) => nmsLog.debug(d.toString().trim()));
+        child.stderr?.on('data', (d: Buffer) => nmsLog.warn(d.toString().trim()));
+        child.on('message', (m: NmsEvent) => {
+          if (child !== current) return;
+          if (m.type === 'ready') ready = true;
+          else onNmsEvent(m);
+        });
+      },
     });
-    child.on('exit', (code) => {
-      if (closed) return;
-      log.error({ code }, 'node-media-server exited; live relays stop and restart on the next request');
-      nms = null;
-      nmsStarting = null;
+    // The supervisor logs the exit once and restarts it; the relays it carried end with it.
+    sup.onState((to) => {
+      if (to !== 'backoff') return;
       for (const r of relays.values()) void stopRelay(r, 'media server exited');
     });
+    try {
+      await sup.start();
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true });
+      throw new GridwatchError(
+        Codes.GW_LIVE_FAILED,
+        `node-media-server did not start: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
     log.info({ rtmp, http }, 'node-media-server started on loopback');
-    return { child, http, rtmp, dir };
+    return { sup, http, rtmp, dir };
   }
 
   async function ensureNms(): Promise<NmsHandle> {
-    if (nms) return nms;
+    if (nms) {
+      if (!nms.sup.up())
+        throw new GridwatchError(
+          Codes.GW_LIVE_FAILED,
+          'the media server is restarting; try again in a moment',
+        );
+      return nms;
+    }
     nmsStarting ??= startNms().then((n) => (nms = n));
     try {
       return await nmsStarting;
@@ -333,7 +359,7 @@ export function createLiveRelay(opts: {
     },
     viewers: (id) => relays.get(id)?.viewers.size ?? 0,
     running: () => [...relays.keys()],
-    origin: () => (nms ? `http://127.0.0.1:${nms.http}` : null),
+    origin: () => (nms?.sup.up() ? `http://127.0.0.1:${nms.http}` : null),
     async stopCamera(id) {
       const r = relays.get(id);
       if (r) await stopRelay(r, 'camera stopped');
@@ -350,13 +376,7 @@ export function createLiveRelay(opts: {
             )
           : null);
       if (n) {
-        const exited = new Promise<void>((resolve) =>
-          n.child.exitCode !== null ? resolve() : n.child.once('exit', () => resolve()),
-        );
-        if (n.child.connected) n.child.send({ type: 'stop' });
-        const t = setTimeout(() => n.child.kill('SIGKILL'), 3_000);
-        await exited;
-        clearTimeout(t);
+        await n.sup.close();
         await rm(n.dir, { recursive: true, force: true });
       }
     },

@@ -6,6 +6,7 @@
  * while it lasts, and no outage may raise more than one camera_offline finding. Waits are
  * generous bounds, not timings.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +45,7 @@ let flapServer: RtspServer;
 let steadyServer: RtspServer;
 let evidence: FsEvidenceStore;
 let ingest: Ingest;
+const registry = createMetricsRegistry({ defaultMetrics: false });
 let logText = '';
 const frames: Frame[] = [];
 const findings: Finding[] = [];
@@ -74,7 +76,7 @@ beforeAll(async () => {
     }),
     timeZone: 'Asia/Shanghai',
     logger,
-    metrics: createMetricsRegistry({ defaultMetrics: false }),
+    metrics: registry,
     frameSize: { width: 320, height: 240 },
     findingSink: { submit: async (f) => void findings.push(f) },
     evidence,
@@ -256,4 +258,44 @@ describe('camera faults', () => {
     // A later write succeeds: the next probe (at most every 5 s) reports the store writable again.
     await waitFor('evidence writable again', async () => (await evidence.check()).ok, 30_000);
   }, 120_000);
+
+  it('media server (node-media-server child) SIGKILLed: logged once, restarted by its supervisor, live view works again', async () => {
+    const first = await ingest.directory.startLiveView('stop');
+    expect(first.flvUrl).toMatch(/\/live\/stop\.flv\?sign=/);
+    /** The media server child of this process (its argv names nms-child). */
+    const nmsPid = () =>
+      readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .find((p) => {
+          try {
+            const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+            const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+            return (
+              ppid === process.pid && /nms-child\.(ts|js)/.test(readFileSync(`/proc/${p}/cmdline`, 'utf8'))
+            );
+          } catch {
+            return false;
+          }
+        });
+    const pid = nmsPid();
+    expect(pid).toBeDefined();
+    process.kill(Number(pid), 'SIGKILL');
+    await waitFor('media server restarted', () => logText.includes('node-media-server restarted'), 30_000);
+    expect(nmsPid()).not.toBe(pid);
+    const again = await waitFor(
+      'live view again',
+      () => ingest.directory.startLiveView('stop').catch(() => null),
+      30_000,
+    );
+    expect(again.flvUrl).toMatch(/\/live\/stop\.flv\?sign=/);
+    expect(logText.split('node-media-server exited unexpectedly; restarting').length - 1).toBe(1);
+    expect(await registry.metrics()).toMatch(/gridwatch_child_restarts_total\{child="node-media-server"\} 1/);
+    counts.push({
+      fault: 'media server SIGKILL',
+      outages: 1,
+      offlineFindings: 0,
+      duplicated: 0,
+      reason: 'GW_LIVE_FAILED while restarting',
+    });
+  }, 90_000);
 });
