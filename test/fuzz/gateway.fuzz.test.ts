@@ -76,6 +76,30 @@ beforeAll(async () => {
       query: [],
       body: ['caseId', 'status', 'alertId'],
     },
+    // Mounted only when configured (events:, departments:); unconfigured here, so this fuzzes
+    // the refusal path of those mounts.
+    {
+      method: 'POST',
+      path: '/api/v1/events/{a}',
+      params: ['a'],
+      query: [],
+      body: ['id', 'type', 'at', 'location'],
+    },
+    { method: 'GET', path: '/api/v1/departments/inbox', params: [], query: ['limit'], body: null },
+    {
+      method: 'POST',
+      path: '/api/v1/departments/whistles/{a}',
+      params: ['a'],
+      query: [],
+      body: ['department', 'note'],
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/departments/whistles/{a}/report-in',
+      params: ['a'],
+      query: [],
+      body: ['note'],
+    },
     { method: 'GET', path: '/readyz', params: [], query: [], body: null },
     { method: 'GET', path: '/healthz', params: [], query: [], body: null },
     { method: 'GET', path: '/metrics', params: [], query: [], body: null },
