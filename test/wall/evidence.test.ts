@@ -8,6 +8,7 @@ import { createLogger } from '../../core/logger.js';
 import { evidenceLink } from '../../features/dispatcher/evidence-links.js';
 import { hashPassword } from '../../features/wall/password-hash.js';
 import { startTestRedis } from '../helpers/redis.js';
+import { launchChromium, openWall } from './helpers/browser.js';
 import { GRID_FILE, logSink, PASSWORD, startHarness, type Harness } from './helpers/wall-harness.js';
 
 /**
@@ -112,5 +113,19 @@ describe('gateway (buildGateway, roles wall + dispatch)', () => {
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     expect(metrics).toMatch(/^gridwatch_evidence_writable 0$/m);
     expect(metrics).toMatch(/^gridwatch_evidence_write_failures_total\{code="E[A-Z]+"\} [1-9]/m);
+    // The admin is told on the admin page, not only by /readyz.
+    const browser = await launchChromium();
+    try {
+      const admin = await openWall(browser, gw.url!, 'admin', PASSWORD);
+      await admin.page.goto(`${gw.url}/#admin`);
+      const notice = admin.page.locator('[data-notice="evidence_unwritable"]');
+      await notice.waitFor();
+      expect(await notice.locator('h2').innerText()).toBe('系统提醒');
+      expect(await notice.locator('p').innerText()).toMatch(/^证据存储不可写（E[A-Z]+，已失败 [1-9]\d* 次）/);
+      expect(await notice.innerText()).not.toContain(root);
+      expect(admin.errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 });

@@ -117,6 +117,9 @@ export const DICT = {
     online: '在线',
     offline: '离线',
     reason: '原因',
+    admin_notice: '系统提醒',
+    notice_evidence_unwritable:
+      '证据存储不可写（{code}，已失败 {n} 次）：新告警照常产生，但没有证据图片。请检查数据目录的磁盘或挂载。',
     sampling: '采样',
     sampling_text: '{mode} · 每 {sec} 秒',
     sampling_stretched: '{mode} · 每 {sec} 秒（已放慢，原 {orig} 秒）',
@@ -369,6 +372,9 @@ export const DICT = {
     online: 'Online',
     offline: 'Offline',
     reason: 'Reason',
+    admin_notice: 'Notices',
+    notice_evidence_unwritable:
+      'The evidence store cannot be written ({code}, {n} failures): alerts are still raised, without evidence images. Check the data directory’s disk or mount.',
     sampling: 'Sampling',
     sampling_text: '{mode} · every {sec} s',
     sampling_stretched: '{mode} · every {sec} s (slowed from {orig} s)',

@@ -38,12 +38,38 @@ export function createAdminView(ctx) {
     ];
   }
 
+  /**
+   * What the admin must act on, above the tables: today an evidence store that cannot be
+   * written (alerts are still raised, without images; /readyz says degraded).
+   */
+  function notices(health) {
+    const ev = health?.evidence;
+    if (!ev || ev.writable !== false) return [];
+    return [
+      h(
+        'section',
+        {
+          class: 'admin-section admin-notice',
+          'data-section': 'notice',
+          'data-notice': 'evidence_unwritable',
+        },
+        h('h2', {}, t('admin_notice')),
+        h(
+          'p',
+          {},
+          t('notice_evidence_unwritable', { code: ev.lastError ?? '—', n: String(ev.failures) }),
+          ev.lastErrorAt ? [' · ', h('span', { class: 'time' }, ctx.fmt.time(ev.lastErrorAt))] : [],
+        ),
+      ),
+    ];
+  }
+
   let drawnIn = null;
   async function show() {
     // Tables drawn in the other language go at once; the fresh ones follow the fetch.
     if (drawnIn !== ctx.i18n.lang) $('admin-panel').replaceChildren();
     try {
-      const [cams, rejected, sup, dead, users, plugins, forwarding] = await Promise.all([
+      const [cams, rejected, sup, dead, users, plugins, forwarding, health] = await Promise.all([
         ctx.api.get('/cameras'),
         ctx.api.get('/admin/rejected-cameras'),
         ctx.api.get('/admin/suppressions'),
@@ -51,12 +77,14 @@ export function createAdminView(ctx) {
         ctx.api.get('/admin/users'),
         ctx.api.get('/admin/plugins'),
         ctx.api.get('/admin/forwarding'),
+        ctx.api.get('/admin/health'),
       ]);
       const none = t('none');
       const section = (key, el) =>
         h('section', { class: 'admin-section', 'data-section': key }, h('h2', {}, t(`admin_${key}`)), el);
       drawnIn = ctx.i18n.lang;
       $('admin-panel').replaceChildren(
+        ...notices(health),
         section(
           'cameras',
           table(
