@@ -196,6 +196,7 @@ describe('a camera failing over between gateway processes', () => {
         (await ingestCameras(survivor.port)) === 1,
       10_000,
     );
+    const failoverMs = Date.now() - killedAt;
     // The survivor's tracker needs its own dwell time before it reports the van; its finding
     // (newer token) must merge into the alert raised from the killed node.
     const merged = await waitFor(
@@ -223,6 +224,13 @@ describe('a camera failing over between gateway processes', () => {
     ).toEqual([raised.id]);
     // Every alert the dispatcher made reached the surviving wall, each exactly once.
     const seen = news.map((a) => a.id);
+    // The counts the fault suite prints (npm run test:faults), before they are judged.
+    const vans = all.filter((a) => a.type === 'illegal_parking' && a.zoneId === 'no-parking').length;
+    process.stdout.write(
+      `\ncluster node SIGKILL: failover ${(failoverMs / 1000).toFixed(1)} s  van alerts ${vans}  ` +
+        `alerts ${all.length}  wall received ${seen.length}  lost ${all.filter((a) => !seen.includes(a.id)).length}  ` +
+        `duplicated ${seen.length - new Set(seen).size}\n`,
+    );
     expect(new Set(seen).size).toBe(seen.length);
     expect([...seen].sort()).toEqual(all.map((a) => a.id).sort());
 
