@@ -305,7 +305,7 @@ describe('routing', () => {
     ]);
     expect(byZone.alert?.typeLabel.zh).toBe(PARKING_ZH);
     expect([byCam.alert?.routedBy, byCam.alert?.gridCode]).toEqual(['camera', GRID.gridA]);
-    expect(byCam.alert?.typeLabel.zh).toBe('street_vending');
+    expect(byCam.alert?.typeLabel.zh).toBe(TYPES.get('street_vending')!.zh);
     expect([byLoc.alert?.routedBy, byLoc.alert?.gridCode]).toEqual(['location', GRID.gridC]);
     expect([fb.alert?.routedBy, fb.alert?.gridCode]).toEqual(['fallback', GRID.township]);
     expect(await metrics.getSingleMetricAsString('gridwatch_dispatcher_fallback_routed_total')).toContain(
@@ -322,6 +322,12 @@ describe('routing', () => {
     expect((await d.alerts.list({ scope: GRID.city, gridCode: GRID.gridB, limit: 10 })).total).toBe(1);
     expect((await d.alerts.list({ scope: GRID.community, limit: 10 })).total).toBe(2);
     expect((await d.alerts.list({ scope: GRID.township, limit: 10 })).total).toBe(4);
+  });
+
+  it('labels a type no manifest defines with its code', async () => {
+    const { d } = await make();
+    const r = await d.engine.ingest(finding({ zoneId: 'z-plain', type: 'no_such_type', trackIds: ['r5'] }));
+    expect(r.alert?.typeLabel).toMatchObject({ zh: 'no_such_type', en: 'no_such_type' });
   });
 
   it('an unknown camera, or an unroutable one without fallback, fails the finding for good with the reason', async () => {
