@@ -17,7 +17,7 @@ import type { LoadedCamera } from '../../../core/contracts/loaded-camera.js';
 import { createEvidenceStore } from '../../../core/evidence/evidence-store.js';
 import { analyzeVideo } from '../../../features/detectors/pipeline/analyze-video.js';
 import { loadLabels } from '../../../scripts/eval-lib.js';
-import { openDetectorRig, type DetectorRig } from '../../../scripts/eval-rig.js';
+import { openDetectorPlugins, type DetectorPlugins } from '../../../scripts/eval-rig.js';
 import { mediaPath, REPO_ROOT } from '../../helpers/media.js';
 
 const DEMO = join(REPO_ROOT, 'config', 'cameras', 'demo.yaml');
@@ -43,10 +43,11 @@ function acceptingGrids(): GridIndex {
 }
 
 describe('demo cameras: more than one alert type on the demo footage', () => {
-  let rig: DetectorRig;
+  // Plugins only: the model pool starts in the footage test (the settings test needs no model).
+  let rig: DetectorPlugins;
   let cameras: Map<string, LoadedCamera>;
   beforeAll(async () => {
-    rig = await openDetectorRig({
+    rig = await openDetectorPlugins({
       gateway: join(REPO_ROOT, 'config', 'gateway.yaml'),
       logger: pino({ level: 'silent' }),
       metrics: new Registry(),
@@ -77,7 +78,7 @@ describe('demo cameras: more than one alert type on the demo footage', () => {
         camera: cameras.get('demo-duanzhou-03')!,
         config: rig.config,
         plugins: rig.plugins,
-        pool: rig.pool,
+        pool: await rig.openPool(),
         evidence: createEvidenceStore({ dir }),
         logger: pino({ level: 'silent' }),
         metrics: new Registry(),
