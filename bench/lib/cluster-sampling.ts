@@ -208,10 +208,11 @@ Load average 1/5/15 min ${load0.map((x) => x.toFixed(1)).join(' / ')} at start, 
 | Failover: SIGKILL → all ${victimCams.length} sampled again on survivors | ${s(sampledMs)} (${fcov.sampled} of ${victimCams.length}; ${fcov.doubled} run twice; bounded by node/lease ttl 4 s + the camera's phase within its interval) |
 
 Extrapolation to 2,000 real RTSP cameras: the ingest fleet-capacity step holds ${RTSP_PER_NODE} persistent sub-stream cameras
-per 2-core node at one sample per 10 s (${RTSP_CORES} cores; the bound is lag, not CPU). The cluster and ingest
-overhead measured here is ${(perCamCore * 1000).toFixed(2)} ms CPU/s per camera, ${(clusterShare * 100).toFixed(0)} % of that RTSP budget
-at ${RTSP_PER_NODE} cameras, so ownership does not move the bound: ${nodesNeeded} ingest+detect nodes of 2 cores for 2,000 RTSP
-cameras (without the model; detection at one sample per 10 s adds the detect section's per-frame cost), plus one
+per 2-core node at one sample per 10 s (${RTSP_CORES} cores, ${((RTSP_CORES / RTSP_PER_NODE) * 1000).toFixed(1)} ms CPU/s per camera; the bound is lag, not CPU).
+A clustered snapshot camera at one sample per ${interval} s costs ${(perCamCore * 1000).toFixed(2)} ms CPU/s here (sampling, digest, sharp, lease renewal,
+idle detect), ${(clusterShare * 100).toFixed(0)} % of that RTSP figure; part 1's ownership-only CPU per camera is the cluster's own share.
+Ownership and lease renewal do not move the lag bound, so 2,000 RTSP cameras need ${nodesNeeded} ingest+detect nodes of 2 cores
+(without the model: detection adds the Detectors section's per-frame cost at the chosen rate), plus one
 spare so a failure's cameras fit on the survivors (${nodesNeeded + 1}, each node's \`capacity\` ${RTSP_PER_NODE}).
 `;
     process.stdout.write(md);
