@@ -5,7 +5,12 @@ import { DispatcherConfigSchema, ForwardTargetSchema } from '../features/dispatc
 import { DepartmentsConfigSchema } from '../features/departments/departments-config.js';
 import { EventsConfigSchema } from '../features/events/events-config.js';
 import { IngestConfigSchema } from '../features/ingest/ingest-config.js';
-import { AuthConfigSchema, HttpConfigSchema, UserSchema, WallConfigSchema } from '../features/wall/wall-config.js';
+import {
+  AuthConfigSchema,
+  HttpConfigSchema,
+  UserSchema,
+  WallConfigSchema,
+} from '../features/wall/wall-config.js';
 import { RedisConfigSchema } from '../core/redis/redis-config.js';
 
 export const GatewayConfigSchema = z

@@ -80,9 +80,7 @@ export const MapAlertsSchema = z
   })
   .describe('Open alerts as map markers');
 
-export const MapCamerasQuerySchema = z
-  .strictObject({ crs: CrsQuerySchema })
-  .describe('Cameras for the map');
+export const MapCamerasQuerySchema = z.strictObject({ crs: CrsQuerySchema }).describe('Cameras for the map');
 
 export const MapCameraSchema = z.strictObject({
   id: z.string(),

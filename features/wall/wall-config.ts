@@ -123,16 +123,15 @@ export const MapTilesSchema = z
     attribution: z.string().max(200).default('').describe('Text shown in the map corner, e.g. 天地图'),
     maxZoom: z.number().int().min(1).max(22).default(18).describe('Highest zoom the tile server has'),
   })
-  .describe('Optional background tiles; without them the map draws grids on a blank background (works offline)');
+  .describe(
+    'Optional background tiles; without them the map draws grids on a blank background (works offline)',
+  );
 export type MapTilesConfig = z.infer<typeof MapTilesSchema>;
 
 /** `wall:` section of gateway.yaml. Owned by the wall component. */
 export const WallConfigSchema = z
   .strictObject({
-    map: z
-      .strictObject({ tiles: MapTilesSchema.optional() })
-      .default({})
-      .describe('The 一张图 grid map'),
+    map: z.strictObject({ tiles: MapTilesSchema.optional() }).default({}).describe('The 一张图 grid map'),
   })
   .describe('The video wall page');
 export type WallConfig = z.infer<typeof WallConfigSchema>;

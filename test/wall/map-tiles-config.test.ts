@@ -30,7 +30,9 @@ describe('wall.map.tiles', () => {
   });
 
   it('refuses an unknown crs naming wall.map.tiles.crs', async () => {
-    const err = await load(`dataDir: .\nwall: { map: { tiles: { url: 'http://t.example.cn/{z}/{x}/{y}.png', crs: bd09 } } }\n`);
+    const err = await load(
+      `dataDir: .\nwall: { map: { tiles: { url: 'http://t.example.cn/{z}/{x}/{y}.png', crs: bd09 } } }\n`,
+    );
     expect((err as Error).message).toMatch(/wall\.map\.tiles\.crs/);
   });
 
