@@ -401,7 +401,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
 
     if (has('wall')) {
       const w = createWall({
-        config: { http: gw.http, auth: gw.auth, users: gw.users, timezone: gw.timezone },
+        config: { http: gw.http, auth: gw.auth, users: gw.users, timezone: gw.timezone, wall: gw.wall },
         configDir: baseDir,
         dataDir: gw.dataDir,
         redisUrl: redis.url,

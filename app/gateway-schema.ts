@@ -5,7 +5,12 @@ import { DispatcherConfigSchema, ForwardTargetSchema } from '../features/dispatc
 import { DepartmentsConfigSchema } from '../features/departments/departments-config.js';
 import { EventsConfigSchema } from '../features/events/events-config.js';
 import { IngestConfigSchema } from '../features/ingest/ingest-config.js';
-import { AuthConfigSchema, HttpConfigSchema, UserSchema } from '../features/wall/wall-config.js';
+import {
+  AuthConfigSchema,
+  HttpConfigSchema,
+  UserSchema,
+  WallConfigSchema,
+} from '../features/wall/wall-config.js';
 import { RedisConfigSchema } from '../core/redis/redis-config.js';
 
 export const GatewayConfigSchema = z
@@ -49,6 +54,7 @@ export const GatewayConfigSchema = z
       .default({ file: './grids/demo-city.geojson' })
       .describe('The grid (网格) hierarchy used to route alerts and scope users'),
     users: z.array(UserSchema).default([]).describe('Wall users'),
+    wall: WallConfigSchema.default({ map: {} }),
     auth: AuthConfigSchema.default({ sessionTtlMin: 720, loginAttempts: 5, loginWindowSec: 300 }),
     forwarding: z
       .array(ForwardTargetSchema)

@@ -5,6 +5,8 @@
  * (SIGKILL → every camera leased by a live node again) over several kills, cameras moved when
  * a fifth node joins, Redis commands/s and memory at steady state, and node CPU.
  * Nodes are test/cluster/node-main.ts (the cluster feature alone, as in the cluster test).
+ * Part 2 (bench/lib/cluster-sampling.ts): real gateway processes sampling snapshot cameras.
+ * Env BENCH_CLUSTER_PART = 1 | 2 | all (default all); part 2's own env is in its file.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -17,6 +19,7 @@ import { leaseKey } from '../core/contracts/fence.js';
 import { startEmbeddedRedis } from '../core/redis/embedded-redis.js';
 import { balance, placeCameras } from '../features/cluster/placement.js';
 import { recordResults } from './lib/record.js';
+import { part2 } from './lib/cluster-sampling.js';
 
 const N_CAMS = 2000;
 const PREFIX = 'bench:cluster';
@@ -38,7 +41,7 @@ function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 }
 
-async function main(): Promise<void> {
+async function part1(): Promise<void> {
   const loadBefore = loadavg()[0]!;
   const dir = await mkdtemp(join(tmpdir(), 'gw-bench-cluster-'));
   const redisServer = await startEmbeddedRedis({ dir, logger: pino({ level: 'silent' }) });
@@ -201,4 +204,6 @@ survivor takes; what fits nowhere stays unowned and is reported).
   }
 }
 
-await main();
+const PART = process.env.BENCH_CLUSTER_PART ?? 'all';
+if (PART === 'all' || PART === '1') await part1();
+if (PART === 'all' || PART === '2') await part2();

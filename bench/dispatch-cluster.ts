@@ -7,19 +7,16 @@
  * (both without persistence), the CPU each master spent per finding (INFO cpu, load-independent),
  * and the memory per alert on the master that holds the slot.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { Redis, type Cluster } from 'ioredis';
+import { stringify } from 'yaml';
+import { buildGateway } from '../app/build-gateway.js';
 import type { Finding } from '../core/contracts/finding.js';
-import { loadGridFile } from '../core/grid/grid-index.js';
-import { createMetricsRegistry } from '../core/metrics.js';
-import type { RedisClusterTarget } from '../core/redis/redis-client.js';
 import { startEmbeddedRedis } from '../core/redis/embedded-redis.js';
-import { createDispatcher } from '../features/dispatcher/dispatcher.js';
-import { DispatcherConfigSchema } from '../features/dispatcher/dispatcher-config.js';
 import { cameras, GRID, writeGridFile } from '../test/dispatcher/fixtures.js';
 import { startRedisCluster } from '../test/cluster/redis-cluster-fixture.js';
 import { recordResults } from './lib/record.js';
@@ -60,8 +57,8 @@ async function info(c: Redis): Promise<{ cpu: number; mem: number; keys: number 
 
 async function runOnce(o: {
   run: string;
-  redisUrl: string;
-  cluster?: RedisClusterTarget;
+  redisUrl?: string;
+  cluster?: Array<{ host: string; port: number }>;
   servers: Redis[];
   dir: string;
 }): Promise<{
@@ -73,31 +70,39 @@ async function runOnce(o: {
   keys: number[];
   alerts: number;
 }> {
-  const { index } = await loadGridFile(await writeGridFile(o.dir));
-  const cams = cameras();
-  const d = createDispatcher({
-    config: DispatcherConfigSchema.parse({
-      prefix: 'gw',
-      fallbackGridCode: GRID.township,
-      concurrency: 100,
-      tickSec: 3_600,
-      dedup: { default: { windowSec: 600, keys: ['camera', 'type', 'zone', 'place'] } },
+  // A dispatch-role gateway as production builds it (app/build-gateway.ts): cameras, grids,
+  // dispatcher settings and, for the cluster run, `redis.cluster` come through gateway.yaml;
+  // the single-server run joins its redis-server as a worker process would (--redis URL).
+  const dir = join(o.dir, o.run);
+  await mkdir(join(dir, 'cameras'), { recursive: true });
+  await writeFile(
+    join(dir, 'cameras', 'bench.yaml'),
+    stringify({ cameras: cameras().map(({ file: _f, line: _l, baseDir: _b, wgs84: _w, ...c }) => c) }),
+  );
+  await writeFile(
+    join(dir, 'gateway.yaml'),
+    stringify({
+      dataDir: './var',
+      cameras: { dirs: ['./cameras'] },
+      grids: { file: await writeGridFile(dir) },
+      ...(o.cluster ? { redis: { cluster: { nodes: o.cluster } } } : {}),
+      dispatcher: {
+        prefix: 'gw',
+        fallbackGridCode: GRID.township,
+        concurrency: 100,
+        tickSec: 3_600,
+        dedup: { default: { windowSec: 600, keys: ['camera', 'type', 'zone', 'place'] } },
+      },
     }),
-    forwarding: [],
-    redisUrl: o.redisUrl,
-    ...(o.cluster ? { redisCluster: o.cluster } : {}),
-    grids: () => index,
-    cameras: () => cams,
-    typeInfo: (type) => ({ type, zh: '违停', en: 'Illegal parking' }),
-    publicUrl: 'https://gridwatch.example.cn/',
-    baseDir: o.dir,
-    retention: { alertsDays: 180, evidenceDays: 30, evidenceMaxMb: 100 },
-    workers: true,
+  );
+  const gw = await buildGateway({
+    config: join(dir, 'gateway.yaml'),
+    roles: ['dispatch'],
+    ...(o.redisUrl ? { redisUrl: o.redisUrl } : {}),
     schedulers: false,
     logger,
-    metrics: createMetricsRegistry({ defaultMetrics: false }),
   });
-  await d.start();
+  const d = gw.dispatcher;
   const before = await Promise.all(o.servers.map(info));
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -119,7 +124,7 @@ async function runOnce(o: {
   const after = await Promise.all(o.servers.map(info));
   const list = await d.alerts.list({ scope: GRID.city, limit: 1 });
   const alerts = list.total ?? NaN;
-  await d.close();
+  await gw.close();
   return {
     rate: N / secs,
     secs,
@@ -151,8 +156,7 @@ async function main(): Promise<void> {
   try {
     const c = await runOnce({
       run: 'c',
-      redisUrl: 'redis://cluster',
-      cluster: { nodes: [{ host: '127.0.0.1', port: rc.ports[0]! }], options: {} },
+      cluster: [{ host: '127.0.0.1', port: rc.ports[0]! }],
       servers: rcServers,
       dir,
     });
@@ -161,7 +165,7 @@ async function main(): Promise<void> {
     const load1 = loadavg()
       .map((x) => x.toFixed(1))
       .join(' / ');
-    const md = `One dispatcher process (BullMQ worker, concurrency 100), ${N} findings through \`sink.submit\` (in rounds of 1,000; half of them merge into an open alert, ${N / 2} alerts), timed from the first submit until the findings queue is empty; first on a 3-master Redis Cluster (\`redis.cluster\`, every dispatcher key and queue under \`{gw}\`, slot ${slot}), then on one redis-server, both without persistence. Command: \`npx tsx bench/dispatch-cluster.ts\` (BENCH_DISPATCH_CLUSTER_N=${N}).
+    const md = `One dispatcher process (a gateway built by \`buildGateway\`, role dispatch; BullMQ worker, concurrency 100), ${N} findings through \`sink.submit\` (in rounds of 1,000; half of them merge into an open alert, ${N / 2} alerts), timed from the first submit until the findings queue is empty; first on a 3-master Redis Cluster (\`redis.cluster\`, every dispatcher key and queue under \`{gw}\`, slot ${slot}), then on one redis-server, both without persistence. Command: \`npx tsx bench/dispatch-cluster.ts\` (BENCH_DISPATCH_CLUSTER_N=${N}).
 
 | Measure | Redis Cluster (3 masters) | One redis-server |
 |---|---|---|

@@ -1,33 +1,27 @@
 /**
  * Grid map benchmark (npm run bench:map): the 一张图 view of the demo city (8,840 grids in
  * config/grids/demo-city.geojson, 8 counties) in Debian's chromium (playwright-core), against
- * the real wall, dispatcher and redis. Open alerts are made by the real dispatcher from
- * findings; cameras are a static directory (states do not matter to drawing) placed in grids.
+ * one gateway built by buildGateway (every role, embedded redis). Open alerts are made by the
+ * real dispatcher from findings; cameras are disabled entries of the real camera directory
+ * (no stream opened; states only change a marker's colour) placed in grids.
  * Measures, per fresh page: the shapes request (server side, cold and cached), the time from
  * opening the view to every grid, alert marker and camera drawn, and the redraw after zooming
  * in two levels (shapes refetched for the new zoom).
  *   npm run bench:map [-- --runs 5 --alerts 300 --cameras 400]
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
-import { CameraSchema } from '../core/contracts/camera-schema.js';
-import type { CameraDirectory, CameraStatus } from '../core/contracts/camera-directory.js';
+import { stringify } from 'yaml';
 import type { Finding } from '../core/contracts/finding.js';
-import type { LoadedCamera } from '../core/contracts/loaded-camera.js';
-import { createEvidenceStore } from '../core/evidence/evidence-store.js';
 import { loadGridFile } from '../core/grid/grid-index.js';
 import { createLogger } from '../core/logger.js';
-import { createMetricsRegistry } from '../core/metrics.js';
-import { startEmbeddedRedis } from '../core/redis/embedded-redis.js';
 import { which } from '../core/util/which.js';
-import { alertLifecycleTable } from '../app/alert-lifecycle-table.js';
-import { createWall } from '../features/wall/create-wall.js';
+import { buildGateway } from '../app/build-gateway.js';
 import { hashPassword } from '../features/wall/password-hash.js';
-import { DispatcherConfigSchema } from '../features/dispatcher/dispatcher-config.js';
-import { createDispatcher } from '../features/dispatcher/dispatcher.js';
+import { idleDetectors } from '../test/helpers/idle-detectors.js';
 import { recordResults } from './lib/record.js';
 
 const GRID_FILE = new URL('../config/grids/demo-city.geojson', import.meta.url).pathname;
@@ -53,10 +47,6 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'gw-bench-map-'));
   const cleanup: Array<() => Promise<void>> = [];
   try {
-    const redis = await startEmbeddedRedis({ dir: join(dir, 'redis') });
-    cleanup.push(() => redis.close());
-    const logger = createLogger({ level: 'warn', pretty: false });
-    const metrics = createMetricsRegistry({ defaultMetrics: false });
     const { index: grids } = await loadGridFile(GRID_FILE);
 
     // Cameras at the centre of every (8840 / N)-th grid.
@@ -77,64 +67,35 @@ async function main(): Promise<void> {
     };
     for (const r of grids.roots()) walk(r.code);
     const step = Math.max(1, Math.floor(leaves.length / N_CAMERAS));
-    const cameras: LoadedCamera[] = leaves
+    const cameras = leaves
       .filter((_, i) => i % step === 0)
       .slice(0, N_CAMERAS)
-      .map((g, i) => {
-        const c = CameraSchema.parse({
-          id: `m-${i}`,
-          name: `摄像头${i}`,
-          gridCode: g.code,
-          source: { kind: 'rtsp', url: `rtsp://127.0.0.1:9/m${i}` },
-          location: { lon: g.lon, lat: g.lat },
-        });
-        return { ...c, file: 'bench.yaml', line: i + 1, baseDir: dir, wgs84: { lon: g.lon, lat: g.lat } };
-      });
-    const statuses: CameraStatus[] = cameras.map((c, i) => ({
-      id: c.id,
-      name: c.name,
-      gridCode: c.gridCode ?? null,
-      sourceKind: 'rtsp',
-      state: i % 10 === 0 ? 'offline' : 'online',
-      reason: null,
-      since: Date.now(),
-      lastFrameAt: null,
-      framesSampled: 0,
-      restarts: 0,
-      lagP95Ms: null,
-      location: c.wgs84,
-    }));
-    const directory: CameraDirectory = {
-      list: () => statuses,
-      get: (id) => statuses.find((s) => s.id === id),
-      startLiveView: () => Promise.reject(new Error('no live view in the benchmark')),
-      lastFrame: () => null,
-      onState: () => () => undefined,
-    };
+      .map((g, i) => ({
+        id: `m-${i}`,
+        name: `摄像头${i}`,
+        gridCode: g.code,
+        // Disabled: listed and drawn like any camera (states only change its colour), but no
+        // stream is opened, so the benchmark spends nothing on ingest.
+        enabled: false,
+        source: { kind: 'rtsp', url: `rtsp://127.0.0.1:9/m${i}` },
+        location: { lon: g.lon, lat: g.lat },
+      }));
 
-    let notifier: import('../core/contracts/alert-service.js').AlertNotifier | null = null;
-    const dispatcher = createDispatcher({
-      config: DispatcherConfigSchema.parse({
-        dedup: { default: { windowSec: 300, keys: ['camera', 'type', 'zone', 'track'] } },
-      }),
-      forwarding: [],
-      redisUrl: redis.url,
-      grids: () => grids,
-      cameras: () => cameras,
-      typeInfo: () => ({ type: 'illegal_parking', zh: '违停', en: 'Illegal parking', color: '#f0883e' }),
-      notifier: { alertChanged: (a, k) => notifier?.alertChanged(a, k) },
-      publicUrl: 'http://127.0.0.1:1',
-      baseDir: dir,
-      retention: { alertsDays: 180, evidenceDays: 30, evidenceMaxMb: 1024 },
-      logger,
-      metrics,
-    });
-    cleanup.push(() => dispatcher.close());
-    await dispatcher.start();
+    // One gateway as production builds it (app/build-gateway.ts), every role, its embedded
+    // Redis; cameras, grids and the user go in through gateway.yaml. The detect role is the idle
+    // one (no model: alerts are made from findings submitted to the dispatcher's sink), and the
+    // observe seam tells the benchmark when the alerts exist.
     const password = 'bench-pass';
-    const wall = createWall({
-      config: {
+    await mkdir(join(dir, 'cameras'));
+    await writeFile(join(dir, 'cameras', 'bench.yaml'), stringify({ cameras }));
+    await writeFile(
+      join(dir, 'gateway.yaml'),
+      stringify({
         http: { host: '127.0.0.1', port: 0 },
+        dataDir: './var',
+        timezone: 'Asia/Shanghai',
+        cameras: { dirs: ['./cameras'] },
+        grids: { file: GRID_FILE },
         auth: { sessionTtlMin: 60, loginAttempts: 50, loginWindowSec: 300 },
         users: [
           {
@@ -145,35 +106,32 @@ async function main(): Promise<void> {
             passwordHash: await hashPassword(password),
           },
         ],
-        timezone: 'Asia/Shanghai',
+        dispatcher: { dedup: { default: { windowSec: 300, keys: ['camera', 'type', 'zone', 'track'] } } },
+      }),
+    );
+    const seen = new Set<string>();
+    let onAlert: () => void = () => undefined;
+    const gw = await buildGateway({
+      config: join(dir, 'gateway.yaml'),
+      logger: createLogger({ level: 'warn', pretty: false }),
+      seams: {
+        detectors: idleDetectors(),
+        observe: {
+          alertChanged(a) {
+            seen.add(a.id);
+            onAlert();
+          },
+        },
       },
-      dataDir: dir,
-      redisUrl: redis.url,
-      alerts: dispatcher.alerts,
-      cameras: directory,
-      grids: () => grids,
-      evidence: createEvidenceStore({ dir: join(dir, 'evidence') }),
-      typeInfos: () => [{ type: 'illegal_parking', zh: '违停', en: 'Illegal parking', color: '#f0883e' }],
-      lifecycle: alertLifecycleTable(),
-      health: { ready: async () => ({ ready: true, checks: {} }), details: async () => ({}) },
-      metrics,
-      admin: { rejectedCameras: () => [], plugins: () => [] },
-      logger,
     });
-    notifier = wall.notifier;
-    cleanup.push(() => wall.close());
-    const { url } = await wall.start();
+    cleanup.push(() => gw.close());
+    const url = gw.url!;
 
     // Open alerts through the real path: findings into the dispatcher's sink.
     const now = Date.now();
-    const seen = new Set<string>();
     const made = new Promise<void>((resolve) => {
-      notifier = {
-        alertChanged(a, k) {
-          wall.notifier.alertChanged(a, k);
-          seen.add(a.id);
-          if (seen.size >= N_ALERTS) resolve();
-        },
+      onAlert = () => {
+        if (seen.size >= N_ALERTS) resolve();
       };
     });
     for (let i = 0; i < N_ALERTS; i++) {
@@ -191,7 +149,7 @@ async function main(): Promise<void> {
         evidence: { first: null, latest: null },
         detector: { plugin: 'bench', version: '1.0.0' },
       };
-      await dispatcher.sink.submit(f);
+      await gw.dispatcher.sink.submit(f);
     }
     await made;
 
@@ -295,7 +253,7 @@ async function main(): Promise<void> {
     }
     const load1 = loadavg()[0]!;
     const md = `
-Command: \`npm run bench:map\` (${RUNS} runs, each a fresh browser context; ${N_ALERTS} open alerts made by the real dispatcher, ${N_CAMERAS} cameras). Debian chromium (headless, \`--disable-gpu\`, software canvas), viewport 1600×900, Leaflet 1.9.4 with one canvas renderer. City-wide admin (scope 4412): ${counts}. Load average (1 min) ${load0.toFixed(1)} at start, ${load1.toFixed(1)} at end, on a shared 2-core machine: absolute times scale with it.
+Command: \`npm run bench:map\` (${RUNS} runs, each a fresh browser context; one gateway built by \`buildGateway\`; ${N_ALERTS} open alerts made by the real dispatcher, ${N_CAMERAS} cameras, disabled so no stream is opened). Debian chromium (headless, \`--disable-gpu\`, software canvas), viewport 1600×900, Leaflet 1.9.4 with one canvas renderer. City-wide admin (scope 4412): ${counts}. Load average (1 min) ${load0.toFixed(1)} at start, ${load1.toFixed(1)} at end, on a shared 2-core machine: absolute times scale with it.
 
 | Measure | Value |
 | --- | --- |

@@ -78,4 +78,20 @@ if [ ! -s var/demo/street.mp4 ]; then
   mv "$TMP/street.mp4" var/demo/street.mp4
   rm -rf "$TMP"
 fi
+# The person-dwell demo camera (demo-duanzhou-03): people who stand at a table, then leave.
+# From the shared footage folder only (GRIDWATCH_MEDIA_DIR, default ../shared/media), checked:
+# setup fetches from Debian and the npm registry only, and this clip is in neither.
+TABLE_SHA256=a5964aa259099a482a8b360ffc2c57b5a30f84d5919236a4dad01f8e929ac07c
+if [ ! -s var/demo/table.mp4 ]; then
+  TMP=$(mktemp -d)
+  SRC="${GRIDWATCH_MEDIA_DIR:-../shared/media}/one-by-one-person-detection.mp4"
+  if [ -s "$SRC" ] && echo "$TABLE_SHA256  $SRC" | sha256sum -c --status; then
+    ffmpeg -loglevel error -y -i "$SRC" -an -c:v libx264 -preset veryfast -pix_fmt yuv420p \
+      -g 10 -bf 0 -x264-params repeat-headers=1 "$TMP/table.mp4"
+    mv "$TMP/table.mp4" var/demo/table.mp4
+  else
+    say "demo table footage unavailable or its checksum differs: camera demo-duanzhou-03 stays offline"
+  fi
+  rm -rf "$TMP"
+fi
 say "ready"

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ALERT_STATES, AlertSchema, AuditEntrySchema } from '../../core/contracts/alert.js';
 import { CAMERA_STATES } from '../../core/contracts/camera-directory.js';
 import { GridCodeSchema, GridLevelSchema } from '../../core/contracts/common-schema.js';
+import { MapTilesSchema } from './wall-config.js';
 
 /** Schemas of the HTTP API: used to validate requests and to generate docs/openapi. */
 
@@ -229,5 +230,8 @@ export const MetaSchema = z
     versionedActions: z
       .literal(true)
       .describe('Every action carries the alert version the client shows; a stale one is refused (409)'),
+    mapTiles: MapTilesSchema.nullable().describe(
+      'Background tiles of the map (wall.map.tiles), or null: grids on a blank background',
+    ),
   })
   .describe('Constants the wall page takes from the server instead of repeating them');

@@ -23,7 +23,7 @@ import { createApiRouter, requestToken } from './http-api.js';
 import { createErrorHandler, notFoundHandler } from './http-errors.js';
 import { createLiveProxy, createLiveWsProxy } from './live-proxy.js';
 import { createWallSocketServer, type WallSocketServer } from './socket-server.js';
-import type { AuthConfig, UserConfig } from './wall-config.js';
+import { tileOrigins, type AuthConfig, type UserConfig, type WallConfig } from './wall-config.js';
 import { parsePasswordHash } from './password-hash.js';
 import { ConfigError } from '../../core/errors.js';
 
@@ -37,6 +37,8 @@ export interface WallOptions {
     auth: AuthConfig;
     users: UserConfig[];
     timezone: string;
+    /** `wall:` section; absent: no map tiles. */
+    wall?: WallConfig;
   };
   /** Where relative secret files in the config resolve (the gateway.yaml folder); default dataDir. */
   configDir?: string;
@@ -144,6 +146,7 @@ export function createWall(opts: WallOptions): Wall {
     labelNames: ['route', 'status'] as const,
     registers: [opts.metrics],
   });
+  const tiles = opts.config.wall?.map.tiles;
   const publicOrigin = opts.config.http.publicUrl ? new URL(opts.config.http.publicUrl).origin : null;
 
   let sockets: WallSocketServer | null = null;
@@ -187,7 +190,8 @@ export function createWall(opts: WallOptions): Wall {
             defaultSrc: ["'self'"],
             scriptSrc: ["'self'"],
             styleSrc: ["'self'"],
-            imgSrc: ["'self'", 'data:', 'blob:'],
+            // The map's tile server, only when one is configured.
+            imgSrc: ["'self'", 'data:', 'blob:', ...(tiles ? tileOrigins(tiles) : [])],
             mediaSrc: ["'self'", 'blob:'],
             workerSrc: ["'self'", 'blob:'],
             connectSrc: ["'self'", ...(opts.mediaOrigins ?? [])],
@@ -232,6 +236,7 @@ export function createWall(opts: WallOptions): Wall {
           typeInfos: opts.typeInfos,
           lifecycle: opts.lifecycle,
           timeZone: config.timezone,
+          mapTiles: tiles ?? null,
           details: () => opts.health.details(),
           admin: opts.admin,
           onLogout: (session) => s.endSession(session, 'logout'),

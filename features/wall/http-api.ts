@@ -43,6 +43,7 @@ import type { Session, WallAuth } from './auth.js';
 import { asReplyError } from './http-errors.js';
 import { buildOpenApi } from './openapi.js';
 import { mapRoutes } from './map-api.js';
+import type { MapTilesConfig } from './wall-config.js';
 import { statsRoutes } from './stats-api.js';
 import { route, type RouteDef } from './route-table.js';
 import { AlertActionBodySchema } from './socket-events.js';
@@ -68,6 +69,8 @@ export interface HttpApiDeps {
   /** The alert state machine (from the dispatcher, through the composition). */
   lifecycle: AlertLifecycleTable;
   timeZone: string;
+  /** Background tiles of the map, when configured (served in /meta). */
+  mapTiles?: MapTilesConfig | null;
   details: () => Promise<object>;
   admin: AdminSources;
   /** Ends the session's sockets on every gateway process. */
@@ -193,6 +196,7 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
           errors: errorTexts,
           timeZone: d.timeZone,
           versionedActions: true as const,
+          mapTiles: d.mapTiles ?? null,
         };
       },
     }),

@@ -8,8 +8,14 @@ import type { GridIndex } from '../../core/contracts/grid-index.js';
 import { ForbiddenError } from '../../core/errors.js';
 import { inScope } from '../../core/grid/scope.js';
 import type { Session } from './auth.js';
+import { ringToMapCrs, toMapCrs } from './map-crs.js';
 import { createMapShapes, MAP_MAX_ZOOM, MAP_MIN_ZOOM } from './map-shapes.js';
 import { route, type RouteDef } from './route-table.js';
+
+const CrsQuerySchema = z
+  .enum(['wgs84', 'gcj02'])
+  .default('wgs84')
+  .describe('Datum of the returned coordinates: wgs84, or gcj02 to sit on GCJ-02 tiles (AMap-style)');
 
 export const MapGridsQuerySchema = z
   .strictObject({
@@ -24,6 +30,7 @@ export const MapGridsQuerySchema = z
       .default('grid')
       .describe('Which divisions to draw'),
     gridCode: GridCodeSchema.optional().describe('Only this subtree (within your scope)'),
+    crs: CrsQuerySchema,
   })
   .describe('Grid shapes for the map');
 
@@ -35,7 +42,7 @@ const MapGridSchema = z.strictObject({
   county: z.string().nullable().describe('County (区县) code'),
   rings: z
     .array(z.array(z.array(z.number())))
-    .describe('Polygons → rings → flat [lon, lat, lon, lat, …] (WGS84), closed'),
+    .describe('Polygons → rings → flat [lon, lat, lon, lat, …] (WGS84, or GCJ-02 with crs=gcj02), closed'),
 });
 
 export const MapGridsSchema = z
@@ -50,6 +57,7 @@ export const MapAlertsQuerySchema = z
   .strictObject({
     gridCode: GridCodeSchema.optional().describe('Only this subtree (within your scope)'),
     limit: z.coerce.number().int().min(1).max(5_000).default(2_000).describe('At most this many markers'),
+    crs: CrsQuerySchema,
   })
   .describe('Open alerts for the map');
 
@@ -71,6 +79,8 @@ export const MapAlertsSchema = z
     total: z.number().int().describe('Open alerts in scope (may exceed items)'),
   })
   .describe('Open alerts as map markers');
+
+export const MapCamerasQuerySchema = z.strictObject({ crs: CrsQuerySchema }).describe('Cameras for the map');
 
 export const MapCameraSchema = z.strictObject({
   id: z.string(),
@@ -111,7 +121,16 @@ export function mapRoutes(d: MapRouteDeps): RouteDef[] {
         const z0 = Math.min(MAP_MAX_ZOOM, Math.max(MAP_MIN_ZOOM, query.zoom));
         // Shapes change only with the grid file; the page may keep them for its session.
         res.setHeader('Cache-Control', 'private, max-age=300');
-        return { zoom: z0, level: query.level, grids: shapes.grids(d.grids(), scope, query.level, z0) };
+        const grids = shapes.grids(d.grids(), scope, query.level, z0);
+        // The shapes are cached in WGS-84 and shifted per reply, so the cache stays one datum (cost not measured).
+        const drawn =
+          query.crs === 'wgs84'
+            ? grids
+            : grids.map((g) => ({
+                ...g,
+                rings: g.rings.map((poly) => poly.map((ring) => ringToMapCrs(ring, query.crs))),
+              }));
+        return { zoom: z0, level: query.level, grids: drawn };
       },
     }),
     route({
@@ -140,13 +159,14 @@ export function mapRoutes(d: MapRouteDeps): RouteDef[] {
           total = page.total;
           for (const a of page.items) {
             if (!inScope(actor, a, grids) || !inScope(area, a, grids)) continue;
+            const p = toMapCrs(a.location.lon, a.location.lat, query.crs);
             items.push({
               id: a.id,
               type: a.type,
               state: a.state,
               gridCode: a.gridCode,
-              lon: a.location.lon,
-              lat: a.location.lat,
+              lon: p.lon,
+              lat: p.lat,
               createdAt: a.createdAt,
               version: a.version,
               cameraName: a.cameraName,
@@ -163,21 +183,18 @@ export function mapRoutes(d: MapRouteDeps): RouteDef[] {
       summary: 'Cameras in your scope with a location, as map points with their state',
       tag: 'map',
       access: 'any',
+      query: MapCamerasQuerySchema,
       response: z.array(MapCameraSchema),
-      async handler({ session }) {
+      async handler({ session, query }) {
         const actor = d.need(session);
         const grids = d.grids();
         return d.cameras
           .list()
           .filter((c) => c.location && inScope(actor, c, grids))
-          .map((c) => ({
-            id: c.id,
-            name: c.name,
-            state: c.state,
-            gridCode: c.gridCode,
-            lon: c.location!.lon,
-            lat: c.location!.lat,
-          }));
+          .map((c) => {
+            const p = toMapCrs(c.location!.lon, c.location!.lat, query.crs);
+            return { id: c.id, name: c.name, state: c.state, gridCode: c.gridCode, lon: p.lon, lat: p.lat };
+          });
       },
     }),
   ];

@@ -88,3 +88,57 @@ export const AuthConfigSchema = z
   })
   .describe('Sessions and login limits');
 export type AuthConfig = z.infer<typeof AuthConfigSchema>;
+
+/** A tile URL template Leaflet expands: http(s), with {z}, {x} and {y}; {s} optional. */
+function isTileTemplate(s: string): boolean {
+  if (!/\{z\}/.test(s) || !/\{x\}/.test(s) || !/\{y\}/.test(s)) return false;
+  try {
+    // The placeholders are not valid in every URL part ({s} in the host): parse a filled-in copy.
+    const u = new URL(s.replace(/\{s\}/g, 'a').replace(/\{[xyz]\}/g, '0'));
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+export const MapTilesSchema = z
+  .strictObject({
+    url: z
+      .string()
+      .refine(isTileTemplate, { message: 'an http(s) URL template with {z}, {x} and {y} ({s} optional)' })
+      .describe(
+        'Tile URL template, e.g. http://tiles.city.gov.cn/vec_w/{z}/{x}/{y}.png: a city Tianditu or intranet tile server',
+      ),
+    subdomains: z
+      .string()
+      .regex(/^[a-z0-9]+$/)
+      .optional()
+      .describe('Letters or digits {s} takes, e.g. 01234567 for Tianditu t0–t7; default abc'),
+    crs: z
+      .enum(['wgs84', 'gcj02'])
+      .default('wgs84')
+      .describe(
+        'Datum of the tiles: wgs84 (also Tianditu CGCS2000, read as WGS-84) or gcj02 (AMap/Gaode-style mirrors; grids, alerts and cameras are then shifted to GCJ-02 by the server so they sit on the tiles)',
+      ),
+    attribution: z.string().max(200).default('').describe('Text shown in the map corner, e.g. 天地图'),
+    maxZoom: z.number().int().min(1).max(22).default(18).describe('Highest zoom the tile server has'),
+  })
+  .describe(
+    'Optional background tiles; without them the map draws grids on a blank background (works offline)',
+  );
+export type MapTilesConfig = z.infer<typeof MapTilesSchema>;
+
+/** `wall:` section of gateway.yaml. Owned by the wall component. */
+export const WallConfigSchema = z
+  .strictObject({
+    map: z.strictObject({ tiles: MapTilesSchema.optional() }).default({}).describe('The 一张图 grid map'),
+  })
+  .describe('The video wall page');
+export type WallConfig = z.infer<typeof WallConfigSchema>;
+
+/** Origins the page loads tiles from (one per {s} subdomain), for its img-src policy only. */
+export function tileOrigins(tiles: Pick<MapTilesConfig, 'url' | 'subdomains'>): string[] {
+  const subs = tiles.url.includes('{s}') ? [...(tiles.subdomains ?? 'abc')] : [''];
+  const origins = subs.map((s) => new URL(tiles.url.replace(/\{s\}/g, s).replace(/\{[xyz]\}/g, '0')).origin);
+  return [...new Set(origins)];
+}

@@ -6,6 +6,8 @@ import express from 'express';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcher, type Dispatcher } from '../../features/dispatcher/dispatcher.js';
+import { readPluginTypes } from '../../features/detectors/index.js';
+import { REPO_ROOT } from '../helpers/media.js';
 import { DispatcherConfigSchema, ForwardTargetSchema } from '../../features/dispatcher/dispatcher-config.js';
 import type { Alert } from '../../core/contracts/alert.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
@@ -26,6 +28,10 @@ import {
   waitFor,
   writeGridFile,
 } from './fixtures.js';
+
+/** The labels production stores and forwards: the plugin manifests' (as buildGateway reads them). */
+const TYPES = new Map((await readPluginTypes({ pluginDirs: [] }, REPO_ROOT)).map((t) => [t.type, t]));
+const PARKING_ZH = TYPES.get('illegal_parking')!.zh;
 
 const SECRET = 'test-platform-secret-0123456789';
 const logger = pino({ level: process.env.GW_TEST_LOG ?? 'silent' });
@@ -102,8 +108,7 @@ async function make(o: MakeOpts = {}) {
     redisUrl: redis.url,
     grids: () => grids,
     cameras: () => cameras(),
-    typeInfo: (type) =>
-      type === 'illegal_parking' ? { type, zh: '违停', en: 'Illegal parking' } : undefined,
+    typeInfo: (type) => TYPES.get(type),
     notifier,
     publicUrl: 'https://gridwatch.example.cn/',
     baseDir: dir,
@@ -298,9 +303,9 @@ describe('routing', () => {
       'community',
       'grid',
     ]);
-    expect(byZone.alert?.typeLabel.zh).toBe('违停');
+    expect(byZone.alert?.typeLabel.zh).toBe(PARKING_ZH);
     expect([byCam.alert?.routedBy, byCam.alert?.gridCode]).toEqual(['camera', GRID.gridA]);
-    expect(byCam.alert?.typeLabel.zh).toBe('street_vending');
+    expect(byCam.alert?.typeLabel.zh).toBe(TYPES.get('street_vending')!.zh);
     expect([byLoc.alert?.routedBy, byLoc.alert?.gridCode]).toEqual(['location', GRID.gridC]);
     expect([fb.alert?.routedBy, fb.alert?.gridCode]).toEqual(['fallback', GRID.township]);
     expect(await metrics.getSingleMetricAsString('gridwatch_dispatcher_fallback_routed_total')).toContain(
@@ -317,6 +322,12 @@ describe('routing', () => {
     expect((await d.alerts.list({ scope: GRID.city, gridCode: GRID.gridB, limit: 10 })).total).toBe(1);
     expect((await d.alerts.list({ scope: GRID.community, limit: 10 })).total).toBe(2);
     expect((await d.alerts.list({ scope: GRID.township, limit: 10 })).total).toBe(4);
+  });
+
+  it('labels a type no manifest defines with its code', async () => {
+    const { d } = await make();
+    const r = await d.engine.ingest(finding({ zoneId: 'z-plain', type: 'no_such_type', trackIds: ['r5'] }));
+    expect(r.alert?.typeLabel).toMatchObject({ zh: 'no_such_type', en: 'no_such_type' });
   });
 
   it('an unknown camera, or an unroutable one without fallback, fails the finding for good with the reason', async () => {
@@ -452,7 +463,7 @@ describe('lifecycle', () => {
       schema: 'gridwatch.case/1',
       kind: 'case.create',
       seq: 1,
-      type: { code: 'illegal_parking', zh: '违停' },
+      type: { code: 'illegal_parking', zh: PARKING_ZH },
       grid: { code: GRID.gridB },
       camera: { id: 'cam-a', name: '南新路与大新路交叉口东', deviceId: '44030500001320000001' },
       location: { crs: 'GCJ02' },

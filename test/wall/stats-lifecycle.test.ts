@@ -12,6 +12,8 @@ import { createMetricsRegistry } from '../../core/metrics.js';
 import { freePort } from '../../core/util/free-port.js';
 import { alertLifecycleTable } from '../../app/alert-lifecycle-table.js';
 import { createDispatcher, type Dispatcher } from '../../features/dispatcher/dispatcher.js';
+import { readPluginTypes } from '../../features/detectors/index.js';
+import { REPO_ROOT } from '../helpers/media.js';
 import { DispatcherConfigSchema, ForwardTargetSchema } from '../../features/dispatcher/dispatcher-config.js';
 import { aggregateStats } from '../../features/wall/stats-aggregate.js';
 import { startTestRedis } from '../helpers/redis.js';
@@ -25,6 +27,9 @@ import {
   waitFor,
   writeGridFile,
 } from '../dispatcher/fixtures.js';
+
+/** The labels production stores and forwards: the plugin manifests' (as buildGateway reads them). */
+const TYPES = new Map((await readPluginTypes({ pluginDirs: [] }, REPO_ROOT)).map((t) => [t.type, t]));
 
 /**
  * The whole lifecycle on a controlled clock, through the real dispatcher: raised, claimed 5 min
@@ -70,8 +75,7 @@ beforeAll(async () => {
     redisUrl: redis.url,
     grids: () => grids,
     cameras: () => cameras(),
-    typeInfo: (type) =>
-      type === 'illegal_parking' ? { type, zh: '违停', en: 'Illegal parking' } : undefined,
+    typeInfo: (type) => TYPES.get(type),
     publicUrl: 'https://gridwatch.example.cn/',
     baseDir: dir,
     retention: { alertsDays: 180, evidenceDays: 30, evidenceMaxMb: 100 },

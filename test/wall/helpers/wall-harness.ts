@@ -209,6 +209,8 @@ export async function startHarness(
     dispatcher?: Record<string, unknown>;
     /** Extra live cameras cam-tile-01… in 东风街道 (one clip fanned out), for the split wall. */
     tileCameras?: number;
+    /** gateway.yaml `wall:` section (e.g. map tiles); none by default. */
+    wall?: Record<string, unknown>;
   } = {},
 ): Promise<Harness> {
   const redis = await startTestRedis();
@@ -253,6 +255,7 @@ export async function startHarness(
         ...opts.dispatcher,
       })}`,
       `forwarding: ${JSON.stringify(opts.forwarding ?? [])}`,
+      ...(opts.wall ? [`wall: ${JSON.stringify(opts.wall)}`] : []),
       'ingest:',
       '  liveView: { publicPath: /media, idleStopSec: 30, tokenTtlSec: 300 }',
       '',

@@ -1,4 +1,5 @@
-// 一张图: the grids in scope on a plain background (no tile server: wall PCs are often offline),
+// 一张图: the grids in scope on a plain background (no tile server: wall PCs are often offline;
+// wall.map.tiles adds a city's own Tianditu or intranet tiles under them, see meta.mapTiles),
 // open alerts as live markers, cameras as points. Leaflet with one canvas renderer draws the
 // polygons (one canvas for thousands of grids, not thousands of SVG nodes); shapes come from
 // GET /api/v1/map/grids already simplified for the zoom, so the page never simplifies.
@@ -45,6 +46,11 @@ export function createMapView(ctx, { onOpen }) {
   /** Open alerts in scope when the server sent fewer markers than that (0: it sent them all). */
   let totalOpen = 0;
   const el = () => $('map-canvas');
+  /** wall.map.tiles from /meta, or null. With crs gcj02 the server shifts every coordinate it sends. */
+  const tiles = () => ctx.meta?.raw?.mapTiles ?? null;
+  const crs = () => tiles()?.crs ?? 'wgs84';
+  const q = () => (crs() === 'wgs84' ? '' : `crs=${crs()}`);
+  let reloadAlerts = null;
 
   function typeLabel(type) {
     const ti = ctx.meta?.types.get(type);
@@ -61,9 +67,19 @@ export function createMapView(ctx, { onOpen }) {
       zoomControl: true,
       attributionControl: false,
       minZoom: 5,
-      maxZoom: 18,
+      maxZoom: tiles()?.maxZoom ?? 18,
       keyboard: true,
     });
+    const tl = tiles();
+    if (tl) {
+      // Tiles sit in the tile pane, under the overlay pane the grid canvas draws in.
+      L.tileLayer(tl.url, {
+        maxZoom: tl.maxZoom,
+        attribution: tl.attribution,
+        ...(tl.subdomains ? { subdomains: tl.subdomains } : {}),
+      }).addTo(map);
+      if (tl.attribution) L.control.attribution({ prefix: false }).addTo(map);
+    }
     L.control.scale({ imperial: false, position: 'bottomleft' }).addTo(map);
     countyLayer = L.layerGroup().addTo(map);
     alertLayer = L.layerGroup().addTo(map);
@@ -115,8 +131,8 @@ export function createMapView(ctx, { onOpen }) {
   async function loadGrids(z) {
     const fetchStart = window.performance.now();
     const [fine, coarse] = await Promise.all([
-      ctx.api.get(`/map/grids?zoom=${z}&level=grid`),
-      ctx.api.get(`/map/grids?zoom=${z}&level=county`),
+      ctx.api.get(`/map/grids?zoom=${z}&level=grid${q() && `&${q()}`}`),
+      ctx.api.get(`/map/grids?zoom=${z}&level=county${q() && `&${q()}`}`),
     ]);
     const drawStart = window.performance.now();
     const first = loadedZoom === null;
@@ -189,6 +205,18 @@ export function createMapView(ctx, { onOpen }) {
         renderSide();
       }
       return;
+    }
+    // Socket alerts carry WGS-84 locations; on GCJ-02 tiles only the server's shifted points are
+    // drawn: a known alert keeps its marker, a new one makes the page ask the server again.
+    if (a.lon === undefined && crs() !== 'wgs84') {
+      if (!prev) {
+        reloadAlerts ??= setTimeout(() => {
+          reloadAlerts = null;
+          void loadAlerts().catch((err) => ctx.report(err));
+        }, 500);
+        return;
+      }
+      a = { ...a, lon: prev.a.lon, lat: prev.a.lat };
     }
     const lon = a.lon ?? a.location?.lon;
     const lat = a.lat ?? a.location?.lat;
@@ -344,7 +372,7 @@ export function createMapView(ctx, { onOpen }) {
   }
 
   async function loadAlerts() {
-    const r = await ctx.api.get('/map/alerts');
+    const r = await ctx.api.get(`/map/alerts${q() && `?${q()}`}`);
     // Only when the server left some out; live changes after that are not counted here.
     totalOpen = r.total > r.items.length ? r.total : 0;
     for (const x of alerts.values()) x.marker.remove();
@@ -355,7 +383,7 @@ export function createMapView(ctx, { onOpen }) {
   }
 
   async function loadCameras() {
-    const list = await ctx.api.get('/map/cameras');
+    const list = await ctx.api.get(`/map/cameras${q() && `?${q()}`}`);
     for (const c of list) putCamera(c);
   }
 
