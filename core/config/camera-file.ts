@@ -1,12 +1,11 @@
 import { dirname } from 'node:path';
-import gcoordModule from 'gcoord';
 import { z } from 'zod';
 import type { GridIndex } from '../contracts/grid-index.js';
 import type { LoadedCamera } from '../contracts/loaded-camera.js';
 import type { InputIssue } from '../errors.js';
+import { toWgs84 } from '../geo/crs.js';
 import { findSelfIntersection, ringArea, type Pt } from '../geo/geometry.js';
 import { CameraSchema, type CameraConfig } from '../contracts/camera-schema.js';
-import type { LocationCrs } from '../contracts/common-schema.js';
 import { LIMITS, readConfigText } from './read-config-text.js';
 import { parseYamlConfig } from './yaml-config.js';
 import { formatPath, issuePusher, zodToInputIssues, type Locate, type PathKey } from './zod-issues.js';
@@ -35,22 +34,6 @@ const TopSchema = z
     cameras: z.array(z.unknown()),
   })
   .describe('Top level of a camera file');
-
-// gcoord is CommonJS typed as an ES default export: under NodeNext the runtime default is
-// module.exports itself, while the types put it under `.default`.
-type Gcoord = typeof gcoordModule.default;
-const gcoord: Gcoord =
-  (gcoordModule as unknown as { default?: Gcoord }).default ?? (gcoordModule as unknown as Gcoord);
-
-const CRS = { WGS84: gcoord.WGS84, GCJ02: gcoord.GCJ02, BD09: gcoord.BD09 } as const;
-
-export function toWgs84(lon: number, lat: number, crs: LocationCrs): { lon: number; lat: number } {
-  // CGCS2000 and WGS-84 differ by centimetres at the epoch of any camera survey, far below what a
-  // camera position needs (a documented approximation, docs/integration.md): no transform.
-  if (crs === 'WGS84' || crs === 'CGCS2000') return { lon, lat };
-  const [x, y] = gcoord.transform([lon, lat], CRS[crs], gcoord.WGS84);
-  return { lon: x, lat: y };
-}
 
 const isCode = (v: unknown): v is string =>
   typeof v === 'string' && /^(\d{4}|\d{6}|\d{9}|\d{12}|\d{15})$/.test(v);

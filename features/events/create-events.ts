@@ -10,7 +10,7 @@ import { OPEN_STATES } from '../../core/contracts/alert-states.js';
 import type { EvidenceStore } from '../../core/contracts/evidence-store.js';
 import type { Finding, FindingSink, FindingSource, FindingTypeInfo } from '../../core/contracts/finding.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
-import { toWgs84 } from '../../core/config/camera-file.js';
+import { toWgs84 } from '../../core/geo/crs.js';
 import { resolveSecret } from '../../core/config/resolve-secret.js';
 import { createWatchedConfigFile, type WatchedConfigFile } from '../../core/config/watched-config-file.js';
 import { zodIssues } from '../../core/config/zod-issues.js';

@@ -8,7 +8,7 @@ import type { GridIndex } from '../../core/contracts/grid-index.js';
 import { ForbiddenError } from '../../core/errors.js';
 import { inScope } from '../../core/grid/scope.js';
 import type { Session } from './auth.js';
-import { ringToMapCrs, toMapCrs } from './map-crs.js';
+import { ringToMapCrs, toMapCrs } from '../../core/geo/crs.js';
 import { createMapShapes, MAP_MAX_ZOOM, MAP_MIN_ZOOM } from './map-shapes.js';
 import { route, type RouteDef } from './route-table.js';
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGateway, type Gateway } from '../../app/build-gateway.js';
 import type { Actor } from '../../core/contracts/alert-service.js';
 import type { Alert } from '../../core/contracts/alert.js';
-import { toWgs84 } from '../../core/config/camera-file.js';
+import { toWgs84 } from '../../core/geo/crs.js';
 import { Codes } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { EVENT_HEADERS, eventSignature } from '../../features/events/create-events.js';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import gcoordModule from 'gcoord';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toWgs84 } from '../../core/config/camera-file.js';
+import { toWgs84 } from '../../core/geo/crs.js';
 import { launchChromium, openWall, type WallPage } from './helpers/browser.js';
 import { PASSWORD, startHarness, type Harness } from './helpers/wall-harness.js';
 
