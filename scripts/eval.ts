@@ -17,7 +17,15 @@ import { Registry } from 'prom-client';
 import { Codes, ConfigError, GridwatchError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { openDetectorRig } from './eval-rig.js';
-import { loadLabels, runEval, scenarioTable, summarise, summaryTable } from './eval-lib.js';
+import {
+  EVAL_TARGETS,
+  loadLabels,
+  missedTargets,
+  runEval,
+  scenarioTable,
+  summarise,
+  summaryTable,
+} from './eval-lib.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const START = '<!-- eval:start (npm run eval -- --write) -->';
@@ -42,6 +50,7 @@ async function main(): Promise<number> {
         gateway: { type: 'string' },
         write: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
+        check: { type: 'boolean', default: false },
       },
       strict: true,
     }));
@@ -113,6 +122,15 @@ async function main(): Promise<number> {
         await writeBetweenMarkers(join(ROOT, 'docs', 'detectors.md'), text);
         await writeBetweenMarkers(join(ROOT, 'bench', 'RESULTS.md'), text);
       }
+    }
+    // --check (CI): the configured model must meet the issue's targets (EVAL_TARGETS).
+    if (values.check) {
+      const misses = missedTargets(rows, rig.config.model.plugin);
+      for (const m of misses) process.stderr.write(`eval target missed: ${m}\n`);
+      if (misses.length) return 1;
+      process.stderr.write(
+        `eval targets met by ${rig.config.model.plugin}: ${Object.keys(EVAL_TARGETS).join(', ')}\n`,
+      );
     }
     return 0;
   } finally {
