@@ -156,38 +156,14 @@ export function createAlertEngine(d: AlertEngineDeps): AlertEngine {
     now: number,
   ): Alert {
     const route = routePoint(f.location, `finding ${f.id}`, d.grids(), config.fallbackGridCode);
-    const info = d.typeInfo(f.type);
-    return {
-      id,
-      state: 'new',
-      type: f.type,
-      typeLabel: { zh: info?.zh ?? f.type, en: info?.en ?? f.type },
+    return newAlert(f, id, now, {
       cameraId: f.cameraId,
       cameraName: f.source.name,
-      zoneId: f.zoneId,
       zoneName: null,
-      gridCode: route.gridCode,
-      gridPath: route.gridPath,
-      routedBy: route.routedBy,
+      route,
       location: f.location,
-      score: f.score,
-      count: 1,
-      trackIds: f.trackIds,
-      boxes: f.boxes,
-      firstSeen: f.firstSeen,
-      lastSeen: f.lastSeen,
-      createdAt: now,
-      updatedAt: now,
-      evidence: { first: f.evidence.first, latest: f.evidence.latest ?? f.evidence.first },
-      claimedBy: null,
-      escalationLevel: 0,
-      rejectReason: null,
-      caseId: null,
-      version: 1,
-      decidedBy: null,
-      recheck: null,
       source: f.source,
-    };
+    });
   }
 
   /**
@@ -257,21 +233,43 @@ export function createAlertEngine(d: AlertEngineDeps): AlertEngine {
         'grid code not in the grid index; routed by the next rule',
       );
     }
+    return newAlert(f, id, now, {
+      cameraId: cam.id,
+      cameraName: cam.name,
+      ...(cam.deviceId ? { deviceId: cam.deviceId } : {}),
+      zoneName: route.zoneName,
+      route,
+      location: { lon: cam.wgs84.lon, lat: cam.wgs84.lat },
+    });
+  }
+
+  /** A new alert from its first finding; the place (camera or events source) set by the caller. */
+  function newAlert(
+    f: Finding,
+    id: string,
+    now: number,
+    place: {
+      cameraId: string;
+      cameraName: string;
+      deviceId?: string;
+      zoneName: string | null;
+      route: { gridCode: Alert['gridCode']; gridPath: Alert['gridPath']; routedBy: Alert['routedBy'] };
+      location: Alert['location'];
+      source?: Alert['source'];
+    },
+  ): Alert {
     const info = d.typeInfo(f.type);
+    const { route, source, ...named } = place;
     return {
       id,
       state: 'new',
       type: f.type,
       typeLabel: { zh: info?.zh ?? f.type, en: info?.en ?? f.type },
-      cameraId: cam.id,
-      cameraName: cam.name,
-      ...(cam.deviceId ? { deviceId: cam.deviceId } : {}),
+      ...named,
       zoneId: f.zoneId,
-      zoneName: route.zoneName,
       gridCode: route.gridCode,
       gridPath: route.gridPath,
       routedBy: route.routedBy,
-      location: { lon: cam.wgs84.lon, lat: cam.wgs84.lat },
       score: f.score,
       count: 1,
       trackIds: f.trackIds,
@@ -293,6 +291,7 @@ export function createAlertEngine(d: AlertEngineDeps): AlertEngine {
       version: 1,
       decidedBy: null,
       recheck: null,
+      ...(source ? { source } : {}),
     };
   }
 
