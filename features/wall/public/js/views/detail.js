@@ -2,6 +2,7 @@
 // after an action it redraws with the new state, the actions that state allows, and the audit
 // trail fetched again, so the next key acts on the alert still on screen.
 import { $, h, raw } from '../dom.js';
+import { createLivePlayer } from '../live-player.js';
 import { cameraText, evidenceEl, gridPathText, lastedMs, stateBadge, typeBadge } from './alert-parts.js';
 import { auditItem } from './audit.js';
 import { forwardingFact } from './forwarding.js';
@@ -175,14 +176,8 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
 
   function stopLive() {
     liveCamera = null;
-    if (player) {
-      try {
-        player.destroy();
-      } catch (err) {
-        console.warn('player destroy', err);
-      }
-      player = null;
-    }
+    player?.destroy();
+    player = null;
   }
 
   async function startLive(cameraId) {
@@ -200,21 +195,16 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
       const ticket = await ctx.api.post(`/cameras/${encodeURIComponent(cameraId)}/live`);
       if (liveCamera !== cameraId) return;
       const url = new URL(ticket.flvUrl, location.href).href;
-      const p = window.mpegts.createPlayer(
-        { type: 'flv', isLive: true, hasAudio: false, url },
-        { enableStashBuffer: false, liveBufferLatencyChasing: true },
-      );
-      player = p;
-      p.on(window.mpegts.Events.ERROR, (type, detail) => {
-        // mpegts error types are NetworkError, MediaError, OtherError; the detail is English.
-        status.textContent = t('paren', { a: t('no_video'), b: t(`live_${type}`) });
-        status.title = String(detail);
+      player = createLivePlayer({
+        url,
+        video,
+        onError: (type, detail) => {
+          // mpegts error types are NetworkError, MediaError, OtherError; the detail is English.
+          status.textContent = t('paren', { a: t('no_video'), b: t(`live_${type}`) });
+          status.title = String(detail);
+        },
+        onPlaying: () => (status.textContent = ''),
       });
-      p.attachMediaElement(video);
-      p.load();
-      const playing = p.play();
-      if (playing?.catch) playing.catch((err) => console.warn('play()', err));
-      video.onplaying = () => (status.textContent = '');
     } catch (err) {
       status.textContent = t('colon', { a: t('no_video'), b: ctx.errorMessage(err) });
     }

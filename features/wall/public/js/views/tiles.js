@@ -5,6 +5,7 @@
 // Keys: 1–4 pick 1/4/9/16 tiles, arrows move the focus, Enter shows the focused camera alone
 // (Enter again goes back), PageDown/PageUp the next or previous cameras, G/A by grid or by alert.
 import { $, h } from '../dom.js';
+import { createLivePlayer } from '../live-player.js';
 
 export const LAYOUTS = [1, 4, 9, 16];
 /** Camera states with video to show (a degraded camera still streams, unsteadily). */
@@ -58,12 +59,7 @@ export function createTilesView(ctx) {
   }
 
   function destroy(tile) {
-    if (!tile.player) return;
-    try {
-      tile.player.destroy();
-    } catch (err) {
-      console.warn('player destroy', err);
-    }
+    tile.player?.destroy();
     tile.player = null;
   }
 
@@ -96,25 +92,19 @@ export function createTilesView(ctx) {
       // nine or sixteen streams would hold them all (every other request of the page waiting).
       const ws = new URL(ticket.wsFlvUrl, location.href);
       ws.protocol = ws.protocol === 'https:' ? 'wss:' : 'ws:';
-      const url = ws.href;
-      const p = window.mpegts.createPlayer(
-        { type: 'flv', isLive: true, hasAudio: false, url },
-        { enableStashBuffer: false, liveBufferLatencyChasing: true },
-      );
-      tile.player = p;
-      p.on(window.mpegts.Events.ERROR, (type, detail) => {
-        tile.el.dataset.tile = 'error';
-        // mpegts error types are NetworkError, MediaError, OtherError; the detail is English.
-        setStatus(tile, () => t('paren', { a: t('no_video'), b: t(`live_${type}`) }), String(detail));
+      tile.player = createLivePlayer({
+        url: ws.href,
+        video,
+        onError: (type, detail) => {
+          tile.el.dataset.tile = 'error';
+          // mpegts error types are NetworkError, MediaError, OtherError; the detail is English.
+          setStatus(tile, () => t('paren', { a: t('no_video'), b: t(`live_${type}`) }), String(detail));
+        },
+        onPlaying: () => {
+          tile.el.dataset.tile = 'playing';
+          setStatus(tile, () => '');
+        },
       });
-      p.attachMediaElement(video);
-      p.load();
-      const playing = p.play();
-      if (playing?.catch) playing.catch((err) => console.warn('play()', err));
-      video.onplaying = () => {
-        tile.el.dataset.tile = 'playing';
-        setStatus(tile, () => '');
-      };
     } catch (err) {
       tile.el.dataset.tile = 'error';
       setStatus(tile, () => t('colon', { a: t('no_video'), b: ctx.errorMessage(err) }));
