@@ -24,6 +24,7 @@ import {
 import type { Logger } from '../../core/logger.js';
 import { redisOptionsFromUrl } from '../../core/redis/redis-url.js';
 import { redisUnavailableAs } from '../../core/redis/redis-unavailable.js';
+import { createRedisOutageLog } from '../../core/redis/redis-outage-log.js';
 import {
   DepartmentsFileSchema,
   ReportInBodySchema,
@@ -94,9 +95,13 @@ export function createDepartments(d: DepartmentsDeps): Departments {
   if (!d.config.file) throw new GridwatchError(Codes.GW_CONFIG_INVALID, 'departments.file is not set');
   const path = isAbsolute(d.config.file) ? d.config.file : join(d.baseDir, d.config.file);
   const redisOpts = redisOptionsFromUrl(d.redisUrl, d.redisOptions);
+  // One line per outage for the connections of this part, not one per failed reconnect.
+  const outage = createRedisOutageLog({ logger, what: 'departments' });
   const redis = new Redis({ maxRetriesPerRequest: 3, ...redisOpts });
-  redis.on('error', (err) => logger.error({ err }, 'redis connection error'));
+  redis.on('error', (err) => outage.error(err, {}, 'redis connection error'));
+  redis.on('ready', () => outage.recovered());
   const queue = new Queue(QUEUE, { connection: redisOpts as ConnectionOptions, prefix: d.prefix });
+  queue.on('error', (err) => outage.error(err, {}, 'departments queue error'));
   let worker: Worker | null = null;
   const key = (id: string) => `${d.prefix}dept:whistle:${id}`;
   const inbox = (code: string) => `${d.prefix}dept:inbox:${code}`;
@@ -545,7 +550,7 @@ export function createDepartments(d: DepartmentsDeps): Departments {
           },
           { connection: redisOpts as ConnectionOptions, prefix: d.prefix, concurrency: 4 },
         );
-        worker.on('error', (err) => logger.error({ err }, 'departments worker error'));
+        worker.on('error', (err) => outage.error(err, {}, 'departments worker error'));
       }
     },
     close() {
@@ -554,6 +559,7 @@ export function createDepartments(d: DepartmentsDeps): Departments {
         await queue.close();
         await file.close();
         await redis.quit().catch(() => redis.disconnect());
+        outage.close();
       })();
       return closing;
     },

@@ -43,6 +43,7 @@ import {
   type EventsConfig,
   type Source,
 } from './events-config.js';
+import { createRedisOutageLog } from '../../core/redis/redis-outage-log.js';
 import { parseMultipart } from './multipart.js';
 import { cleanPhoto, storePhotos } from './photo-evidence.js';
 
@@ -122,7 +123,10 @@ export function createEvents(d: EventsDeps): Events {
     maxRetriesPerRequest: 3,
     ...redisOptionsFromUrl(d.redisUrl, d.redisOptions),
   });
-  redis.on('error', (err) => logger.error({ err }, 'redis connection error'));
+  // One line per outage, not one per failed reconnect.
+  const outage = createRedisOutageLog({ logger, what: 'events' });
+  redis.on('error', (err) => outage.error(err, {}, 'redis connection error'));
+  redis.on('ready', () => outage.recovered());
   const key = (...parts: string[]) => `${d.prefix}events:${parts.join(':')}`;
   const counter = new Counter({
     name: 'gridwatch_events_total',
@@ -524,6 +528,7 @@ export function createEvents(d: EventsDeps): Events {
       closing ??= (async () => {
         await sources.close();
         await redis.quit().catch(() => redis.disconnect());
+        outage.close();
       })();
       return closing;
     },

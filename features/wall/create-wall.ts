@@ -212,6 +212,7 @@ export function createWall(opts: WallOptions): Wall {
       ...(publicOrigin ? [publicOrigin] : []),
     ];
     sockets = createWallSocketServer({
+      outage,
       httpServer: server,
       redis: adapterRedis,
       auth,

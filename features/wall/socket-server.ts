@@ -7,6 +7,8 @@ import type { Alert } from '../../core/contracts/alert.js';
 import type { AlertNotifier, AlertService, Suppression } from '../../core/contracts/alert-service.js';
 import type { CameraDirectory, CameraStatus } from '../../core/contracts/camera-directory.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
+import type { RedisOutageLog } from '../../core/redis/redis-outage-log.js';
+import { isRedisUnavailable } from '../../core/redis/redis-unavailable.js';
 import {
   Codes,
   ForbiddenError,
@@ -66,7 +68,7 @@ function ackError(raw: unknown): Ack<never> {
  * (debug) once the duplicate is closing, a warning otherwise, since the wall then gets no
  * cross-process broadcasts.
  */
-function handledSubscribe(redis: Redis, logger: Logger): Redis {
+function handledSubscribe(redis: Redis, logger: Logger, outage?: RedisOutageLog): Redis {
   // The wall gives the adapter a client of its own (gw-wall-adapter), so patching its
   // duplicate() touches nothing else.
   const duplicate = redis.duplicate.bind(redis);
@@ -76,9 +78,13 @@ function handledSubscribe(redis: Redis, logger: Logger): Redis {
     sub.subscribe = ((...a: unknown[]) => {
       const p = subscribe(...a);
       p.catch((err: unknown) => {
+        const msg = 'socket adapter subscribe failed: no cross-process broadcasts';
         if (sub.status === 'end' || sub.status === 'close')
           logger.debug({ err }, 'socket adapter subscribe ended by close');
-        else logger.warn({ err }, 'socket adapter subscribe failed: no cross-process broadcasts');
+        // Redis away: one more error of the outage the wall already reported (ioredis subscribes
+        // again when the connection is back), not a line of its own.
+        else if (outage && isRedisUnavailable(err)) outage.error(err, {}, msg);
+        else logger.warn({ err }, msg);
       });
       return p;
     }) as Redis['subscribe'];
@@ -105,11 +111,13 @@ export function createWallSocketServer(opts: {
   /** Browsers must come from one of these origins when authenticating by cookie. */
   allowedOrigins: (hostHeader: string | undefined) => string[];
   recoveryMs?: number;
+  /** The wall's outage log: a subscribe refused because Redis is away is counted there. */
+  outage?: RedisOutageLog;
 }): WallSocketServer {
   const { auth, alerts, logger } = opts;
   const io: WallServer = new Server(opts.httpServer, {
     serveClient: true,
-    adapter: createAdapter(handledSubscribe(opts.redis, logger), {
+    adapter: createAdapter(handledSubscribe(opts.redis, logger, opts.outage), {
       streamName: 'gw:wall:socket.io',
       maxLen: 50_000,
     }),
