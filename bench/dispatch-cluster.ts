@@ -18,6 +18,7 @@ import type { Finding } from '../core/contracts/finding.js';
 import { startEmbeddedRedis } from '../core/redis/embedded-redis.js';
 import { GRID, writeGridFile } from '../test/dispatcher/fixtures.js';
 import { startRedisCluster } from '../test/cluster/redis-cluster-fixture.js';
+import { benchFinding } from './lib/bench-finding.js';
 import { writeDispatchGateway } from './lib/dispatch-gateway-file.js';
 import { recordResults } from './lib/record.js';
 
@@ -25,24 +26,9 @@ const N = Number(process.env.BENCH_DISPATCH_CLUSTER_N ?? 10_000);
 const logger = pino({ level: 'warn' });
 
 function mkFinding(i: number, run: string): Finding {
-  const t = Date.now();
   // Two findings per place: the second merges into the first's alert.
   const site = Math.floor(i / 2);
-  const track = `t${site}`;
-  return {
-    id: `bench-${run}-${i}`,
-    cameraId: site % 2 === 0 ? 'cam-a' : 'cam-loc',
-    type: 'illegal_parking',
-    zoneId: site % 2 === 0 ? 'z-noparking' : null,
-    score: 0.8,
-    trackIds: [track],
-    boxes: [{ x1: 0.1, y1: 0.2, x2: 0.3, y2: 0.4, label: 'car', score: 0.8, trackId: track }],
-    firstSeen: t - 30_000,
-    lastSeen: t,
-    placeKey: `${run}-${site}`,
-    evidence: { first: '2026-11-27/bench_1.jpg', latest: '2026-11-27/bench_2.jpg' },
-    detector: { plugin: 'bench', version: '1.0.0' },
-  };
+  return benchFinding({ id: `bench-${run}-${i}`, site, track: `t${site}`, placeKey: `${run}-${site}` });
 }
 
 async function info(c: Redis): Promise<{ cpu: number; mem: number; keys: number }> {

@@ -27,6 +27,7 @@ import type { Finding } from '../core/contracts/finding.js';
 import { startEmbeddedRedis } from '../core/redis/embedded-redis.js';
 import { freePort } from '../core/util/free-port.js';
 import { GRID, writeGridFile } from '../test/dispatcher/fixtures.js';
+import { benchFinding } from './lib/bench-finding.js';
 import { writeDispatchGateway } from './lib/dispatch-gateway-file.js';
 import { recordResults } from './lib/record.js';
 
@@ -40,21 +41,7 @@ const LIVE_RATE = Number(process.env.BENCH_DISPATCH_LIVE_RATE ?? 5_000);
 const logger = pino({ level: 'warn' });
 
 function mkFinding(i: number, key: string, track: string, site = Math.floor(i / 2)): Finding {
-  const t = Date.now();
-  return {
-    id: `bench-${key}-${i}`,
-    cameraId: site % 2 === 0 ? 'cam-a' : 'cam-loc',
-    type: 'illegal_parking',
-    zoneId: site % 2 === 0 ? 'z-noparking' : null,
-    score: 0.8,
-    trackIds: [track],
-    boxes: [{ x1: 0.1, y1: 0.2, x2: 0.3, y2: 0.4, label: 'car', score: 0.8, trackId: track }],
-    firstSeen: t - 30_000,
-    lastSeen: t,
-    placeKey: key,
-    evidence: { first: '2026-11-27/bench_1.jpg', latest: '2026-11-27/bench_2.jpg' },
-    detector: { plugin: 'bench', version: '1.0.0' },
-  };
+  return benchFinding({ id: `bench-${key}-${i}`, site, track, placeKey: key });
 }
 
 /** CPU seconds (user + system) of a process so far, from /proc: load-independent, unlike wall time. */
