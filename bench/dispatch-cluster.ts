@@ -7,42 +7,28 @@
  * (both without persistence), the CPU each master spent per finding (INFO cpu, load-independent),
  * and the memory per alert on the master that holds the slot.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { Redis, type Cluster } from 'ioredis';
-import { stringify } from 'yaml';
 import { buildGateway } from '../app/build-gateway.js';
 import type { Finding } from '../core/contracts/finding.js';
 import { startEmbeddedRedis } from '../core/redis/embedded-redis.js';
-import { cameras, GRID, writeGridFile } from '../test/dispatcher/fixtures.js';
+import { GRID, writeGridFile } from '../test/dispatcher/fixtures.js';
 import { startRedisCluster } from '../test/cluster/redis-cluster-fixture.js';
+import { benchFinding } from './lib/bench-finding.js';
+import { writeDispatchGateway } from './lib/dispatch-gateway-file.js';
 import { recordResults } from './lib/record.js';
 
 const N = Number(process.env.BENCH_DISPATCH_CLUSTER_N ?? 10_000);
 const logger = pino({ level: 'warn' });
 
 function mkFinding(i: number, run: string): Finding {
-  const t = Date.now();
   // Two findings per place: the second merges into the first's alert.
   const site = Math.floor(i / 2);
-  const track = `t${site}`;
-  return {
-    id: `bench-${run}-${i}`,
-    cameraId: site % 2 === 0 ? 'cam-a' : 'cam-loc',
-    type: 'illegal_parking',
-    zoneId: site % 2 === 0 ? 'z-noparking' : null,
-    score: 0.8,
-    trackIds: [track],
-    boxes: [{ x1: 0.1, y1: 0.2, x2: 0.3, y2: 0.4, label: 'car', score: 0.8, trackId: track }],
-    firstSeen: t - 30_000,
-    lastSeen: t,
-    placeKey: `${run}-${site}`,
-    evidence: { first: '2026-11-27/bench_1.jpg', latest: '2026-11-27/bench_2.jpg' },
-    detector: { plugin: 'bench', version: '1.0.0' },
-  };
+  return benchFinding({ id: `bench-${run}-${i}`, site, track: `t${site}`, placeKey: `${run}-${site}` });
 }
 
 async function info(c: Redis): Promise<{ cpu: number; mem: number; keys: number }> {
@@ -74,29 +60,14 @@ async function runOnce(o: {
   // dispatcher settings and, for the cluster run, `redis.cluster` come through gateway.yaml;
   // the single-server run joins its redis-server as a worker process would (--redis URL).
   const dir = join(o.dir, o.run);
-  await mkdir(join(dir, 'cameras'), { recursive: true });
-  await writeFile(
-    join(dir, 'cameras', 'bench.yaml'),
-    stringify({ cameras: cameras().map(({ file: _f, line: _l, baseDir: _b, wgs84: _w, ...c }) => c) }),
-  );
-  await writeFile(
-    join(dir, 'gateway.yaml'),
-    stringify({
-      dataDir: './var',
-      cameras: { dirs: ['./cameras'] },
-      grids: { file: await writeGridFile(dir) },
-      ...(o.cluster ? { redis: { cluster: { nodes: o.cluster } } } : {}),
-      dispatcher: {
-        prefix: 'gw',
-        fallbackGridCode: GRID.township,
-        concurrency: 100,
-        tickSec: 3_600,
-        dedup: { default: { windowSec: 600, keys: ['camera', 'type', 'zone', 'place'] } },
-      },
-    }),
-  );
+  const config = await writeDispatchGateway({
+    file: join(dir, 'gateway.yaml'),
+    gridFile: await writeGridFile(dir),
+    ...(o.cluster ? { redis: { cluster: { nodes: o.cluster } } } : {}),
+    dispatcher: { prefix: 'gw', fallbackGridCode: GRID.township, concurrency: 100, tickSec: 3_600 },
+  });
   const gw = await buildGateway({
-    config: join(dir, 'gateway.yaml'),
+    config,
     roles: ['dispatch'],
     ...(o.redisUrl ? { redisUrl: o.redisUrl } : {}),
     schedulers: false,

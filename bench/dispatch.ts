@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,6 @@ import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { Server } from 'socket.io';
 import { Queue, Worker, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import { stringify } from 'yaml';
 import { buildGateway } from '../app/build-gateway.js';
 import { redisOptionsFromUrl } from '../core/redis/redis-url.js';
 import { findingJobId } from '../features/dispatcher/job-registry.js';
@@ -27,7 +26,9 @@ import type { AlertNotifier } from '../core/contracts/alert-service.js';
 import type { Finding } from '../core/contracts/finding.js';
 import { startEmbeddedRedis } from '../core/redis/embedded-redis.js';
 import { freePort } from '../core/util/free-port.js';
-import { cameras, GRID, writeGridFile } from '../test/dispatcher/fixtures.js';
+import { GRID, writeGridFile } from '../test/dispatcher/fixtures.js';
+import { benchFinding } from './lib/bench-finding.js';
+import { writeDispatchGateway } from './lib/dispatch-gateway-file.js';
 import { recordResults } from './lib/record.js';
 
 const THROUGHPUT_N = Number(process.env.BENCH_DISPATCH_N ?? 20_000);
@@ -40,21 +41,7 @@ const LIVE_RATE = Number(process.env.BENCH_DISPATCH_LIVE_RATE ?? 5_000);
 const logger = pino({ level: 'warn' });
 
 function mkFinding(i: number, key: string, track: string, site = Math.floor(i / 2)): Finding {
-  const t = Date.now();
-  return {
-    id: `bench-${key}-${i}`,
-    cameraId: site % 2 === 0 ? 'cam-a' : 'cam-loc',
-    type: 'illegal_parking',
-    zoneId: site % 2 === 0 ? 'z-noparking' : null,
-    score: 0.8,
-    trackIds: [track],
-    boxes: [{ x1: 0.1, y1: 0.2, x2: 0.3, y2: 0.4, label: 'car', score: 0.8, trackId: track }],
-    firstSeen: t - 30_000,
-    lastSeen: t,
-    placeKey: key,
-    evidence: { first: '2026-11-27/bench_1.jpg', latest: '2026-11-27/bench_2.jpg' },
-    detector: { plugin: 'bench', version: '1.0.0' },
-  };
+  return benchFinding({ id: `bench-${key}-${i}`, site, track, placeKey: key });
 }
 
 /** CPU seconds (user + system) of a process so far, from /proc: load-independent, unlike wall time. */
@@ -124,26 +111,12 @@ async function main(): Promise<void> {
   // Each dispatcher is a gateway as production builds it (app/build-gateway.ts), role dispatch,
   // joining the benchmark's Redis; its cameras and grids come through gateway.yaml. The
   // observer seam relays its alert events to the benchmark's Socket.IO server.
-  await mkdir(join(dir, 'cameras'));
-  await writeFile(
-    join(dir, 'cameras', 'bench.yaml'),
-    stringify({ cameras: cameras().map(({ file: _f, line: _l, baseDir: _b, wgs84: _w, ...c }) => c) }),
-  );
   const make = async (prefix: string, sinkBatchMax = BATCH) => {
-    const file = join(dir, `gateway-${prefix}.yaml`);
-    await writeFile(
-      file,
-      stringify({
-        dataDir: './var',
-        cameras: { dirs: ['./cameras'] },
-        grids: { file: gridFile },
-        dispatcher: {
-          prefix,
-          concurrency: CONCURRENCY,
-          dedup: { default: { windowSec: 600, keys: ['camera', 'type', 'zone', 'place'] } },
-        },
-      }),
-    );
+    const file = await writeDispatchGateway({
+      file: join(dir, `gateway-${prefix}.yaml`),
+      gridFile,
+      dispatcher: { prefix, concurrency: CONCURRENCY },
+    });
     const gw = await buildGateway({
       config: file,
       roles: ['dispatch'],

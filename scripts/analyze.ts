@@ -21,7 +21,6 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
 import { readCameraFile } from '../core/config/camera-file.js';
-import type { GridIndex, GridInfo } from '../core/contracts/grid-index.js';
 import { createEvidenceStore } from '../core/evidence/evidence-store.js';
 import { Codes, formatIssue, GridwatchError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
@@ -30,30 +29,10 @@ import {
   probeVideo,
   type AnalyzedFrame,
 } from '../features/detectors/pipeline/analyze-video.js';
-import { openDetectorPlugins } from './eval-rig.js';
+import { acceptingGrids, openDetectorPlugins } from './eval-rig.js';
 
 const USAGE =
   'usage: npm run analyze -- --video FILE --camera CAMERA.yaml [--camera-id ID] [--gateway GATEWAY.yaml] [--evidence DIR] [--trace] [--interval SEC] [--max-sec SEC] [--no-motion] [--workers N] [--plugin-dir DIR]';
-
-/** Offline analysis routes nothing: any grid code a camera names is accepted as is. */
-function acceptingGrids(): GridIndex {
-  const info = (code: string): GridInfo => ({
-    code,
-    name: code,
-    level: 'grid',
-    parent: null,
-    kind: 'offline',
-  });
-  return {
-    size: 0,
-    lookup: () => null,
-    get: info,
-    path: (c) => [info(c)],
-    children: () => [],
-    roots: () => [],
-    search: () => [],
-  };
-}
 
 const r3 = (v: number) => Math.round(v * 1000) / 1000;
 

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { loadGatewayFile } from '../app/gateway-file.js';
+import type { GridIndex, GridInfo } from '../core/contracts/grid-index.js';
 import {
   DetectorsConfigSchema,
   type DetectorsConfig,
@@ -38,6 +39,29 @@ export interface DetectorRigOptions {
   override?: (c: DetectorsConfig) => DetectorsConfig;
   logger: Logger;
   metrics: Registry;
+}
+
+/**
+ * Offline runs (`npm run analyze`, the demo-config test) route nothing: any grid code a camera
+ * names is accepted as is, so a camera file is checked without the city's grid file.
+ */
+export function acceptingGrids(): GridIndex {
+  const info = (code: string): GridInfo => ({
+    code,
+    name: code,
+    level: 'grid',
+    parent: null,
+    kind: 'offline',
+  });
+  return {
+    size: 0,
+    lookup: () => null,
+    get: info,
+    path: (c) => [info(c)],
+    children: () => [],
+    roots: () => [],
+    search: () => [],
+  };
 }
 
 /** Config and plugins only (quick): enough to check camera files before the models load. */

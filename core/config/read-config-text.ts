@@ -98,16 +98,18 @@ export async function readConfigText(file: string, maxBytes: number, what = 'fil
       },
     };
   }
+  // One size rule, checked twice: on stat (before reading) and on what was read.
+  const tooLarge = (bytes: number, message: string): ReadTextResult => ({
+    ok: false,
+    issue: {
+      ...base,
+      expected: `at most ${(maxBytes / MB).toFixed(0)} MB`,
+      found: `${(bytes / MB).toFixed(1)} MB`,
+      message,
+    },
+  });
   if (st.size > maxBytes) {
-    return {
-      ok: false,
-      issue: {
-        ...base,
-        expected: `at most ${(maxBytes / MB).toFixed(0)} MB`,
-        found: `${(st.size / MB).toFixed(1)} MB`,
-        message: `${what} is too large (${st.size} bytes); split it into several files`,
-      },
-    };
+    return tooLarge(st.size, `${what} is too large (${st.size} bytes); split it into several files`);
   }
   const fh = await open(file, 'r');
   let buf: Buffer;
@@ -117,17 +119,7 @@ export async function readConfigText(file: string, maxBytes: number, what = 'fil
     await fh.close();
   }
   // The file may have grown between stat and read.
-  if (buf.length > maxBytes) {
-    return {
-      ok: false,
-      issue: {
-        ...base,
-        expected: `at most ${(maxBytes / MB).toFixed(0)} MB`,
-        found: `${(buf.length / MB).toFixed(1)} MB`,
-        message: `${what} is too large`,
-      },
-    };
-  }
+  if (buf.length > maxBytes) return tooLarge(buf.length, `${what} is too large`);
   const nul = buf.indexOf(0);
   if (nul >= 0) {
     return {

@@ -1,21 +1,19 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../core/contracts/alert.js';
 import type { Actor } from '../../core/contracts/alert-service.js';
 import { Codes, ERROR_CATALOGUE } from '../../core/errors.js';
-import { launchChromium, SCREENSHOT_DIR, type WallPage } from './helpers/browser.js';
-import { PASSWORD, startHarness, type Harness } from './helpers/wall-harness.js';
+import { SCREENSHOT_DIR, type WallPage } from './helpers/browser.js';
+import type { Harness } from './helpers/wall-harness.js';
+import { startWallBrowser, type WallBrowser } from './helpers/wall-browser.js';
 
 // Issue 13 item 1: every action carries the version the operator sees; the server refuses a
 // stale one (409 GW_CONFLICT) and the wall reloads the alert and says so, in Chinese.
 
 const ADMIN: Actor = { username: 'admin', displayName: '管理员', role: 'admin', scope: '3301' };
 
+let w: WallBrowser;
 let h: Harness;
-let browser: Browser;
-const pages: WallPage[] = [];
 
 /**
  * A wall whose pushed alert updates can be held back, as a slow or congested link does: the
@@ -25,30 +23,18 @@ type HeldWall = WallPage & { hold(on: boolean): void };
 const held: HeldWall[] = [];
 async function openHeldWall(user: string): Promise<HeldWall> {
   let holding = false;
-  const context = await browser.newContext({
-    viewport: { width: 1600, height: 900 },
-    locale: 'zh-CN',
-    timezoneId: 'Asia/Shanghai',
-  });
-  await context.routeWebSocket(/\/socket\.io\//, (ws) => {
-    const server = ws.connectToServer();
-    ws.onMessage((m) => server.send(m));
-    server.onMessage((m) => {
-      // Socket.IO event frames: 42["alert:update",{...}]. Everything else (acks too) goes through.
-      if (holding && typeof m === 'string' && m.startsWith('42["alert:update"')) return;
-      ws.send(m);
-    });
-  });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  await page.goto(h.url);
-  await page.locator('#login-username').fill(user);
-  await page.locator('#login-password').fill(PASSWORD);
-  await page.locator('#login-form button[type=submit]').click();
-  await page.locator('#conn.on').waitFor();
-  const p = { context, page, errors, hold: (on: boolean) => void (holding = on) };
-  pages.push(p);
+  const wall = await w.open(user, undefined, undefined, (context) =>
+    context.routeWebSocket(/\/socket\.io\//, (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((m) => server.send(m));
+      server.onMessage((m) => {
+        // Socket.IO event frames: 42["alert:update",{...}]. Everything else (acks too) goes through.
+        if (holding && typeof m === 'string' && m.startsWith('42["alert:update"')) return;
+        ws.send(m);
+      });
+    }),
+  );
+  const p = { ...wall, hold: (on: boolean) => void (holding = on) };
   held.push(p);
   return p;
 }
@@ -57,14 +43,10 @@ const serverAlert = (id: string): Promise<Alert> => h.alerts.get(id, ADMIN);
 const trail = async (id: string) => (await h.alerts.audit(id, ADMIN)).map((e) => e.action);
 
 beforeAll(async () => {
-  h = await startHarness({ logLevel: 'warn' });
-  browser = await launchChromium();
+  w = await startWallBrowser({ logLevel: 'warn' });
+  h = w.h;
 });
-afterAll(async () => {
-  for (const p of pages) await p.context.close();
-  await browser?.close();
-  await h?.close();
-});
+afterAll(() => w?.close());
 
 describe('two operators on the same alert', () => {
   it('a confirm sent for a version someone else has changed is refused, and the wall reloads it', async () => {
@@ -101,7 +83,6 @@ describe('two operators on the same alert', () => {
       .poll(() => zw.page.locator('#detail-audit li[data-action="note"]').innerText())
       .toContain('已电话核实：临时停车，司机已驶离');
     expect(await zw.page.locator('#detail').getAttribute('data-id')).toBe(a.id);
-    mkdirSync(SCREENSHOT_DIR, { recursive: true });
     await zw.page.screenshot({ path: join(SCREENSHOT_DIR, 'wall-conflict.png') });
     // Having seen it, he decides again (the link still holding updates back): now it lands.
     await zw.page.keyboard.press('y');

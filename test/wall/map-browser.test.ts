@@ -1,38 +1,24 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openWall, SCREENSHOT_DIR, type WallPage } from './helpers/browser.js';
-import { PASSWORD, startHarness, type Harness } from './helpers/wall-harness.js';
+import { i18nMissing, SCREENSHOT_DIR } from './helpers/browser.js';
+import type { Harness } from './helpers/wall-harness.js';
+import { startWallBrowser, type WallBrowser } from './helpers/wall-browser.js';
 
 /** The 一张图 view in Debian's chromium against the real wall, dispatcher and ingest. */
-// The page side of evaluate() callbacks, typed structurally: the project compiles without the DOM lib.
-interface Doc {
-  documentElement: { dataset: Record<string, string | undefined> };
-  getElementById(id: string): { dataset: Record<string, string | undefined> } | null;
-}
-
+let w: WallBrowser;
 let h: Harness;
-let browser: Browser;
-const pages: WallPage[] = [];
 
 beforeAll(async () => {
-  mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  h = await startHarness({ logLevel: 'warn' });
-  browser = await launchChromium();
+  w = await startWallBrowser({ logLevel: 'warn' });
+  h = w.h;
 });
-afterAll(async () => {
-  for (const p of pages) await p.context.close();
-  await browser?.close();
-  await h?.close();
-});
+afterAll(() => w?.close());
 
 describe('the grid map in chromium', () => {
   it('draws the scope grids, county labels, cameras and live alert markers; click and Enter open the alert', async () => {
     const first = await h.inject({ cameraId: 'cam-df-01' });
     const other = await h.inject({ cameraId: 'cam-bj-01', type: 'street_vending' });
-    const zw = await openWall(browser, h.url, 'zhangwei', PASSWORD);
-    pages.push(zw);
+    const zw = await w.open('zhangwei');
     const { page } = zw;
     await page.locator('#nav a[data-view="map"]').click();
     const canvas = page.locator('#map-canvas[data-ready="true"]');
@@ -104,11 +90,7 @@ describe('the grid map in chromium', () => {
     // English mode: the map's strings come from the catalogue too.
     await page.locator('header .lang-switch').click();
     await page.locator('#map-side', { hasText: 'Open alerts: 1' }).waitFor();
-    expect(
-      await page.evaluate(
-        () => (globalThis as unknown as { document: Doc }).document.documentElement.dataset.i18nMissing ?? '',
-      ),
-    ).toBe('');
+    expect(await i18nMissing(page)).toBe('');
     // The page asks for its session once before logging in (401): the only expected failure.
     expect(zw.errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
   });

@@ -1,31 +1,24 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openWall, SCREENSHOT_DIR, type WallPage } from './helpers/browser.js';
-import { PASSWORD, startHarness, type Harness } from './helpers/wall-harness.js';
+import { i18nMissing, SCREENSHOT_DIR } from './helpers/browser.js';
+import type { Harness } from './helpers/wall-harness.js';
+import { startWallBrowser, type WallBrowser } from './helpers/wall-browser.js';
 
 /** The 统计考核 page in Debian's chromium, over alerts made and handled through the real path. */
 // The page side of evaluate() callbacks, typed structurally: the project compiles without the DOM lib.
 interface Doc {
-  documentElement: { dataset: Record<string, string | undefined> };
   getElementById(id: string): { dataset: Record<string, string | undefined> } | null;
 }
 
+let w: WallBrowser;
 let h: Harness;
-let browser: Browser;
-const pages: WallPage[] = [];
 
 beforeAll(async () => {
-  mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  h = await startHarness({ logLevel: 'warn' });
-  browser = await launchChromium();
+  w = await startWallBrowser({ logLevel: 'warn' });
+  h = w.h;
 });
-afterAll(async () => {
-  for (const p of pages) await p.context.close();
-  await browser?.close();
-  await h?.close();
-});
+afterAll(() => w?.close());
 
 async function act(user: string, id: string, body: object): Promise<void> {
   const { token } = await h.login(user);
@@ -55,8 +48,7 @@ describe('the statistics page in chromium', () => {
     await act('lina', c.id, { action: 'claim' });
     await act('lina', e.id, { action: 'confirm' });
 
-    const zw = await openWall(browser, h.url, 'zhangwei', PASSWORD, { width: 1600, height: 1000 });
-    pages.push(zw);
+    const zw = await w.open('zhangwei', { width: 1600, height: 1000 });
     const { page } = zw;
     await page.locator('#nav a[data-view="stats"]').click();
     await page.locator('#stats-panel[data-ready]').waitFor();
@@ -102,11 +94,7 @@ describe('the statistics page in chromium', () => {
 
     await page.locator('header .lang-switch').click();
     await page.locator('#stats-table th', { hasText: 'Median to confirm (min)' }).waitFor();
-    expect(
-      await page.evaluate(
-        () => (globalThis as unknown as { document: Doc }).document.documentElement.dataset.i18nMissing ?? '',
-      ),
-    ).toBe('');
+    expect(await i18nMissing(page)).toBe('');
     // The page asks for its session once before logging in (401): the only expected failure.
     expect(zw.errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
   });

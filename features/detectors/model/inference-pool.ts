@@ -2,7 +2,6 @@ import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import type { DetectedObject } from '../plugin-api/contract.js';
 import { Codes, ClosedError, GridwatchError } from '../../../core/errors.js';
 import { startWorker } from '../../../core/util/worker-entry.js';
 import { DetectorsConfigSchema, type DetectorsConfig } from '../config/detectors-config.js';
@@ -10,7 +9,14 @@ import { createLogForwarder } from '../loader/forward-log.js';
 import { readModelPlugins } from '../loader/manifest-validation.js';
 import { defaultModelsDir } from './models-dir.js';
 import type { BackendChoice } from './tf-backend.js';
-import type { InitMessage, JobMessage, ModelPluginRef, MotionRequest, WorkerReply } from './protocol.js';
+import type {
+  FrameOutcome,
+  InitMessage,
+  JobMessage,
+  ModelPluginRef,
+  MotionRequest,
+  WorkerReply,
+} from './protocol.js';
 
 export interface InferenceRequest {
   /** Queue key: a camera has at most one job queued; a newer one replaces it (drop-oldest). */
@@ -26,17 +32,7 @@ export interface InferenceRequest {
   onResult?: (r: InferenceResult) => void;
 }
 
-export type InferenceResult =
-  | {
-      status: 'done';
-      inferred: boolean;
-      objects: DetectedObject[];
-      gray: Uint8Array | null;
-      changed: number | null;
-      area: number | null;
-      inferMs: number;
-    }
-  | { status: 'dropped' };
+export type InferenceResult = ({ status: 'done' } & FrameOutcome) | { status: 'dropped' };
 
 export interface InferencePoolHealth {
   backend: string | null;

@@ -41,19 +41,19 @@ export interface JobMessage {
   motion?: MotionRequest;
 }
 
+/** What a worker found in one frame; the pool hands it on unchanged (its InferenceResult). */
+export interface FrameOutcome {
+  inferred: boolean;
+  objects: DetectedObject[];
+  gray: Uint8Array | null;
+  changed: number | null;
+  area: number | null;
+  inferMs: number;
+}
+
 export type WorkerReply =
   | { type: 'ready'; backend: string; fallbacks: string[]; loadMs: number; model: string }
   | { type: 'fatal'; message: string; code: string | null }
-  | {
-      type: 'result';
-      id: number;
-      model: string;
-      inferred: boolean;
-      objects: DetectedObject[];
-      gray: Uint8Array | null;
-      changed: number | null;
-      area: number | null;
-      inferMs: number;
-    }
+  | ({ type: 'result'; id: number; model: string } & FrameOutcome)
   | { type: 'error'; id: number; message: string; code: string | null }
   | { type: 'log'; line: string };

@@ -12,35 +12,14 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCameraFile } from '../../../core/config/camera-file.js';
-import type { GridIndex, GridInfo } from '../../../core/contracts/grid-index.js';
 import type { LoadedCamera } from '../../../core/contracts/loaded-camera.js';
 import { createEvidenceStore } from '../../../core/evidence/evidence-store.js';
 import { analyzeVideo } from '../../../features/detectors/pipeline/analyze-video.js';
 import { loadLabels } from '../../../scripts/eval-lib.js';
-import { openDetectorPlugins, type DetectorPlugins } from '../../../scripts/eval-rig.js';
+import { acceptingGrids, openDetectorPlugins, type DetectorPlugins } from '../../../scripts/eval-rig.js';
 import { mediaPath, REPO_ROOT } from '../../helpers/media.js';
 
 const DEMO = join(REPO_ROOT, 'config', 'cameras', 'demo.yaml');
-
-/** Offline: any grid code is accepted as is (as `npm run analyze` does). */
-function acceptingGrids(): GridIndex {
-  const info = (code: string): GridInfo => ({
-    code,
-    name: code,
-    level: 'grid',
-    parent: null,
-    kind: 'offline',
-  });
-  return {
-    size: 0,
-    lookup: () => null,
-    get: info,
-    path: (c) => [info(c)],
-    children: () => [],
-    roots: () => [],
-    search: () => [],
-  };
-}
 
 describe('demo cameras: more than one alert type on the demo footage', () => {
   // Plugins only: the model pool starts in the footage test (the settings test needs no model).

@@ -39,8 +39,11 @@ export async function openWall(
   viewport = { width: 1600, height: 900 },
   /** The browser's own zone: the page must show the gateway's zone whatever this is. */
   timezoneId = 'Asia/Shanghai',
+  /** Runs on the context before the page opens (e.g. routeWebSocket to hold pushes back). */
+  prepare?: (context: BrowserContext) => Promise<void>,
 ): Promise<WallPage> {
   const context = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId });
+  await prepare?.(context);
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
@@ -54,4 +57,13 @@ export async function openWall(
   await page.locator('#app').waitFor({ state: 'visible' });
   await page.locator('#conn.on').waitFor();
   return { context, page, errors };
+}
+
+/** The catalogue keys the page had no string for (`data-i18n-missing` on <html>); '' when none. */
+export function i18nMissing(page: Page): Promise<string> {
+  // The page side, typed structurally: the project compiles without the DOM lib.
+  type Doc = { documentElement: { dataset: Record<string, string | undefined> } };
+  return page.evaluate(
+    () => (globalThis as unknown as { document: Doc }).document.documentElement.dataset.i18nMissing ?? '',
+  );
 }
