@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { dirname, isAbsolute, join } from 'node:path';
-import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
@@ -26,6 +26,12 @@ import { redisOptionsFromUrl } from '../../core/redis/redis-url.js';
 import { redisUnavailableAs } from '../../core/redis/redis-unavailable.js';
 import { createRedisOutageLog } from '../../core/redis/redis-outage-log.js';
 import {
+  deliveryError,
+  isPermanentHttpFailure,
+  retryDelayMs,
+  sendErrorText,
+} from '../../core/util/delivery-retry.js';
+import {
   DepartmentsFileSchema,
   ReportInBodySchema,
   WhistleBodySchema,
@@ -34,6 +40,7 @@ import {
   type Department,
   type DepartmentsConfig,
   type DepartmentsFile,
+  type Notice,
   type Whistle,
 } from './departments-config.js';
 
@@ -107,7 +114,7 @@ export function createDepartments(d: DepartmentsDeps): Departments {
   const inbox = (code: string) => `${d.prefix}dept:inbox:${code}`;
   const steps = new Counter({
     name: 'gridwatch_department_steps_total',
-    help: 'Whistle steps by kind (called, reported, overdue, notify_failed) and department',
+    help: 'Whistle steps by kind (called, reported, overdue, notice_sent, notice_retry, notify_failed) and department',
     labelNames: ['step', 'department'],
     registers: [d.metrics],
   });
@@ -203,8 +210,13 @@ export function createDepartments(d: DepartmentsDeps): Departments {
 
   const dueIn = (dep: Department) => (dep.reportInSec ?? file.current().reportInSec) * 1_000;
 
+  /**
+   * Queues what a call needs: its report-in deadline and, for a forward target, the notice.
+   * The notice is a BullMQ job of its own (attempts and backoff from the file's `notice`), so a
+   * receiver that is down gets it later and a gateway restart loses nothing.
+   */
   async function notify(w: Whistle, calls: Call[]): Promise<void> {
-    const byCode = new Map(file.current().departments.map((x) => [x.code, x]));
+    const n = file.current().notice;
     for (const c of calls) {
       steps.inc({ step: 'called', department: c.code });
       await redis.zadd(inbox(c.code), c.calledAt, w.alertId);
@@ -220,9 +232,50 @@ export function createDepartments(d: DepartmentsDeps): Departments {
           backoff: { type: 'exponential', delay: 1_000 },
         },
       );
-      const dep = byCode.get(c.code);
-      const secret = secrets.get(c.code);
-      if (!dep?.forward || secret === undefined) continue;
+      if (c.notice)
+        await queue.add(
+          'notice',
+          { alertId: w.alertId, code: c.code },
+          {
+            jobId: `notice:${w.alertId}:${c.code}`,
+            attempts: n.attempts,
+            backoff: { type: 'notice' },
+            removeOnComplete: { count: 1_000 },
+            removeOnFail: { count: 5_000 },
+          },
+        );
+    }
+  }
+
+  const setNotice = (alertId: string, code: string, notice: Notice) =>
+    change(alertId, (cur) => ({
+      ...cur,
+      calls: cur.calls.map((x) => (x.code === code ? { ...x, notice } : x)),
+    }));
+
+  /**
+   * One attempt to deliver a whistle notice (what the `notice` job runs). Throws to be retried;
+   * throws UnrecoverableError when retrying cannot help (a refusing 4xx, attempts used up, the
+   * target gone), after writing the give-up to the whistle, the audit and the log.
+   */
+  async function deliver(
+    alertId: string,
+    code: string,
+    attempt: number,
+    maxAttempts: number,
+  ): Promise<string> {
+    const w = await load(alertId);
+    const c = w?.calls.find((x) => x.code === code);
+    if (!w || !c) throw new UnrecoverableError(`whistle of ${alertId} or its call of ${code} is gone`);
+    const dep = file.current().departments.find((x) => x.code === code);
+    const secret = secrets.get(code);
+    let httpStatus: number | null = null;
+    let error: string;
+    let gone = false;
+    if (!dep?.forward || secret === undefined) {
+      gone = true;
+      error = `department ${code}: its forward target is no longer configured`;
+    } else {
       const body = JSON.stringify({
         kind: 'whistle',
         alertId: w.alertId,
@@ -242,19 +295,58 @@ export function createDepartments(d: DepartmentsDeps): Departments {
             [DEPT_HEADERS.signature]: deptSignature(secret, ts, body),
           },
           body,
-          signal: AbortSignal.timeout(10_000),
+          signal: AbortSignal.timeout(file.current().notice.timeoutMs),
         });
-        await r.body?.cancel();
-        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+        httpStatus = r.status;
+        const text = await r.text();
+        if (r.ok) {
+          steps.inc({ step: 'notice_sent', department: code });
+          await setNotice(alertId, code, {
+            status: 'sent',
+            attempts: attempt,
+            lastError: null,
+            sentAt: clock(),
+          });
+          if (attempt > 1) await audit(w, `吹哨通知 ${c.name} 已送达 (第 ${attempt} 次尝试)`);
+          return 'sent';
+        }
+        error = `HTTP ${r.status}: ${text.slice(0, 200)}`;
       } catch (err) {
-        steps.inc({ step: 'notify_failed', department: c.code });
-        logger.warn(
-          { alertId: w.alertId, department: c.code, err: String(err) },
-          'whistle notice not delivered',
-        );
-        await audit(w, `吹哨通知 ${c.name} 未送达 (${err instanceof Error ? err.message : String(err)})`);
+        error = sendErrorText(err);
       }
     }
+    const last = deliveryError(httpStatus, error, clock());
+    const gaveUp = gone || isPermanentHttpFailure(httpStatus) || attempt >= maxAttempts;
+    await setNotice(alertId, code, {
+      status: gaveUp ? 'failed' : 'failing',
+      attempts: attempt,
+      lastError: last,
+      sentAt: null,
+    });
+    if (gaveUp) {
+      steps.inc({ step: 'notify_failed', department: code });
+      logger.warn(
+        { alertId, department: code, attempts: attempt, kind: last.kind, httpStatus, error: last.detail },
+        'whistle notice not delivered; gave up',
+      );
+      await audit(
+        w,
+        `吹哨通知 ${c.name} 未送达，已放弃: ${attempt} 次尝试, 最后错误 ${last.kind}${httpStatus !== null ? ` (HTTP ${httpStatus})` : ''}: ${last.detail}`,
+      );
+      throw new UnrecoverableError(error);
+    }
+    steps.inc({ step: 'notice_retry', department: code });
+    logger.warn(
+      { alertId, department: code, attempt, kind: last.kind, httpStatus, error: last.detail },
+      'whistle notice not delivered; will retry',
+    );
+    // The first failure is in the audit; the attempts after it are on the whistle (and the wall).
+    if (attempt === 1)
+      await audit(
+        w,
+        `吹哨通知 ${c.name} 未送达 (${last.kind}: ${last.detail})，将重试 (最多 ${maxAttempts} 次)`,
+      );
+    throw new Error(error);
   }
 
   function callOf(dep: Department, level: number, now: number): Call {
@@ -268,6 +360,7 @@ export function createDepartments(d: DepartmentsDeps): Departments {
       reportedBy: null,
       overdueAt: null,
       via: dep.forward && dep.operators.length ? 'both' : dep.forward ? 'forward' : 'operators',
+      ...(dep.forward ? { notice: { status: 'pending', attempts: 0, lastError: null, sentAt: null } } : {}),
     };
   }
 
@@ -317,6 +410,7 @@ export function createDepartments(d: DepartmentsDeps): Departments {
         gridName: a.gridPath.at(-1)?.name ?? a.gridCode,
         rootCode: a.gridPath[0]?.code ?? a.gridCode,
         place: a.cameraName,
+        path: a.gridPath.map((g) => g.code),
       },
       calls: chosen.map((dep) => callOf(dep, 1, now)),
     };
@@ -546,9 +640,16 @@ export function createDepartments(d: DepartmentsDeps): Departments {
           QUEUE,
           async (job) => {
             const { alertId, code } = job.data as { alertId: string; code: string };
+            if (job.name === 'notice')
+              return deliver(alertId, code, job.attemptsMade + 1, job.opts.attempts ?? 1);
             return (await checkDue(alertId, code)) ? 'overdue' : 'in_time';
           },
-          { connection: redisOpts as ConnectionOptions, prefix: d.prefix, concurrency: 4 },
+          {
+            connection: redisOpts as ConnectionOptions,
+            prefix: d.prefix,
+            concurrency: 4,
+            settings: { backoffStrategy: (made: number) => retryDelayMs(made, file.current().notice) },
+          },
         );
         worker.on('error', (err) => outage.error(err, {}, 'departments worker error'));
       }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { GridCodeSchema, SecretRefSchema } from '../../core/contracts/common-schema.js';
 import { FindingTypeSchema } from '../../core/contracts/finding.js';
+import { ForwardErrorSchema } from '../../core/contracts/forwarding.js';
 
 /** gateway.yaml `departments:` — 吹哨报到 (off unless a departments file is named). */
 export const DepartmentsConfigSchema = z
@@ -67,6 +68,27 @@ export const DepartmentsFileSchema = z
       .max(7 * 86_400)
       .default(1_800)
       .describe('Default time to report in after a whistle (seconds)'),
+    notice: z
+      .strictObject({
+        attempts: z
+          .number()
+          .int()
+          .min(1)
+          .max(100)
+          .default(10)
+          .describe('Attempts to deliver a whistle notice to a forward target before giving up'),
+        baseMs: z.number().int().positive().default(2_000).describe('First retry delay; doubles per attempt'),
+        maxMs: z.number().int().positive().default(300_000).describe('Longest delay between two attempts'),
+        timeoutMs: z
+          .number()
+          .int()
+          .positive()
+          .max(120_000)
+          .default(10_000)
+          .describe('How long one attempt waits for the answer'),
+      })
+      .default({ attempts: 10, baseMs: 2_000, maxMs: 300_000, timeoutMs: 10_000 })
+      .describe('Delivery of whistle notices to forward targets (retried with backoff in BullMQ)'),
     departments: z.array(DepartmentSchema).describe('Departments'),
   })
   .describe('departments.yaml: who is called when a grid blows the whistle');
@@ -91,6 +113,21 @@ export const ReportInBodySchema = z
   })
   .describe('报到: a called department acknowledges');
 
+/** Where the whistle notice to a department's forward target stands. */
+export const NoticeSchema = z
+  .strictObject({
+    status: z
+      .enum(['pending', 'sent', 'failing', 'failed'])
+      .describe(
+        'pending 通知中, sent 已送达, failing 送达失败、重试中, failed 已放弃 (attempts used up or refused)',
+      ),
+    attempts: z.number().int().nonnegative().describe('Attempts made'),
+    lastError: ForwardErrorSchema.nullable().describe('The last failed attempt (code, HTTP status, text)'),
+    sentAt: z.number().int().nullable().describe('When the target accepted it (ms)'),
+  })
+  .describe('Delivery of a whistle notice to a forward target');
+export type Notice = z.infer<typeof NoticeSchema>;
+
 export const CallSchema = z.strictObject({
   code: z.string(),
   name: z.string(),
@@ -101,6 +138,7 @@ export const CallSchema = z.strictObject({
   reportedBy: z.string().nullable(),
   overdueAt: z.number().int().nullable(),
   via: z.enum(['operators', 'forward', 'both']),
+  notice: NoticeSchema.optional().describe('Only for a department with a forward target'),
 });
 export type Call = z.infer<typeof CallSchema>;
 
@@ -117,6 +155,12 @@ export const WhistleSchema = z
       gridName: z.string(),
       rootCode: z.string(),
       place: z.string(),
+      path: z
+        .array(z.string())
+        .optional()
+        .describe(
+          'Grid codes from the root to the alert’s grid (statistics by area); absent in older whistles',
+        ),
     }),
     calls: z.array(CallSchema),
   })

@@ -7,6 +7,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { Alert } from '../../core/contracts/alert.js';
 import type { DeadLetter } from '../../core/contracts/alert-service.js';
 import { NotFoundError } from '../../core/errors.js';
+import { isPermanentHttpFailure, retryDelayMs } from '../../core/util/delivery-retry.js';
 import type { AlertEngine } from './alert-engine.js';
 import type { AlertStore } from './alert-store.js';
 import { buildCase } from './case-payload.js';
@@ -40,9 +41,6 @@ const StoredDeadLetterSchema = z
   })
   .describe('A case message that kept failing, kept for an admin');
 export type StoredDeadLetter = z.infer<typeof StoredDeadLetterSchema> & DeadLetter;
-
-/** HTTP statuses worth retrying; any other 4xx means the platform refuses this case as sent. */
-const RETRYABLE_4XX = new Set([408, 425, 429]);
 
 export interface Forwarder {
   targetsFor(type: string): ResolvedTarget[];
@@ -204,8 +202,7 @@ export function createForwarder(d: {
     },
 
     backoff(attemptsMade) {
-      const { baseMs, maxMs } = d.config.forwardBackoff;
-      return Math.min(maxMs, baseMs * 2 ** Math.max(0, attemptsMade - 1));
+      return retryDelayMs(attemptsMade, d.config.forwardBackoff);
     },
 
     handlers() {
@@ -353,9 +350,7 @@ export function createForwarder(d: {
       error = sendErrorText(err);
     }
     sent.inc({ target: t.id, outcome: 'error' });
-    const permanent =
-      httpStatus !== null && httpStatus >= 400 && httpStatus < 500 && !RETRYABLE_4XX.has(httpStatus);
-    if (permanent || attempt >= t.maxAttempts) {
+    if (isPermanentHttpFailure(httpStatus) || attempt >= t.maxAttempts) {
       const retries = Number((job.id ?? '').match(/\.r(\d+)$/)?.[1] ?? 0);
       await deadLetter(m, t, attempt, error, retries, httpStatus);
       throw new UnrecoverableError(error);

@@ -7,7 +7,6 @@ import {
   type AlertForwardTarget,
   type AlertForwarding,
   type ForwardError,
-  type ForwardFailure,
   ForwardErrorSchema,
   type ForwardingOverview,
   type ForwardStatus,
@@ -64,35 +63,12 @@ export function withTarget(
   return { status: overallStatus(list), at: now, targets: list };
 }
 
-/**
- * Sorts a send error into a code the wall can translate. A heuristic on Node's fetch errors
- * and the HTTP status: it has been checked against the errors the forwarder tests provoke
- * (refused port, unknown host, timeout, 4xx, 5xx); anything it does not know is `other`, so a
- * wrong guess shows a vaguer reason, never a wrong one about the platform.
- */
-export function classifyForwardError(httpStatus: number | null, error: string): ForwardFailure {
-  if (httpStatus !== null && httpStatus >= 500) return 'http_5xx';
-  if (httpStatus !== null && httpStatus >= 400) return 'http_4xx';
-  if (/^waiting for message/.test(error)) return 'order_wait';
-  if (/no longer configured/.test(error)) return 'target_removed';
-  if (/TimeoutError|timed out|ETIMEDOUT|UND_ERR_(CONNECT|HEADERS|BODY)_TIMEOUT/i.test(error))
-    return 'timeout';
-  if (/ECONNREFUSED/.test(error)) return 'connection_refused';
-  if (/ENOTFOUND|EAI_AGAIN/.test(error)) return 'dns';
-  if (/fetch failed|ECONNRESET|EHOSTUNREACH|ENETUNREACH|socket|network/i.test(error)) return 'network';
-  return 'other';
-}
-
-/** A failed fetch as one line: name, message and the cause's message (where Node puts the errno). */
-export function sendErrorText(err: unknown): string {
-  return err instanceof Error
-    ? `${err.name}: ${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}`
-    : String(err);
-}
-
-export function forwardError(httpStatus: number | null, error: string, at: number): ForwardError {
-  return { kind: classifyForwardError(httpStatus, error), httpStatus, at, detail: error.slice(0, 300) };
-}
+// Moved to core (shared with the departments' whistle notices); kept under their old names here.
+export {
+  classifyDeliveryError as classifyForwardError,
+  deliveryError as forwardError,
+  sendErrorText,
+} from '../../core/util/delivery-retry.js';
 
 export interface ForwardingStatus {
   /** Messages queued for these targets (backlog grows). */

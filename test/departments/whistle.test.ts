@@ -35,12 +35,16 @@ let redis: Awaited<ReturnType<typeof startTestRedis>>;
 let gw: Gateway;
 let url: string;
 let receiver: Server;
-const notices: { dept: string; ok: boolean; body: Record<string, unknown> }[] = [];
-const { stream } = logSink();
+const notices: { dept: string; ok: boolean; at: number; body: Record<string, unknown> }[] = [];
+/** /flaky answers 503 until the test has seen the whistle say its notice is failing. */
+let flakyOpen = false;
+const { stream, sink } = logSink();
 const tokens: Record<string, string> = {};
 let whistled: string | null = null;
+let retried: string | null = null;
 
 const DEPTS = (recv: string) => `reportInSec: 600
+notice: { attempts: 4, baseMs: 100, maxMs: 400 }
 departments:
   - code: chengguan
     name: 区城市管理局
@@ -64,6 +68,21 @@ departments:
     types: [road_obstruction]
     scope: ['330102']
     operators: [zj1]
+  - code: yingji
+    name: 区应急管理局
+    types: [illegal_parking]
+    scope: ['3301']
+    forward: { url: '${recv.replace('/whistles', '/flaky')}', secret: { file: secrets/jj.key } }
+  - code: shichang
+    name: 区市场监管局
+    types: [illegal_parking]
+    scope: ['3301']
+    forward: { url: '${recv.replace('/whistles', '/down')}', secret: { file: secrets/jj.key } }
+  - code: wuye
+    name: 物业公司
+    types: [illegal_parking]
+    scope: ['3301']
+    forward: { url: '${recv.replace('/whistles', '/refuse')}', secret: { file: secrets/jj.key } }
 `;
 
 async function call(method: string, path: string, who: string | null, body?: unknown) {
@@ -112,9 +131,16 @@ beforeAll(async () => {
       notices.push({
         dept: String(req.headers[DEPT_HEADERS.department]),
         ok,
+        at: Date.now(),
         body: JSON.parse(body.toString()),
       });
-      res.writeHead(ok ? 202 : 401).end();
+      const status =
+        !ok || req.url === '/refuse'
+          ? 400
+          : req.url === '/down' || (req.url === '/flaky' && !flakyOpen)
+            ? 503
+            : 202;
+      res.writeHead(status).end(status === 202 ? '' : 'receiver says no');
     });
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
@@ -248,6 +274,79 @@ describe('吹哨报到', () => {
     );
   });
 
+  it('retries a failing notice with backoff; a refused or exhausted one is given up in the audit and the log', async () => {
+    const a = await raise('illegal_parking');
+    retried = a.id;
+    const w = await call('POST', `/whistles/${a.id}`, 'zhangwei', {});
+    expect(w.status).toBe(201);
+    expect((w.json as Whistle).calls.map((c) => [c.code, c.notice?.status])).toEqual([
+      ['yingji', 'pending'],
+      ['shichang', 'pending'],
+      ['wuye', 'pending'],
+    ]);
+    const whistle = async () => (await call('GET', `/whistles/${a.id}`, 'admin')).json as Whistle;
+    const of = (x: Whistle, code: string) => x.calls.find((c) => c.code === code)!.notice!;
+    // While it is being retried, the whistle says so, with the attempts and the error code.
+    const failing = await waitFor('failing notice', async () => {
+      const x = await whistle();
+      return of(x, 'yingji').status === 'failing' ? of(x, 'yingji') : null;
+    });
+    expect(failing.lastError).toMatchObject({ kind: 'http_5xx', httpStatus: 503 });
+    flakyOpen = true;
+    const done = await waitFor('notices settled', async () => {
+      const x = await whistle();
+      return x.calls.every((c) => c.notice && ['sent', 'failed'].includes(c.notice.status)) ? x : null;
+    });
+    const sent = (dept: string) => notices.filter((n) => n.dept === dept && n.body.alertId === a.id);
+    // Sent at the attempt after the receiver opened; each attempt counted, every one signed.
+    expect(of(done, 'yingji')).toMatchObject({ status: 'sent', lastError: null });
+    expect(of(done, 'yingji').attempts).toBeGreaterThanOrEqual(2);
+    expect(sent('yingji')).toHaveLength(of(done, 'yingji').attempts);
+    expect(sent('yingji').every((n) => n.ok)).toBe(true);
+    // 503 every time: all 4 attempts, spaced by the doubling backoff (100, 200, 400 ms), then given up.
+    expect(of(done, 'shichang')).toMatchObject({
+      status: 'failed',
+      attempts: 4,
+      lastError: { kind: 'http_5xx', httpStatus: 503 },
+    });
+    const at = sent('shichang').map((n) => n.at);
+    expect(at).toHaveLength(4);
+    [100, 200, 400].forEach((ms, i) => expect(at[i + 1]! - at[i]!).toBeGreaterThanOrEqual(ms - 2));
+    // A 400 will not change by retrying: given up after the first attempt.
+    expect(of(done, 'wuye')).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      lastError: { kind: 'http_4xx', httpStatus: 400 },
+    });
+    expect(sent('wuye')).toHaveLength(1);
+
+    const audit = await waitFor('give-ups in the audit', async () => {
+      const list = (await gw.dispatcher.alerts.audit(a.id, ADMIN)).map((e) => e.note ?? '');
+      return list.filter((x) => x.includes('已放弃')).length === 2 ? list : null;
+    });
+    expect(
+      audit.some((x) => x.startsWith('吹哨通知 区应急管理局 未送达 (http_5xx') && x.includes('将重试')),
+    ).toBe(true);
+    expect(audit.some((x) => /^吹哨通知 区应急管理局 已送达 \(第 \d 次尝试\)$/.test(x))).toBe(true);
+    expect(
+      audit.some((x) =>
+        x.startsWith('吹哨通知 区市场监管局 未送达，已放弃: 4 次尝试, 最后错误 http_5xx (HTTP 503)'),
+      ),
+    ).toBe(true);
+    expect(
+      audit.some((x) =>
+        x.startsWith('吹哨通知 物业公司 未送达，已放弃: 1 次尝试, 最后错误 http_4xx (HTTP 400)'),
+      ),
+    ).toBe(true);
+    const gaveUp = sink.lines
+      .map((l) => JSON.parse(l) as { level: number; msg: string; department?: string; attempts?: number })
+      .filter((l) => l.msg === 'whistle notice not delivered; gave up');
+    expect(gaveUp.map((l) => [l.department, l.attempts, l.level]).sort()).toEqual([
+      ['shichang', 4, 40],
+      ['wuye', 1, 40],
+    ]);
+  });
+
   it('the wall detail panel shows who was called, who reported in, how long it took', async () => {
     expect(whistled).not.toBeNull();
     const browser = await launchChromium();
@@ -257,8 +356,21 @@ describe('吹哨报到', () => {
       const li = (code: string) => w.page.locator(`#detail-facts li[data-department="${code}"]`);
       await li('chengguan').waitFor();
       expect(await li('chengguan').textContent()).toMatch(/^区城市管理局: ✓ 报到 \d+ 分钟$/);
-      expect(await li('jiaojing').textContent()).toMatch(/^交警大队: ✓ 报到 \d+ 分钟（超时）$/);
+      expect(await li('jiaojing').textContent()).toMatch(/^交警大队: ✓ 报到 \d+ 分钟（超时） · 已通知$/);
       expect(await li('zhujian').textContent()).toMatch(/^区住房和城乡建设局: ⏳ 限 /);
+      // The notices of the second whistle: delivered after retries, and given up with the error code.
+      expect(retried).not.toBeNull();
+      await w.page.keyboard.press('Escape');
+      await expect.poll(() => w.page.locator('#detail').isHidden()).toBe(true);
+      await w.page.locator(`#cards .card[data-id="${retried}"]`).click();
+      await li('wuye').waitFor();
+      expect(await li('yingji').locator('.notice').textContent()).toBe(' · 已通知');
+      expect(await li('shichang').locator('.notice').textContent()).toBe(
+        ' · 通知未送达，已放弃（4 次，HTTP 503 平台故障）',
+      );
+      expect(await li('wuye').locator('.notice').textContent()).toBe(
+        ' · 通知未送达，已放弃（1 次，HTTP 400 平台拒收）',
+      );
       // As in test/wall: the 401 of the session check before login, 404s of absent evidence.
       expect(w.errors.filter((e) => !/401|404/.test(e))).toEqual([]);
       await w.context.close();

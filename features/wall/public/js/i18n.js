@@ -1,4 +1,5 @@
 // Every string the wall shows, zh-CN first. Keys missing in one language fall back to zh.
+import { DEPT_DICT } from './i18n-departments.js';
 import { OPS_DICT } from './i18n-ops.js';
 
 export const DICT = {
@@ -516,6 +517,8 @@ export const DICT = {
 // The operations views' strings (i18n-ops.js) join the same table.
 Object.assign(DICT.zh, OPS_DICT.zh);
 Object.assign(DICT.en, OPS_DICT.en);
+Object.assign(DICT.zh, DEPT_DICT.zh);
+Object.assign(DICT.en, DEPT_DICT.en);
 
 /**
  * t(key, vars) with {name} placeholders. A key missing in the current language is recorded

@@ -256,6 +256,16 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
   };
 }
 
+/** Where the notice to a department's system stands: sent, retrying or given up (attempts, error code). */
+function noticeText(ctx, n) {
+  if (n.status !== 'failing' && n.status !== 'failed') return ctx.t(`dept_notice_${n.status}`);
+  const e = n.lastError;
+  const why = e
+    ? `${e.httpStatus !== null ? `HTTP ${e.httpStatus} ` : ''}${ctx.t(`fwd_err_${e.kind}`)}`
+    : '—';
+  return ctx.t(`dept_notice_${n.status}`, { n: n.attempts, why });
+}
+
 /** Which departments were called, who reported in and how long it took (or that they are late). */
 function whistleEl(ctx, w, en) {
   const min = (ms) => Math.max(0, Math.round(ms / 60_000));
@@ -269,7 +279,14 @@ function whistleEl(ctx, w, en) {
           : c.overdueAt !== null
             ? `✗ ${en ? 'overdue' : '超时未报到'}`
             : `⏳ ${en ? 'due' : '限'} ${ctx.fmt.time(c.dueAt)}`;
-      return h('li', { 'data-department': c.code }, raw(`${c.name}: ${status}`));
+      return h(
+        'li',
+        { 'data-department': c.code },
+        raw(`${c.name}: ${status}`),
+        c.notice
+          ? h('span', { class: 'notice', 'data-notice': c.notice.status }, ` · ${noticeText(ctx, c.notice)}`)
+          : '',
+      );
     }),
   );
 }

@@ -1,0 +1,37 @@
+// Strings of 吹哨报到 on the wall (the detail panel's notices, the departments' 考核 table),
+// zh-CN first; merged into the one catalogue (i18n.js). Kept apart, like i18n-ops.js, so the
+// departments work can change without touching the shared table.
+export const DEPT_DICT = {
+  zh: {
+    dept_notice_pending: '通知中',
+    dept_notice_sent: '已通知',
+    dept_notice_failing: '通知失败，重试中（已试 {n} 次，{why}）',
+    dept_notice_failed: '通知未送达，已放弃（{n} 次，{why}）',
+    stats_dept_title: '部门报到',
+    stats_dept_col_name: '部门',
+    stats_dept_col_called: '吹哨数',
+    stats_dept_col_reported: '报到数',
+    stats_dept_col_median: '报到用时中位数(分)',
+    stats_dept_col_p90: '报到用时 P90(分)',
+    stats_dept_col_missed: '超时未报到',
+    stats_dept_col_escalated: '超时升级',
+    stats_dept_col_notice_failed: '通知未送达',
+    stats_dept_none: '所选时段内没有吹哨。',
+  },
+  en: {
+    dept_notice_pending: 'notifying',
+    dept_notice_sent: 'notified',
+    dept_notice_failing: 'notice failing, retrying ({n} attempts, {why})',
+    dept_notice_failed: 'notice not delivered, gave up ({n} attempts, {why})',
+    stats_dept_title: 'Departments reporting in',
+    stats_dept_col_name: 'Department',
+    stats_dept_col_called: 'Whistles',
+    stats_dept_col_reported: 'Reported in',
+    stats_dept_col_median: 'Median to report in (min)',
+    stats_dept_col_p90: 'P90 to report in (min)',
+    stats_dept_col_missed: 'Missed deadline',
+    stats_dept_col_escalated: 'Escalated further',
+    stats_dept_col_notice_failed: 'Notice not delivered',
+    stats_dept_none: 'No whistles in this period.',
+  },
+};
