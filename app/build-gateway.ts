@@ -369,6 +369,10 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
         grids: () => store.grids(),
         evidence,
         contactTtlSec: Math.round(gw.retention.alertsDays * 86_400),
+        actorOf: (req) =>
+          late.wall
+            ? late.wall.actorOf(req)
+            : Promise.reject(new GridwatchError(Codes.GW_NOT_READY, 'gateway is still starting')),
         logger,
         metrics,
       });
@@ -473,6 +477,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
         metrics,
         apiRouters: [
           ...(events ? [{ path: '/api/v1/events', router: events.router }] : []),
+          ...(events ? [{ path: '/api/v1/alerts', router: events.contactRouter }] : []),
           ...(departments ? [{ path: '/api/v1/departments', router: departments.router }] : []),
         ],
         routers: [

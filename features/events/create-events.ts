@@ -3,9 +3,9 @@ import { dirname } from 'node:path';
 import express, { type Request, type Response, type Router } from 'express';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Alert } from '../../core/contracts/alert.js';
-import type { AlertService } from '../../core/contracts/alert-service.js';
+import type { Actor, AlertService } from '../../core/contracts/alert-service.js';
 import { OPEN_STATES } from '../../core/contracts/alert-states.js';
 import type { EvidenceStore } from '../../core/contracts/evidence-store.js';
 import type { Finding, FindingSink, FindingSource, FindingTypeInfo } from '../../core/contracts/finding.js';
@@ -87,15 +87,66 @@ export interface EventsDeps {
   evidence: EvidenceStore;
   /** How long a reporter's contact is kept (seconds): the alerts' retention. */
   contactTtlSec: number;
+  /** The wall user of a request (the wall's session check), for reading a reporter's contact. */
+  actorOf?: (req: Request) => Promise<Actor>;
   clock?: () => number;
   watch?: boolean;
   logger: Logger;
   metrics: Registry;
 }
 
+/** A reporter's contact as kept in Redis (older entries hold only name and phone). */
+const StoredContactSchema = z
+  .strictObject({
+    name: z.string().nullable(),
+    phone: z.string().nullable(),
+    role: z.enum(['citizen', 'grid_worker']).optional(),
+    source: z.string().optional(),
+    eventId: z.string().optional(),
+    at: z.number().int().optional(),
+  })
+  .describe('Private contact of one report');
+type StoredContact = z.infer<typeof StoredContactSchema>;
+
+export const ReporterContactReplySchema = z
+  .strictObject({
+    alertId: z.string(),
+    contacts: z
+      .array(
+        z.strictObject({
+          source: z.string().describe('Events source id'),
+          eventId: z.string().describe("The source's event id"),
+          role: z.enum(['citizen', 'grid_worker']).nullable(),
+          name: z.string().nullable(),
+          phone: z.string().nullable(),
+          reportedAt: z.number().int().nullable().describe('When the report says it happened (ms)'),
+          merged: z.boolean().describe('A report merged into this alert (not the one that raised it)'),
+        }),
+      )
+      .min(1),
+  })
+  .describe('GET /api/v1/alerts/<id>/reporter-contact: the contacts of the reports of an alert');
+
+/**
+ * Who may read a reporter's contact: an admin with the alert in scope, or a supervising
+ * operator — one whose scope is an ancestor of the alert's grid (the township or district
+ * above it), not the grid's own operators. Viewers never.
+ */
+export function mayReadContact(actor: Actor, a: Pick<Alert, 'gridCode' | 'gridPath'>): boolean {
+  if (actor.role === 'admin') return true;
+  return (
+    actor.role === 'operator' && actor.scope !== a.gridCode && a.gridPath.some((g) => g.code === actor.scope)
+  );
+}
+
 export interface Events {
   /** Mount at /api/v1/events (before the wall's /api/v1 router). */
   router: Router;
+  /**
+   * Mount at /api/v1/alerts (before the wall's router): GET /:alertId/reporter-contact, for
+   * admins and supervising operators, each read in the alert's audit. Passes on other paths.
+   */
+  contactRouter: Router;
   /** Labels of the finding types the sensor kinds raise. */
   typeInfos: FindingTypeInfo[];
   start(): Promise<void>;
@@ -403,12 +454,25 @@ export function createEvents(d: EventsDeps): Events {
         if (r.reporter.name || r.reporter.phone) {
           // The contact is kept apart from the finding and the alert, so no wall reply, socket
           // event, audit entry or forwarded case can carry it.
-          await redis.set(
-            key('contact', findingId),
-            JSON.stringify({ name: r.reporter.name ?? null, phone: r.reporter.phone ?? null }),
-            'EX',
-            d.contactTtlSec,
-          );
+          const contact: StoredContact = {
+            name: r.reporter.name ?? null,
+            phone: r.reporter.phone ?? null,
+            role: r.reporter.role,
+            source: s.id,
+            eventId: ev.eventId,
+            at,
+          };
+          const m = redis
+            .multi()
+            .set(key('contact', findingId), JSON.stringify(contact), 'EX', d.contactTtlSec);
+          // A report merged into an alert: the alert knows it only from its audit, so remember
+          // which contacts it may hold (checked against that audit when read).
+          if (near)
+            m.sadd(key('alert-contacts', near.a.id), findingId).expire(
+              key('alert-contacts', near.a.id),
+              d.contactTtlSec,
+            );
+          await m.exec();
         }
       } else if (kind === 'parking_overstay') {
         const p = ev as ParkingOverstayV1;
@@ -515,9 +579,105 @@ export function createEvents(d: EventsDeps): Events {
     res.status(e.status).json({ ok: false, error: e.toJSON() });
   });
 
+  /** The contacts of an alert's reports: the one that raised it and those merged into it. */
+  async function contactsOf(
+    a: Alert,
+    actor: Actor,
+  ): Promise<z.infer<typeof ReporterContactReplySchema>['contacts']> {
+    const ids: { findingId: string; merged: boolean }[] = [];
+    if (a.source && (a.source.kind === 'citizen' || a.source.kind === 'grid_worker'))
+      ids.push({
+        findingId: `ev:${a.source.id}:${sha(`${a.source.id}\n${a.source.eventId}`).slice(0, 24)}`,
+        merged: false,
+      });
+    const mergedIds = await redis.smembers(key('alert-contacts', a.id));
+    const audit = mergedIds.length ? await d.alerts.audit(a.id, actor) : [];
+    for (const f of mergedIds) ids.push({ findingId: f, merged: true });
+    const out: z.infer<typeof ReporterContactReplySchema>['contacts'] = [];
+    for (const { findingId, merged } of ids) {
+      const raw = await redis.get(key('contact', findingId));
+      if (raw === null) continue;
+      const p = StoredContactSchema.safeParse(JSON.parse(raw));
+      if (!p.success) {
+        logger.error({ alertId: a.id, findingId }, 'stored reporter contact does not parse; skipped');
+        continue;
+      }
+      const c = p.data;
+      const source = c.source ?? (merged ? null : (a.source?.id ?? null));
+      const eventId = c.eventId ?? (merged ? null : (a.source?.eventId ?? null));
+      if (source === null || eventId === null) continue;
+      // A merge that did not land (the alert had closed meanwhile: the report raised its own
+      // alert) left its id here too: only a report this alert's audit names as merged counts.
+      if (
+        merged &&
+        !audit.some(
+          (e) =>
+            e.action === 'merge_report' &&
+            e.actor === `source:${source}` &&
+            (e.note ?? '').includes(`report ${eventId} `),
+        )
+      )
+        continue;
+      out.push({
+        source,
+        eventId,
+        role: c.role ?? null,
+        name: c.name,
+        phone: c.phone,
+        reportedAt: c.at ?? null,
+        merged,
+      });
+    }
+    return out;
+  }
+
+  const contactRouter = express.Router();
+  contactRouter.get('/:alertId/reporter-contact', async (req: Request, res: Response) => {
+    const id = String(req.params.alertId);
+    try {
+      if (!d.actorOf) throw new GridwatchError(Codes.GW_NOT_READY, 'reporter contacts are not served here');
+      const actor = await d.actorOf(req);
+      if (!/^[A-Za-z0-9:_-]{1,200}$/.test(id)) throw new NotFoundError('alert', id.slice(0, 200));
+      // Out of scope: 404, as for the alert itself.
+      const a = await d.alerts.get(id, actor);
+      if (!mayReadContact(actor, a)) {
+        logger.warn({ alertId: id, user: actor.username, role: actor.role }, 'reporter contact read refused');
+        throw new ForbiddenError(
+          'only an admin or a supervising operator (scope above the alert’s grid) may read a reporter’s contact',
+        );
+      }
+      const contacts = await contactsOf(a, actor);
+      if (contacts.length === 0) throw new NotFoundError('reporter contact of alert', id);
+      // The read is audited before the contact leaves: no audit entry, no contact.
+      await d.alerts.act(
+        id,
+        {
+          action: 'note',
+          note: `查看举报人联系方式 (${contacts.length} 条: ${contacts.map((c) => `${c.source}/${c.eventId}`).join(', ')})`.slice(
+            0,
+            2_000,
+          ),
+        },
+        actor,
+      );
+      logger.info({ alertId: id, user: actor.username, count: contacts.length }, 'reporter contact read');
+      res.set('cache-control', 'no-store');
+      res.json(ReporterContactReplySchema.parse({ alertId: id, contacts }));
+    } catch (err) {
+      const r = redisUnavailableAs(err);
+      const e =
+        r instanceof GridwatchError
+          ? r
+          : new GridwatchError(Codes.GW_INTERNAL, 'internal error', { cause: err });
+      if (e.status >= 500) logger.error({ err }, 'reporter contact request failed');
+      res.status(e.status).json(e.toJSON());
+    }
+  });
+
   let closing: Promise<void> | null = null;
   return {
     router,
+    contactRouter,
     typeInfos: EVENT_TYPE_INFOS,
     sources,
     async start() {

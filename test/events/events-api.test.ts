@@ -15,6 +15,7 @@ import { hashPassword } from '../../features/wall/password-hash.js';
 import { startTestRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { launchChromium, openWall } from '../wall/helpers/browser.js';
+import { connected, until, wallClient } from '../wall/helpers/socket-client.js';
 import { GRID_FILE, logSink, PASSWORD } from '../wall/helpers/wall-harness.js';
 
 /**
@@ -35,6 +36,17 @@ let url: string;
 const { stream, sink } = logSink();
 const lines = sink.lines;
 let photo: Buffer;
+/** The camera alert a report was merged into (by the merge test), for the contact test. */
+let mergedCam: { id: string; eventId: string } | null = null;
+
+async function tokenOf(username: string): Promise<string> {
+  const r = await fetch(`${url}/api/v1/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password: PASSWORD }),
+  });
+  return ((await r.json()) as { token: string }).token;
+}
 
 const sourcesYaml = (extra = '') => `sources:
   - id: citizen-app
@@ -127,6 +139,11 @@ beforeAll(async () => {
     join(root, 'gateway.yaml'),
     `http: { host: 127.0.0.1, port: 0 }\ndataDir: ./var\ngrids: { file: ${JSON.stringify(GRID_FILE)} }\n` +
       `users:\n  - { username: admin, displayName: 管理员, role: admin, scope: '3301', passwordHash: '${hash}' }\n` +
+      // For reporter contacts: a township supervisor, the grid's own operator, a viewer, another county.
+      `  - { username: zhen, displayName: 街道值班, role: operator, scope: '330101001', passwordHash: '${hash}' }\n` +
+      `  - { username: gridop, displayName: 网格员, role: operator, scope: '330101001001001', passwordHash: '${hash}' }\n` +
+      `  - { username: viewer, displayName: 观察员, role: viewer, scope: '3301', passwordHash: '${hash}' }\n` +
+      `  - { username: away, displayName: 西城, role: operator, scope: '330102', passwordHash: '${hash}' }\n` +
       `events: { sourcesFile: ./sources.yaml, photoMaxBytes: 200000, merge: { distanceM: 200, windowSec: 600 } }\n`,
   );
   // A real JPEG carrying EXIF (camera make, GPS position): what a phone uploads.
@@ -450,6 +467,7 @@ describe('events API: a report near an open camera alert', () => {
     expect(entry?.note).toContain(near.eventId);
     expect(entry?.note).toMatch(/\d+ m from 东风路口/);
     expect(JSON.stringify(audit)).not.toContain('13800138000');
+    mergedCam = { id: cam.id, eventId: near.eventId };
 
     const far = report({ location: { lon: CAM.lon + 0.01, lat: CAM.lat, crs: 'WGS84' } });
     expect((await post('report', far)).json.mergedInto).toBeNull();
@@ -457,6 +475,107 @@ describe('events API: a report near an open camera alert', () => {
     expect((await post('report', other)).json.mergedInto).toBeNull();
     const own: Alert = await alertFor(other.eventId);
     expect(own.id).not.toBe(cam.id);
+  });
+});
+
+describe('events API: reading a stored reporter contact', () => {
+  it('admins and supervising operators read it, each read audited; others get 403 or 404; it is in no list, socket event or log', async () => {
+    const tokens: Record<string, string> = {};
+    for (const u of ['admin', 'zhen', 'gridop', 'viewer', 'away']) tokens[u] = await tokenOf(u);
+    const read = async (who: string, id: string) => {
+      const r = await fetch(`${url}/api/v1/alerts/${encodeURIComponent(id)}/reporter-contact`, {
+        headers: { authorization: `Bearer ${tokens[who]}` },
+      });
+      return { status: r.status, json: (await r.json()) as Loose };
+    };
+    const socket = wallClient(url, tokens.admin);
+    try {
+      await connected(socket);
+      const body = report({
+        type: 'street_vending',
+        reporter: { role: 'citizen', name: '李先生', phone: '13911112222' },
+      });
+      expect((await post('report', body)).status).toBe(202);
+      const a = await alertFor(body.eventId);
+
+      // Viewers and the grid's own operator: 403 with the catalogue code; another county: 404.
+      for (const who of ['viewer', 'gridop']) {
+        const r = await read(who, a.id);
+        expect(r.status).toBe(403);
+        expect(r.json.code).toBe(Codes.GW_FORBIDDEN);
+      }
+      expect((await read('away', a.id)).json.code).toBe(Codes.GW_NOT_FOUND);
+      const unauth = await fetch(`${url}/api/v1/alerts/${a.id}/reporter-contact`);
+      expect(unauth.status).toBe(401);
+      expect((await gw.dispatcher.alerts.audit(a.id, ADMIN)).map((e) => e.action)).toEqual(['create']);
+
+      // The township's supervisor and an admin read it; each read is an audit entry by them.
+      const z = await read('zhen', a.id);
+      expect(z.status).toBe(200);
+      expect(z.json).toEqual({
+        alertId: a.id,
+        contacts: [
+          {
+            source: 'citizen-app',
+            eventId: body.eventId,
+            role: 'citizen',
+            name: '李先生',
+            phone: '13911112222',
+            reportedAt: expect.any(Number),
+            merged: false,
+          },
+        ],
+      });
+      expect((await read('admin', a.id)).status).toBe(200);
+      const reads = (await gw.dispatcher.alerts.audit(a.id, ADMIN)).filter((e) =>
+        e.note?.startsWith('查看举报人联系方式'),
+      );
+      expect(reads.map((e) => [e.actor, e.action])).toEqual([
+        ['zhen', 'note'],
+        ['admin', 'note'],
+      ]);
+      expect(reads.every((e) => e.note!.includes(`citizen-app/${body.eventId}`))).toBe(true);
+
+      // A report merged into a camera alert: its contact is read on that alert, marked merged.
+      expect(mergedCam).not.toBeNull();
+      const m = await read('admin', mergedCam!.id);
+      expect(m.status).toBe(200);
+      expect(m.json.contacts).toMatchObject([
+        { eventId: mergedCam!.eventId, merged: true, phone: '13800138000' },
+      ]);
+
+      // None stored: a report without contact, an unknown alert.
+      const anon = report({
+        type: 'garbage_exposed',
+        reporter: { role: 'citizen' },
+        location: { lon: 120.05, lat: 30.05, crs: 'WGS84' },
+      });
+      expect((await post('report', anon)).status).toBe(202);
+      const b = await alertFor(anon.eventId);
+      const none = await read('admin', b.id);
+      expect(none.status).toBe(404);
+      expect(none.json.code).toBe(Codes.GW_NOT_FOUND);
+      expect((await read('admin', 'A20990101-0000001')).status).toBe(404);
+
+      // Nowhere else: the list API, the socket events (the new alert and the updates the reads made), the log.
+      const list = await (
+        await fetch(`${url}/api/v1/alerts?limit=200`, {
+          headers: { authorization: `Bearer ${tokens.admin}` },
+        })
+      ).text();
+      expect(list).toContain(body.eventId);
+      await until(
+        () => socket.received.filter((x) => x.id === a.id).length >= 3,
+        'socket events of the alert',
+      );
+      const pushed = JSON.stringify(socket.received);
+      for (const text of [list, pushed, sink.text()]) {
+        expect(text).not.toContain('13911112222');
+        expect(text).not.toContain('李先生');
+      }
+    } finally {
+      socket.disconnect();
+    }
   });
 });
 
