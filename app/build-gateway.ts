@@ -34,6 +34,7 @@ import {
 } from '../features/detectors/index.js';
 import { createDispatcher, type Dispatcher } from '../features/dispatcher/dispatcher.js';
 import { createDepartments, type Departments } from '../features/departments/create-departments.js';
+import { departmentsOffRouter } from '../features/departments/departments-off.js';
 import { createEvents, type Events } from '../features/events/create-events.js';
 import { EVENT_TYPE_INFOS } from '../features/events/event-schemas.js';
 import { createIngest, type Ingest } from '../features/ingest/ingest.js';
@@ -478,7 +479,16 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
         apiRouters: [
           ...(events ? [{ path: '/api/v1/events', router: events.router }] : []),
           ...(events ? [{ path: '/api/v1/alerts', router: events.contactRouter }] : []),
-          ...(departments ? [{ path: '/api/v1/departments', router: departments.router }] : []),
+          {
+            path: '/api/v1/departments',
+            router:
+              departments?.router ??
+              departmentsOffRouter((req) =>
+                late.wall
+                  ? late.wall.actorOf(req)
+                  : Promise.reject(new GridwatchError(Codes.GW_NOT_READY, 'gateway is still starting')),
+              ),
+          },
         ],
         routers: [
           { path: '/api/platform', router: dispatcher.callbackRouter },

@@ -43,6 +43,12 @@ import {
   type Notice,
   type Whistle,
 } from './departments-config.js';
+import {
+  aggregateDeptStats,
+  DeptStatsQuerySchema,
+  DeptStatsSchema,
+  deptStatsRange,
+} from './department-stats.js';
 
 /** Headers of the signed notice to a department system and of its signed report-in. */
 export const DEPT_HEADERS = {
@@ -56,6 +62,8 @@ export function deptSignature(secret: string, ts: number, body: string | Buffer)
 }
 
 const QUEUE = 'departments';
+/** Whistles one statistics request reads at most (newest first; `truncated` says when more). */
+const STATS_WHISTLE_LIMIT = 20_000;
 const CAS_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end return 0`;
 
 export interface DepartmentsDeps {
@@ -112,6 +120,8 @@ export function createDepartments(d: DepartmentsDeps): Departments {
   let worker: Worker | null = null;
   const key = (id: string) => `${d.prefix}dept:whistle:${id}`;
   const inbox = (code: string) => `${d.prefix}dept:inbox:${code}`;
+  /** Every whistle by when it was blown (statistics read ranges of it). */
+  const index = `${d.prefix}dept:whistles`;
   const steps = new Counter({
     name: 'gridwatch_department_steps_total',
     help: 'Whistle steps by kind (called, reported, overdue, notice_sent, notice_retry, notify_failed) and department',
@@ -416,6 +426,7 @@ export function createDepartments(d: DepartmentsDeps): Departments {
     };
     const set = await redis.set(key(a.id), JSON.stringify(w), 'NX');
     if (set === null) throw new ConflictError(`alert ${a.id} already has a whistle`, { alertId: a.id });
+    await redis.zadd(index, now, a.id);
     await audit(
       w,
       `吹哨 by ${actor.displayName}: ${w.calls.map((c) => `${c.name} (${c.code}) 限 ${Math.round((c.dueAt - now) / 60_000)} 分钟报到`).join('; ')}${body.note ? `; ${body.note}` : ''}`,
@@ -619,6 +630,50 @@ export function createDepartments(d: DepartmentsDeps): Departments {
         if (w) out.push(w);
       }
       return { departments: mine.map((x) => x.code), whistles: out.sort((a, b) => b.at - a.at) };
+    }),
+  );
+  router.get(
+    '/stats',
+    wrap(async (req) => {
+      const actor = await d.actorOf(req);
+      const q = parse(DeptStatsQuerySchema, req.query, 'GET /api/v1/departments/stats query');
+      const r = deptStatsRange(q, clock());
+      if (!r.ok)
+        throw new GridwatchError(Codes.GW_VALIDATION, `GET /api/v1/departments/stats query: ${r.message}`, {
+          field: r.field,
+        });
+      const ids = await redis.zrevrangebyscore(
+        index,
+        `(${r.to}`,
+        r.from,
+        'LIMIT',
+        0,
+        STATS_WHISTLE_LIMIT + 1,
+      );
+      const truncated = ids.length > STATS_WHISTLE_LIMIT;
+      const area = q.gridCode ?? actor.scope;
+      const mine: Whistle[] = [];
+      for (let i = 0; i < Math.min(ids.length, STATS_WHISTLE_LIMIT); i += 500) {
+        const raws = await redis.mget(...ids.slice(i, Math.min(i + 500, STATS_WHISTLE_LIMIT)).map(key));
+        for (const raw of raws) {
+          if (raw === null) continue;
+          const p = WhistleSchema.safeParse(JSON.parse(raw));
+          if (!p.success) continue;
+          const w = p.data;
+          // Whistles written before the path was kept know only their root and their grid.
+          const path = w.alert.path ?? [w.alert.rootCode, w.alert.gridCode];
+          if (!path.includes(actor.scope) || !path.includes(area)) continue;
+          if (q.type?.length && !q.type.includes(w.alert.type)) continue;
+          mine.push(w);
+        }
+      }
+      return DeptStatsSchema.parse({
+        enabled: true,
+        from: r.from,
+        to: r.to,
+        ...aggregateDeptStats(mine, file.current().departments),
+        truncated,
+      });
     }),
   );
   router.use((req, res) => {

@@ -402,6 +402,102 @@ describe('吹哨报到', () => {
     expect(ok.json.calls.map((c: { code: string }) => c.code)).toEqual(['chengguan']);
   });
 
+  it('statistics per department: whistles received, time to report in, missed deadlines, notices given up', async () => {
+    const stats = async (who: string, query = '') => call('GET', `/stats${query}`, who);
+    const all = await stats('admin');
+    expect(all.status).toBe(200);
+    // The three whistles above: road_obstruction (城管 in time, 交警 late after missing, 住建 called
+    // next), illegal_parking (three forward departments), street_vending (城管).
+    expect(all.json).toMatchObject({ enabled: true, whistles: 3, truncated: false });
+    const row = (code: string) => all.json.departments.find((r: { code: string }) => r.code === code);
+    expect(all.json.departments.map((r: { code: string }) => r.code)).toEqual([
+      'chengguan',
+      'jiaojing',
+      'shichang',
+      'wuye',
+      'yingji',
+      'zhujian',
+    ]);
+    const first = (await call('GET', `/whistles/${whistled}`, 'admin')).json as Whistle;
+    const took = (code: string) => {
+      const c = first.calls.find((x) => x.code === code)!;
+      return c.reportedAt! - c.calledAt;
+    };
+    expect(row('chengguan')).toMatchObject({
+      name: '区城市管理局',
+      called: 2,
+      reported: 1,
+      missed: 0,
+      medianReportInMs: took('chengguan'),
+      p90ReportInMs: took('chengguan'),
+    });
+    expect(row('jiaojing')).toMatchObject({
+      called: 1,
+      reported: 1,
+      reportedLate: 1,
+      missed: 1,
+      noticeFailed: 0,
+    });
+    expect(row('zhujian')).toMatchObject({ called: 1, reported: 0, missed: 0, medianReportInMs: null });
+    expect(row('shichang')).toMatchObject({ called: 1, noticeFailed: 1 });
+    expect(row('wuye')).toMatchObject({ called: 1, noticeFailed: 1 });
+    expect(row('yingji')).toMatchObject({ called: 1, noticeFailed: 0 });
+    expect(all.json.totals).toMatchObject({
+      called: 7,
+      reported: 2,
+      reportedLate: 1,
+      missed: 1,
+      noticeFailed: 2,
+    });
+
+    // Scope and filters: another county sees none; by type; by grid.
+    expect((await stats('zhangwei')).json.whistles).toBe(3);
+    expect((await stats('wangqiang')).json).toMatchObject({ whistles: 0, departments: [] });
+    expect((await stats('admin', '?gridCode=330102')).json.whistles).toBe(0);
+    const sv = await stats('admin', '?type=street_vending');
+    expect(sv.json.departments.map((r: { code: string; called: number }) => [r.code, r.called])).toEqual([
+      ['chengguan', 1],
+    ]);
+    // A range that ends before the whistles: none.
+    expect((await stats('admin', `?from=${first.at - 86_400_000}&to=${first.at}`)).json.whistles).toBe(0);
+    // Bad queries: 400 naming the field.
+    for (const [q, field] of [
+      ['?to=soon', 'to'],
+      [`?from=${first.at}&to=${first.at - 1}`, 'to'],
+      ['?urgent=1', 'urgent'],
+    ] as const) {
+      const r = await stats('admin', q);
+      expect(r.status).toBe(400);
+      expect(r.json).toMatchObject({ code: Codes.GW_VALIDATION, field });
+    }
+    expect((await call('GET', '/stats', null)).status).toBe(401);
+
+    // The 统计考核 page shows the table (zh-CN), and in English after the switch.
+    const browser = await launchChromium();
+    try {
+      const w = await openWall(browser, url, 'admin', PASSWORD);
+      await w.page.locator('#nav a[data-view="stats"]').click();
+      const tr = w.page.locator('#stats-dept-table tbody tr[data-key="shichang"]');
+      await tr.waitFor();
+      expect(await tr.locator('td').allTextContents()).toEqual([
+        '区市场监管局',
+        '1',
+        '0',
+        '—',
+        '—',
+        '0',
+        '1',
+      ]);
+      expect(await w.page.locator('#stats-departments h3').textContent()).toBe('部门报到');
+      await w.page.locator('header .lang-switch').click();
+      await w.page.locator('#stats-dept-table th', { hasText: 'P90 to report in (min)' }).waitFor();
+      expect(w.errors.filter((e) => !/401|404/.test(e))).toEqual([]);
+      await w.context.close();
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('departments.yaml naming an unknown escalateTo department is refused with file, line and field', async () => {
     const f = join(root, 'bad-departments.yaml');
     writeFileSync(

@@ -56,6 +56,8 @@ describe('the statistics page in chromium', () => {
     await row.waitFor();
     const cells = await row.locator('td').allTextContents();
     expect(cells.slice(0, 8)).toEqual(['东城区', '5', '2', '2', '1', '1', '33.3%', '0']);
+    // No departments file here: GET /departments/stats says so (no failed request) and no table shows.
+    expect(await page.locator('#stats-departments').count()).toBe(0);
     // ECharts drew into both containers (canvas renderer).
     for (const id of ['stats-chart-groups', 'stats-chart-days']) {
       await page.locator(`#${id} canvas`).first().waitFor();

@@ -2,6 +2,7 @@
 // a chart of the groups and one of the days (ECharts), the table, and the same query as CSV.
 import * as echarts from '/vendor/echarts.esm.min.mjs';
 import { $, h, raw } from '../dom.js';
+import { departmentTable, loadDepartmentStats } from './stats-departments.js';
 
 const PERIODS = ['today', '7d', '30d', '90d'];
 const GROUPS = ['county', 'grid', 'type', 'operator', 'camera'];
@@ -13,6 +14,7 @@ export function createStatsView(ctx) {
   let dayChart = null;
   let last = null;
   let lastDays = null;
+  let lastDept = null;
 
   const params = (extra = {}) => {
     const p = new URLSearchParams({ period: q.period, groupBy: q.groupBy, ...extra });
@@ -220,6 +222,7 @@ export function createStatsView(ctx) {
         h('div', { id: 'stats-chart-days', class: 'stats-chart' }),
       ),
       s ? tableOf(s) : '',
+      s && lastDept ? departmentTable(ctx, lastDept) : '',
     );
     // The chart containers were replaced: bind new instances to them.
     groupChart?.dispose();
@@ -237,6 +240,7 @@ export function createStatsView(ctx) {
       ]);
       last = s;
       lastDays = days;
+      lastDept = await loadDepartmentStats(ctx, s, q);
       render();
       $('stats-panel').dataset.ready = String(Date.now());
     } catch (err) {

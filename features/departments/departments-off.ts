@@ -1,0 +1,45 @@
+import express, { type Request, type Response, type Router } from 'express';
+import type { Actor } from '../../core/contracts/alert-service.js';
+import { Codes, GridwatchError } from '../../core/errors.js';
+import type { DeptStats } from './department-stats.js';
+
+/**
+ * Mounted at /api/v1/departments when no departments file is configured: GET /stats answers
+ * `enabled: false`, so the 考核 page knows to show no department table without a failed
+ * request. Every other path passes on (the wall's 404).
+ */
+export function departmentsOffRouter(actorOf: (req: Request) => Promise<Actor>, clock = Date.now): Router {
+  const router = express.Router();
+  router.get('/stats', async (req: Request, res: Response) => {
+    try {
+      await actorOf(req);
+      const now = clock();
+      const zero = {
+        called: 0,
+        reported: 0,
+        reportedLate: 0,
+        missed: 0,
+        medianReportInMs: null,
+        p90ReportInMs: null,
+        noticeFailed: 0,
+      };
+      const body: DeptStats = {
+        enabled: false,
+        from: now,
+        to: now,
+        whistles: 0,
+        departments: [],
+        totals: zero,
+        truncated: false,
+      };
+      res.json(body);
+    } catch (err) {
+      const e =
+        err instanceof GridwatchError
+          ? err
+          : new GridwatchError(Codes.GW_INTERNAL, 'internal error', { cause: err });
+      res.status(e.status).json(e.toJSON());
+    }
+  });
+  return router;
+}
