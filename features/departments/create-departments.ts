@@ -317,7 +317,7 @@ export function createDepartments(d: DepartmentsDeps): Departments {
             lastError: null,
             sentAt: clock(),
           });
-          if (attempt > 1) await audit(w, `吹哨通知 ${c.name} 已送达 (第 ${attempt} 次尝试)`);
+          await audit(w, `吹哨通知 ${c.name} 已送达${attempt > 1 ? ` (第 ${attempt} 次尝试)` : ''}`);
           return 'sent';
         }
         error = `HTTP ${r.status}: ${text.slice(0, 200)}`;

@@ -269,6 +269,8 @@ describe('吹哨报到', () => {
     ).toBe(true);
     expect(audit.some((x) => x.includes('报到: 区城市管理局 (cg1)'))).toBe(true);
     expect(audit.some((x) => x.includes('升级: 通知 区住房和城乡建设局'))).toBe(true);
+    // The notice to 交警's system: delivered at the first attempt, and that is in the audit too.
+    expect(audit.some((x) => x.endsWith('吹哨通知 交警大队 已送达'))).toBe(true);
     expect(audit.some((x) => x.includes('报到: 交警大队 (department:jiaojing)') && x.includes('超时'))).toBe(
       true,
     );

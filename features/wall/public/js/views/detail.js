@@ -124,6 +124,9 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
         : null;
       if (seq !== auditSeq || ui.detailId !== id) return;
       if (!store.upsert(d.alert)) render(store.get(id) ?? d.alert);
+      // A notice still being delivered changes without an alert update: look again while it is.
+      if (whistle?.calls.some((c) => c.notice && ['pending', 'failing'].includes(c.notice.status)))
+        setTimeout(() => seq === auditSeq && ui.detailId === id && void loadAudit(id), NOTICE_POLL_MS);
     } catch (err) {
       ctx.report(err);
     }
@@ -255,6 +258,9 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
     },
   };
 }
+
+/** How often an open detail panel re-reads a whistle whose notices are still being delivered. */
+const NOTICE_POLL_MS = 5_000;
 
 /** Where the notice to a department's system stands: sent, retrying or given up (attempts, error code). */
 function noticeText(ctx, n) {
