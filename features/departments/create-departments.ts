@@ -707,6 +707,16 @@ export function createDepartments(d: DepartmentsDeps): Departments {
           },
         );
         worker.on('error', (err) => outage.error(err, {}, 'departments worker error'));
+        // A notice whose last attempt failed elsewhere than in deliver (Redis gone meanwhile, say)
+        // has no give-up entry: it must not end silently either.
+        worker.on('failed', (job, err) => {
+          if (job?.name !== 'notice' || err instanceof UnrecoverableError) return;
+          if (job.attemptsMade >= (job.opts.attempts ?? 1))
+            logger.warn(
+              { ...(job.data as object), attempts: job.attemptsMade, err: err.message },
+              'whistle notice job failed for good',
+            );
+        });
       }
     },
     close() {
