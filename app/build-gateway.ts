@@ -392,6 +392,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
         redisOptions: redis.options,
         prefix: gw.dispatcher.prefix,
         alerts: dispatcher.alerts,
+        grids: () => store.grids(),
         actorOf: (req) =>
           late.wall
             ? late.wall.actorOf(req)

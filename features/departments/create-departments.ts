@@ -21,6 +21,8 @@ import {
   ValidationError,
   type InputIssue,
 } from '../../core/errors.js';
+import type { GridIndex } from '../../core/contracts/grid-index.js';
+import { inScope } from '../../core/grid/scope.js';
 import type { Logger } from '../../core/logger.js';
 import { redisOptionsFromUrl } from '../../core/redis/redis-url.js';
 import { redisUnavailableAs } from '../../core/redis/redis-unavailable.js';
@@ -73,6 +75,8 @@ export interface DepartmentsDeps {
   redisOptions?: RedisOptions;
   prefix: string;
   alerts: AlertService;
+  /** The live grid index (the scope rule reads a grid's ancestors from it). */
+  grids: () => GridIndex;
   /** The wall user of a request (the wall's session check). */
   actorOf: (req: Request) => Promise<Actor>;
   maxSkewSec?: number;
@@ -662,7 +666,8 @@ export function createDepartments(d: DepartmentsDeps): Departments {
           const w = p.data;
           // Whistles written before the path was kept know only their root and their grid.
           const path = w.alert.path ?? [w.alert.rootCode, w.alert.gridCode];
-          if (!path.includes(actor.scope) || !path.includes(area)) continue;
+          const target = { gridCode: w.alert.gridCode, gridPath: path.map((code) => ({ code })) };
+          if (!inScope(actor, target, d.grids()) || !path.includes(area)) continue;
           if (q.type?.length && !q.type.includes(w.alert.type)) continue;
           mine.push(w);
         }

@@ -132,11 +132,11 @@ export const ReporterContactReplySchema = z
  * operator — one whose scope is an ancestor of the alert's grid (the township or district
  * above it), not the grid's own operators. Viewers never.
  */
-export function mayReadContact(actor: Actor, a: Pick<Alert, 'gridCode' | 'gridPath'>): boolean {
+export function mayReadContact(actor: Actor, a: Pick<Alert, 'gridCode'>): boolean {
+  // Asked only of an alert the scope rule already let the actor see (AlertService.get: 404
+  // otherwise), so an operator whose scope is not the alert's own grid is above it.
   if (actor.role === 'admin') return true;
-  return (
-    actor.role === 'operator' && actor.scope !== a.gridCode && a.gridPath.some((g) => g.code === actor.scope)
-  );
+  return actor.role === 'operator' && actor.scope !== a.gridCode;
 }
 
 export interface Events {

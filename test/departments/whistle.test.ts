@@ -8,6 +8,7 @@ import { buildGateway, type Gateway } from '../../app/build-gateway.js';
 import type { Actor } from '../../core/contracts/alert-service.js';
 import type { Alert } from '../../core/contracts/alert.js';
 import { Codes, ConfigError } from '../../core/errors.js';
+import { buildGridIndex } from '../../core/grid/grid-index.js';
 import { createLogger } from '../../core/logger.js';
 import { createMetricsRegistry } from '../../core/metrics.js';
 import type { Whistle } from '../../features/departments/departments-config.js';
@@ -512,6 +513,7 @@ describe('吹哨报到', () => {
       redisUrl: redis.url,
       prefix: 'gw-bad:',
       alerts: gw.dispatcher.alerts,
+      grids: () => buildGridIndex([]),
       actorOf: () => Promise.resolve(ADMIN),
       worker: false,
       watch: false,
