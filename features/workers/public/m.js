@@ -4,6 +4,8 @@
 const $ = (id) => document.getElementById(id);
 let csrf = '';
 let errors = {};
+/** The gateway's zone (GET /api/v1/meta): times read as on the wall, whatever the phone's zone. */
+let timeZone;
 
 async function call(method, path, body) {
   const headers = { Accept: 'application/json' };
@@ -31,7 +33,7 @@ function errorText(err) {
 }
 
 const time = (ms) =>
-  new Date(ms).toLocaleString('zh-CN', { hour12: false, month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
+  new Date(ms).toLocaleString('zh-CN', { timeZone, hour12: false, month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
 
 function showLogin() {
   $('login').hidden = false;
@@ -104,7 +106,9 @@ async function load() {
 
 async function start() {
   try {
-    errors = (await call('GET', '/meta')).errors ?? {};
+    const meta = await call('GET', '/meta');
+    errors = meta.errors ?? {};
+    timeZone = meta.timeZone;
   } catch {
     errors = {};
   }
