@@ -537,6 +537,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
           plugins: () => det?.plugins.status() ?? [],
         },
         liveProxy: { path: mediaPath, origin: () => ing?.liveOrigin() ?? null },
+        ...(workers ? { features: ['workers'] } : {}),
         logger,
       });
       late.wall = w;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../core/contracts/alert-service.js';
-import { launchChromium, SCREENSHOT_DIR } from '../wall/helpers/browser.js';
+import { launchChromium, openWall, SCREENSHOT_DIR } from '../wall/helpers/browser.js';
 import { PASSWORD, startHarness, type Harness } from '../wall/helpers/wall-harness.js';
 import { disposalPhotos, ROSTER, WORKER_USERS } from './fixtures.js';
 
@@ -91,6 +91,39 @@ describe('worker page (/m/)', () => {
       expect(pageErrors).toEqual([]);
     } finally {
       await context.close();
+    }
+  });
+
+  it('the wall’s detail names the responsible workers and dispatches to one of them', async () => {
+    const zw = await openWall(browser, h.url, 'zhangwei', PASSWORD);
+    const a = await h.inject({ cameraId: 'cam-df-01' });
+    try {
+      await zw.page.locator(`#cards .card[data-id="${a.id}"]`).click();
+      await expect.poll(() => zw.page.locator('#detail').getAttribute('data-id')).toBe(a.id);
+      const team = zw.page.locator('#detail-facts ul.team');
+      await team.waitFor();
+      // Before the confirm: named, but nothing to dispatch yet.
+      expect(await team.locator('button').count()).toBe(0);
+      await zw.page.keyboard.press('y');
+      await expect.poll(async () => (await h.alerts.get(a.id, ADMIN)).state).toBe('confirmed');
+      const confirmed = await h.alerts.get(a.id, ADMIN);
+      await team.locator('button[data-dispatch="w001"]').waitFor();
+      expect(await team.locator('li[data-worker]').allInnerTexts()).toEqual([
+        expect.stringMatching(/^王芳（网格长）\s*派遣$/),
+        expect.stringMatching(/^李明（专职网格员）\s*派遣$/),
+      ]);
+      // No phone to an operator.
+      expect(await team.innerText()).not.toContain('138');
+      await team.locator('button[data-dispatch="w001"]').click();
+      await expect.poll(async () => (await h.alerts.get(a.id, ADMIN)).state).toBe('dispatched');
+      expect((await h.alerts.get(a.id, ADMIN)).assignment).toMatchObject({ workerId: 'w001', by: 'zhangwei' });
+      await expect.poll(() => zw.page.locator('#detail-facts').innerText()).toMatch(/派遣\s+王芳/);
+      // Dispatched: no more 派遣 buttons.
+      await expect.poll(() => team.locator('button').count()).toBe(0);
+      expect(confirmed.version).toBeLessThan((await h.alerts.get(a.id, ADMIN)).version);
+      expect(zw.errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
+    } finally {
+      await zw.context.close();
     }
   });
 
