@@ -127,6 +127,24 @@ describe('worker page (/m/)', () => {
     }
   });
 
+  it('the 考核 view has a row per grid worker with tasks, disposals and dispose times', async () => {
+    const zw = await openWall(browser, h.url, 'zhangwei', PASSWORD);
+    try {
+      await zw.page.locator('#nav [data-view="stats"]').click();
+      const row = zw.page.locator('#stats-workers-table tr[data-worker="w001"]');
+      await row.waitFor();
+      // From the two tests above: one disposal through the page, one task still dispatched.
+      const cells = await row.locator('td').allInnerTexts();
+      expect(cells.slice(0, 5)).toEqual(['王芳 (w001)', '网格长', '2', '1', '1']);
+      expect(cells[5]).toMatch(/^\d+\.\d$/);
+      expect(await zw.page.locator('#stats-workers-table tr[data-worker="w002"] td').nth(2).innerText()).toBe('0');
+      await zw.page.screenshot({ path: join(SCREENSHOT_DIR, 'wall-stats-workers.png'), fullPage: true });
+      expect(zw.errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
+    } finally {
+      await zw.context.close();
+    }
+  });
+
   it('tells a wall user who is not in the roster that they have no task list', async () => {
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN' });
     const page = await context.newPage();

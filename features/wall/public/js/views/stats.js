@@ -15,6 +15,8 @@ export function createStatsView(ctx) {
   let last = null;
   let lastDays = null;
   let lastDept = null;
+  /** Per-worker figures (features/workers), null when the feature is off. */
+  let lastWorkers = null;
 
   const params = (extra = {}) => {
     const p = new URLSearchParams({ period: q.period, groupBy: q.groupBy, ...extra });
@@ -223,6 +225,7 @@ export function createStatsView(ctx) {
       ),
       s ? tableOf(s) : '',
       s && lastDept ? departmentTable(ctx, lastDept) : '',
+      lastWorkers ? workersTableOf(lastWorkers, ctx.i18n.lang === 'en', minutes) : '',
     );
     // The chart containers were replaced: bind new instances to them.
     groupChart?.dispose();
@@ -238,6 +241,11 @@ export function createStatsView(ctx) {
         ctx.api.get(`/stats/summary?${params()}`),
         ctx.api.get(`/stats/summary?${params({ groupBy: 'day' })}`),
       ]);
+      lastWorkers = ctx.meta?.raw.features?.includes('workers')
+        ? await ctx.api
+            .get(`/workers/stats?from=${s.from}&to=${s.to}${q.gridCode ? `&gridCode=${q.gridCode}` : ''}`)
+            .catch(() => null)
+        : null;
       last = s;
       lastDays = days;
       lastDept = await loadDepartmentStats(ctx, s, q);
@@ -259,4 +267,42 @@ export function createStatsView(ctx) {
       dayChart?.resize();
     },
   };
+}
+
+/** 网格员考核: per grid worker, tasks, disposals, time to dispose (median, p90), reopened after re-check. */
+function workersTableOf(w, en, minutes) {
+  const heads = en
+    ? ['Worker', 'Role', 'Tasks', 'Open', 'Disposals', 'Median dispose (min)', 'P90 dispose (min)', 'Passed re-check', 'Reopened']
+    : ['网格员', '角色', '任务', '待处置', '处置反馈', '处置中位 (分钟)', '处置 P90 (分钟)', '核查通过', '复核重开'];
+  return h(
+    'section',
+    { id: 'stats-workers' },
+    h('h3', {}, en ? 'Grid workers' : '网格员考核'),
+    h(
+      'table',
+      { class: 'table stats-table', id: 'stats-workers-table' },
+      h('thead', {}, h('tr', {}, ...heads.map((k) => h('th', {}, k)))),
+      h(
+        'tbody',
+        {},
+        ...w.rows.map((r) =>
+          h(
+            'tr',
+            { 'data-worker': r.workerId },
+            ...[
+              raw(`${r.name} (${r.workerId})`),
+              r.roleZh ?? '—',
+              r.tasks,
+              r.open,
+              r.disposals,
+              minutes(r.medianDisposeMs),
+              minutes(r.p90DisposeMs),
+              r.passed,
+              r.reopened,
+            ].map((c) => h('td', {}, c)),
+          ),
+        ),
+      ),
+    ),
+  );
 }
