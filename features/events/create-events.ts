@@ -44,7 +44,7 @@ import {
   type Source,
 } from './events-config.js';
 import { createRedisOutageLog } from '../../core/redis/redis-outage-log.js';
-import { parseMultipart } from '../../core/util/multipart.js';
+import { parseMultipart } from '../../core/http/multipart.js';
 import { cleanPhoto, storePhotos } from '../../core/evidence/photo-evidence.js';
 
 /** Header names (docs/events.md). */

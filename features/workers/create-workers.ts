@@ -22,7 +22,7 @@ import {
 } from '../../core/errors.js';
 import { inScope, scopeGrids } from '../../core/grid/scope.js';
 import type { Logger } from '../../core/logger.js';
-import { parseMultipart } from '../../core/util/multipart.js';
+import { parseMultipart } from '../../core/http/multipart.js';
 import { checkRoster, responsibleFor, workerView } from './roster.js';
 import { workerStats, type WorkerStatsReply } from './worker-stats.js';
 import {

@@ -96,6 +96,21 @@ describe('workers.yaml', () => {
     expect(e.some((x) => /:3:\d+ workers\[1\]\.grids\[0\]: unknown grid 330101001001009/.test(x))).toBe(true);
   });
 
+  it('the shipped example (config/workers.example.yaml) loads against the demo grid file', async () => {
+    const demo = (await loadGridFile(join(REPO_ROOT, 'config', 'grids', 'demo-city.geojson'))).index;
+    const file = join(REPO_ROOT, 'config', 'workers.example.yaml');
+    const r = createWatchedConfigFile({
+      file,
+      schema: WorkersFileSchema,
+      check: (v, locate) => checkRoster(file, v, locate, demo),
+      logger,
+      watch: false,
+    });
+    const v = await r.load();
+    await r.close();
+    expect(v.workers.length).toBeGreaterThan(3);
+  });
+
   it('hot-reloads an edit and keeps the last good roster when an edit is broken', async () => {
     const file = join(dir, 'workers.yaml');
     await writeFile(file, "workers:\n  - { id: w1, name: 王芳, grids: ['330101001001001'], role: leader }\n");
