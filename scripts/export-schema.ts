@@ -37,7 +37,11 @@ export function exportSchemas(): Record<string, string> {
       'gridwatch departments (departments.yaml)',
       DepartmentsFileSchema,
     ),
-    'workers.schema.json': one('workers.schema.json', 'gridwatch grid-worker roster (workers.yaml)', WorkersFileSchema),
+    'workers.schema.json': one(
+      'workers.schema.json',
+      'gridwatch grid-worker roster (workers.yaml)',
+      WorkersFileSchema,
+    ),
   };
 }
 

@@ -137,7 +137,15 @@ export function importWorkersCsv(buf: Buffer, source: string): WorkersImport {
     const get = (f: Field) => (col.has(f) ? (record[col.get(f)!] ?? '').trim() : '');
     const rowIssues: InputIssue[] = [];
     const bad = (f: Field, expected: string, found: string, message: string) =>
-      rowIssues.push({ source, line, column: (col.get(f) ?? 0) + 1, path: colName(f), expected, found, message });
+      rowIssues.push({
+        source,
+        line,
+        column: (col.get(f) ?? 0) + 1,
+        path: colName(f),
+        expected,
+        found,
+        message,
+      });
     const role = ROLE_OF.get(get('role')) ?? ROLE_OF.get(get('role').toLowerCase());
     if (!role)
       bad(
@@ -174,7 +182,8 @@ export function importWorkersCsv(buf: Buffer, source: string): WorkersImport {
     }
     if (rowIssues.length === 0) {
       const first = seen.get(w.id);
-      if (first !== undefined) bad('id', 'an id unique in the file', w.id, `duplicate id (first on line ${first})`);
+      if (first !== undefined)
+        bad('id', 'an id unique in the file', w.id, `duplicate id (first on line ${first})`);
       const other = account ? accounts.get(account) : undefined;
       if (other !== undefined)
         bad('account', 'one worker per account', account, `account also on line ${other}`);

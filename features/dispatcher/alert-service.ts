@@ -111,18 +111,10 @@ export function createAlertService(d: {
             { alertId: a.id, expected: move.expectedVersion, current: a.version, state: a.state },
           );
         }
-        const change = forwardMove(
-          a,
-          move.to,
-          d.clock(),
-          actor.username,
-          move.action,
-          move.note,
-          {
-            ...(move.assignment ? { assignment: move.assignment } : {}),
-            ...(move.disposal ? { disposal: move.disposal } : {}),
-          },
-        );
+        const change = forwardMove(a, move.to, d.clock(), actor.username, move.action, move.note, {
+          ...(move.assignment ? { assignment: move.assignment } : {}),
+          ...(move.disposal ? { disposal: move.disposal } : {}),
+        });
         changed = change !== null;
         return change;
       });

@@ -241,7 +241,8 @@ export function createWorkers(d: WorkersDeps): Workers {
     const actor = await d.actorOf(req);
     const id = idOf(req);
     const body = parse(DispatchBodySchema, req.body, 'POST /api/v1/workers/dispatch body');
-    if (actor.role === 'viewer') throw new ForbiddenError(`${actor.username} is a viewer and cannot dispatch`);
+    if (actor.role === 'viewer')
+      throw new ForbiddenError(`${actor.username} is a viewer and cannot dispatch`);
     const a = await d.alerts.get(id, actor);
     if (a.state !== 'confirmed' && a.state !== 'forwarded')
       throw new InvalidTransitionError(a.id, a.state, 'be dispatched to a grid worker (confirm it first)');
@@ -301,9 +302,13 @@ export function createWorkers(d: WorkersDeps): Workers {
     const { worker } = await workerOf(req);
     const which = String(req.params.which);
     if (which !== 'latest' && which !== 'first' && which !== 'disposal')
-      throw new GridwatchError(Codes.GW_EVIDENCE_NAME, `unknown evidence ${which.slice(0, 20)}: latest, first or disposal`, {
-        field: 'which',
-      });
+      throw new GridwatchError(
+        Codes.GW_EVIDENCE_NAME,
+        `unknown evidence ${which.slice(0, 20)}: latest, first or disposal`,
+        {
+          field: 'which',
+        },
+      );
     const { alert } = await alertOfWorker(idOf(req), worker);
     const rel = which === 'disposal' ? (alert.disposal?.photo ?? null) : alert.evidence[which];
     if (!rel) throw new NotFoundError('evidence', `${alert.id}/${which}`);
@@ -322,7 +327,8 @@ export function createWorkers(d: WorkersDeps): Workers {
       });
     const body = await readBody(req, d.config.photoMaxBytes + 64 * 1024, what);
     const parts = parseMultipart(body, type, what);
-    const text = (name: string) => parts.find((p) => p.name === name && p.filename === null)?.data.toString('utf8');
+    const text = (name: string) =>
+      parts.find((p) => p.name === name && p.filename === null)?.data.toString('utf8');
     const fields = parse(
       DisposalFieldsSchema,
       {
@@ -334,12 +340,21 @@ export function createWorkers(d: WorkersDeps): Workers {
     const photo = parts.find((p) => p.name === 'photo');
     if (!photo || photo.data.length === 0)
       throw new ValidationError(what, [
-        { source: what, path: 'photo', expected: 'a photo of the place after disposal', found: 'none', message: 'photo is required' },
+        {
+          source: what,
+          path: 'photo',
+          expected: 'a photo of the place after disposal',
+          found: 'none',
+          message: 'photo is required',
+        },
       ]);
     const { alert, gridCode } = await alertOfWorker(id, worker);
     if (alert.assignment?.workerId && alert.assignment.workerId !== worker.id)
-      throw new ForbiddenError(`alert ${id} is dispatched to ${alert.assignment.workerName ?? 'another worker'}`);
-    if (alert.state !== 'dispatched') throw new InvalidTransitionError(id, alert.state, 'take a disposal report');
+      throw new ForbiddenError(
+        `alert ${id} is dispatched to ${alert.assignment.workerName ?? 'another worker'}`,
+      );
+    if (alert.state !== 'dispatched')
+      throw new InvalidTransitionError(id, alert.state, 'take a disposal report');
     // Checked (size, type, decodes) and re-encoded without EXIF before anything is stored.
     const clean = await cleanPhoto(photo.data, 'photo', d.config.photoMaxBytes);
     const now = clock();

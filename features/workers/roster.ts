@@ -68,7 +68,12 @@ export function checkRoster(
   v.workers.forEach((w, i) => {
     const first = ids.get(w.id);
     if (first !== undefined)
-      issue(['workers', i, 'id'], 'a unique worker id', JSON.stringify(w.id), `id ${w.id} is also workers[${first}]`);
+      issue(
+        ['workers', i, 'id'],
+        'a unique worker id',
+        JSON.stringify(w.id),
+        `id ${w.id} is also workers[${first}]`,
+      );
     else ids.set(w.id, i);
     if (w.account) {
       const other = accounts.get(w.account);
@@ -83,7 +88,12 @@ export function checkRoster(
     }
     w.grids.forEach((g, j) => {
       if (!grids.get(g))
-        issue(['workers', i, 'grids', j], 'a grid code of the grid file', JSON.stringify(g), `unknown grid ${g}`);
+        issue(
+          ['workers', i, 'grids', j],
+          'a grid code of the grid file',
+          JSON.stringify(g),
+          `unknown grid ${g}`,
+        );
     });
   });
   return issues;

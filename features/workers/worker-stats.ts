@@ -146,7 +146,8 @@ export async function workerStats(d: {
       } else if (last && e.actor === 'system:recheck') {
         // recheck.ts: reopen (still there), recheck_close or recheck "… gone" (passed); a
         // re-check that could not run (no probe) decides nothing.
-        const gone = e.action === 'recheck_close' || (e.action === 'recheck' && / gone /.test(` ${e.note ?? ''} `));
+        const gone =
+          e.action === 'recheck_close' || (e.action === 'recheck' && / gone /.test(` ${e.note ?? ''} `));
         if (e.action === 'reopen') last.row.reopened += 1;
         else if (gone) last.row.passed += 1;
         else continue;

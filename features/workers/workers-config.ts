@@ -7,7 +7,9 @@ export const WorkersConfigSchema = z
     file: z
       .string()
       .optional()
-      .describe('workers.yaml, relative to gateway.yaml; the roster and the worker page (/m/) are off without it'),
+      .describe(
+        'workers.yaml, relative to gateway.yaml; the roster and the worker page (/m/) are off without it',
+      ),
     photoMaxBytes: z
       .number()
       .int()
@@ -16,7 +18,9 @@ export const WorkersConfigSchema = z
       .default(5 * 1024 * 1024)
       .describe('Largest disposal photo (as uploaded), bytes'),
   })
-  .describe('Grid workers (网格员): roster, 派遣 to a worker and 处置反馈 from the worker page (docs/workers.md)');
+  .describe(
+    'Grid workers (网格员): roster, 派遣 to a worker and 处置反馈 from the worker page (docs/workers.md)',
+  );
 export type WorkersConfig = z.infer<typeof WorkersConfigSchema>;
 
 /**

@@ -61,7 +61,10 @@ describe('worker page (/m/)', () => {
       expect(await card.locator('.meta').textContent()).toContain('派遣给我');
       // The page fits the phone's width: no horizontal scrolling.
       const overflow = await page.evaluate(() => {
-        const w = globalThis as unknown as { innerWidth: number; document: { documentElement: { scrollWidth: number } } };
+        const w = globalThis as unknown as {
+          innerWidth: number;
+          document: { documentElement: { scrollWidth: number } };
+        };
         return w.document.documentElement.scrollWidth - w.innerWidth;
       });
       expect(overflow).toBeLessThanOrEqual(0);
@@ -79,7 +82,9 @@ describe('worker page (/m/)', () => {
       expect((await h.alerts.get(a.id, ADMIN)).state).toBe('dispatched');
 
       const { vanGone } = await disposalPhotos();
-      await form.locator('input[name=photo]').setInputFiles({ name: 'after.jpg', mimeType: 'image/jpeg', buffer: vanGone });
+      await form
+        .locator('input[name=photo]')
+        .setInputFiles({ name: 'after.jpg', mimeType: 'image/jpeg', buffer: vanGone });
       await form.locator('button[type=submit]').click();
       await expect.poll(() => card.locator('.state').textContent()).toBe('待核查');
       expect(await card.locator('.disposal').textContent()).toContain('车辆已驶离');
@@ -116,7 +121,10 @@ describe('worker page (/m/)', () => {
       expect(await team.innerText()).not.toContain('138');
       await team.locator('button[data-dispatch="w001"]').click();
       await expect.poll(async () => (await h.alerts.get(a.id, ADMIN)).state).toBe('dispatched');
-      expect((await h.alerts.get(a.id, ADMIN)).assignment).toMatchObject({ workerId: 'w001', by: 'zhangwei' });
+      expect((await h.alerts.get(a.id, ADMIN)).assignment).toMatchObject({
+        workerId: 'w001',
+        by: 'zhangwei',
+      });
       await expect.poll(() => zw.page.locator('#detail-facts').innerText()).toMatch(/派遣\s+王芳/);
       // Dispatched: no more 派遣 buttons.
       await expect.poll(() => team.locator('button').count()).toBe(0);
@@ -137,7 +145,9 @@ describe('worker page (/m/)', () => {
       const cells = await row.locator('td').allInnerTexts();
       expect(cells.slice(0, 5)).toEqual(['王芳 (w001)', '网格长', '2', '1', '1']);
       expect(cells[5]).toMatch(/^\d+\.\d$/);
-      expect(await zw.page.locator('#stats-workers-table tr[data-worker="w002"] td').nth(2).innerText()).toBe('0');
+      expect(await zw.page.locator('#stats-workers-table tr[data-worker="w002"] td').nth(2).innerText()).toBe(
+        '0',
+      );
       await zw.page.screenshot({ path: join(SCREENSHOT_DIR, 'wall-stats-workers.png'), fullPage: true });
       expect(zw.errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
     } finally {

@@ -2,7 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { createDetectors, type CreateDetectorsOptions, type Detectors } from '../../features/detectors/index.js';
+import {
+  createDetectors,
+  type CreateDetectorsOptions,
+  type Detectors,
+} from '../../features/detectors/index.js';
 import { ARTIFACTS_DIR, mediaPath } from '../helpers/media.js';
 
 /** The roster the worker tests use (grids of test/wall/fixtures/grids.geojson). */
@@ -31,7 +35,20 @@ export async function disposalPhotos(): Promise<{ vanThere: Buffer; vanGone: Buf
   mkdirSync(dir, { recursive: true });
   const there = join(dir, 'vtest-10.jpg');
   if (!existsSync(there))
-    execFileSync('ffmpeg', ['-y', '-loglevel', 'error', '-ss', '10', '-i', mediaPath('vtest.avi'), '-frames:v', '1', '-q:v', '3', there]);
+    execFileSync('ffmpeg', [
+      '-y',
+      '-loglevel',
+      'error',
+      '-ss',
+      '10',
+      '-i',
+      mediaPath('vtest.avi'),
+      '-frames:v',
+      '1',
+      '-q:v',
+      '3',
+      there,
+    ]);
   const vanThere = readFileSync(there);
   const patch = await sharp({
     create: { width: 130, height: 90, channels: 3, background: { r: 128, g: 128, b: 124 } },

@@ -183,7 +183,13 @@ describe('CSV import', () => {
     const out = join(dir, 'imported.yaml');
     await writeFile(csv, CSV);
     const tsx = join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
-    const res = await run(tsx, [join(REPO_ROOT, 'scripts', 'import-workers.ts'), '--csv', csv, '--out', out]).then(
+    const res = await run(tsx, [
+      join(REPO_ROOT, 'scripts', 'import-workers.ts'),
+      '--csv',
+      csv,
+      '--out',
+      out,
+    ]).then(
       (r) => ({ code: 0, ...r }),
       (e: { code: number; stdout: string; stderr: string }) => e,
     );

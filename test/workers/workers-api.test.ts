@@ -23,7 +23,8 @@ beforeAll(async () => {
     detectors: recheckOnlyDetectors(),
     dispatcher: { recheck: { illegal_parking: { delaySec: 0.1, autoClose: true } } },
   });
-  for (const u of ['admin', 'zhangwei', 'zhaomin', 'wangqiang', 'wangfang', 'liming']) auth[u] = await h.login(u);
+  for (const u of ['admin', 'zhangwei', 'zhaomin', 'wangqiang', 'wangfang', 'liming'])
+    auth[u] = await h.login(u);
 }, 120_000);
 afterAll(async () => {
   await h?.close();
@@ -112,7 +113,9 @@ describe('responsible workers (一长多员)', () => {
     expect(r.json.gridCode).toBe('330101002');
     expect((r.json.workers as Array<{ id: string }>).map((w) => w.id)).toEqual(['w020']);
     // Out of scope reads as not found.
-    expect((await api('wangqiang', 'GET', `/workers/responsible/${encodeURIComponent(a.id)}`)).status).toBe(404);
+    expect((await api('wangqiang', 'GET', `/workers/responsible/${encodeURIComponent(a.id)}`)).status).toBe(
+      404,
+    );
   });
 });
 
@@ -123,7 +126,10 @@ describe('派遣 and 处置反馈', () => {
     const early = await api('zhangwei', 'POST', `/workers/dispatch/${id}`, { workerId: 'w001' });
     expect(early.status).toBe(409);
     expect(early.json.code).toBe('GW_INVALID_TRANSITION');
-    expect((await api('zhangwei', 'POST', `/alerts/${id}/actions`, { action: 'confirm', version: a.version })).status).toBe(200);
+    expect(
+      (await api('zhangwei', 'POST', `/alerts/${id}/actions`, { action: 'confirm', version: a.version }))
+        .status,
+    ).toBe(200);
     expect((await api('zhaomin', 'POST', `/workers/dispatch/${id}`, {})).status).toBe(403);
     const other = await api('zhangwei', 'POST', `/workers/dispatch/${id}`, { workerId: 'w003' });
     expect(other.status).toBe(400);
@@ -144,7 +150,12 @@ describe('派遣 and 处置反馈', () => {
     const after = d.json.alert as Alert;
     expect(after.state).toBe('dispatched');
     expect(after.assignment).toMatchObject({ workerId: 'w001', gridCode: '330101001001001', by: 'zhangwei' });
-    const audit = await h.alerts.audit(a.id, { username: 'admin', displayName: 'a', role: 'admin', scope: '3301' });
+    const audit = await h.alerts.audit(a.id, {
+      username: 'admin',
+      displayName: 'a',
+      role: 'admin',
+      scope: '3301',
+    });
     expect(audit.at(-1)).toMatchObject({ action: 'worker_dispatch', actor: 'zhangwei', to: 'dispatched' });
 
     const mine = await api('wangfang', 'GET', '/workers/me');
@@ -181,7 +192,11 @@ describe('派遣 and 处置反馈', () => {
     expect([big.status, big.json.code]).toEqual([413, 'GW_BODY_TOO_LARGE']);
     const noNote = await dispose('wangfang', a.id, { photo: jpeg(photos.vanGone) });
     expect([noNote.status, noNote.json.field]).toEqual([400, 'note']);
-    const stale = await dispose('wangfang', a.id, { note: '已处理', photo: jpeg(photos.vanGone), version: 1 });
+    const stale = await dispose('wangfang', a.id, {
+      note: '已处理',
+      photo: jpeg(photos.vanGone),
+      version: 1,
+    });
     expect(stale.status).toBe(409);
     const cur = await until(a.id, () => true);
     expect(cur.state).toBe('dispatched');
@@ -200,7 +215,12 @@ describe('派遣 and 处置反馈', () => {
     const closed = await until(a.id, (x) => x.state === 'closed');
     expect(closed.recheck).toMatchObject({ present: false, round: 1 });
     expect(closed.disposal).toMatchObject({ workerId: 'w001', note: '车辆已驶离，已劝导' });
-    const audit = await h.alerts.audit(a.id, { username: 'admin', displayName: 'a', role: 'admin', scope: '3301' });
+    const audit = await h.alerts.audit(a.id, {
+      username: 'admin',
+      displayName: 'a',
+      role: 'admin',
+      scope: '3301',
+    });
     expect(audit.slice(-2).map((e) => [e.actor, e.action, e.to])).toEqual([
       ['worker:w001', 'worker_disposal', 'handled'],
       ['system:recheck', 'recheck_close', 'closed'],

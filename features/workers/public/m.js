@@ -1,3 +1,4 @@
+/* global document, fetch, FormData */
 // The grid worker's page (网格员任务): log in with the wall account the roster names, see the
 // tasks dispatched to you or your grid's team, report disposal (处置反馈) with a note and a
 // photo. zh-CN only; error texts come from the server's catalogue (GET /api/v1/meta).
@@ -33,7 +34,14 @@ function errorText(err) {
 }
 
 const time = (ms) =>
-  new Date(ms).toLocaleString('zh-CN', { timeZone, hour12: false, month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
+  new Date(ms).toLocaleString('zh-CN', {
+    timeZone,
+    hour12: false,
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
 
 function showLogin() {
   $('login').hidden = false;
@@ -62,7 +70,12 @@ function taskEl(t) {
   if (t.disposal) {
     const p = li.querySelector('.disposal');
     p.hidden = false;
-    const check = t.recheck && t.recheck.at >= t.disposal.at ? (t.recheck.present ? '，二次识别：问题仍在' : '，二次识别：已通过') : '';
+    const check =
+      t.recheck && t.recheck.at >= t.disposal.at
+        ? t.recheck.present
+          ? '，二次识别：问题仍在'
+          : '，二次识别：已通过'
+        : '';
     p.textContent = `已反馈 ${time(t.disposal.at)}：${t.disposal.note}${check}`;
   }
   if (t.state === 'dispatched') {
@@ -100,7 +113,9 @@ async function load() {
   $('logout').hidden = false;
   $('who').textContent = `${me.worker.name} · ${me.worker.roleZh}`;
   const todo = me.tasks.filter((t) => t.state === 'dispatched').length;
-  $('tasks-summary').textContent = me.tasks.length ? `待处置 ${todo} 件，共 ${me.tasks.length} 件` : '暂无任务';
+  $('tasks-summary').textContent = me.tasks.length
+    ? `待处置 ${todo} 件，共 ${me.tasks.length} 件`
+    : '暂无任务';
   $('task-list').replaceChildren(...me.tasks.map(taskEl));
 }
 

@@ -74,7 +74,10 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
       facts.push([en ? 'Whistle' : '吹哨', whistleEl(ctx, whistle, en)]);
     if (team && team.alertId === a.id) {
       const canDispatch = ui.session?.user.role !== 'viewer' && ['confirmed', 'forwarded'].includes(a.state);
-      facts.push([en ? 'Grid workers' : '责任网格员', teamEl(team, en, canDispatch ? (w) => dispatch(a, w) : null)]);
+      facts.push([
+        en ? 'Grid workers' : '责任网格员',
+        teamEl(team, en, canDispatch ? (w) => dispatch(a, w) : null),
+      ]);
     }
     if (a.assignment)
       facts.push([
@@ -331,9 +334,14 @@ function whistleEl(ctx, w, en) {
 
 /** The grid's 一长多员 team responsible for the alert, leader first; 派遣 buttons when allowed. */
 function teamEl(t, en, onDispatch) {
-  if (!t.workers.length) return h('span', { class: 'muted' }, en ? 'nobody in the roster' : '花名册中无人负责');
+  if (!t.workers.length)
+    return h('span', { class: 'muted' }, en ? 'nobody in the roster' : '花名册中无人负责');
   const btn = (label, w) =>
-    h('button', { type: 'button', class: 'small', 'data-dispatch': w ? w.id : 'team', onclick: () => onDispatch(w) }, label);
+    h(
+      'button',
+      { type: 'button', class: 'small', 'data-dispatch': w ? w.id : 'team', onclick: () => onDispatch(w) },
+      label,
+    );
   return h(
     'ul',
     { class: 'team', 'data-grid': t.gridCode },

@@ -272,8 +272,28 @@ export function createStatsView(ctx) {
 /** 网格员考核: per grid worker, tasks, disposals, time to dispose (median, p90), reopened after re-check. */
 function workersTableOf(w, en, minutes) {
   const heads = en
-    ? ['Worker', 'Role', 'Tasks', 'Open', 'Disposals', 'Median dispose (min)', 'P90 dispose (min)', 'Passed re-check', 'Reopened']
-    : ['网格员', '角色', '任务', '待处置', '处置反馈', '处置中位 (分钟)', '处置 P90 (分钟)', '核查通过', '复核重开'];
+    ? [
+        'Worker',
+        'Role',
+        'Tasks',
+        'Open',
+        'Disposals',
+        'Median dispose (min)',
+        'P90 dispose (min)',
+        'Passed re-check',
+        'Reopened',
+      ]
+    : [
+        '网格员',
+        '角色',
+        '任务',
+        '待处置',
+        '处置反馈',
+        '处置中位 (分钟)',
+        '处置 P90 (分钟)',
+        '核查通过',
+        '复核重开',
+      ];
   return h(
     'section',
     { id: 'stats-workers' },
