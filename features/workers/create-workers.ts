@@ -3,9 +3,9 @@ import { fileURLToPath } from 'node:url';
 import express, { type Request, type Response, type Router } from 'express';
 import { Counter, type Registry } from 'prom-client';
 import type { z } from 'zod';
-import type { Alert, AlertState } from '../../core/contracts/alert.js';
+import { ALERT_STATES, type Alert, type AlertState } from '../../core/contracts/alert.js';
 import type { Actor, AlertService } from '../../core/contracts/alert-service.js';
-import { ALERT_STATE_TABLE } from '../../core/contracts/alert-states.js';
+import { ALERT_STATE_TABLE, OPEN_STATES } from '../../core/contracts/alert-states.js';
 import type { EvidenceStore } from '../../core/contracts/evidence-store.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
 import { createWatchedConfigFile, type WatchedConfigFile } from '../../core/config/watched-config-file.js';
@@ -84,8 +84,14 @@ export interface TaskView {
   reopened: boolean;
 }
 
-/** States in which a task stays on the worker's list (a reopened one only when dispatched before). */
-const LISTED: AlertState[] = ['dispatched', 'handled', 'verified', 'confirmed'];
+/**
+ * States in which a task stays on the worker's list: the open ones from confirmed on (the
+ * platform part of the lifecycle), from the one state table; a confirmed one only when the
+ * re-check reopened it after a disposal.
+ */
+const LISTED: AlertState[] = [...OPEN_STATES].filter(
+  (s) => ALERT_STATES.indexOf(s) >= ALERT_STATES.indexOf('confirmed'),
+);
 
 export function createWorkers(d: WorkersDeps): Workers {
   const logger = d.logger.child({ component: 'workers' });
