@@ -14,6 +14,8 @@ import { parse as parseYaml } from 'yaml';
 import { pino } from 'pino';
 import { createWatchedConfigFile } from '../../core/config/watched-config-file.js';
 import { ConfigError, formatIssue } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+import { GRID_FILE, logSink } from '../wall/helpers/wall-harness.js';
 import { loadGridFile } from '../../core/grid/grid-index.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
 import { checkRoster, responsibleFor } from '../../features/workers/roster.js';
@@ -21,7 +23,6 @@ import { WorkersFileSchema } from '../../features/workers/workers-config.js';
 import { importWorkersCsv } from '../../scripts/import-workers.js';
 import { REPO_ROOT } from '../helpers/media.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { GRID_FILE } from '../wall/helpers/wall-harness.js';
 
 const run = promisify(execFile);
 let dir: string;
@@ -150,6 +151,17 @@ describe('workers.yaml', () => {
     });
     expect(responsibleFor(roster, path('330101001001002')).gridCode).toBe('330101001');
     expect(responsibleFor(roster, path('330102001001001'))).toEqual({ gridCode: null, workers: [] });
+  });
+});
+
+describe('phones are private', () => {
+  it('the logger redacts a phone at any depth we log (a worker or a reporter logged by mistake)', () => {
+    const { stream, sink } = logSink();
+    const log = createLogger({ level: 'info', destination: stream, pretty: false });
+    log.info({ phone: '13800000001', worker: { phone: '13800000002' }, a: { b: { phone: '13800000003' } } }, 'x');
+    log.flush?.();
+    expect(sink.text()).toContain('"phone":"***"');
+    expect(sink.text()).not.toMatch(/1380000000[123]/);
   });
 });
 

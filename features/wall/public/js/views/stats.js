@@ -3,6 +3,7 @@
 import * as echarts from '/vendor/echarts.esm.min.mjs';
 import { $, h, raw } from '../dom.js';
 import { departmentTable, loadDepartmentStats } from './stats-departments.js';
+import { loadWorkerStats, workersTableOf } from './stats-workers.js';
 
 const PERIODS = ['today', '7d', '30d', '90d'];
 const GROUPS = ['county', 'grid', 'type', 'operator', 'camera'];
@@ -241,11 +242,7 @@ export function createStatsView(ctx) {
         ctx.api.get(`/stats/summary?${params()}`),
         ctx.api.get(`/stats/summary?${params({ groupBy: 'day' })}`),
       ]);
-      lastWorkers = ctx.meta?.raw.features?.includes('workers')
-        ? await ctx.api
-            .get(`/workers/stats?from=${s.from}&to=${s.to}${q.gridCode ? `&gridCode=${q.gridCode}` : ''}`)
-            .catch(() => null)
-        : null;
+      lastWorkers = await loadWorkerStats(ctx, s, q);
       last = s;
       lastDays = days;
       lastDept = await loadDepartmentStats(ctx, s, q);
@@ -267,62 +264,4 @@ export function createStatsView(ctx) {
       dayChart?.resize();
     },
   };
-}
-
-/** 网格员考核: per grid worker, tasks, disposals, time to dispose (median, p90), reopened after re-check. */
-function workersTableOf(w, en, minutes) {
-  const heads = en
-    ? [
-        'Worker',
-        'Role',
-        'Tasks',
-        'Open',
-        'Disposals',
-        'Median dispose (min)',
-        'P90 dispose (min)',
-        'Passed re-check',
-        'Reopened',
-      ]
-    : [
-        '网格员',
-        '角色',
-        '任务',
-        '待处置',
-        '处置反馈',
-        '处置中位 (分钟)',
-        '处置 P90 (分钟)',
-        '核查通过',
-        '复核重开',
-      ];
-  return h(
-    'section',
-    { id: 'stats-workers' },
-    h('h3', {}, en ? 'Grid workers' : '网格员考核'),
-    h(
-      'table',
-      { class: 'table stats-table', id: 'stats-workers-table' },
-      h('thead', {}, h('tr', {}, ...heads.map((k) => h('th', {}, k)))),
-      h(
-        'tbody',
-        {},
-        ...w.rows.map((r) =>
-          h(
-            'tr',
-            { 'data-worker': r.workerId },
-            ...[
-              raw(`${r.name} (${r.workerId})`),
-              r.roleZh ?? '—',
-              r.tasks,
-              r.open,
-              r.disposals,
-              minutes(r.medianDisposeMs),
-              minutes(r.p90DisposeMs),
-              r.passed,
-              r.reopened,
-            ].map((c) => h('td', {}, c)),
-          ),
-        ),
-      ),
-    ),
-  );
 }
