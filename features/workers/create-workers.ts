@@ -243,6 +243,16 @@ export function createWorkers(d: WorkersDeps): Workers {
     });
   });
 
+  // The disposal photo for the wall's detail (operators check what the worker reported).
+  router.get('/disposal-photo/:alertId', async (req: Request, res: Response) => {
+    const actor = await d.actorOf(req);
+    const a = await d.alerts.get(idOf(req), actor);
+    if (!inScope(actor, a, d.grids())) throw new NotFoundError('alert', a.id);
+    if (!a.disposal?.photo) throw new NotFoundError('disposal photo of alert', a.id);
+    const jpeg = await d.evidence.read(a.disposal.photo);
+    res.set('cache-control', 'private, max-age=300').type('image/jpeg').send(jpeg);
+  });
+
   router.post('/dispatch/:alertId', json, async (req: Request, res: Response) => {
     const actor = await d.actorOf(req);
     const id = idOf(req);

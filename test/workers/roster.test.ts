@@ -158,7 +158,10 @@ describe('phones are private', () => {
   it('the logger redacts a phone at any depth we log (a worker or a reporter logged by mistake)', () => {
     const { stream, sink } = logSink();
     const log = createLogger({ level: 'info', destination: stream, pretty: false });
-    log.info({ phone: '13800000001', worker: { phone: '13800000002' }, a: { b: { phone: '13800000003' } } }, 'x');
+    log.info(
+      { phone: '13800000001', worker: { phone: '13800000002' }, a: { b: { phone: '13800000003' } } },
+      'x',
+    );
     log.flush?.();
     expect(sink.text()).toContain('"phone":"***"');
     expect(sink.text()).not.toMatch(/1380000000[123]/);

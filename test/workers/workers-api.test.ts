@@ -231,6 +231,15 @@ describe('派遣 and 处置反馈', () => {
     });
     expect(img.status).toBe(200);
     expect(img.headers.get('content-type')).toBe('image/jpeg');
+    // … and to the operators who check it on the wall; another county's reads as not found.
+    const seen = async (user: string) =>
+      (
+        await fetch(`${h.url}/api/v1/workers/disposal-photo/${encodeURIComponent(a.id)}`, {
+          headers: { authorization: `Bearer ${auth[user]!.token}` },
+        })
+      ).status;
+    expect(await seen('zhangwei')).toBe(200);
+    expect(await seen('wangqiang')).toBe(404);
   });
 
   it('a photo with the van still there fails the re-check: the alert reopens', async () => {

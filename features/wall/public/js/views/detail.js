@@ -87,7 +87,18 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
     if (a.disposal)
       facts.push([
         en ? 'Disposal' : '处置反馈',
-        raw(`${a.disposal.workerName} · ${ctx.fmt.time(a.disposal.at)} · ${a.disposal.note}`),
+        h(
+          'span',
+          { class: 'disposal' },
+          raw(`${a.disposal.workerName} · ${ctx.fmt.time(a.disposal.at)} · ${a.disposal.note}`),
+          a.disposal.photo
+            ? h('img', {
+                class: 'evidence disposal-photo',
+                alt: en ? 'Disposal photo' : '处置照片',
+                src: `/api/v1/workers/disposal-photo/${encodeURIComponent(a.id)}?v=${a.disposal.at}`,
+              })
+            : null,
+        ),
       ]);
     // Why the detector raised it (rule, zone, dwell, scores), when the finding said.
     const w = a.why;
