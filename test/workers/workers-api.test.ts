@@ -5,6 +5,8 @@
  * the van gone closes the alert, one with the van still there reopens it. Then the worker
  * statistics over the same alerts.
  */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../core/contracts/alert.js';
 import { startHarness, type Harness } from '../wall/helpers/wall-harness.js';
@@ -116,6 +118,33 @@ describe('responsible workers (一长多员)', () => {
     expect((await api('wangqiang', 'GET', `/workers/responsible/${encodeURIComponent(a.id)}`)).status).toBe(
       404,
     );
+  });
+});
+
+describe('roster hot reload', () => {
+  it('an edit of workers.yaml applies without a restart; a broken edit keeps the last good roster', async () => {
+    const a = await h.inject({ cameraId: 'cam-df-02', type: 'street_vending' });
+    const team = async () =>
+      (
+        (await api('zhangwei', 'GET', `/workers/responsible/${encodeURIComponent(a.id)}`)).json
+          .workers as Array<{
+          id: string;
+        }>
+      ).map((w) => w.id);
+    expect(await team()).toEqual(['w003']);
+    const file = join(h.dataDir, 'workers.yaml');
+    await writeFile(
+      file,
+      `${ROSTER}  - { id: w004, name: 周强, grids: ['330101001001002'], role: leader }\n`,
+    );
+    await waitFor('the edited roster', async () => (await team()).join() === 'w004,w003', 15_000);
+    await writeFile(file, `${ROSTER}  - { id: w004, name: 周强, grids: ['330101001001002'], role: chief }\n`);
+    await waitFor(
+      'the rejected edit in the log',
+      () => /workers\.yaml:\d+:\d+ workers\[5\]\.role/.test(h.logs.text()),
+      15_000,
+    );
+    expect(await team()).toEqual(['w004', 'w003']);
   });
 });
 
