@@ -128,6 +128,11 @@ describe('worker page (/m/)', () => {
       await expect.poll(() => zw.page.locator('#detail-facts').innerText()).toMatch(/派遣\s+王芳/);
       // Dispatched: no more 派遣 buttons.
       await expect.poll(() => team.locator('button').count()).toBe(0);
+      await zw.page.locator('#detail-audit li[data-action="worker_dispatch"]').waitFor();
+      expect(await zw.page.locator('#detail-audit li[data-action="worker_dispatch"]').innerText()).toContain(
+        '派遣网格员',
+      );
+      await zw.page.screenshot({ path: join(SCREENSHOT_DIR, 'wall-detail-workers.png') });
       expect(confirmed.version).toBeLessThan((await h.alerts.get(a.id, ADMIN)).version);
       expect(zw.errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
     } finally {
