@@ -39,6 +39,8 @@ import { createEvents, type Events } from '../features/events/create-events.js';
 import { EVENT_TYPE_INFOS } from '../features/events/event-schemas.js';
 import { createIngest, type Ingest } from '../features/ingest/ingest.js';
 import { createWall, type Wall } from '../features/wall/create-wall.js';
+import { createWorkers, type Workers } from '../features/workers/create-workers.js';
+import { photoRecheckFrame } from './photo-recheck.js';
 import type { ReadyReport } from '../features/wall/health-router.js';
 import { alertLifecycleTable } from './alert-lifecycle-table.js';
 import { createClusterWiring } from './cluster-wiring.js';
@@ -260,6 +262,14 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
     const recheck: RecheckProbe = {
       async check(alert) {
         const { ingest, detectors } = late;
+        // A grid worker's disposal photo reported since the last re-check is what is looked at
+        // (features/workers): the worker stands where the problem was; events-API alerts have no camera.
+        const d = alert.disposal;
+        if (detectors && d?.photo && d.at >= (alert.recheck?.at ?? 0)) {
+          const frame = await photoRecheckFrame(alert, await evidence.read(d.photo), d.at);
+          const r = await detectors.pipeline.recheck(frame, alert);
+          return { present: r.present, score: r.score, evidence: d.photo };
+        }
         if (!ingest || !detectors) throw new GridwatchError(Codes.GW_NOT_READY, 'gateway is still starting');
         const frame = await ingest.grabFrame(alert.cameraId, 30_000);
         const r = await detectors.pipeline.recheck(frame, alert);
@@ -286,7 +296,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
       evidence,
       publicUrl: gw.http.publicUrl ?? `http://${gw.http.host}:${gw.http.port}`,
       baseDir,
-      ...(has('ingest') ? { recheck } : {}),
+      ...(has('detect') ? { recheck } : {}),
       retention: gw.retention,
       timeZone: gw.timezone,
       ...(gw.cluster.enabled ? { fencePrefix: gw.cluster.prefix } : {}),
@@ -405,6 +415,27 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
       departments = dp;
     }
 
+    // Grid workers (issue 15): roster, 派遣 to a worker, the worker page and 处置反馈.
+    let workers: Workers | null = null;
+    if (has('wall') && gw.workers.file) {
+      const wk = createWorkers({
+        config: gw.workers,
+        baseDir,
+        alerts: dispatcher.alerts,
+        grids: () => store.grids(),
+        evidence,
+        actorOf: (req) =>
+          late.wall
+            ? late.wall.actorOf(req)
+            : Promise.reject(new GridwatchError(Codes.GW_NOT_READY, 'gateway is still starting')),
+        logger,
+        metrics,
+      });
+      closers.push({ name: 'workers', close: () => wk.close() });
+      await wk.start();
+      workers = wk;
+    }
+
     if (has('wall')) {
       const w = createWall({
         config: { http: gw.http, auth: gw.auth, users: gw.users, timezone: gw.timezone, wall: gw.wall },
@@ -490,10 +521,12 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
                   : Promise.reject(new GridwatchError(Codes.GW_NOT_READY, 'gateway is still starting')),
               ),
           },
+          ...(workers ? [{ path: '/api/v1/workers', router: workers.router }] : []),
         ],
         routers: [
           { path: '/api/platform', router: dispatcher.callbackRouter },
           { path: '/evidence', router: dispatcher.evidenceRouter },
+          ...(workers ? [{ path: '/m', router: workers.page }] : []),
         ],
         admin: {
           // Paths as the operator wrote them (relative to gateway.yaml): a reply names no absolute path.
@@ -505,6 +538,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
           plugins: () => det?.plugins.status() ?? [],
         },
         liveProxy: { path: mediaPath, origin: () => ing?.liveOrigin() ?? null },
+        ...(workers ? { features: ['workers'] } : {}),
         logger,
       });
       late.wall = w;

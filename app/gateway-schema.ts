@@ -11,6 +11,7 @@ import {
   UserSchema,
   WallConfigSchema,
 } from '../features/wall/wall-config.js';
+import { WorkersConfigSchema } from '../features/workers/workers-config.js';
 import { RedisConfigSchema } from '../core/redis/redis-config.js';
 
 export const GatewayConfigSchema = z
@@ -66,6 +67,7 @@ export const GatewayConfigSchema = z
     cluster: ClusterConfigSchema.default(ClusterConfigSchema.parse({})),
     events: EventsConfigSchema.default(EventsConfigSchema.parse({})),
     departments: DepartmentsConfigSchema.default({}),
+    workers: WorkersConfigSchema.default(WorkersConfigSchema.parse({})),
   })
   .describe('gateway.yaml: the gateway process');
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;

@@ -20,4 +20,7 @@ for (const name of readdirSync(plugins)) {
 cpSync(join(root, 'features', 'wall', 'public'), join(dist, 'features', 'wall', 'public'), {
   recursive: true,
 });
+cpSync(join(root, 'features', 'workers', 'public'), join(dist, 'features', 'workers', 'public'), {
+  recursive: true,
+});
 process.stdout.write('assets copied to dist/\n');

@@ -11,6 +11,7 @@ import { CameraFileSchema } from '../core/contracts/camera-schema.js';
 import { GatewayConfigSchema } from '../app/gateway-schema.js';
 import { GridFileSchema } from '../core/contracts/grid-schema.js';
 import { DepartmentsFileSchema } from '../features/departments/departments-config.js';
+import { WorkersFileSchema } from '../features/workers/workers-config.js';
 import { SourcesFileSchema } from '../features/events/events-config.js';
 
 export const SCHEMA_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'config', 'schema');
@@ -35,6 +36,11 @@ export function exportSchemas(): Record<string, string> {
       'departments.schema.json',
       'gridwatch departments (departments.yaml)',
       DepartmentsFileSchema,
+    ),
+    'workers.schema.json': one(
+      'workers.schema.json',
+      'gridwatch grid-worker roster (workers.yaml)',
+      WorkersFileSchema,
     ),
   };
 }

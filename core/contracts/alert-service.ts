@@ -17,6 +17,19 @@ export type AlertAction =
   | { action: 'escalate'; note?: string }
   | { action: 'note'; note: string };
 
+/** A lifecycle move made outside the platform (a grid worker's 派遣 or 处置反馈). */
+export interface AlertAdvance {
+  to: 'dispatched' | 'handled';
+  /** Audit action name, e.g. worker_dispatch, worker_disposal. */
+  action: string;
+  note?: string;
+  /** Stored on the alert with a 'dispatched' move. */
+  assignment?: import('./alert.js').Assignment;
+  /** Stored on the alert with a 'handled' move. */
+  disposal?: import('./alert.js').Disposal;
+  expectedVersion?: number;
+}
+
 export interface AlertQuery {
   scope: string;
   gridCode?: string;
@@ -85,6 +98,13 @@ export interface AlertService {
    * another version: the action was meant for a state of the alert that is no longer there.
    */
   act(id: string, act: AlertAction, actor: Actor, expectedVersion?: number): Promise<Alert>;
+  /**
+   * 派遣 / 处置 reported by a grid worker's page (features/workers): the same forward-only move
+   * along the platform order as a platform callback (confirmed → forwarded → dispatched →
+   * handled → verified → closed), with the same audit; 'handled' schedules the 二次识别 re-check.
+   * Throws InvalidTransitionError for a backward move, ConflictError for a stale expectedVersion.
+   */
+  advance(id: string, move: AlertAdvance, actor: Actor): Promise<Alert>;
   suppressions(): Promise<Suppression[]>;
   liftSuppression(id: string, actor: Actor): Promise<void>;
   deadLetters(): Promise<DeadLetter[]>;

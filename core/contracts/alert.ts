@@ -32,6 +32,30 @@ export const GridRefSchema = z.strictObject({
 });
 export type GridRef = z.infer<typeof GridRefSchema>;
 
+/** 处置反馈: a grid worker's report that the problem was dealt with (features/workers). */
+export const DisposalSchema = z
+  .strictObject({
+    workerId: z.string().describe('Roster id of the worker who reported it'),
+    workerName: z.string(),
+    at: z.number().int().describe('When it was reported (ms since epoch)'),
+    note: z.string().max(1_000),
+    photo: z.string().nullable().describe('Evidence path of the disposal photo; the re-check looks at it'),
+  })
+  .describe('A grid worker’s disposal report');
+export type Disposal = z.infer<typeof DisposalSchema>;
+
+/** 派遣 to a grid worker or a grid's team, from the wall (features/workers). */
+export const AssignmentSchema = z
+  .strictObject({
+    workerId: z.string().nullable().describe('Roster id; null: the grid’s whole team'),
+    workerName: z.string().nullable(),
+    gridCode: z.string().describe('The grid whose team is responsible'),
+    at: z.number().int(),
+    by: z.string().describe('Username of the operator who dispatched it'),
+  })
+  .describe('Who an alert was dispatched to');
+export type Assignment = z.infer<typeof AssignmentSchema>;
+
 export const AlertSchema = z
   .strictObject({
     id: z.string(),
@@ -92,6 +116,12 @@ export const AlertSchema = z
       .optional()
       .describe('Forwarding of the case since the alert was confirmed; absent before'),
     source: FindingSourceSchema.optional().describe('Events-API source that raised it; absent for cameras'),
+    assignment: AssignmentSchema.nullable()
+      .optional()
+      .describe('派遣 to a grid worker or a grid’s team (features/workers); absent when none'),
+    disposal: DisposalSchema.nullable()
+      .optional()
+      .describe('Latest 处置反馈 by a grid worker (features/workers); absent when none was reported'),
     why: RaiseWhySchema.optional().describe('Why the detector raised it (from the raising finding)'),
   })
   .describe('An alert: one problem in one place, with its lifecycle');

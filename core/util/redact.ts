@@ -39,4 +39,8 @@ export const LOG_REDACT_PATHS = [
   'req.headers.cookie',
   'passwordHash',
   '*.passwordHash',
+  // Grid workers' and reporters' phone numbers are private (features/workers, features/events).
+  'phone',
+  '*.phone',
+  '*.*.phone',
 ];

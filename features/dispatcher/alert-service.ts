@@ -11,7 +11,8 @@ import type { AlertStore } from './alert-store.js';
 import type { Feedback } from './feedback.js';
 import type { Forwarder } from './forwarder.js';
 import { initialForwarding } from './forwarding-status.js';
-import { applyAction } from './lifecycle.js';
+import { applyAction, forwardMove } from './lifecycle.js';
+import type { Rechecker } from './recheck.js';
 import { outboxMember } from './outbox.js';
 import type { RedisKeys } from './redis-keys.js';
 
@@ -28,6 +29,7 @@ export function createAlertService(d: {
   engine: AlertEngine;
   forwarder: Forwarder;
   feedback: Feedback;
+  rechecker: Rechecker;
   grids: () => GridIndex;
   clock: () => number;
   logger: Logger;
@@ -94,6 +96,31 @@ export function createAlertService(d: {
       if (act.action === 'reject') {
         const s = await feedback.onReject(alert, now);
         if (s) await d.onSuppressionsChanged();
+      }
+      return alert;
+    },
+    async advance(id, move, actor) {
+      await load(id, actor);
+      if (actor.role === 'viewer')
+        throw new ForbiddenError(`${actor.username} is a viewer and cannot act on alerts`);
+      let changed = false;
+      const alert = await engine.update(id, (a) => {
+        if (move.expectedVersion !== undefined && a.version !== move.expectedVersion) {
+          throw new ConflictError(
+            `alert ${a.id} changed since you saw it (version ${move.expectedVersion}, now ${a.version}, ${a.state}); reload it`,
+            { alertId: a.id, expected: move.expectedVersion, current: a.version, state: a.state },
+          );
+        }
+        const change = forwardMove(a, move.to, d.clock(), actor.username, move.action, move.note, {
+          ...(move.assignment ? { assignment: move.assignment } : {}),
+          ...(move.disposal ? { disposal: move.disposal } : {}),
+        });
+        changed = change !== null;
+        return change;
+      });
+      if (changed && move.to === 'handled') {
+        const scheduled = await d.rechecker.schedule(alert);
+        logger.info({ alertId: id, scheduled, by: actor.username }, 'disposal reported');
       }
       return alert;
     },

@@ -7,7 +7,6 @@ import type { Alert, AlertState } from '../../core/contracts/alert.js';
 import {
   Codes,
   GridwatchError,
-  InvalidTransitionError,
   NotFoundError,
   UnauthorizedError,
   ValidationError,
@@ -15,7 +14,7 @@ import {
 import type { AlertEngine } from './alert-engine.js';
 import type { AlertStore } from './alert-store.js';
 import type { ResolvedTarget } from './forwarder.js';
-import { PLATFORM_ORDER, systemMove } from './lifecycle.js';
+import { forwardMove, PLATFORM_ORDER } from './lifecycle.js';
 import type { Rechecker } from './recheck.js';
 import type { RedisKeys } from './redis-keys.js';
 import { SIG_HEADERS, verifySignature } from './signing.js';
@@ -140,15 +139,12 @@ export function createCallbackRouter(d: {
     }
     let changed = false;
     const updated = await d.engine.update(alert.id, (a: Alert) => {
-      const cur = PLATFORM_ORDER.indexOf(a.state);
-      const next = PLATFORM_ORDER.indexOf(b.status);
-      if (cur === next) return null;
-      if (cur < 0 || next < cur) throw new InvalidTransitionError(a.id, a.state, `become ${b.status}`);
-      changed = true;
       const note = [b.handler, b.note, b.at ? `platform time ${b.at}` : undefined].filter(Boolean).join('; ');
-      return systemMove(a, b.status, d.clock(), `platform:${t.id}`, b.status, note || undefined, {
+      const change = forwardMove(a, b.status, d.clock(), `platform:${t.id}`, b.status, note || undefined, {
         caseId: a.caseId ?? b.caseId ?? null,
       });
+      changed = change !== null;
+      return change;
     });
     if (changed && b.status === 'handled') {
       const scheduled = await d.rechecker.schedule(updated);

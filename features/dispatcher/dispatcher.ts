@@ -257,6 +257,7 @@ export function createDispatcher(o: CreateDispatcherOptions): Dispatcher {
     engine,
     forwarder,
     feedback,
+    rechecker,
     grids: o.grids,
     clock,
     logger,

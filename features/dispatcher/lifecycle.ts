@@ -208,3 +208,24 @@ export function systemMove(
     ...(isOpenState(to) ? {} : { escalateAt: null }),
   };
 }
+
+/**
+ * A forward move along PLATFORM_ORDER (a platform callback, or a grid worker's 派遣 / 处置反馈):
+ * null when the alert is already there, InvalidTransitionError when it is not on the order or
+ * the move goes backwards. The one rule both callers apply.
+ */
+export function forwardMove(
+  a: Alert,
+  to: AlertState,
+  now: number,
+  actor: string,
+  action: string,
+  note?: string,
+  patch: Partial<Alert> = {},
+): Change | null {
+  const cur = PLATFORM_ORDER.indexOf(a.state);
+  const next = PLATFORM_ORDER.indexOf(to);
+  if (cur === next) return null;
+  if (cur < 0 || next < cur) throw new InvalidTransitionError(a.id, a.state, `become ${to}`);
+  return systemMove(a, to, now, actor, action, note, patch);
+}

@@ -44,8 +44,8 @@ import {
   type Source,
 } from './events-config.js';
 import { createRedisOutageLog } from '../../core/redis/redis-outage-log.js';
-import { parseMultipart } from './multipart.js';
-import { cleanPhoto, storePhotos } from './photo-evidence.js';
+import { parseMultipart } from '../../core/http/multipart.js';
+import { cleanPhoto, storePhotos } from '../../core/evidence/photo-evidence.js';
 
 /** Header names (docs/events.md). */
 export const EVENT_HEADERS = {

@@ -233,5 +233,9 @@ export const MetaSchema = z
     mapTiles: MapTilesSchema.nullable().describe(
       'Background tiles of the map (wall.map.tiles), or null: grids on a blank background',
     ),
+    features: z
+      .array(z.string())
+      .optional()
+      .describe('Optional features on in this gateway (e.g. workers): the page calls their APIs only then'),
   })
   .describe('Constants the wall page takes from the server instead of repeating them');

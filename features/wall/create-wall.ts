@@ -64,6 +64,8 @@ export interface WallOptions {
    * `{ path: '/media', origin: () => ingest.liveOrigin() }`.
    */
   liveProxy?: { path: string; origin: () => string | null };
+  /** Optional features whose routers are mounted here (GET /api/v1/meta lists them), e.g. ['workers']. */
+  features?: string[];
   /** Extra origins the browser may fetch live video from (CSP connect-src), when tickets point off-origin. */
   mediaOrigins?: string[];
   version?: string;
@@ -238,6 +240,7 @@ export function createWall(opts: WallOptions): Wall {
           lifecycle: opts.lifecycle,
           timeZone: config.timezone,
           mapTiles: tiles ?? null,
+          ...(opts.features ? { features: opts.features } : {}),
           details: () => opts.health.details(),
           admin: opts.admin,
           onLogout: (session) => s.endSession(session, 'logout'),

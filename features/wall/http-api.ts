@@ -71,6 +71,8 @@ export interface HttpApiDeps {
   timeZone: string;
   /** Background tiles of the map, when configured (served in /meta). */
   mapTiles?: MapTilesConfig | null;
+  /** Optional features mounted beside the wall (served in /meta), e.g. ['workers']. */
+  features?: string[];
   details: () => Promise<object>;
   admin: AdminSources;
   /** Ends the session's sockets on every gateway process. */
@@ -197,6 +199,7 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
           timeZone: d.timeZone,
           versionedActions: true as const,
           mapTiles: d.mapTiles ?? null,
+          ...(d.features?.length ? { features: d.features } : {}),
         };
       },
     }),

@@ -17,6 +17,7 @@ describe('config/schema/*.schema.json', () => {
       'gateway.schema.json',
       'grid-file.schema.json',
       'sources.schema.json',
+      'workers.schema.json',
     ]);
     const cam = JSON.parse(fresh['camera-file.schema.json']!) as {
       required: string[];

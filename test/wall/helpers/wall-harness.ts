@@ -12,7 +12,12 @@ import type { GridIndex } from '../../../core/contracts/grid-index.js';
 import type { LoadedCamera } from '../../../core/contracts/loaded-camera.js';
 import { createLogger } from '../../../core/logger.js';
 import { BUILTIN_TYPES, buildGateway, type Gateway } from '../../../app/build-gateway.js';
-import { readPluginTypes, type PluginStatus } from '../../../features/detectors/index.js';
+import {
+  readPluginTypes,
+  type CreateDetectorsOptions,
+  type Detectors,
+  type PluginStatus,
+} from '../../../features/detectors/index.js';
 import { EVENT_TYPE_INFOS } from '../../../features/events/event-schemas.js';
 import type { Ingest } from '../../../features/ingest/ingest.js';
 import type { Wall } from '../../../features/wall/create-wall.js';
@@ -191,7 +196,14 @@ export interface Harness {
   /** The camera entries ingest runs (h.ingest.update() with a changed copy restarts one). */
   cameraList: LoadedCamera[];
   /** Submits a finding to the real dispatcher and resolves with the alert it creates. */
-  inject(p: { cameraId: string; type?: string; at?: number; zoneId?: string | null }): Promise<Alert>;
+  inject(p: {
+    cameraId: string;
+    type?: string;
+    at?: number;
+    zoneId?: string | null;
+    /** Normalised boxes (default: one truck box near the van of vtest.avi). */
+    boxes?: Finding['boxes'];
+  }): Promise<Alert>;
   /** Resolves when an alert change for `alertId` reaches the notifier (after an action). */
   nextChange(alertId: string): Promise<Alert>;
   login(username: string): Promise<{ token: string; csrf: string; cookie: string }>;
@@ -211,6 +223,12 @@ export async function startHarness(
     tileCameras?: number;
     /** gateway.yaml `wall:` section (e.g. map tiles); none by default. */
     wall?: Record<string, unknown>;
+    /** workers.yaml text (the grid-worker roster); with it, gateway.yaml names the file. */
+    workers?: string;
+    /** Wall users besides USERS (e.g. grid workers' accounts), with the harness password. */
+    extraUsers?: Array<Omit<UserConfig, 'passwordHash'>>;
+    /** Replaces the idle detectors (e.g. the real model pool for 二次识别 on photos). */
+    detectors?: (o: CreateDetectorsOptions) => Promise<Detectors>;
   } = {},
 ): Promise<Harness> {
   const redis = await startTestRedis();
@@ -234,7 +252,7 @@ export async function startHarness(
       : {}),
   });
   await writeCameraFiles(rtsp, dir, opts.tileCameras);
-  const users = USERS.map(
+  const users = [...USERS, ...(opts.extraUsers ?? [])].map(
     (u) =>
       `  - { username: ${u.username}, displayName: ${u.displayName}, role: ${u.role}, scope: '${u.scope}', passwordHash: '${hash}' }`,
   );
@@ -256,11 +274,14 @@ export async function startHarness(
       })}`,
       `forwarding: ${JSON.stringify(opts.forwarding ?? [])}`,
       ...(opts.wall ? [`wall: ${JSON.stringify(opts.wall)}`] : []),
+      ...(opts.workers !== undefined ? ['workers: { file: ./workers.yaml }'] : []),
       'ingest:',
       '  liveView: { publicPath: /media, idleStopSec: 30, tokenTtlSec: 300 }',
       '',
     ].join('\n'),
   );
+
+  if (opts.workers !== undefined) await writeFile(join(dir, 'workers.yaml'), opts.workers);
 
   // inject() and nextChange() wait on the alert changes the gateway relays to its wall.
   const waiters = new Map<string, (a: Alert) => void>();
@@ -284,7 +305,7 @@ export async function startHarness(
       redisUrl: redis.url,
       logger,
       seams: {
-        detectors: idleDetectors({ plugins: PLUGIN_STATUS }),
+        detectors: opts.detectors ?? idleDetectors({ plugins: PLUGIN_STATUS }),
         ...(opts.wrapAlerts ? { wallAlerts: opts.wrapAlerts } : {}),
         observe: {
           alertChanged(a) {
@@ -340,7 +361,9 @@ export async function startHarness(
         zoneId: p.zoneId === undefined ? 'z1' : p.zoneId,
         score: 0.62,
         trackIds: [track],
-        boxes: [{ x1: 0.62, y1: 0.08, x2: 0.86, y2: 0.3, label: 'truck', score: 0.38, trackId: track }],
+        boxes: p.boxes?.map((b) => ({ ...b, trackId: track })) ?? [
+          { x1: 0.62, y1: 0.08, x2: 0.86, y2: 0.3, label: 'truck', score: 0.38, trackId: track },
+        ],
         firstSeen: at - 185_000,
         lastSeen: at,
         evidence: { first: rel, latest: rel },

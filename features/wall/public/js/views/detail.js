@@ -22,6 +22,8 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
   let audit = null;
   /** 吹哨报到 of the shown alert (features/departments), null when none or the feature is off. */
   let whistle = null;
+  /** Responsible grid workers of the shown alert (features/workers), null when the feature is off. */
+  let team = null;
   let player = null;
   let liveCamera = null;
 
@@ -70,6 +72,34 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
     }
     if (whistle && whistle.alertId === a.id)
       facts.push([en ? 'Whistle' : '吹哨', whistleEl(ctx, whistle, en)]);
+    if (team && team.alertId === a.id) {
+      const canDispatch = ui.session?.user.role !== 'viewer' && ['confirmed', 'forwarded'].includes(a.state);
+      facts.push([
+        en ? 'Grid workers' : '责任网格员',
+        teamEl(team, en, canDispatch ? (w) => dispatch(a, w) : null),
+      ]);
+    }
+    if (a.assignment)
+      facts.push([
+        en ? 'Dispatched to' : '派遣',
+        raw(a.assignment.workerName ?? `${a.assignment.gridCode} ${en ? 'team' : '网格团队'}`),
+      ]);
+    if (a.disposal)
+      facts.push([
+        en ? 'Disposal' : '处置反馈',
+        h(
+          'span',
+          { class: 'disposal' },
+          raw(`${a.disposal.workerName} · ${ctx.fmt.time(a.disposal.at)} · ${a.disposal.note}`),
+          a.disposal.photo
+            ? h('img', {
+                class: 'evidence disposal-photo',
+                alt: en ? 'Disposal photo' : '处置照片',
+                src: `/api/v1/workers/disposal-photo/${encodeURIComponent(a.id)}?v=${a.disposal.at}`,
+              })
+            : null,
+        ),
+      ]);
     // Why the detector raised it (rule, zone, dwell, scores), when the finding said.
     const w = a.why;
     const n2 = (v) => (typeof v === 'number' ? v.toFixed(2) : '–');
@@ -122,6 +152,9 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
       whistle = d.audit.some((e) => e.actor === 'system:departments')
         ? await ctx.api.get(`/departments/whistles/${encodeURIComponent(id)}`).catch(() => null)
         : null;
+      team = ctx.meta.raw.features?.includes('workers')
+        ? await ctx.api.get(`/workers/responsible/${encodeURIComponent(id)}`).catch(() => null)
+        : null;
       if (seq !== auditSeq || ui.detailId !== id) return;
       if (!store.upsert(d.alert)) render(store.get(id) ?? d.alert);
       // A notice still being delivered changes without an alert update: look again while it is.
@@ -145,6 +178,18 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
     return done;
   }
 
+  /** 派遣 to one worker (w) or to the grid's team (w null); the alert update redraws the panel. */
+  async function dispatch(a, w) {
+    try {
+      await ctx.api.post(`/workers/dispatch/${encodeURIComponent(a.id)}`, {
+        ...(w ? { workerId: w.id } : {}),
+        version: a.version,
+      });
+    } catch (err) {
+      ctx.report(err);
+    }
+  }
+
   function target() {
     return ui.detailId && shown?.id === ui.detailId ? { ...shown } : null;
   }
@@ -155,6 +200,7 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
     if (ui.detailId !== id) {
       audit = null;
       whistle = null;
+      team = null;
       note.value = '';
     }
     ui.detailId = id;
@@ -294,5 +340,30 @@ function whistleEl(ctx, w, en) {
           : '',
       );
     }),
+  );
+}
+
+/** The grid's 一长多员 team responsible for the alert, leader first; 派遣 buttons when allowed. */
+function teamEl(t, en, onDispatch) {
+  if (!t.workers.length)
+    return h('span', { class: 'muted' }, en ? 'nobody in the roster' : '花名册中无人负责');
+  const btn = (label, w) =>
+    h(
+      'button',
+      { type: 'button', class: 'small', 'data-dispatch': w ? w.id : 'team', onclick: () => onDispatch(w) },
+      label,
+    );
+  return h(
+    'ul',
+    { class: 'team', 'data-grid': t.gridCode },
+    ...t.workers.map((w) =>
+      h(
+        'li',
+        { 'data-worker': w.id },
+        raw(`${w.name}（${w.roleZh}）${w.phone ? ` ${w.phone}` : ''} `),
+        onDispatch ? btn(en ? 'Dispatch' : '派遣', w) : null,
+      ),
+    ),
+    onDispatch ? h('li', {}, btn(en ? 'Dispatch to the team' : '派遣给网格团队', null)) : null,
   );
 }

@@ -3,6 +3,7 @@
 import * as echarts from '/vendor/echarts.esm.min.mjs';
 import { $, h, raw } from '../dom.js';
 import { departmentTable, loadDepartmentStats } from './stats-departments.js';
+import { loadWorkerStats, workersTableOf } from './stats-workers.js';
 
 const PERIODS = ['today', '7d', '30d', '90d'];
 const GROUPS = ['county', 'grid', 'type', 'operator', 'camera'];
@@ -15,6 +16,8 @@ export function createStatsView(ctx) {
   let last = null;
   let lastDays = null;
   let lastDept = null;
+  /** Per-worker figures (features/workers), null when the feature is off. */
+  let lastWorkers = null;
 
   const params = (extra = {}) => {
     const p = new URLSearchParams({ period: q.period, groupBy: q.groupBy, ...extra });
@@ -223,6 +226,7 @@ export function createStatsView(ctx) {
       ),
       s ? tableOf(s) : '',
       s && lastDept ? departmentTable(ctx, lastDept) : '',
+      lastWorkers ? workersTableOf(lastWorkers, ctx.i18n.lang === 'en', minutes) : '',
     );
     // The chart containers were replaced: bind new instances to them.
     groupChart?.dispose();
@@ -238,6 +242,7 @@ export function createStatsView(ctx) {
         ctx.api.get(`/stats/summary?${params()}`),
         ctx.api.get(`/stats/summary?${params({ groupBy: 'day' })}`),
       ]);
+      lastWorkers = await loadWorkerStats(ctx, s, q);
       last = s;
       lastDays = days;
       lastDept = await loadDepartmentStats(ctx, s, q);

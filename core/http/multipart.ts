@@ -1,4 +1,4 @@
-import { ValidationError } from '../../core/errors.js';
+import { ValidationError } from '../errors.js';
 
 export interface Part {
   name: string;

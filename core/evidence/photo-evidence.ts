@@ -1,6 +1,6 @@
 import sharp from 'sharp';
-import type { EvidenceStore } from '../../core/contracts/evidence-store.js';
-import { Codes, GridwatchError } from '../../core/errors.js';
+import type { EvidenceStore } from '../contracts/evidence-store.js';
+import { Codes, GridwatchError } from '../errors.js';
 
 /** What the first bytes say a photo is; null for anything else (no decoder is trusted with it). */
 export function photoTypeOf(b: Uint8Array): 'jpeg' | 'png' | 'webp' | null {
