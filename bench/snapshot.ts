@@ -300,10 +300,12 @@ async function decodeCosts(): Promise<StepCost[]> {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;
   };
-  const rgb512 = (b: Buffer) =>
-    sharp(b).removeAlpha().resize(512, 512, { fit: 'fill' }).raw().toBuffer();
+  const rgb512 = (b: Buffer) => sharp(b).removeAlpha().resize(512, 512, { fit: 'fill' }).raw().toBuffer();
   const steps: [string, (b: Buffer, prev: Buffer) => Promise<unknown>][] = [
-    ['reference: sharp metadata + 512×512 RGB (lanczos3)', async (b) => (await sharp(b).metadata(), rgb512(b))],
+    [
+      'reference: sharp metadata + 512×512 RGB (lanczos3)',
+      async (b) => (await sharp(b).metadata(), rgb512(b)),
+    ],
     ['fast: JPEG header parse + 512×512 RGB (lanczos3)', (b) => (jpegSize(b), rgb512(b))],
     [
       'gate image by shrink-on-load: 80×60 gray (libjpeg 1/8 DCT scaling)',
@@ -342,6 +344,68 @@ async function decodeCosts(): Promise<StepCost[]> {
   return out;
 }
 
+interface GateSim {
+  clip: string;
+  samples: number;
+  /** Samples the detectors' gate sends to the model (motion, or the recheckSec forcing). */
+  passWorker: number;
+  /** The same with the gate image from libjpeg's 1/8 scaling instead of the 512 RGB. */
+  passDct: number;
+  /** Sample pairs where both gray images give the same motion decision. */
+  agree: number;
+}
+
+/**
+ * How often the detectors' motion gate (default config, whole-frame zone) lets a sample through
+ * on real footage sampled every `intervalSec`, and whether a gate image decoded by shrink-on-load
+ * decides as the worker's gray of the 512 RGB does: what a gate-first decode would save.
+ */
+async function gateSimulation(intervalSec: number): Promise<GateSim[]> {
+  const m = { pixelThreshold: 24, recheckSec: 30, required: 20 };
+  const mask = zoneMask([]);
+  const clips: [string, number][] = [
+    ['vtest.avi', 79],
+    ['one-by-one-person-detection.mp4', 139],
+    ['car-detection.mp4', 30],
+    ['highway-traffic.avi', 30],
+  ];
+  const out: GateSim[] = [];
+  for (const [clip, secs] of clips) {
+    const all = realJpegFrames(clip, secs);
+    const picked = all.filter((_, i) => i % intervalSec === 0);
+    const worker: Uint8Array[] = [];
+    const dct: Uint8Array[] = [];
+    for (const b of picked) {
+      const rgb = await sharp(b).removeAlpha().resize(512, 512, { fit: 'fill' }).raw().toBuffer();
+      worker.push(downscaleGray(new Uint8Array(rgb), 512, 512));
+      dct.push(new Uint8Array(await sharp(b).resize(80, 60, { fit: 'fill' }).greyscale().raw().toBuffer()));
+    }
+    const passes = (grays: Uint8Array[]) => {
+      let ref: Uint8Array | null = null;
+      let last = -Infinity;
+      let n = 0;
+      grays.forEach((g, i) => {
+        const at = i * intervalSec;
+        const force = ref === null || at - last >= m.recheckSec;
+        if (force || measureMotion(ref!, g, mask, m.pixelThreshold).changed >= m.required) {
+          n++;
+          ref = g;
+          last = at;
+        }
+      });
+      return n;
+    };
+    let agree = 0;
+    for (let i = 1; i < picked.length; i++) {
+      const a = measureMotion(worker[i - 1]!, worker[i]!, mask, m.pixelThreshold).changed >= m.required;
+      const b = measureMotion(dct[i - 1]!, dct[i]!, mask, m.pixelThreshold).changed >= m.required;
+      if (a === b) agree++;
+    }
+    out.push({ clip, samples: picked.length, passWorker: passes(worker), passDct: passes(dct), agree });
+  }
+  return out;
+}
+
 function runChild(env: Record<string, string>): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const c = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
@@ -366,7 +430,9 @@ const ratio = (a: number | null, b: number | null) =>
 async function main(): Promise<void> {
   const phaseName = process.env.BENCH_SNAP_PHASE;
   if (phaseName === 'decode-cost') {
-    process.stdout.write(`${JSON.stringify(await decodeCosts())}\n`);
+    const costs = await decodeCosts();
+    const gate = await gateSimulation(Number(process.env.BENCH_SNAP_INTERVAL ?? 10));
+    process.stdout.write(`${JSON.stringify({ costs, gate })}\n`);
     return;
   }
   if (phaseName) {
@@ -383,7 +449,10 @@ async function main(): Promise<void> {
   const order = Array.from({ length: rounds }, (_, r) => (r % 2 ? [...names].reverse() : names)).flat();
   const load0 = loadavg();
   process.stderr.write(`decode costs, then phases: ${order.join(' → ')}\n`);
-  const costs = (await runChild({ BENCH_SNAP_PHASE: 'decode-cost' })) as StepCost[];
+  const { costs, gate } = (await runChild({ BENCH_SNAP_PHASE: 'decode-cost' })) as {
+    costs: StepCost[];
+    gate: GateSim[];
+  };
   const results: PhaseResult[] = [];
   for (const nm of order) {
     const r = (await runChild({ BENCH_SNAP_PHASE: nm, ...(VARIANTS[nm]!.env ?? {}) })) as PhaseResult;
@@ -447,6 +516,15 @@ async function main(): Promise<void> {
     '| step | 768x576 | 1920x1080 |',
     '| --- | ---: | ---: |',
     ...costs.map((c) => `| ${c.step} | ${c.sd.toFixed(2)} ms | ${c.hd.toFixed(2)} ms |`),
+    '',
+    `The detectors' motion gate on real footage sampled every ${interval} s (default config, whole-frame zone: 20 changed cells of 80×60 at a gray change of 24, the model forced every 30 s), with the gray made from the 512 RGB (as the worker does) or decoded by shrink-on-load (a gate-first path):`,
+    '',
+    '| clip | samples | sent to the model (worker gray) | sent (1/8-scale gray) | same motion decision, sample pairs |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...gate.map(
+      (g) =>
+        `| ${g.clip} | ${g.samples} | ${g.passWorker} (${Math.round((100 * g.passWorker) / g.samples)} %) | ${g.passDct} (${Math.round((100 * g.passDct) / g.samples)} %) | ${g.agree} of ${g.samples - 1} |`,
+    ),
   ].join('\n');
   process.stderr.write(`${md}\n`);
   if (process.env.BENCH_NO_RECORD !== '1')
