@@ -50,7 +50,7 @@ export const IngestConfigSchema = z
       .max(64)
       .default(0)
       .describe(
-        'Snapshot JPEG → RGB decodes at once on this node; 0 = one per core (more only oversubscribes the cores)',
+        'Snapshot JPEG → RGB decodes at once on this node; 0 = one per core (more adds no throughput)',
       ),
     snapshotDecode: z
       .enum(['fast', 'reference'])

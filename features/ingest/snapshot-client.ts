@@ -119,9 +119,10 @@ export interface SnapshotClientOptions {
   /** Largest body accepted (bytes): a camera streaming MJPEG at a snapshot URL must not fill memory. */
   maxBytes?: number;
   /**
-   * JPEG → RGB decodes running at once (default: the cores). More than the cores only
-   * oversubscribes them: with libuv's 4 threads on 2 cores a sample cost 1.3x the CPU
-   * (bench/RESULTS.md, snapshot section); the others wait in arrival order.
+   * JPEG → RGB decodes running at once (default: the cores). A decode keeps a core busy for its
+   * whole 4-9 ms, so more at once than cores adds no throughput; it only lets a burst of samples
+   * take every core from the node's other work (detector workers, RTSP samplers). The others
+   * wait in arrival order.
    */
   decodeConcurrency?: number;
   /**
