@@ -590,11 +590,21 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
   };
 }
 
-/** A camera's phase in [0, 1) from its id (FNV-1a), spreading periodic samples over the interval. */
+/**
+ * A camera's phase in [0, 1) from its id, spreading periodic samples over the interval. FNV-1a
+ * alone mixes an id's last characters poorly into the high bits: ids snap-0 … snap-999 put 38
+ * samples in one second of a 10 s interval and 176 in another (a burst of 1.8x the mean rate).
+ * The murmur3 finaliser spreads them like random phases (76-116 per second).
+ */
 export function phaseOf(id: string): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0;
-  return h / 2 ** 32;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 2 ** 32;
 }
 
 /** Largest keyframe gap in the first 60 s of a file (packet flags only, no decoding). */

@@ -43,6 +43,21 @@ export const IngestConfigSchema = z
       .describe(
         'Keep-alive sockets per snapshot host; raise it when an NVR serves many cameras at one address',
       ),
+    snapshotDecodeConcurrency: z
+      .number()
+      .int()
+      .min(0)
+      .max(64)
+      .default(0)
+      .describe(
+        'Snapshot JPEG → RGB decodes at once on this node; 0 = one per core (more adds no throughput)',
+      ),
+    snapshotDecode: z
+      .enum(['fast', 'reference'])
+      .default('fast')
+      .describe(
+        'Snapshot decode path: fast = size from the JPEG header, one sharp call, decodes limited; reference = the earlier path, kept for bench:snapshot',
+      ),
     offlineAfterSec: z
       .number()
       .positive()

@@ -93,6 +93,10 @@ export function createIngest(opts: IngestOptions): Ingest {
   const snapshots = createSnapshotClient({
     maxConcurrent: opts.config.snapshotConcurrency,
     maxSocketsPerHost: opts.config.snapshotSocketsPerHost,
+    decodePath: opts.config.snapshotDecode,
+    ...(opts.config.snapshotDecodeConcurrency > 0
+      ? { decodeConcurrency: opts.config.snapshotDecodeConcurrency }
+      : {}),
   });
   const live = createLiveRelay({
     config: opts.config.liveView,

@@ -2,7 +2,8 @@ import { Codes } from '../../core/errors.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import sharp, { type Metadata } from 'sharp';
+import { availableParallelism } from 'node:os';
+import sharp from 'sharp';
 import type { Failure } from './classify-failure.js';
 import type { RawSample } from './ffmpeg-sampler.js';
 
@@ -117,6 +118,19 @@ export interface SnapshotClientOptions {
   maxSocketsPerHost?: number;
   /** Largest body accepted (bytes): a camera streaming MJPEG at a snapshot URL must not fill memory. */
   maxBytes?: number;
+  /**
+   * JPEG → RGB decodes running at once (default: the cores). A decode keeps a core busy for its
+   * whole 4-9 ms, so more at once than cores adds no throughput; it only lets a burst of samples
+   * take every core from the node's other work (detector workers, RTSP samplers). The others
+   * wait in arrival order.
+   */
+  decodeConcurrency?: number;
+  /**
+   * fast: the image size from the JPEG header and one sharp pipeline per sample, at most
+   * `decodeConcurrency` at once. reference: the earlier path (sharp metadata, then the pipeline,
+   * no decode limit), kept so `npm run bench:snapshot` measures both side by side.
+   */
+  decodePath?: 'fast' | 'reference';
 }
 
 export interface SnapshotClient {
@@ -155,6 +169,9 @@ export function createSnapshotClient(o: SnapshotClientOptions): SnapshotClient {
   let digestReused = 0;
   let challenges = 0;
   let closing: Promise<void> | null = null;
+  const decodeLimit = createLimiter(
+    o.decodePath === 'reference' ? Number.POSITIVE_INFINITY : (o.decodeConcurrency ?? availableParallelism()),
+  );
 
   async function slot(signal?: AbortSignal): Promise<() => void> {
     if (inFlight >= o.maxConcurrent) {
@@ -295,7 +312,7 @@ export function createSnapshotClient(o: SnapshotClientOptions): SnapshotClient {
       } finally {
         release();
       }
-      return toSample(res, req);
+      return o.decodePath === 'reference' ? toSampleReference(res, req) : toSample(res, req, decodeLimit);
     },
     stats: () => ({ inFlight, waiting: queue.length, digestReused, challenges }),
     close() {
@@ -309,9 +326,8 @@ export function createSnapshotClient(o: SnapshotClientOptions): SnapshotClient {
   };
 }
 
-/** Checks a reply and turns it into a sample; pixel work runs in sharp's thread pool. */
-async function toSample(res: Reply, req: SnapshotRequest): Promise<RawSample> {
-  const body = res.body;
+/** Refuses replies that carry no snapshot, with the catalogue's reasons. */
+function checkReply(res: Reply): void {
   if (res.status === 401 || res.status === 403) {
     throw new SnapshotFailure({
       state: 'misconfigured',
@@ -331,28 +347,140 @@ async function toSample(res: Reply, req: SnapshotRequest): Promise<RawSample> {
       code: Codes.GW_CAMERA_SERVER_ERROR,
       message: `the camera answered HTTP ${res.status}`,
     });
+}
+
+const notImage = (res: Reply) =>
+  new SnapshotFailure({
+    state: 'misconfigured',
+    code: Codes.GW_CAMERA_NOT_IMAGE,
+    message: `the URL did not return an image (content-type ${String(res.headers['content-type'] ?? 'none').slice(0, 60)})`,
+  });
+
+/**
+ * Width and height from a JPEG's frame header (SOF0-SOF15 but DHT, JPG and DAC), or null when
+ * the bytes are not a JPEG whose header comes before the scan. Reading it here saves a second
+ * sharp call (and thread-pool round trip) per sample; sharp still decodes and checks the data.
+ */
+export function jpegSize(b: Uint8Array): { width: number; height: number } | null {
+  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return null;
+  let i = 2;
+  while (i + 3 < b.length) {
+    if (b[i] !== 0xff) return null;
+    const m = b[i + 1]!;
+    // fill bytes, and markers without a length (TEM, RSTn)
+    if (m === 0xff) {
+      i++;
+      continue;
+    }
+    if (m === 0x01 || (m >= 0xd0 && m <= 0xd7)) {
+      i += 2;
+      continue;
+    }
+    if (m === 0xda || m === 0xd9) return null;
+    const len = (b[i + 2]! << 8) | b[i + 3]!;
+    if (len < 2) return null;
+    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+      if (i + 8 >= b.length) return null;
+      const height = (b[i + 5]! << 8) | b[i + 6]!;
+      const width = (b[i + 7]! << 8) | b[i + 8]!;
+      return width > 0 && height > 0 ? { width, height } : null;
+    }
+    i += 2 + len;
+  }
+  return null;
+}
+
+interface Limiter {
+  run<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/** At most `max` calls of `run` at once; the rest start in arrival order. */
+function createLimiter(max: number): Limiter {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return {
+    async run(fn) {
+      if (running >= max) await new Promise<void>((r) => waiting.push(r));
+      running++;
+      try {
+        return await fn();
+      } finally {
+        running--;
+        waiting.shift()?.();
+      }
+    },
+  };
+}
+
+/** Checks a reply and turns it into a sample; pixel work runs in sharp's thread pool, `limit` at once. */
+async function toSample(res: Reply, req: SnapshotRequest, limit: Limiter): Promise<RawSample> {
+  checkReply(res);
+  const body = res.body;
   const arrivedAt = Date.now();
-  let meta: Metadata;
+  const size = jpegSize(body);
+  // Not a JPEG (a PNG snapshot, or not an image at all): the reference path handles it.
+  if (!size) return toSampleReference(res, req, arrivedAt, limit);
+  let rgb: Buffer;
+  try {
+    rgb = await limit.run(() =>
+      sharp(body).removeAlpha().resize(req.width, req.height, { fit: 'fill' }).raw().toBuffer(),
+    );
+  } catch {
+    // A truncated or corrupt JPEG: the camera sent a broken image, not the node failing.
+    throw notImage(res);
+  }
+  return finish(body, rgb, size.width, size.height, true, arrivedAt, (fn) => limit.run(fn));
+}
+
+/** The path before 2026-12-02: sharp metadata, then the pipeline (kept for the side-by-side bench). */
+async function toSampleReference(
+  res: Reply,
+  req: SnapshotRequest,
+  arrivedAt = Date.now(),
+  limit?: Limiter,
+): Promise<RawSample> {
+  checkReply(res);
+  const body = res.body;
+  const run = <T>(fn: () => Promise<T>) => (limit ? limit.run(fn) : fn());
+  let meta: { width?: number; height?: number; format?: string };
   try {
     meta = await sharp(body).metadata();
   } catch {
-    throw new SnapshotFailure({
-      state: 'misconfigured',
-      code: Codes.GW_CAMERA_NOT_IMAGE,
-      message: `the URL did not return an image (content-type ${String(res.headers['content-type'] ?? 'none').slice(0, 60)})`,
-    });
+    throw notImage(res);
   }
   const w = meta.width ?? 0;
   const h = meta.height ?? 0;
-  const rgb = await sharp(body).removeAlpha().resize(req.width, req.height, { fit: 'fill' }).raw().toBuffer();
+  let rgb: Buffer;
+  try {
+    rgb = await run(() =>
+      sharp(body).removeAlpha().resize(req.width, req.height, { fit: 'fill' }).raw().toBuffer(),
+    );
+  } catch {
+    throw notImage(res);
+  }
+  return finish(body, rgb, w, h, meta.format === 'jpeg', arrivedAt, run);
+}
+
+/** The evidence JPEG: the camera's own bytes when they are a JPEG of at most 1280 px, else re-encoded. */
+async function finish(
+  body: Buffer,
+  rgb: Buffer,
+  w: number,
+  h: number,
+  isJpeg: boolean,
+  arrivedAt: number,
+  run: <T>(fn: () => Promise<T>) => Promise<T>,
+): Promise<RawSample> {
   let jpeg = body;
   let jw = w;
   let jh = h;
-  if (meta.format !== 'jpeg' || w > 1280) {
-    const out = await sharp(body)
-      .resize({ width: Math.min(1280, w), withoutEnlargement: true })
-      .jpeg({ quality: 80 })
-      .toBuffer({ resolveWithObject: true });
+  if (!isJpeg || w > 1280) {
+    const out = await run(() =>
+      sharp(body)
+        .resize({ width: Math.min(1280, w), withoutEnlargement: true })
+        .jpeg({ quality: 80 })
+        .toBuffer({ resolveWithObject: true }),
+    );
     jpeg = out.data;
     jw = out.info.width;
     jh = out.info.height;
