@@ -416,14 +416,23 @@ interface GroupProc {
  * own MJPEG output on fd 3+k. A camera whose URL carries credentials gets the same ffconcat list
  * as single mode, read from its own fd (3+N+k) instead of stdin, so `ps` shows only `pipe:N`.
  */
-export function groupArgs(urls: string[], intervalSec: number): { args: string[]; lists: Map<number, string> } {
+export function groupArgs(
+  urls: string[],
+  intervalSec: number,
+): { args: string[]; lists: Map<number, string> } {
   const n = urls.length;
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info', '-filter_threads', '1'];
   const lists = new Map<number, string>();
   const tol = slotToleranceSec(intervalSec);
   const g = (x: string) => `floor((${x}-ld(0)+${tol})/${intervalSec})`;
   urls.forEach((url, k) => {
-    const inp = rtspInput({ url, transport: 'tcp', ioTimeoutSec: 10, analyzeDurationUs: 2_000_000, probeSize: 2_000_000 });
+    const inp = rtspInput({
+      url,
+      transport: 'tcp',
+      ioTimeoutSec: 10,
+      analyzeDurationUs: 2_000_000,
+      probeSize: 2_000_000,
+    });
     const a = [...inp.args];
     if (inp.stdin !== null) {
       a[a.length - 1] = `pipe:${3 + n + k}`;
@@ -452,7 +461,11 @@ const GROUP_INFO = /showinfo@c(\d+) @.*?pts_time:\s*(-?[\d.]+)/;
 const GROUP_SHOWINFO = /showinfo@[ck]\d+ @/;
 
 /** Starts one group ffmpeg; frames are paired per camera (showinfo line + JPEG), made RGB by sharp like runSampler. */
-function startGroup(cams: GroupCam[], intervalSec: number, onFrame: (c: GroupCam, pts: number, at: number) => void): GroupProc {
+function startGroup(
+  cams: GroupCam[],
+  intervalSec: number,
+  onFrame: (c: GroupCam, pts: number, at: number) => void,
+): GroupProc {
   const { args, lists } = groupArgs(
     cams.map((c) => c.url),
     intervalSec,
@@ -507,7 +520,8 @@ function startGroup(cams: GroupCam[], intervalSec: number, onFrame: (c: GroupCam
       if (m) {
         pts[Number(m[1])]!.push(Number(m[2]));
         pair(Number(m[1]));
-      } else if (!GROUP_SHOWINFO.test(line) && line.trim() && !/^\s/.test(line)) lines.push({ at: Date.now(), line });
+      } else if (!GROUP_SHOWINFO.test(line) && line.trim() && !/^\s/.test(line))
+        lines.push({ at: Date.now(), line });
     }
   });
   const exit = new Promise<{ at: number; code: number | null }>((res) =>
@@ -544,7 +558,14 @@ async function groupStep(fp: FleetProfile, n: number, G: number, seconds: number
     lastAt: null,
   }));
   let measuring = false;
-  const m = { frames: 0, late: 0, duplicate: 0, lags: [] as number[], delivery: [] as number[], wait: [] as number[] };
+  const m = {
+    frames: 0,
+    late: 0,
+    duplicate: 0,
+    lags: [] as number[],
+    delivery: [] as number[],
+    wait: [] as number[],
+  };
   const onFrame = (c: GroupCam, pts: number, at: number) => {
     const t = c.clock.observe(pts, at);
     c.frames++;
@@ -749,11 +770,11 @@ async function main(): Promise<void> {
         '',
         `One dead input (groupN steps, after the measurement): camera 0 of group 0 sits alone on its own RTSP server, which is stopped; the group's other cameras are watched for a while, then the group is restarted as a supervisor would, first with every input listed (the dead server still down), then without the dead one. Lost = slots the healthy cameras of the group missed over that restart (kill of the old process → first frame of each in the new one).`,
         '',
-        '| mode | cameras in the group | healthy frames after the death (expected), watch | group ffmpeg exited | first message after the death | restart with the dead input listed | restart without it: back after | slots lost by the healthy cameras |',
+        '| mode | cameras in the group | healthy frames after the death (expected), watch | group ffmpeg exited | first message after the death | restart with the dead input listed | restart without it: back after | slots the healthy cameras lost over the restart |',
         '| --- | ---: | --- | --- | --- | --- | ---: | ---: |',
         ...flaps.map((r) => {
           const f = r.flap!;
-          return `| ${r.mode} | ${f.groupSize} | ${f.healthyFrames} (${f.healthyExpected}), ${f.watchSec} s | ${f.groupExitMs === null ? 'no' : `after ${f.groupExitMs} ms`} | ${f.firstMessageMs === null ? 'none' : `${f.firstMessageMs} ms: \`${f.firstMessage.replace(/\|/g, '/')}\``} | ${f.restartAllExitMs === null ? `ran, ${f.restartAllHealthyFrames} healthy frames` : `exit ${f.restartAllCode} after ${f.restartAllExitMs} ms, ${f.restartAllHealthyFrames} frames`} | ${f.restartMs === null ? 'not in 60 s' : `${(f.restartMs / 1000).toFixed(1)} s`} | ${f.healthyLost} of ${f.groupSize - 1} cameras |`;
+          return `| ${r.mode} | ${f.groupSize} | ${f.healthyFrames} (${f.healthyExpected}), ${f.watchSec} s | ${f.groupExitMs === null ? 'no' : `after ${f.groupExitMs} ms`} | ${f.firstMessageMs === null ? 'none' : `${f.firstMessageMs} ms: \`${f.firstMessage.replace(/\|/g, '/')}\``} | ${f.restartAllExitMs === null ? `ran, ${f.restartAllHealthyFrames} healthy frames` : `exit ${f.restartAllCode} after ${f.restartAllExitMs} ms, ${f.restartAllHealthyFrames} frames`} | ${f.restartMs === null ? 'not in 60 s' : `${(f.restartMs / 1000).toFixed(1)} s`} | ${f.healthyLost} (${f.groupSize - 1} cameras) |`;
         }),
       ].join('\n')
     : '';
