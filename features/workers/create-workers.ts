@@ -176,14 +176,23 @@ export function createWorkers(d: WorkersDeps): Workers {
     };
   }
 
+  /**
+   * Whether an alert was dispatched to this worker through the wall: by name, or to the team of a
+   * grid the worker is in. A platform dispatch (no assignment) or another grid's team is not.
+   */
+  const dispatchedTo = (a: Alert, w: Worker): boolean =>
+    !!a.assignment &&
+    (a.assignment.workerId === null
+      ? w.grids.includes(a.assignment.gridCode)
+      : a.assignment.workerId === w.id);
+
   /** The worker's tasks: alerts of their grids dispatched to them or to the grid's team. */
   async function tasksOf(w: Worker): Promise<TaskView[]> {
     const seen = new Map<string, Alert>();
     for (const g of w.grids) {
       const page = await d.alerts.list({ scope: g, states: LISTED, limit: 200 });
       for (const a of page.items) {
-        if (!a.assignment) continue; // never dispatched to a worker or a grid team
-        if (a.assignment.workerId !== null && a.assignment.workerId !== w.id) continue; // a colleague's
+        if (!dispatchedTo(a, w)) continue; // a colleague's, another team's, or never dispatched here
         if (a.state === 'confirmed' && !(a.recheck?.present && a.disposal)) continue;
         seen.set(a.id, a);
       }
@@ -256,6 +265,14 @@ export function createWorkers(d: WorkersDeps): Workers {
   router.post('/dispatch/:alertId', json, async (req: Request, res: Response) => {
     const actor = await d.actorOf(req);
     const id = idOf(req);
+    // express.json leaves a body of another type unread: refused, not taken for `{}` (a team dispatch).
+    const sent = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
+    if (req.body === undefined && sent)
+      throw new GridwatchError(
+        Codes.GW_UNSUPPORTED_MEDIA_TYPE,
+        'POST /api/v1/workers/dispatch: body must be JSON (Content-Type: application/json)',
+        { field: '(body)' },
+      );
     const body = parse(DispatchBodySchema, req.body, 'POST /api/v1/workers/dispatch body');
     if (actor.role === 'viewer')
       throw new ForbiddenError(`${actor.username} is a viewer and cannot dispatch`);
@@ -365,9 +382,25 @@ export function createWorkers(d: WorkersDeps): Workers {
         },
       ]);
     const { alert, gridCode } = await alertOfWorker(id, worker);
-    if (alert.assignment?.workerId && alert.assignment.workerId !== worker.id)
+    // The same report again (a retry after a lost reply, a double tap): it stands, nothing new
+    // is stored. A different report on a handled alert is refused below (409).
+    const d0 = alert.disposal;
+    if (
+      d0 &&
+      d0.workerId === worker.id &&
+      d0.note === fields.note &&
+      alert.assignment &&
+      d0.at >= alert.assignment.at &&
+      (alert.state === 'handled' || alert.state === 'verified' || alert.state === 'closed')
+    ) {
+      res.status(200).json({ task: taskView(alert, worker) });
+      return;
+    }
+    if (!dispatchedTo(alert, worker))
       throw new ForbiddenError(
-        `alert ${id} is dispatched to ${alert.assignment.workerName ?? 'another worker'}`,
+        alert.assignment
+          ? `alert ${id} is dispatched to ${alert.assignment.workerName ?? `the team of grid ${alert.assignment.gridCode}`}`
+          : `alert ${id} was not dispatched to you or your grid's team`,
       );
     if (alert.state !== 'dispatched')
       throw new InvalidTransitionError(id, alert.state, 'take a disposal report');

@@ -98,7 +98,7 @@ export const DispatchBodySchema = z
     workerId: WorkerIdSchema.optional().describe(
       'Dispatch to this worker; omitted: to the grid’s team (every responsible worker sees it)',
     ),
-    note: z.string().max(1_000).optional(),
+    note: z.string().max(1_000).optional().describe('Note for the worker, added to the audit'),
     version: z.number().int().optional().describe('Alert version the operator saw; a stale one is refused'),
   })
   .describe('派遣: send a confirmed alert to a grid worker or the grid’s team');
@@ -106,7 +106,13 @@ export const DispatchBodySchema = z
 export const DisposalFieldsSchema = z
   .strictObject({
     note: z.string().trim().min(1).max(1_000).describe('What was done (处置情况)'),
-    version: z.coerce.number().int().optional().describe('Alert version the worker saw'),
+    // A form field is text: digits only (z.coerce would read an empty field as version 0).
+    version: z
+      .string()
+      .regex(/^[0-9]{1,15}$/, 'a whole number')
+      .transform(Number)
+      .optional()
+      .describe('Alert version the worker saw'),
   })
   .describe('处置反馈: the text fields of the multipart form (the photo is the `photo` part)');
 

@@ -311,3 +311,96 @@ describe('worker statistics (考核)', () => {
     expect(h.logs.text()).not.toContain('13800000020');
   });
 });
+
+// Last in the file: these change the roster and add disposals the statistics above do not count.
+describe('who may report, retries and bodies of the wrong type', () => {
+  const ADMIN = { username: 'admin', displayName: 'a', role: 'admin', scope: '3301' } as const;
+  const post = (user: string, path: string, headers: Record<string, string>, body: string | FormData) =>
+    fetch(`${h.url}/api/v1${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${auth[user]!.token}`, ...headers },
+      body,
+    }).then(async (r) => ({ status: r.status, json: (await r.json()) as Record<string, unknown> }));
+
+  it('refuses a disposal on an alert the platform dispatched (not through the wall)', async () => {
+    const a = await confirmedAlert();
+    await h.alerts.advance(
+      a.id,
+      { to: 'dispatched', action: 'platform_dispatched', note: '平台派遣' },
+      ADMIN,
+    );
+    const r = await dispose('wangfang', a.id, { note: '已处理', photo: jpeg(photos.vanGone) });
+    expect([r.status, r.json.code]).toEqual([403, 'GW_FORBIDDEN']);
+    expect((await until(a.id, () => true)).disposal ?? null).toBeNull();
+  });
+
+  it('the same report sent twice is taken once; a different one on a handled alert is refused', async () => {
+    const a = await confirmedAlert();
+    await api('zhangwei', 'POST', `/workers/dispatch/${encodeURIComponent(a.id)}`, { workerId: 'w001' });
+    const first = await dispose('wangfang', a.id, { note: '已劝离', photo: jpeg(photos.vanGone) });
+    expect(first.status).toBe(201);
+    const again = await dispose('wangfang', a.id, { note: '已劝离', photo: jpeg(photos.vanGone) });
+    expect(again.status).toBe(200);
+    const t1 = first.json.task as { disposal: { at: number; photo: string }; version: number };
+    const t2 = again.json.task as { disposal: { at: number; photo: string }; version: number };
+    expect(t2.disposal).toEqual(t1.disposal);
+    const other = await dispose('wangfang', a.id, { note: '另一份反馈', photo: jpeg(photos.vanGone) });
+    expect([other.status, other.json.code]).toEqual([409, 'GW_INVALID_TRANSITION']);
+    const audit = await h.alerts.audit(a.id, ADMIN);
+    expect(audit.filter((e) => e.action === 'worker_disposal')).toHaveLength(1);
+  });
+
+  it('an empty version field is a 400 naming it, not version 0', async () => {
+    const a = await confirmedAlert();
+    await api('zhangwei', 'POST', `/workers/dispatch/${encodeURIComponent(a.id)}`, { workerId: 'w001' });
+    const fd = new FormData();
+    fd.set('note', '已处理');
+    fd.set('version', '');
+    fd.set('photo', jpeg(photos.vanGone), 'p.jpg');
+    const r = await post('wangfang', `/workers/tasks/${encodeURIComponent(a.id)}/disposal`, {}, fd);
+    expect([r.status, r.json.field]).toEqual([400, 'version']);
+  });
+
+  it('a dispatch body that is not JSON is 415, not a dispatch to the team', async () => {
+    const a = await confirmedAlert();
+    const r = await post(
+      'zhangwei',
+      `/workers/dispatch/${encodeURIComponent(a.id)}`,
+      { 'content-type': 'text/plain' },
+      '{"workerId":"w002"}',
+    );
+    expect([r.status, r.json.code, r.json.field]).toEqual([415, 'GW_UNSUPPORTED_MEDIA_TYPE', '(body)']);
+    expect((await until(a.id, () => true)).state).toBe('confirmed');
+  });
+
+  it('a worker of a grid above is not in the team a task was dispatched to', async () => {
+    // 李明 moves up to the township (东风街道): he sees its alerts, but the 第一网格 team is 王芳.
+    await writeFile(
+      join(h.dataDir, 'workers.yaml'),
+      ROSTER.replace("李明, grids: ['330101001001001']", "李明, grids: ['330101001']"),
+    );
+    const a = await confirmedAlert();
+    await waitFor(
+      'the edited roster',
+      async () =>
+        (
+          (await api('zhangwei', 'GET', `/workers/responsible/${encodeURIComponent(a.id)}`)).json
+            .workers as Array<{
+            id: string;
+          }>
+        )
+          .map((w) => w.id)
+          .join() === 'w001',
+      15_000,
+    );
+    const d = await api('zhangwei', 'POST', `/workers/dispatch/${encodeURIComponent(a.id)}`, {});
+    expect((d.json.alert as Alert).assignment).toMatchObject({ workerId: null, gridCode: '330101001001001' });
+    const ids = (user: string) =>
+      api(user, 'GET', '/workers/me').then((r) => (r.json.tasks as Array<{ id: string }>).map((t) => t.id));
+    expect(await ids('wangfang')).toContain(a.id);
+    expect(await ids('liming')).not.toContain(a.id);
+    const r = await dispose('liming', a.id, { note: '已处理', photo: jpeg(photos.vanGone) });
+    expect([r.status, r.json.code]).toEqual([403, 'GW_FORBIDDEN']);
+    expect((await until(a.id, () => true)).state).toBe('dispatched');
+  });
+});
