@@ -2,6 +2,7 @@ import type { Alert } from '../../core/contracts/alert.js';
 import type { GridIndex } from '../../core/contracts/grid-index.js';
 import type { InputIssue } from '../../core/errors.js';
 import {
+  WORKER_ROLE_EN,
   WORKER_ROLE_ZH,
   WORKER_ROLES,
   type Worker,
@@ -18,6 +19,7 @@ export function workerView(w: Worker, admin: boolean, gridCode?: string): Worker
     name: w.name,
     role: w.role,
     roleZh: WORKER_ROLE_ZH[w.role],
+    roleEn: WORKER_ROLE_EN[w.role],
     grids: [...w.grids],
     ...(gridCode ? { gridCode } : {}),
     ...(admin && w.phone ? { phone: w.phone } : {}),

@@ -6,7 +6,7 @@ import type { GridIndex } from '../../core/contracts/grid-index.js';
 import { zodIssues } from '../../core/config/zod-issues.js';
 import { ForbiddenError, ValidationError } from '../../core/errors.js';
 import { inScope } from '../../core/grid/scope.js';
-import { WORKER_ROLE_ZH, type Worker } from './workers-config.js';
+import { WORKER_ROLE_EN, WORKER_ROLE_ZH, type Worker } from './workers-config.js';
 
 /** Alerts one request reads at most (their audits are read only for those a worker touched). */
 export const WORKER_STATS_LIMIT = 20_000;
@@ -28,7 +28,8 @@ export const WorkerStatsRowSchema = z.strictObject({
   workerId: z.string(),
   name: z.string(),
   role: z.string().nullable(),
-  roleZh: z.string().nullable(),
+  roleZh: z.string().nullable().describe('Role in Chinese; null when the worker left the roster'),
+  roleEn: z.string().nullable().describe('The same role in English'),
   tasks: z.number().int().describe('Alerts dispatched to the worker or disposed of by them'),
   open: z.number().int().describe('Dispatched to them and not yet reported disposed'),
   disposals: z.number().int().describe('处置反馈 reports'),
@@ -99,6 +100,7 @@ export async function workerStats(d: {
           name: w?.name ?? fallbackName,
           role: w?.role ?? null,
           roleZh: w ? WORKER_ROLE_ZH[w.role] : null,
+          roleEn: w ? WORKER_ROLE_EN[w.role] : null,
           tasks: 0,
           open: 0,
           disposals: 0,

@@ -48,6 +48,16 @@ export const WORKER_ROLE_ZH: Readonly<Record<WorkerRole, string>> = {
   supervisor: '网格监督员',
 };
 
+/** The same roles in English, for the wall's language switch (sent with the Chinese label). */
+export const WORKER_ROLE_EN: Readonly<Record<WorkerRole, string>> = {
+  leader: 'Grid leader',
+  full_time: 'Full-time grid worker',
+  part_time: 'Part-time grid worker',
+  instructor: 'Grid instructor',
+  police: 'Grid police officer',
+  supervisor: 'Grid supervisor',
+};
+
 export const WorkerRoleSchema = z
   .enum(WORKER_ROLES)
   .describe(
@@ -117,13 +127,16 @@ export const DisposalFieldsSchema = z
   .describe('处置反馈: the text fields of the multipart form (the photo is the `photo` part)');
 
 /** A worker as a reply shows it: no phone unless the reader is an admin. */
-export const WorkerViewSchema = z.strictObject({
-  id: z.string(),
-  name: z.string(),
-  role: WorkerRoleSchema,
-  roleZh: z.string(),
-  grids: z.array(z.string()),
-  gridCode: z.string().optional().describe('The grid through which the worker is responsible'),
-  phone: z.string().optional().describe('Admins only'),
-});
+export const WorkerViewSchema = z
+  .strictObject({
+    id: z.string().describe('Roster id'),
+    name: z.string().describe('Name'),
+    role: WorkerRoleSchema,
+    roleZh: z.string().describe('Role in the 一长多员 team, in Chinese'),
+    roleEn: z.string().describe('The same role in English'),
+    grids: z.array(z.string()).describe('Grid codes the worker serves'),
+    gridCode: z.string().optional().describe('The grid through which the worker is responsible'),
+    phone: z.string().optional().describe('Admins only'),
+  })
+  .describe('A grid worker as a reply shows them');
 export type WorkerView = z.infer<typeof WorkerViewSchema>;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../core/contracts/alert-service.js';
-import { launchChromium, openWall, SCREENSHOT_DIR } from '../wall/helpers/browser.js';
+import { i18nMissing, launchChromium, openWall, SCREENSHOT_DIR } from '../wall/helpers/browser.js';
 import { PASSWORD, startHarness, type Harness } from '../wall/helpers/wall-harness.js';
 import { disposalPhotos, ROSTER, WORKER_USERS } from './fixtures.js';
 
@@ -154,6 +154,16 @@ describe('worker page (/m/)', () => {
         '0',
       );
       await zw.page.screenshot({ path: join(SCREENSHOT_DIR, 'wall-stats-workers.png'), fullPage: true });
+      // English: headings and role names switch too (the role from the server's roleEn), no key missing.
+      await zw.page.locator('header .lang-switch').click();
+      await expect.poll(() => zw.page.locator('#stats-workers h3').innerText()).toBe('Grid workers');
+      await expect.poll(() => row.locator('td').nth(1).innerText()).toBe('Grid leader');
+      // Only names are Chinese in English mode: the headings and every role cell are not.
+      const heads = await zw.page.locator('#stats-workers-table th').allInnerTexts();
+      const roles = await zw.page.locator('#stats-workers-table tbody tr td:nth-child(2)').allInnerTexts();
+      expect([...heads, ...roles].filter((x) => /[\u3400-\u9fff]/.test(x))).toEqual([]);
+      expect(await i18nMissing(zw.page)).toBe('');
+      await zw.page.locator('header .lang-switch').click();
       expect(zw.errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
     } finally {
       await zw.context.close();

@@ -1,5 +1,6 @@
 // Every string the wall shows, zh-CN first. Keys missing in one language fall back to zh.
 import { DEPT_DICT } from './i18n-departments.js';
+import { WORKERS_DICT } from './i18n-workers.js';
 import { OPS_DICT } from './i18n-ops.js';
 
 export const DICT = {
@@ -523,6 +524,8 @@ Object.assign(DICT.zh, OPS_DICT.zh);
 Object.assign(DICT.en, OPS_DICT.en);
 Object.assign(DICT.zh, DEPT_DICT.zh);
 Object.assign(DICT.en, DEPT_DICT.en);
+Object.assign(DICT.zh, WORKERS_DICT.zh);
+Object.assign(DICT.en, WORKERS_DICT.en);
 
 /**
  * t(key, vars) with {name} placeholders. A key missing in the current language is recorded

@@ -63,30 +63,25 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
     ];
     if (a.forwarding) facts.push([t('forwarding'), forwardingFact(ctx, a)]);
     if (a.caseId) facts.push([t('case_id'), raw(a.caseId)]);
-    const en = ctx.i18n.lang === 'en';
     if (a.source) {
       facts.push([
-        en ? 'Source' : '来源',
+        t('fact_source'),
         raw(`${a.source.name}${a.source.summary ? ` · ${a.source.summary}` : ''}`),
       ]);
     }
-    if (whistle && whistle.alertId === a.id)
-      facts.push([en ? 'Whistle' : '吹哨', whistleEl(ctx, whistle, en)]);
+    if (whistle && whistle.alertId === a.id) facts.push([t('fact_whistle'), whistleEl(ctx, whistle)]);
     if (team && team.alertId === a.id) {
       const canDispatch = ui.session?.user.role !== 'viewer' && ['confirmed', 'forwarded'].includes(a.state);
-      facts.push([
-        en ? 'Grid workers' : '责任网格员',
-        teamEl(team, en, canDispatch ? (w) => dispatch(a, w) : null),
-      ]);
+      facts.push([t('fact_team'), teamEl(ctx, team, canDispatch ? (w) => dispatch(a, w) : null)]);
     }
     if (a.assignment)
       facts.push([
-        en ? 'Dispatched to' : '派遣',
-        raw(a.assignment.workerName ?? `${a.assignment.gridCode} ${en ? 'team' : '网格团队'}`),
+        t('fact_assignment'),
+        raw(a.assignment.workerName ?? t('assignment_team', { grid: a.assignment.gridCode })),
       ]);
     if (a.disposal)
       facts.push([
-        en ? 'Disposal' : '处置反馈',
+        t('fact_disposal'),
         h(
           'span',
           { class: 'disposal' },
@@ -94,7 +89,7 @@ export function createDetailView(ctx, { perform, openReasons, onClosed }) {
           a.disposal.photo
             ? h('img', {
                 class: 'evidence disposal-photo',
-                alt: en ? 'Disposal photo' : '处置照片',
+                alt: t('disposal_photo'),
                 src: `/api/v1/workers/disposal-photo/${encodeURIComponent(a.id)}?v=${a.disposal.at}`,
               })
             : null,
@@ -319,7 +314,7 @@ function noticeText(ctx, n) {
 }
 
 /** Which departments were called, who reported in and how long it took (or that they are late). */
-function whistleEl(ctx, w, en) {
+function whistleEl(ctx, w) {
   const min = (ms) => Math.max(0, Math.round(ms / 60_000));
   return h(
     'ul',
@@ -327,10 +322,11 @@ function whistleEl(ctx, w, en) {
     ...w.calls.map((c) => {
       const status =
         c.reportedAt !== null
-          ? `✓ ${en ? 'reported in after' : '报到'} ${min(c.reportedAt - c.calledAt)} ${en ? 'min' : '分钟'}${c.overdueAt !== null ? (en ? ' (late)' : '（超时）') : ''}`
+          ? ctx.t('whistle_reported', { min: min(c.reportedAt - c.calledAt) }) +
+            (c.overdueAt !== null ? ctx.t('whistle_late') : '')
           : c.overdueAt !== null
-            ? `✗ ${en ? 'overdue' : '超时未报到'}`
-            : `⏳ ${en ? 'due' : '限'} ${ctx.fmt.time(c.dueAt)}`;
+            ? ctx.t('whistle_overdue')
+            : ctx.t('whistle_due', { time: ctx.fmt.time(c.dueAt) });
       return h(
         'li',
         { 'data-department': c.code },
@@ -344,9 +340,9 @@ function whistleEl(ctx, w, en) {
 }
 
 /** The grid's 一长多员 team responsible for the alert, leader first; 派遣 buttons when allowed. */
-function teamEl(t, en, onDispatch) {
-  if (!t.workers.length)
-    return h('span', { class: 'muted' }, en ? 'nobody in the roster' : '花名册中无人负责');
+function teamEl(ctx, t, onDispatch) {
+  const en = ctx.i18n.lang === 'en';
+  if (!t.workers.length) return h('span', { class: 'muted' }, ctx.t('team_nobody'));
   const btn = (label, w) =>
     h(
       'button',
@@ -360,10 +356,10 @@ function teamEl(t, en, onDispatch) {
       h(
         'li',
         { 'data-worker': w.id },
-        raw(`${w.name}（${w.roleZh}）${w.phone ? ` ${w.phone}` : ''} `),
-        onDispatch ? btn(en ? 'Dispatch' : '派遣', w) : null,
+        raw(`${w.name}（${en ? w.roleEn : w.roleZh}）${w.phone ? ` ${w.phone}` : ''} `),
+        onDispatch ? btn(ctx.t('team_dispatch'), w) : null,
       ),
     ),
-    onDispatch ? h('li', {}, btn(en ? 'Dispatch to the team' : '派遣给网格团队', null)) : null,
+    onDispatch ? h('li', {}, btn(ctx.t('team_dispatch_all'), null)) : null,
   );
 }

@@ -9,34 +9,14 @@ export async function loadWorkerStats(ctx, s, q) {
 }
 
 /** 网格员考核: per grid worker, tasks, disposals, time to dispose (median, p90), reopened after re-check. */
-export function workersTableOf(w, en, minutes) {
-  const heads = en
-    ? [
-        'Worker',
-        'Role',
-        'Tasks',
-        'Open',
-        'Disposals',
-        'Median dispose (min)',
-        'P90 dispose (min)',
-        'Passed re-check',
-        'Reopened',
-      ]
-    : [
-        '网格员',
-        '角色',
-        '任务',
-        '待处置',
-        '处置反馈',
-        '处置中位 (分钟)',
-        '处置 P90 (分钟)',
-        '核查通过',
-        '复核重开',
-      ];
+export function workersTableOf(ctx, w, minutes) {
+  const en = ctx.i18n.lang === 'en';
+  const cols = ['name', 'role', 'tasks', 'open', 'disposals', 'median', 'p90', 'passed', 'reopened'];
+  const heads = cols.map((c) => ctx.t(`stats_workers_col_${c}`));
   return h(
     'section',
     { id: 'stats-workers' },
-    h('h3', {}, en ? 'Grid workers' : '网格员考核'),
+    h('h3', {}, ctx.t('stats_workers_title')),
     h(
       'table',
       { class: 'table stats-table', id: 'stats-workers-table' },
@@ -50,7 +30,7 @@ export function workersTableOf(w, en, minutes) {
             { 'data-worker': r.workerId },
             ...[
               raw(`${r.name} (${r.workerId})`),
-              r.roleZh ?? '—',
+              (en ? r.roleEn : r.roleZh) ?? '—',
               r.tasks,
               r.open,
               r.disposals,

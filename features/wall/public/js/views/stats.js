@@ -226,7 +226,7 @@ export function createStatsView(ctx) {
       ),
       s ? tableOf(s) : '',
       s && lastDept ? departmentTable(ctx, lastDept) : '',
-      lastWorkers ? workersTableOf(lastWorkers, ctx.i18n.lang === 'en', minutes) : '',
+      lastWorkers ? workersTableOf(ctx, lastWorkers, minutes) : '',
     );
     // The chart containers were replaced: bind new instances to them.
     groupChart?.dispose();
