@@ -14,7 +14,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
-import { photoRecheckFrame } from '../app/photo-recheck.js';
+import { photoRecheckFrame, recheckPhoto, SAME_VIEW_MIN, viewSimilarity } from '../app/photo-recheck.js';
 import type { Alert } from '../core/contracts/alert.js';
 import type { Box } from '../core/contracts/finding.js';
 import { createEvidenceStore } from '../core/evidence/evidence-store.js';
@@ -32,7 +32,11 @@ export function recheckAlert(id: string, boxes: Box[]): Alert {
 /** The real detect role for offline use: plugins and the model pool, no camera. */
 export async function openRecheckDetectors(): Promise<{ detectors: Detectors; close(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'gw-recheck-eval-'));
-  const logger = createLogger({ level: process.env.GRIDWATCH_LOG_LEVEL ?? 'warn', pretty: false, destination: process.stderr });
+  const logger = createLogger({
+    level: process.env.GRIDWATCH_LOG_LEVEL ?? 'warn',
+    pretty: false,
+    destination: process.stderr,
+  });
   const detectors = await createDetectors({
     config: DetectorsConfigSchema.parse({}),
     baseDir: ROOT,
@@ -52,17 +56,29 @@ export async function openRecheckDetectors(): Promise<{ detectors: Detectors; cl
 }
 
 export interface CaseResult extends RecheckCase {
-  present: boolean;
+  /** The model's verdict alone (the re-check before the view check). */
+  modelPresent: boolean;
   score: number;
+  sameView: number;
+  /** With the view check (app/photo-recheck.ts recheckPhoto). */
+  present: boolean;
 }
 
 export async function runCases(d: Detectors, cases: RecheckCase[]): Promise<CaseResult[]> {
   const out: CaseResult[] = [];
   for (const c of cases) {
     const alert = recheckAlert(c.id, [c.box]);
-    const frame = await photoRecheckFrame(alert, c.photo, Date.now());
-    const r = await d.pipeline.recheck(frame, alert);
-    out.push({ ...c, present: r.present, score: r.score });
+    // The model's verdict through recheckPhoto without a camera frame; the view check is
+    // recheckPhoto's rule applied to it (one inference per photo instead of two).
+    const r = await recheckPhoto(alert, c.photo, null, Date.now(), (f, a) => d.pipeline.recheck(f, a));
+    const sameView = await viewSimilarity(c.photo, c.camera);
+    out.push({
+      ...c,
+      modelPresent: r.present,
+      score: r.score,
+      sameView,
+      present: r.present || sameView < SAME_VIEW_MIN,
+    });
   }
   return out;
 }
@@ -75,7 +91,8 @@ function rateCell(k: number, n: number): string {
   return `${k}/${n} = ${pct(k / n)} [${pct(lo)}, ${pct(hi)}]`;
 }
 
-export function table(results: CaseResult[]): string {
+export function table(all: CaseResult[], withViewCheck: boolean): string {
+  const results = all.map((r) => ({ ...r, present: withViewCheck ? r.present : r.modelPresent }));
   const rows: string[] = [
     '| type | photo | false-close (still there, passed) | false-reopen (gone, failed) |',
     '| --- | --- | --- | --- |',
@@ -94,8 +111,16 @@ export function table(results: CaseResult[]): string {
       const rs = results.filter((r) => r.type === t && r.variant === v);
       if (rs.length) line(t, v, rs);
     }
-    line(t, '**all but other-view**', results.filter((r) => r.type === t && r.variant !== 'other-view'));
-    line(t, '**all**', results.filter((r) => r.type === t));
+    line(
+      t,
+      '**all but other-view**',
+      results.filter((r) => r.type === t && r.variant !== 'other-view'),
+    );
+    line(
+      t,
+      '**all**',
+      results.filter((r) => r.type === t),
+    );
   }
   const gone = results.filter((r) => r.truth === 'gone');
   const bases = [...new Set(gone.map((r) => `${r.type}: ${r.base}`))];
@@ -103,6 +128,21 @@ export function table(results: CaseResult[]): string {
   for (const b of bases) {
     const rs = gone.filter((r) => `${r.type}: ${r.base}` === b);
     rows.push(`| ${b} | ${rateCell(rs.filter((r) => r.present).length, rs.length)} |`);
+  }
+  return rows.join('\n');
+}
+
+function simTable(results: CaseResult[]): string {
+  const rows = ['| type | photo | truth | min | median | max |', '| --- | --- | --- | --- | --- | --- |'];
+  const keys = [...new Set(results.map((r) => `${r.type}|${r.variant}|${r.truth}`))];
+  for (const k of keys) {
+    const s = results
+      .filter((r) => `${r.type}|${r.variant}|${r.truth}` === k)
+      .map((r) => r.sameView)
+      .sort((a, b) => a - b);
+    rows.push(
+      `| ${k.split('|').join(' | ')} | ${s[0]!.toFixed(2)} | ${s[Math.floor(s.length / 2)]!.toFixed(2)} | ${s[s.length - 1]!.toFixed(2)} |`,
+    );
   }
   return rows.join('\n');
 }
@@ -121,7 +161,12 @@ async function main(): Promise<number> {
       async personBox(png) {
         const alert = recheckAlert('ref', []);
         const f = await photoRecheckFrame(alert, png, 0);
-        const r = await detectors.pool.infer({ cameraId: 'eval-ref', rgb: f.rgb, width: f.width, height: f.height });
+        const r = await detectors.pool.infer({
+          cameraId: 'eval-ref',
+          rgb: f.rgb,
+          width: f.width,
+          height: f.height,
+        });
         if (r.status !== 'done') return null;
         const best = r.objects.filter((o) => o.label === 'person').sort((a, b) => b.score - a.score)[0];
         return best ? { ...best.box, label: 'person', score: best.score } : null;
@@ -130,19 +175,33 @@ async function main(): Promise<number> {
     const results = await runCases(detectors, cases);
     if (values.json) {
       process.stdout.write(
-        `${JSON.stringify(results.map(({ photo: _p, ...r }) => r), null, 1)}\n`,
+        `${JSON.stringify(
+          results.map(({ photo: _p, ...r }) => r),
+          null,
+          1,
+        )}\n`,
       );
       return 0;
     }
     if (values.list)
       for (const r of results)
-        process.stdout.write(`${r.truth === 'present' ? 'THERE' : 'GONE '} ${r.present ? 'reopen' : 'close '} ${r.score.toFixed(2)} ${r.id}\n`);
+        process.stdout.write(
+          `${r.truth === 'present' ? 'THERE' : 'GONE '} ${r.modelPresent ? 'reopen' : 'close '} ${r.present ? 'reopen' : 'close '} ${r.score.toFixed(2)} view ${r.sameView.toFixed(2)} ${r.id}\n`,
+        );
     const l = loadavg();
     process.stdout.write(
       `${new Date().toISOString().slice(0, 10)}, ${cpus().length}× ${cpus()[0]?.model ?? '?'}, load ${l.map((x) => x.toFixed(2)).join(' ')}, ${results.length} photos in ${((Date.now() - t0) / 1000).toFixed(0)} s\n\n`,
     );
     for (const n of notes) process.stdout.write(`note: ${n}\n`);
-    process.stdout.write(`${table(results)}\n`);
+    process.stdout.write(
+      `### Model verdict only (main before the view check)\n\n${table(results, false)}\n\n`,
+    );
+    process.stdout.write(
+      `### With the view check (SAME_VIEW_MIN ${SAME_VIEW_MIN})\n\n${table(results, true)}\n\n`,
+    );
+    process.stdout.write(
+      `### View similarity to the camera frame (min / median / max)\n\n${simTable(results)}\n`,
+    );
     return 0;
   } finally {
     await close();

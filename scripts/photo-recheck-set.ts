@@ -39,6 +39,8 @@ export interface RecheckCase {
   /** How "gone" was made, or "real" / "still there". */
   base: string;
   photo: Buffer;
+  /** The alert's latest camera evidence (what the photo is compared with), JPEG. */
+  camera: Buffer;
 }
 
 type Px = { x1: number; y1: number; x2: number; y2: number };
@@ -47,7 +49,21 @@ type Px = { x1: number; y1: number; x2: number; y2: number };
 export function grab(mediaDir: string, clip: string, sec: number): Buffer {
   return execFileSync(
     'ffmpeg',
-    ['-loglevel', 'error', '-ss', String(sec), '-i', join(mediaDir, clip), '-frames:v', '1', '-f', 'image2pipe', '-vcodec', 'png', '-'],
+    [
+      '-loglevel',
+      'error',
+      '-ss',
+      String(sec),
+      '-i',
+      join(mediaDir, clip),
+      '-frames:v',
+      '1',
+      '-f',
+      'image2pipe',
+      '-vcodec',
+      'png',
+      '-',
+    ],
     { maxBuffer: 64 * 1024 * 1024 },
   );
 }
@@ -84,15 +100,27 @@ export async function variants(png: Buffer, box: Box): Promise<Array<{ variant: 
   const bh = Math.max(160, (box.y2 - box.y1) * h * 3);
   const l = Math.max(0, Math.round(cx - bw / 2));
   const t = Math.max(0, Math.round(cy - bh / 2));
-  const close = { left: l, top: t, width: Math.min(w - l, Math.round(bw)), height: Math.min(h - t, Math.round(bh)) };
+  const close = {
+    left: l,
+    top: t,
+    width: Math.min(w - l, Math.round(bw)),
+    height: Math.min(h - t, Math.round(bh)),
+  };
   return [
     { variant: 'camera', photo: await sharp(png).jpeg({ quality: 90 }).toBuffer() },
     { variant: 'q20', photo: await sharp(png).jpeg({ quality: 20 }).toBuffer() },
     {
       variant: 'phone',
-      photo: await sharp(png).resize({ width: 1920 }).modulate({ brightness: 1.08 }).jpeg({ quality: 80 }).toBuffer(),
+      photo: await sharp(png)
+        .resize({ width: 1920 })
+        .modulate({ brightness: 1.08 })
+        .jpeg({ quality: 80 })
+        .toBuffer(),
     },
-    { variant: 'phone-small', photo: await sharp(png).resize({ width: 320 }).jpeg({ quality: 60 }).toBuffer() },
+    {
+      variant: 'phone-small',
+      photo: await sharp(png).resize({ width: 320 }).jpeg({ quality: 60 }).toBuffer(),
+    },
     { variant: 'reframed', photo: await sharp(png).extract(reframe).jpeg({ quality: 85 }).toBuffer() },
     {
       variant: 'close-up',
@@ -136,7 +164,7 @@ export const PERSON_STAYS: number[][] = [
   [24, 30, 36, 40],
   [52, 58, 64],
   [76, 80],
-  [92, 100, 106, 112],
+  [96, 100, 106, 112],
   [124, 128, 132],
 ];
 /** Seconds with nobody in the room. */
@@ -159,9 +187,14 @@ export async function buildRecheckSet(o: SetOptions): Promise<{ cases: RecheckCa
     truth: Truth,
     base: string,
     png: Buffer,
+    camera: Buffer,
   ): Promise<void> => {
-    for (const v of await variants(png, box)) cases.push({ id: `${id}/${v.variant}`, type, box, truth, base, ...v });
+    for (const v of await variants(png, box))
+      cases.push({ id: `${id}/${v.variant}`, type, box, truth, base, camera, ...v });
   };
+  const jpeg = (png: Buffer): Promise<Buffer> => sharp(png).jpeg({ quality: 90 }).toBuffer();
+  // The alert's evidence frame: vtest.avi at 10 s (the older test's frame), none of the photos.
+  const vtCamera = await jpeg(grab(o.mediaDir, 'vtest.avi', 10));
   const otherViews = [
     { clip: 'highway-traffic.avi', sec: 10 },
     { clip: 'car-detection.mp4', sec: 5 },
@@ -177,7 +210,15 @@ export async function buildRecheckSet(o: SetOptions): Promise<{ cases: RecheckCa
     const png = grab(o.mediaDir, 'vtest.avi', sec);
     for (const v of vehicles) {
       const box = norm(v.px, VT_W, VT_H, v.label);
-      await add(`vtest@${sec}/${v.name}/there`, 'illegal_parking', box, 'present', 'still there', png);
+      await add(
+        `vtest@${sec}/${v.name}/there`,
+        'illegal_parking',
+        box,
+        'present',
+        'still there',
+        png,
+        vtCamera,
+      );
       // Road from just below the bay (the same size, real pixels).
       const h = v.px.y2 - v.px.y1;
       const from = { x1: v.px.x1, y1: v.px.y2 + 8, x2: v.px.x2, y2: v.px.y2 + 8 + h };
@@ -185,16 +226,45 @@ export async function buildRecheckSet(o: SetOptions): Promise<{ cases: RecheckCa
       // Both vehicles left: the other bay is covered as well, so nothing parked is in the photo.
       const other = vehicles.find((x) => x !== v)!.px;
       const oh = other.y2 - other.y1;
-      gone = await cover(gone, other, { x1: other.x1, y1: other.y2 + 8, x2: other.x2, y2: other.y2 + 8 + oh });
-      await add(`vtest@${sec}/${v.name}/cloned`, 'illegal_parking', box, 'gone', 'cloned road', gone);
+      gone = await cover(gone, other, {
+        x1: other.x1,
+        y1: other.y2 + 8,
+        x2: other.x2,
+        y2: other.y2 + 8 + oh,
+      });
+      await add(
+        `vtest@${sec}/${v.name}/cloned`,
+        'illegal_parking',
+        box,
+        'gone',
+        'cloned road',
+        gone,
+        vtCamera,
+      );
       if (sec === VT_TIMES[0] || sec === VT_TIMES[4]) {
         const grey = await cover(await cover(png, v.px, null), other, null);
-        await add(`vtest@${sec}/${v.name}/grey`, 'illegal_parking', box, 'gone', 'painted grey', grey);
+        await add(
+          `vtest@${sec}/${v.name}/grey`,
+          'illegal_parking',
+          box,
+          'gone',
+          'painted grey',
+          grey,
+          vtCamera,
+        );
       }
     }
     if (sec % 20 === 5)
       for (const [i, s] of EMPTY_SPOTS.entries())
-        await add(`vtest@${sec}/spot${i}`, 'illegal_parking', norm(s, VT_W, VT_H, 'car'), 'gone', 'real (empty spot)', png);
+        await add(
+          `vtest@${sec}/spot${i}`,
+          'illegal_parking',
+          norm(s, VT_W, VT_H, 'car'),
+          'gone',
+          'real (empty spot)',
+          png,
+          vtCamera,
+        );
   }
   for (const v of vehicles)
     for (const ov of otherViews.slice(0, 2))
@@ -209,23 +279,37 @@ export async function buildRecheckSet(o: SetOptions): Promise<{ cases: RecheckCa
           variant: 'other-view',
           base: 'still there',
           photo: pv.photo,
+          camera: vtCamera,
         });
 
   // loitering on one-by-one-person-detection.mp4.
   const absent = PERSON_ABSENT.map((sec) => ({ sec, png: grab(o.mediaDir, OBO, sec) }));
   for (const [i, stay] of PERSON_STAYS.entries()) {
     const [ref, ...rest] = stay as [number, ...number[]];
-    const box = await o.personBox(grab(o.mediaDir, OBO, ref));
+    const refPng = grab(o.mediaDir, OBO, ref);
+    const camera = await jpeg(refPng);
+    const box = await o.personBox(refPng);
     if (!box) {
       notes.push(`stay ${i} (${ref} s): the model saw no person in the alert's frame; left out`);
       continue;
     }
     for (const sec of rest)
-      await add(`obo@${sec}/stay${i}/there`, 'loitering', box, 'present', 'still there', grab(o.mediaDir, OBO, sec));
-    for (const a of absent) await add(`obo@${a.sec}/stay${i}/empty`, 'loitering', box, 'gone', 'real (room empty)', a.png);
+      await add(
+        `obo@${sec}/stay${i}/there`,
+        'loitering',
+        box,
+        'present',
+        'still there',
+        grab(o.mediaDir, OBO, sec),
+        camera,
+      );
+    for (const a of absent)
+      await add(`obo@${a.sec}/stay${i}/empty`, 'loitering', box, 'gone', 'real (room empty)', a.png, camera);
     const vt = grab(o.mediaDir, 'vtest.avi', 10 + i * 10);
     for (const ov of [{ clip: 'vtest.avi', png: vt }, otherViews[1]!])
-      for (const pv of (await variants(ov.png, box)).filter((x) => x.variant === 'camera' || x.variant === 'phone'))
+      for (const pv of (await variants(ov.png, box)).filter(
+        (x) => x.variant === 'camera' || x.variant === 'phone',
+      ))
         cases.push({
           id: `${ov.clip}/for-stay${i}/${pv.variant}`,
           type: 'loitering',
@@ -234,6 +318,7 @@ export async function buildRecheckSet(o: SetOptions): Promise<{ cases: RecheckCa
           variant: 'other-view',
           base: 'still there',
           photo: pv.photo,
+          camera,
         });
   }
   return { cases, notes };
