@@ -4,10 +4,10 @@
  * Measures the 二次识别 re-check on grid workers' disposal photos: builds the labelled set of
  * scripts/photo-recheck-set.ts from the shared footage (GRIDWATCH_MEDIA_DIR, default
  * ../shared/media), runs every photo through the path the gateway runs (app/photo-recheck.ts's
- * photoRecheckFrame, then the detection pipeline's recheck with the default model,
- * ssd-mobilenet-v2 from var/models) and prints, per finding type and photo variant, the
- * false-close rate (still there, passed) and the false-reopen rate (gone, failed) with exact 95 %
- * intervals, as markdown. --list prints every case and its result.
+ * recheckPhoto, then the detection pipeline's recheck with the default model, ssd-mobilenet-v2
+ * from var/models) and prints, per finding type and photo variant, the false-close rate (still
+ * there, passed) and the false-reopen rate (gone, failed) with exact 95 % intervals, as markdown:
+ * the model's verdict alone, then with recheckPhoto's view check. --list prints every case.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';

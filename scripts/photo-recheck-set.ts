@@ -173,7 +173,7 @@ export const OBO = 'one-by-one-person-detection.mp4';
 
 export interface SetOptions {
   mediaDir: string;
-  /** Where the camera's model saw a person at sec `at` of the clip (the alert's box), or null. */
+  /** Where the camera's model saw a person in this frame (the alert's box), or null. */
   personBox(png: Buffer): Promise<Box | null>;
 }
 
