@@ -40,7 +40,7 @@ import { EVENT_TYPE_INFOS } from '../features/events/event-schemas.js';
 import { createIngest, type Ingest } from '../features/ingest/ingest.js';
 import { createWall, type Wall } from '../features/wall/create-wall.js';
 import { createWorkers, type Workers } from '../features/workers/create-workers.js';
-import { photoRecheckFrame } from './photo-recheck.js';
+import { recheckPhoto } from './photo-recheck.js';
 import type { ReadyReport } from '../features/wall/health-router.js';
 import { alertLifecycleTable } from './alert-lifecycle-table.js';
 import { createClusterWiring } from './cluster-wiring.js';
@@ -266,8 +266,13 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
         // (features/workers): the worker stands where the problem was; events-API alerts have no camera.
         const d = alert.disposal;
         if (detectors && d?.photo && d.at >= (alert.recheck?.at ?? 0)) {
-          const frame = await photoRecheckFrame(alert, await evidence.read(d.photo), d.at);
-          const r = await detectors.pipeline.recheck(frame, alert);
+          // The raising camera frame (never replaced, unlike `latest`) tells whether the photo
+          // shows the camera's view; gone to retention, the model's verdict stands alone.
+          const first = alert.evidence.first;
+          const camera = first ? await evidence.read(first).catch(() => null) : null;
+          const r = await recheckPhoto(alert, await evidence.read(d.photo), camera, d.at, (f, a) =>
+            detectors.pipeline.recheck(f, a),
+          );
           return { present: r.present, score: r.score, evidence: d.photo };
         }
         if (!ingest || !detectors) throw new GridwatchError(Codes.GW_NOT_READY, 'gateway is still starting');
