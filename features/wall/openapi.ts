@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ApiAuth, ApiRouteDoc, ApiRouteGroup } from '../../core/http/api-route-doc.js';
 import { Codes, ERROR_CATALOGUE, type ErrorCode } from '../../core/errors.js';
@@ -6,10 +7,19 @@ import type { RouteDef } from './route-table.js';
 
 type Json = Record<string, unknown>;
 
-function schema(s: z.ZodType, io: 'input' | 'output'): Json {
+/**
+ * The JSON Schema of a zod schema. A recursive one (the grid tree) refers to itself as `#`,
+ * which in an OpenAPI document is the document: it goes to components.schemas (`defs`) instead.
+ */
+function schema(s: z.ZodType, io: 'input' | 'output', defs: Json): Json {
   const out = z.toJSONSchema(s, { io, unrepresentable: 'any', target: 'openapi-3.0' }) as Json;
   delete out.$schema;
-  return out;
+  const text = JSON.stringify(out);
+  if (!text.includes('"$ref":"#"')) return out;
+  const name = `Recursive_${createHash('sha256').update(text).digest('hex').slice(0, 10)}`;
+  const ref = `#/components/schemas/${name}`;
+  defs[name] ??= JSON.parse(text.replaceAll('"$ref":"#"', `"$ref":"${ref}"`)) as Json;
+  return { $ref: ref };
 }
 
 /** Express `/a/:b` under a mount point as an OpenAPI path `/mount/a/{b}`; no trailing slash. */
@@ -18,14 +28,14 @@ export function openApiPath(mount: string, path: string): string {
   return joined.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}');
 }
 
-function parametersOf(params: z.ZodType | undefined, query: z.ZodType | undefined): Json[] {
+function parametersOf(params: z.ZodType | undefined, query: z.ZodType | undefined, defs: Json): Json[] {
   const out: Json[] = [];
   for (const [where, s] of [
     ['path', params],
     ['query', query],
   ] as const) {
     if (!s) continue;
-    const js = schema(s, 'input');
+    const js = schema(s, 'input', defs);
     const props = (js.properties ?? {}) as Record<string, Json>;
     const required = new Set((js.required as string[] | undefined) ?? []);
     for (const [name, p] of Object.entries(props)) {
@@ -57,13 +67,13 @@ const SECURITY: Record<ApiAuth, Json[]> = {
 };
 
 /** One reply per catalogue status, naming the codes of that status the route can give. */
-function errorResponses(codes: readonly ErrorCode[], envelope: 'bare' | 'ok'): Json {
+function errorResponses(codes: readonly ErrorCode[], envelope: 'bare' | 'ok', defs: Json): Json {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const c of new Set(codes)) {
     const s = ERROR_CATALOGUE[c].status;
     byStatus.set(s, [...(byStatus.get(s) ?? []), c]);
   }
-  const base = schema(ErrorBodySchema, 'output');
+  const base = schema(ErrorBodySchema, 'output', defs);
   const out: Json = {};
   for (const [status, list] of [...byStatus.entries()].sort((a, b) => a[0] - b[0])) {
     const sorted = [...list].sort();
@@ -94,17 +104,17 @@ function errorResponses(codes: readonly ErrorCode[], envelope: 'bare' | 'ok'): J
   return out;
 }
 
-function requestBodyOf(r: ApiRouteDoc): Json | null {
+function requestBodyOf(r: ApiRouteDoc, defs: Json): Json | null {
   const content: Json = {};
-  if (r.body) content['application/json'] = { schema: schema(r.body, 'input') };
+  if (r.body) content['application/json'] = { schema: schema(r.body, 'input', defs) };
   if (r.multipart) {
     const m = r.multipart;
-    const fields = m.fields ? schema(m.fields, 'input') : { properties: {}, required: [] };
+    const fields = m.fields ? schema(m.fields, 'input', defs) : { properties: {}, required: [] };
     const properties: Json = { ...((fields.properties as Json | undefined) ?? {}) };
     const required = [...((fields.required as string[] | undefined) ?? [])];
     const encoding: Json = {};
     if (m.jsonPart) {
-      properties[m.jsonPart.name] = schema(m.jsonPart.schema, 'input');
+      properties[m.jsonPart.name] = schema(m.jsonPart.schema, 'input', defs);
       required.push(m.jsonPart.name);
       encoding[m.jsonPart.name] = { contentType: 'application/json' };
     }
@@ -122,7 +132,7 @@ function requestBodyOf(r: ApiRouteDoc): Json | null {
   return Object.keys(content).length ? { required: true, content } : null;
 }
 
-function featureOperation(r: ApiRouteDoc): Json {
+function featureOperation(r: ApiRouteDoc, defs: Json): Json {
   const headers = (r.headers ?? []).map((h) => ({
     name: h.name,
     in: 'header',
@@ -130,7 +140,7 @@ function featureOperation(r: ApiRouteDoc): Json {
     description: h.description,
     schema: { type: 'string' },
   }));
-  const parameters = [...parametersOf(r.params, r.query), ...headers];
+  const parameters = [...parametersOf(r.params, r.query, defs), ...headers];
   const responses: Json = {};
   for (const ok of r.ok) {
     responses[String(ok.status)] = ok.produces
@@ -140,11 +150,11 @@ function featureOperation(r: ApiRouteDoc): Json {
         }
       : {
           description: ok.description,
-          content: { 'application/json': { schema: ok.schema ? schema(ok.schema, 'output') : {} } },
+          content: { 'application/json': { schema: ok.schema ? schema(ok.schema, 'output', defs) : {} } },
         };
   }
-  Object.assign(responses, errorResponses([...AUTH_ERRORS[r.auth], ...r.errors], r.errorEnvelope ?? 'bare'));
-  const body = requestBodyOf(r);
+  Object.assign(responses, errorResponses([...AUTH_ERRORS[r.auth], ...r.errors], r.errorEnvelope ?? 'bare', defs));
+  const body = requestBodyOf(r, defs);
   return {
     summary: r.summary,
     ...(r.description ? { description: r.description } : {}),
@@ -162,6 +172,7 @@ function featureOperation(r: ApiRouteDoc): Json {
  */
 export function buildOpenApi(routes: RouteDef[], version: string, groups: readonly ApiRouteGroup[] = []): Json {
   const paths: Record<string, Json> = {};
+  const defs: Json = {};
   const add = (path: string, method: string, op: Json) => {
     if (paths[path]?.[method]) throw new Error(`OpenAPI: ${method.toUpperCase()} ${path} is described twice`);
     paths[path] = { ...(paths[path] ?? {}), [method]: op };
@@ -173,18 +184,18 @@ export function buildOpenApi(routes: RouteDef[], version: string, groups: readon
     responses: { '200': { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } } },
   });
   for (const r of routes) {
-    const parameters = parametersOf(r.params, r.query);
+    const parameters = parametersOf(r.params, r.query, defs);
     const responses: Json = {
       '4XX': {
         description: 'Error',
-        content: { 'application/json': { schema: schema(ErrorBodySchema, 'output') } },
+        content: { 'application/json': { schema: schema(ErrorBodySchema, 'output', defs) } },
       },
     };
     responses['200'] = r.produces
       ? { description: 'OK', content: { [r.produces]: { schema: { type: 'string', format: 'binary' } } } }
       : {
           description: 'OK',
-          content: { 'application/json': { schema: r.response ? schema(r.response, 'output') : {} } },
+          content: { 'application/json': { schema: r.response ? schema(r.response, 'output', defs) : {} } },
         };
     const op: Json = {
       summary: r.summary,
@@ -194,7 +205,7 @@ export function buildOpenApi(routes: RouteDef[], version: string, groups: readon
         ? {
             requestBody: {
               required: true,
-              content: { 'application/json': { schema: schema(r.body, 'input') } },
+              content: { 'application/json': { schema: schema(r.body, 'input', defs) } },
             },
           }
         : {}),
@@ -207,7 +218,7 @@ export function buildOpenApi(routes: RouteDef[], version: string, groups: readon
   const tags = new Map<string, string>();
   for (const g of groups) {
     for (const t of g.tags) tags.set(t.name, t.description);
-    for (const r of g.routes) add(openApiPath(g.mount, r.path), r.method, featureOperation(r));
+    for (const r of g.routes) add(openApiPath(g.mount, r.path), r.method, featureOperation(r, defs));
   }
   return {
     openapi: '3.0.3',
@@ -222,6 +233,7 @@ export function buildOpenApi(routes: RouteDef[], version: string, groups: readon
         'The optional features (events, departments, workers) appear here only when this gateway mounts them.',
     },
     components: {
+      ...(Object.keys(defs).length ? { schemas: defs } : {}),
       securitySchemes: {
         cookie: { type: 'apiKey', in: 'cookie', name: 'gw_session' },
         bearer: { type: 'http', scheme: 'bearer' },
