@@ -5,7 +5,10 @@ import { DeptStatsQuerySchema, DeptStatsSchema } from './department-stats.js';
 import { ReportInBodySchema, WhistleBodySchema, WhistleSchema } from './departments-config.js';
 
 const AlertIdParams = z.strictObject({
-  alertId: z.string().regex(/^[A-Za-z0-9:_-]{1,200}$/).describe('Alert id'),
+  alertId: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{1,200}$/)
+    .describe('Alert id'),
 });
 
 export const DepartmentListSchema = z
@@ -24,17 +27,22 @@ export const DepartmentListSchema = z
 export const DepartmentInboxSchema = z
   .strictObject({
     departments: z.array(z.string()).describe('Codes of the departments you act for'),
-    whistles: z.array(WhistleSchema).describe('Whistles that called them, newest first (200 per department at most)'),
+    whistles: z
+      .array(WhistleSchema)
+      .describe('Whistles that called them, newest first (200 per department at most)'),
   })
   .describe('What was sent to your departments');
 
-const TAGS = [{ name: 'departments', description: '吹哨报到: departments called in on an alert, their 报到, statistics' }];
+const TAGS = [
+  { name: 'departments', description: '吹哨报到: departments called in on an alert, their 报到, statistics' },
+];
 
 const STATS: ApiRouteDoc = {
   method: 'get',
   path: '/stats',
   summary: 'Department statistics (部门报到考核): whistles, time to report in, missed deadlines',
-  description: 'Over the whistles of alerts in your scope; `enabled: false` (all else empty) when no departments file is configured.',
+  description:
+    'Over the whistles of alerts in your scope; `enabled: false` (all else empty) when no departments file is configured.',
   tag: 'departments',
   auth: 'session',
   query: DeptStatsQuerySchema,
@@ -63,19 +71,27 @@ export const DEPARTMENTS_API: ApiRouteGroup = {
       method: 'post',
       path: '/whistles/:alertId',
       summary: '吹哨: call in the departments responsible for an open alert',
-      description: 'Operators and admins with the alert in scope; viewers are refused. One whistle per alert.',
+      description:
+        'Operators and admins with the alert in scope; viewers are refused. One whistle per alert.',
       tag: 'departments',
       auth: 'session',
       params: AlertIdParams,
       body: WhistleBodySchema,
       ok: [{ status: 201, description: 'The whistle and who was called', schema: WhistleSchema }],
-      errors: [...JSON_BODY, Codes.GW_FORBIDDEN, Codes.GW_NOT_FOUND, Codes.GW_INVALID_TRANSITION, Codes.GW_CONFLICT],
+      errors: [
+        ...JSON_BODY,
+        Codes.GW_FORBIDDEN,
+        Codes.GW_NOT_FOUND,
+        Codes.GW_INVALID_TRANSITION,
+        Codes.GW_CONFLICT,
+      ],
     },
     {
       method: 'get',
       path: '/whistles/:alertId',
       summary: 'The whistle of an alert: who was called, who reported in and when',
-      description: 'A department operator sees the whistles that called their department; others need the alert in scope.',
+      description:
+        'A department operator sees the whistles that called their department; others need the alert in scope.',
       tag: 'departments',
       auth: 'session',
       params: AlertIdParams,
@@ -93,8 +109,16 @@ export const DEPARTMENTS_API: ApiRouteGroup = {
       auth: 'session-or-department',
       params: AlertIdParams,
       headers: [
-        { name: 'X-Gridwatch-Department', required: false, description: 'Department code (signed report-in)' },
-        { name: 'X-Gridwatch-Timestamp', required: false, description: 'Unix seconds of the signature (signed report-in)' },
+        {
+          name: 'X-Gridwatch-Department',
+          required: false,
+          description: 'Department code (signed report-in)',
+        },
+        {
+          name: 'X-Gridwatch-Timestamp',
+          required: false,
+          description: 'Unix seconds of the signature (signed report-in)',
+        },
       ],
       body: ReportInBodySchema,
       ok: [{ status: 200, description: 'The whistle with the report-in', schema: WhistleSchema }],
@@ -106,7 +130,9 @@ export const DEPARTMENTS_API: ApiRouteGroup = {
       summary: 'Whistles sent to the departments you act for',
       tag: 'departments',
       auth: 'session',
-      ok: [{ status: 200, description: 'Your departments and their whistles', schema: DepartmentInboxSchema }],
+      ok: [
+        { status: 200, description: 'Your departments and their whistles', schema: DepartmentInboxSchema },
+      ],
       errors: [],
     },
     STATS,
@@ -114,4 +140,8 @@ export const DEPARTMENTS_API: ApiRouteGroup = {
 };
 
 /** Mounted instead when no departments file is configured (departments-off.ts): only the statistics. */
-export const DEPARTMENTS_OFF_API: ApiRouteGroup = { mount: '/api/v1/departments', tags: TAGS, routes: [STATS] };
+export const DEPARTMENTS_OFF_API: ApiRouteGroup = {
+  mount: '/api/v1/departments',
+  tags: TAGS,
+  routes: [STATS],
+};

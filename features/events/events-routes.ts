@@ -13,7 +13,10 @@ export const EventAcceptedSchema = z
     eventId: z.string().describe("The source's event id, as sent"),
     source: z.string().describe('Source id'),
     duplicate: z.boolean().describe('The same (source, eventId) was accepted before: nothing new was raised'),
-    mergedInto: z.string().nullable().describe('Alert id the report joined (an open camera alert nearby), or null'),
+    mergedInto: z
+      .string()
+      .nullable()
+      .describe('Alert id the report joined (an open camera alert nearby), or null'),
     gridCode: z.string().describe('Grid the location lies in'),
   })
   .describe('An event taken');
@@ -45,17 +48,33 @@ const eventRoute = (kind: EventKind): ApiRouteDoc => ({
     {
       name: 'X-Gridwatch-Timestamp',
       required: false,
-      description: 'Unix seconds the signature was made (hmac sources; at most events.maxSkewSec from gateway time)',
+      description:
+        'Unix seconds the signature was made (hmac sources; at most events.maxSkewSec from gateway time)',
     },
   ],
   body: bodyOf(kind),
   multipart: {
     jsonPart: { name: 'event', schema: bodyOf(kind) },
-    files: [{ name: 'photo', required: false, multiple: true, description: 'A photo (JPEG, PNG or WebP); repeatable' }],
+    files: [
+      {
+        name: 'photo',
+        required: false,
+        multiple: true,
+        description: 'A photo (JPEG, PNG or WebP); repeatable',
+      },
+    ],
   },
   ok: [
-    { status: 202, description: 'Queued: it becomes an alert (or joins one nearby)', schema: EventAcceptedSchema },
-    { status: 200, description: 'A repeat of an event already taken (duplicate: true)', schema: EventAcceptedSchema },
+    {
+      status: 202,
+      description: 'Queued: it becomes an alert (or joins one nearby)',
+      schema: EventAcceptedSchema,
+    },
+    {
+      status: 200,
+      description: 'A repeat of an event already taken (duplicate: true)',
+      schema: EventAcceptedSchema,
+    },
   ],
   errors: [
     Codes.GW_VALIDATION,
@@ -96,7 +115,10 @@ export const REPORTER_CONTACT_API: ApiRouteGroup = {
       tag: 'alerts',
       auth: 'session',
       params: z.strictObject({
-        alertId: z.string().regex(/^[A-Za-z0-9:_-]{1,200}$/).describe('Alert id'),
+        alertId: z
+          .string()
+          .regex(/^[A-Za-z0-9:_-]{1,200}$/)
+          .describe('Alert id'),
       }),
       ok: [{ status: 200, description: 'The contacts', schema: ReporterContactReplySchema }],
       errors: [Codes.GW_FORBIDDEN, Codes.GW_NOT_FOUND],

@@ -153,7 +153,10 @@ function featureOperation(r: ApiRouteDoc, defs: Json): Json {
           content: { 'application/json': { schema: ok.schema ? schema(ok.schema, 'output', defs) : {} } },
         };
   }
-  Object.assign(responses, errorResponses([...AUTH_ERRORS[r.auth], ...r.errors], r.errorEnvelope ?? 'bare', defs));
+  Object.assign(
+    responses,
+    errorResponses([...AUTH_ERRORS[r.auth], ...r.errors], r.errorEnvelope ?? 'bare', defs),
+  );
   const body = requestBodyOf(r, defs);
   return {
     summary: r.summary,
@@ -170,7 +173,11 @@ function featureOperation(r: ApiRouteDoc, defs: Json): Json {
  * OpenAPI 3.0 document generated from the same zod schemas that validate requests: the wall's
  * route table and the route lists of the features mounted beside it (`groups`).
  */
-export function buildOpenApi(routes: RouteDef[], version: string, groups: readonly ApiRouteGroup[] = []): Json {
+export function buildOpenApi(
+  routes: RouteDef[],
+  version: string,
+  groups: readonly ApiRouteGroup[] = [],
+): Json {
   const paths: Record<string, Json> = {};
   const defs: Json = {};
   const add = (path: string, method: string, op: Json) => {
@@ -181,7 +188,9 @@ export function buildOpenApi(routes: RouteDef[], version: string, groups: readon
     summary: 'This document',
     tags: ['meta'],
     security: [],
-    responses: { '200': { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } } },
+    responses: {
+      '200': { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } },
+    },
   });
   for (const r of routes) {
     const parameters = parametersOf(r.params, r.query, defs);
@@ -248,7 +257,8 @@ export function buildOpenApi(routes: RouteDef[], version: string, groups: readon
         sourceKey: {
           type: 'http',
           scheme: 'bearer',
-          description: 'Events source with auth type apiKey (sources.yaml): X-Gridwatch-Source: <id>, Authorization: Bearer <key>',
+          description:
+            'Events source with auth type apiKey (sources.yaml): X-Gridwatch-Source: <id>, Authorization: Bearer <key>',
         },
         departmentSignature: {
           type: 'apiKey',

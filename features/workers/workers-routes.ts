@@ -7,7 +7,10 @@ import { WorkerStatsQuerySchema, WorkerStatsReplySchema } from './worker-stats.j
 import { DispatchBodySchema, DisposalFieldsSchema, WorkerViewSchema } from './workers-config.js';
 
 const AlertIdParams = z.strictObject({
-  alertId: z.string().regex(/^[A-Za-z0-9:_.-]{1,200}$/).describe('Alert id'),
+  alertId: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{1,200}$/)
+    .describe('Alert id'),
 });
 
 /** One task as the worker page shows it (create-workers.ts TaskView). */
@@ -40,7 +43,10 @@ export const RosterReplySchema = z
 export const ResponsibleReplySchema = z
   .strictObject({
     alertId: z.string(),
-    gridCode: z.string().nullable().describe('The grid whose team answers for the alert; null: nobody on its path'),
+    gridCode: z
+      .string()
+      .nullable()
+      .describe('The grid whose team answers for the alert; null: nobody on its path'),
     gridName: z.string().nullable(),
     workers: z.array(WorkerViewSchema).describe('That grid’s team, leader first'),
     assignment: AlertSchema.shape.assignment.unwrap(),
@@ -49,7 +55,9 @@ export const ResponsibleReplySchema = z
   .describe('Who is responsible for an alert (一长多员)');
 
 const EvidenceParams = AlertIdParams.extend({
-  which: z.enum(['latest', 'first', 'disposal']).describe('Latest or first evidence frame, or the disposal photo'),
+  which: z
+    .enum(['latest', 'first', 'disposal'])
+    .describe('Latest or first evidence frame, or the disposal photo'),
 });
 
 // The schema says exactly what taskView() builds: the compiler refuses either one drifting.
@@ -61,10 +69,12 @@ export const TASK_VIEW_MATCHES: Same<z.infer<typeof TaskViewSchema>, Defined<Tas
 const TAGS = [
   {
     name: 'workers',
-    description: 'Grid workers (网格员): roster, 派遣, the worker page’s tasks and 处置反馈 (docs/workers.md)',
+    description:
+      'Grid workers (网格员): roster, 派遣, the worker page’s tasks and 处置反馈 (docs/workers.md)',
   },
 ];
-const WORKER_ONLY = 'For a wall user who is an active grid worker of the roster (workers.yaml account); others get 403.';
+const WORKER_ONLY =
+  'For a wall user who is an active grid worker of the roster (workers.yaml account); others get 403.';
 
 /** Grid workers: mount at /api/v1/workers (Workers.router). */
 export const WORKERS_API: ApiRouteGroup = {
@@ -104,12 +114,19 @@ export const WORKERS_API: ApiRouteGroup = {
       method: 'post',
       path: '/dispatch/:alertId',
       summary: '派遣: send a confirmed (or forwarded) alert to a worker or the grid’s team',
-      description: 'Operators and admins with the alert in scope; viewers are refused. A stale `version` is refused (409).',
+      description:
+        'Operators and admins with the alert in scope; viewers are refused. A stale `version` is refused (409).',
       tag: 'workers',
       auth: 'session',
       params: AlertIdParams,
       body: DispatchBodySchema,
-      ok: [{ status: 201, description: 'The alert, now dispatched', schema: z.strictObject({ alert: AlertSchema }) }],
+      ok: [
+        {
+          status: 201,
+          description: 'The alert, now dispatched',
+          schema: z.strictObject({ alert: AlertSchema }),
+        },
+      ],
       errors: [
         Codes.GW_VALIDATION,
         Codes.GW_BODY_TOO_LARGE,
@@ -161,7 +178,13 @@ export const WORKERS_API: ApiRouteGroup = {
         fields: DisposalFieldsSchema,
         files: [{ name: 'photo', required: true, multiple: false, description: 'The place after disposal' }],
       },
-      ok: [{ status: 201, description: 'The task, now handled', schema: z.strictObject({ task: TaskViewSchema }) }],
+      ok: [
+        {
+          status: 201,
+          description: 'The task, now handled',
+          schema: z.strictObject({ task: TaskViewSchema }),
+        },
+      ],
       errors: [
         Codes.GW_VALIDATION,
         Codes.GW_BODY_TOO_LARGE,

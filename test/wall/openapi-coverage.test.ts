@@ -141,14 +141,27 @@ describe('the feature routes in the document', () => {
   it('describe auth, bodies (multipart photos) and the catalogue codes each can give', () => {
     const report = doc.paths['/api/v1/events/report']!.post!;
     expect(report.security).toEqual([{ sourceSignature: [] }, { sourceKey: [] }]);
-    expect(Object.keys(report.requestBody!.content).sort()).toEqual(['application/json', 'multipart/form-data']);
+    expect(Object.keys(report.requestBody!.content).sort()).toEqual([
+      'application/json',
+      'multipart/form-data',
+    ]);
     const mp = report.requestBody!.content['multipart/form-data']!.schema as {
       properties: Record<string, { type: string; items?: { format: string } }>;
       required: string[];
     };
     expect(mp.properties.photo?.items?.format).toBe('binary');
     expect(mp.required).toContain('event');
-    expect(Object.keys(report.responses).sort()).toEqual(['200', '202', '400', '401', '403', '404', '413', '415', '429']);
+    expect(Object.keys(report.responses).sort()).toEqual([
+      '200',
+      '202',
+      '400',
+      '401',
+      '403',
+      '404',
+      '413',
+      '415',
+      '429',
+    ]);
     const r429 = report.responses['429']!.content!['application/json']!.schema as {
       properties: { error: { properties: { code: { enum: string[] } } } };
     };
@@ -200,8 +213,10 @@ describe('OpenAPI 3.0 structure', () => {
         if ([...inPath].sort().join() !== [...templated].sort().join())
           problems.push(`${at}: path parameters ${inPath.join()} ≠ template ${templated.join()}`);
         for (const p of params) {
-          if (!['path', 'query', 'header', 'cookie'].includes(p.in)) problems.push(`${at}: parameter ${p.name} in ${p.in}`);
-          if (p.in === 'path' && p.required !== true) problems.push(`${at}: path parameter ${p.name} not required`);
+          if (!['path', 'query', 'header', 'cookie'].includes(p.in))
+            problems.push(`${at}: parameter ${p.name} in ${p.in}`);
+          if (p.in === 'path' && p.required !== true)
+            problems.push(`${at}: path parameter ${p.name} not required`);
           if (!p.schema) problems.push(`${at}: parameter ${p.name} without schema`);
         }
         const keys = params.map((p) => `${p.in}:${p.name.toLowerCase()}`);
@@ -218,8 +233,10 @@ describe('OpenAPI 3.0 structure', () => {
           }
         }
         for (const req of op.security ?? [])
-          for (const name of Object.keys(req)) if (!schemes.has(name)) problems.push(`${at}: security ${name} undefined`);
-        for (const t of op.tags ?? []) if (!tags.has(t) && !['map', 'stats'].includes(t)) problems.push(`${at}: tag ${t} undeclared`);
+          for (const name of Object.keys(req))
+            if (!schemes.has(name)) problems.push(`${at}: security ${name} undefined`);
+        for (const t of op.tags ?? [])
+          if (!tags.has(t) && !['map', 'stats'].includes(t)) problems.push(`${at}: tag ${t} undeclared`);
         // OpenAPI 3.0 (not 3.1) schema keywords only.
         const body = JSON.stringify(op);
         for (const kw of ['"$schema"', '"const"', '"prefixItems"', '"$defs"', '"unevaluatedProperties"'])
