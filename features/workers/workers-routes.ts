@@ -184,6 +184,11 @@ export const WORKERS_API: ApiRouteGroup = {
           description: 'The task, now handled',
           schema: z.strictObject({ task: TaskViewSchema }),
         },
+        {
+          status: 200,
+          description: 'The same report again (a retry): it stands, nothing new is stored',
+          schema: z.strictObject({ task: TaskViewSchema }),
+        },
       ],
       errors: [
         Codes.GW_VALIDATION,
