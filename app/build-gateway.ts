@@ -35,11 +35,14 @@ import {
 import { createDispatcher, type Dispatcher } from '../features/dispatcher/dispatcher.js';
 import { createDepartments, type Departments } from '../features/departments/create-departments.js';
 import { departmentsOffRouter } from '../features/departments/departments-off.js';
+import { DEPARTMENTS_API, DEPARTMENTS_OFF_API } from '../features/departments/departments-routes.js';
 import { createEvents, type Events } from '../features/events/create-events.js';
 import { EVENT_TYPE_INFOS } from '../features/events/event-schemas.js';
+import { EVENTS_API, REPORTER_CONTACT_API } from '../features/events/events-routes.js';
 import { createIngest, type Ingest } from '../features/ingest/ingest.js';
 import { createWall, type Wall } from '../features/wall/create-wall.js';
 import { createWorkers, type Workers } from '../features/workers/create-workers.js';
+import { WORKERS_API } from '../features/workers/workers-routes.js';
 import { recheckPhoto } from './photo-recheck.js';
 import type { ReadyReport } from '../features/wall/health-router.js';
 import { alertLifecycleTable } from './alert-lifecycle-table.js';
@@ -514,8 +517,11 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
         },
         metrics,
         apiRouters: [
-          ...(events ? [{ path: '/api/v1/events', router: events.router }] : []),
-          ...(events ? [{ path: '/api/v1/alerts', router: events.contactRouter }] : []),
+          // Each with the feature's route list, so the OpenAPI document names what is mounted.
+          ...(events ? [{ path: '/api/v1/events', router: events.router, docs: EVENTS_API }] : []),
+          ...(events
+            ? [{ path: '/api/v1/alerts', router: events.contactRouter, docs: REPORTER_CONTACT_API }]
+            : []),
           {
             path: '/api/v1/departments',
             router:
@@ -525,8 +531,9 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
                   ? late.wall.actorOf(req)
                   : Promise.reject(new GridwatchError(Codes.GW_NOT_READY, 'gateway is still starting')),
               ),
+            docs: departments ? DEPARTMENTS_API : DEPARTMENTS_OFF_API,
           },
-          ...(workers ? [{ path: '/api/v1/workers', router: workers.router }] : []),
+          ...(workers ? [{ path: '/api/v1/workers', router: workers.router, docs: WORKERS_API }] : []),
         ],
         routers: [
           { path: '/api/platform', router: dispatcher.callbackRouter },

@@ -18,14 +18,8 @@ const csv = <T extends z.ZodType<string, string>>(item: T) =>
     )
     .pipe(z.array(item));
 
-export const ErrorBodySchema = z
-  .strictObject({
-    code: z.string().describe('Stable error code, e.g. GW_VALIDATION, GW_FORBIDDEN, GW_CONFLICT'),
-    message: z.string(),
-    field: z.string().optional().describe('Dotted field at fault'),
-    details: z.record(z.string(), z.unknown()).optional(),
-  })
-  .describe('Every error response');
+/** The catalogue error body, shared with the features' route docs (core/http/api-route-doc.ts). */
+export { ErrorBodySchema } from '../../core/http/api-route-doc.js';
 
 export const LoginBodySchema = z
   .strictObject({

@@ -9,6 +9,7 @@ import helmet from 'helmet';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
 import type { Actor, AlertNotifier, AlertService } from '../../core/contracts/alert-service.js';
+import type { ApiRouteGroup } from '../../core/http/api-route-doc.js';
 import type { CameraDirectory, RejectedEntry } from '../../core/contracts/camera-directory.js';
 import type { EvidenceStore } from '../../core/contracts/evidence-store.js';
 import type { FindingTypeInfo } from '../../core/contracts/finding.js';
@@ -21,6 +22,7 @@ import { createWallAuth, loadSessionSecret, type WallAuth } from './auth.js';
 import type { AlertLifecycleTable } from './api-schemas.js';
 import { createApiRouter, requestToken } from './http-api.js';
 import { createErrorHandler, notFoundHandler } from './http-errors.js';
+import { mountedRoutes, type MountedRoute } from './mounted-routes.js';
 import { createLiveProxy, createLiveWsProxy } from './live-proxy.js';
 import { createWallSocketServer, type WallSocketServer } from './socket-server.js';
 import { tileOrigins, type AuthConfig, type UserConfig, type WallConfig } from './wall-config.js';
@@ -56,8 +58,11 @@ export interface WallOptions {
   health: HealthSources;
   metrics: Registry;
   routers?: Array<{ path: string; router: Router }>;
-  /** Mounted before the wall's own /api/v1 router (which answers every other /api/v1 path), e.g. /api/v1/events. */
-  apiRouters?: Array<{ path: string; router: Router }>;
+  /**
+   * Mounted before the wall's own /api/v1 router (which answers every other /api/v1 path), e.g.
+   * /api/v1/events, each with the feature's route list for the OpenAPI document (mounted at `path`).
+   */
+  apiRouters?: Array<{ path: string; router: Router; docs?: ApiRouteGroup }>;
   admin: { rejectedCameras(): RejectedEntry[]; plugins(): unknown[] };
   /**
    * Same-origin proxy to the live media server, when ingest's liveView.publicPath is set:
@@ -79,6 +84,8 @@ export interface Wall {
    * cookie writes), for routers mounted beside the wall's own (features/departments).
    */
   actorOf(req: Request): Promise<Actor>;
+  /** Every method and path the HTTP server routes (after start()), from its mounted routers. */
+  routes(): MountedRoute[];
   start(): Promise<{ url: string }>;
   close(): Promise<void>;
 }
@@ -241,6 +248,7 @@ export function createWall(opts: WallOptions): Wall {
           timeZone: config.timezone,
           mapTiles: tiles ?? null,
           ...(opts.features ? { features: opts.features } : {}),
+          docs: (opts.apiRouters ?? []).flatMap((r) => (r.docs ? [{ ...r.docs, mount: r.path }] : [])),
           details: () => opts.health.details(),
           admin: opts.admin,
           onLogout: (session) => s.endSession(session, 'logout'),
@@ -325,6 +333,7 @@ export function createWall(opts: WallOptions): Wall {
         });
       return session.actor;
     },
+    routes: () => mountedRoutes(app),
     start() {
       if (closed) return Promise.reject(new ClosedError('wall'));
       started ??= setup();

@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { Counter } from 'prom-client';
 import type { Alert } from '../../core/contracts/alert.js';
 import type { Actor, AlertService } from '../../core/contracts/alert-service.js';
+import type { ApiRouteGroup } from '../../core/http/api-route-doc.js';
 import type { CameraDirectory, CameraStatus, RejectedEntry } from '../../core/contracts/camera-directory.js';
 import type { EvidenceStore } from '../../core/contracts/evidence-store.js';
 import type { FindingTypeInfo } from '../../core/contracts/finding.js';
@@ -73,6 +74,8 @@ export interface HttpApiDeps {
   mapTiles?: MapTilesConfig | null;
   /** Optional features mounted beside the wall (served in /meta), e.g. ['workers']. */
   features?: string[];
+  /** Route lists of the routers mounted beside this one, for the OpenAPI document. */
+  docs?: readonly ApiRouteGroup[];
   details: () => Promise<object>;
   admin: AdminSources;
   /** Ends the session's sockets on every gateway process. */
@@ -553,7 +556,7 @@ export function apiRoutes(d: HttpApiDeps): RouteDef[] {
 export function createApiRouter(d: HttpApiDeps, version: string): Router {
   const router = express.Router();
   const routes = apiRoutes(d);
-  const openapi = buildOpenApi(routes, version);
+  const openapi = buildOpenApi(routes, version, d.docs ?? []);
   router.use(express.json({ limit: '64kb', strict: true }));
   router.get('/openapi.json', (_req, res) => {
     res.json(openapi);
