@@ -43,7 +43,7 @@ import { createIngest, type Ingest } from '../features/ingest/ingest.js';
 import { createWall, type Wall } from '../features/wall/create-wall.js';
 import { createWorkers, type Workers } from '../features/workers/create-workers.js';
 import { WORKERS_API } from '../features/workers/workers-routes.js';
-import { recheckPhoto } from './photo-recheck.js';
+import { recheckPhoto, SAME_VIEW_MIN } from './photo-recheck.js';
 import type { ReadyReport } from '../features/wall/health-router.js';
 import { alertLifecycleTable } from './alert-lifecycle-table.js';
 import { createClusterWiring } from './cluster-wiring.js';
@@ -276,7 +276,17 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
           const r = await recheckPhoto(alert, await evidence.read(d.photo), camera, d.at, (f, a) =>
             detectors.pipeline.recheck(f, a),
           );
-          return { present: r.present, score: r.score, evidence: d.photo };
+          return {
+            present: r.present,
+            score: r.score,
+            evidence: d.photo,
+            ...(r.sameView !== null && r.sameView < SAME_VIEW_MIN
+              ? {
+                  // The wall translates this note by its shape (views/audit.js): keep it stable.
+                  why: `disposal photo of another view (similarity ${r.sameView.toFixed(2)} < ${SAME_VIEW_MIN})`,
+                }
+              : {}),
+          };
         }
         if (!ingest || !detectors) throw new GridwatchError(Codes.GW_NOT_READY, 'gateway is still starting');
         const frame = await ingest.grabFrame(alert.cameraId, 30_000);

@@ -121,7 +121,11 @@ export interface AlertNotifier {
 
 /** 二次识别: look at the camera again and say whether the problem is still there. */
 export interface RecheckProbe {
-  check(
-    alert: import('./alert.js').Alert,
-  ): Promise<{ present: boolean; score: number; evidence: string | null }>;
+  check(alert: import('./alert.js').Alert): Promise<{
+    present: boolean;
+    score: number;
+    evidence: string | null;
+    /** Why, when not the model's verdict (e.g. a disposal photo of another view); for the audit. */
+    why?: string;
+  }>;
 }

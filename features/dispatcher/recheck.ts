@@ -84,7 +84,9 @@ export function createRechecker(d: {
     const r = await d.probe.check(a);
     const now = d.clock();
     const result = { at: now, present: r.present, score: r.score, round };
-    const note = `round ${round}: ${r.present ? 'still present' : 'gone'} (score ${r.score.toFixed(2)})`;
+    const note = r.why
+      ? `round ${round}: ${r.present ? 'not passed' : 'passed'}: ${r.why}`
+      : `round ${round}: ${r.present ? 'still present' : 'gone'} (score ${r.score.toFixed(2)})`;
     if (r.present) {
       const member = outboxMember({ alertId, seq: round + 1, kind: 'case.reopen' });
       const reopened = await engine.update(alertId, (cur) => {

@@ -17,6 +17,7 @@ export const WORKERS_DICT = {
     team_nobody: '花名册中无人负责',
     team_dispatch: '派遣',
     team_dispatch_all: '派遣给网格团队',
+    audit_recheck_other_view: '第 {round} 轮复核：处置照片不是该摄像头的视角（相似度 {sim}），未通过',
     stats_workers_title: '网格员考核',
     stats_workers_col_name: '网格员',
     stats_workers_col_role: '角色',
@@ -43,6 +44,8 @@ export const WORKERS_DICT = {
     team_nobody: 'nobody in the roster',
     team_dispatch: 'Dispatch',
     team_dispatch_all: 'Dispatch to the team',
+    audit_recheck_other_view:
+      'Re-check {round}: the disposal photo does not show the camera’s view (similarity {sim}); not passed',
     stats_workers_title: 'Grid workers',
     stats_workers_col_name: 'Worker',
     stats_workers_col_role: 'Role',

@@ -46,6 +46,8 @@ function noteNodes(ctx, e) {
     case 'recheck_close':
     case 'reopen':
       if (/^no re-check probe/.test(n)) return [t('audit_recheck_none')];
+      m = /^round (\d+): not passed: disposal photo of another view \(similarity ([\d.]+)/.exec(n);
+      if (m) return [t('audit_recheck_other_view', { round: m[1], sim: m[2] })];
       m = /^round (\d+): (still present|gone) \(score ([\d.]+)\)$/.exec(n);
       if (!m) return null;
       return [
