@@ -6,9 +6,11 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join, relative, resolve as resolvePath } from 'node:path';
+import type { Request } from 'express';
 import type { Registry } from 'prom-client';
 import type { Alert } from '../core/contracts/alert.js';
 import type {
+  Actor,
   AlertNotifier,
   AlertService,
   RecheckProbe,
@@ -249,6 +251,12 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
       ingest: null,
       detectors: null,
     };
+    // The wall user of a request, for the features mounted beside the wall (events, departments,
+    // workers): the wall's session check, once the wall exists.
+    const wallActorOf = (req: Request): Promise<Actor> =>
+      late.wall
+        ? late.wall.actorOf(req)
+        : Promise.reject(new GridwatchError(Codes.GW_NOT_READY, 'gateway is still starting'));
     const typeMap = new Map<string, FindingTypeInfo>(
       [...BUILTIN_TYPES, ...EVENT_TYPE_INFOS].map((t) => [t.type, t]),
     );
@@ -398,10 +406,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
         grids: () => store.grids(),
         evidence,
         contactTtlSec: Math.round(gw.retention.alertsDays * 86_400),
-        actorOf: (req) =>
-          late.wall
-            ? late.wall.actorOf(req)
-            : Promise.reject(new GridwatchError(Codes.GW_NOT_READY, 'gateway is still starting')),
+        actorOf: wallActorOf,
         logger,
         metrics,
       });
@@ -421,10 +426,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
         prefix: gw.dispatcher.prefix,
         alerts: dispatcher.alerts,
         grids: () => store.grids(),
-        actorOf: (req) =>
-          late.wall
-            ? late.wall.actorOf(req)
-            : Promise.reject(new GridwatchError(Codes.GW_NOT_READY, 'gateway is still starting')),
+        actorOf: wallActorOf,
         logger,
         metrics,
       });
@@ -442,10 +444,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
         alerts: dispatcher.alerts,
         grids: () => store.grids(),
         evidence,
-        actorOf: (req) =>
-          late.wall
-            ? late.wall.actorOf(req)
-            : Promise.reject(new GridwatchError(Codes.GW_NOT_READY, 'gateway is still starting')),
+        actorOf: wallActorOf,
         logger,
         metrics,
       });
@@ -534,13 +533,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
             : []),
           {
             path: '/api/v1/departments',
-            router:
-              departments?.router ??
-              departmentsOffRouter((req) =>
-                late.wall
-                  ? late.wall.actorOf(req)
-                  : Promise.reject(new GridwatchError(Codes.GW_NOT_READY, 'gateway is still starting')),
-              ),
+            router: departments?.router ?? departmentsOffRouter(wallActorOf),
             docs: departments ? DEPARTMENTS_API : DEPARTMENTS_OFF_API,
           },
           ...(workers ? [{ path: '/api/v1/workers', router: workers.router, docs: WORKERS_API }] : []),

@@ -30,3 +30,15 @@ export function redisUnavailableAs<T>(err: T): T | GridwatchError {
   if (err instanceof GridwatchError || !isRedisUnavailable(err)) return err;
   return new GridwatchError(Codes.GW_REDIS_UNAVAILABLE, undefined, { cause: err });
 }
+
+/**
+ * What an HTTP boundary answers with for any thrown value: a catalogue error as is, a Redis
+ * outage as GW_REDIS_UNAVAILABLE (503), anything else as GW_INTERNAL (500, the cause kept for
+ * the log, never in the reply).
+ */
+export function boundaryError(err: unknown): GridwatchError {
+  const r = redisUnavailableAs(err);
+  return r instanceof GridwatchError
+    ? r
+    : new GridwatchError(Codes.GW_INTERNAL, 'internal error', { cause: err });
+}

@@ -25,7 +25,7 @@ import type { GridIndex } from '../../core/contracts/grid-index.js';
 import { inScope } from '../../core/grid/scope.js';
 import type { Logger } from '../../core/logger.js';
 import { redisOptionsFromUrl } from '../../core/redis/redis-url.js';
-import { redisUnavailableAs } from '../../core/redis/redis-unavailable.js';
+import { boundaryError } from '../../core/redis/redis-unavailable.js';
 import { createRedisOutageLog } from '../../core/redis/redis-outage-log.js';
 import {
   deliveryError,
@@ -522,11 +522,7 @@ export function createDepartments(d: DepartmentsDeps): Departments {
       try {
         res.status(status).json(await fn(req));
       } catch (err) {
-        const r = redisUnavailableAs(err);
-        const e =
-          r instanceof GridwatchError
-            ? r
-            : new GridwatchError(Codes.GW_INTERNAL, 'internal error', { cause: err });
+        const e = boundaryError(err);
         if (e.status >= 500) logger.error({ err }, 'departments request failed');
         res.status(e.status).json(e.toJSON());
       }

@@ -1,6 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
+import { boundaryError } from '../../core/redis/redis-unavailable.js';
 import type { Actor } from '../../core/contracts/alert-service.js';
-import { Codes, GridwatchError } from '../../core/errors.js';
 import type { DeptStats } from './department-stats.js';
 
 /**
@@ -34,10 +34,7 @@ export function departmentsOffRouter(actorOf: (req: Request) => Promise<Actor>, 
       };
       res.json(body);
     } catch (err) {
-      const e =
-        err instanceof GridwatchError
-          ? err
-          : new GridwatchError(Codes.GW_INTERNAL, 'internal error', { cause: err });
+      const e = boundaryError(err);
       res.status(e.status).json(e.toJSON());
     }
   });

@@ -1,16 +1,11 @@
 import express, { type Request, type Response, type Router } from 'express';
+import { boundaryError } from '../../core/redis/redis-unavailable.js';
 import type { RedisClient } from '../../core/redis/redis-client.js';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
 import type { Alert, AlertState } from '../../core/contracts/alert.js';
-import {
-  Codes,
-  GridwatchError,
-  NotFoundError,
-  UnauthorizedError,
-  ValidationError,
-} from '../../core/errors.js';
+import { NotFoundError, UnauthorizedError, ValidationError } from '../../core/errors.js';
 import type { AlertEngine } from './alert-engine.js';
 import type { AlertStore } from './alert-store.js';
 import type { ResolvedTarget } from './forwarder.js';
@@ -79,10 +74,7 @@ export function createCallbackRouter(d: {
         counter.inc({ outcome: out.changed ? 'applied' : 'unchanged' });
         res.status(200).json({ ok: true, ...out });
       } catch (err) {
-        const e =
-          err instanceof GridwatchError
-            ? err
-            : new GridwatchError(Codes.GW_INTERNAL, 'internal error', { cause: err });
+        const e = boundaryError(err);
         counter.inc({ outcome: e.code });
         if (e.status >= 500) d.logger.error({ err }, 'platform callback failed');
         else d.logger.warn({ code: e.code, message: e.message, ip: req.ip }, 'platform callback refused');

@@ -26,7 +26,7 @@ import {
 } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { redisOptionsFromUrl } from '../../core/redis/redis-url.js';
-import { redisUnavailableAs } from '../../core/redis/redis-unavailable.js';
+import { boundaryError } from '../../core/redis/redis-unavailable.js';
 import {
   EVENT_SCHEMAS,
   EVENT_TYPE_INFOS,
@@ -560,11 +560,7 @@ export function createEvents(d: EventsDeps): Events {
       );
       res.status(out.duplicate ? 200 : 202).json({ ok: true, ...out });
     } catch (err) {
-      const r = redisUnavailableAs(err);
-      const e =
-        r instanceof GridwatchError
-          ? r
-          : new GridwatchError(Codes.GW_INTERNAL, 'internal error', { cause: err });
+      const e = boundaryError(err);
       counter.inc({ source: src, kind: label, outcome: e.code });
       if (e.status >= 500) logger.error({ err }, 'event failed');
       else logger.warn({ code: e.code, message: e.message, source: src, kind }, 'event refused');
@@ -664,11 +660,7 @@ export function createEvents(d: EventsDeps): Events {
       res.set('cache-control', 'no-store');
       res.json(ReporterContactReplySchema.parse({ alertId: id, contacts }));
     } catch (err) {
-      const r = redisUnavailableAs(err);
-      const e =
-        r instanceof GridwatchError
-          ? r
-          : new GridwatchError(Codes.GW_INTERNAL, 'internal error', { cause: err });
+      const e = boundaryError(err);
       if (e.status >= 500) logger.error({ err }, 'reporter contact request failed');
       res.status(e.status).json(e.toJSON());
     }
