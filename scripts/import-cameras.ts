@@ -19,14 +19,13 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'csv-parse/sync';
 import { parse as parseYaml } from 'yaml';
 import { CameraSchema, type CameraFile } from '../core/contracts/camera-schema.js';
 import type { LocationCrs } from '../core/contracts/common-schema.js';
-import { firstInvalidUtf8 } from '../core/config/read-config-text.js';
 import { describeValue, expectedOf, messageOf } from '../core/config/zod-issues.js';
 import { formatIssue, type InputIssue } from '../core/errors.js';
 import { redactUrl } from '../core/util/redact.js';
+import { readCsvTable } from './csv-table.js';
 import { CAMERAS_PER_FILE, cameraFileYaml } from './gen-cameras.js';
 
 type Field =
@@ -46,12 +45,6 @@ const ALIASES: Record<Field, string[]> = {
   gridCode: ['网格编码', '所属网格', '网格代码', 'gridcode', 'grid'],
   tags: ['标签', 'tags', 'tag'],
 };
-const norm = (h: string) =>
-  h
-    .trim()
-    .toLowerCase()
-    .replace(/[\s_-]/g, '');
-
 const CRS_ALIASES: Record<string, LocationCrs> = {
   '': 'WGS84',
   wgs84: 'WGS84',
@@ -101,133 +94,25 @@ export function envVarFor(id: string): string {
   return `CAM_${id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_PASSWORD`;
 }
 
-/** Decodes the export: UTF-8 (BOM dropped) or, when it is not UTF-8 but is valid GBK, GBK. */
-export function decodeCsv(
-  buf: Buffer,
-  source: string,
-): { text: string; encoding: 'utf-8' | 'gbk' } | InputIssue {
-  if (buf.indexOf(0) >= 0) {
-    return {
-      source,
-      path: '',
-      expected: 'CSV text',
-      found: 'a NUL byte (binary data)',
-      message: 'not a CSV file (binary data)',
-    };
-  }
-  if (firstInvalidUtf8(buf) < 0) {
-    const text = buf.toString('utf8');
-    return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, encoding: 'utf-8' };
-  }
-  try {
-    return { text: new TextDecoder('gbk', { fatal: true }).decode(buf), encoding: 'gbk' };
-  } catch {
-    return {
-      source,
-      path: '',
-      expected: 'UTF-8 or GBK text',
-      found: 'neither',
-      message: 'cannot decode the file; save it as UTF-8 CSV',
-    };
-  }
-}
-
 export function importCamerasCsv(buf: Buffer, source: string, batch: string): ImportResult {
-  const decoded = decodeCsv(buf, source);
-  if ('path' in decoded) return { files: [], issues: [decoded], envVars: [], encoding: 'utf-8', rows: 0 };
-  const issues: InputIssue[] = [];
-  let records: { record: string[]; info: { lines: number } }[];
-  try {
-    records = parse(decoded.text, {
-      info: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
-    }) as unknown as typeof records;
-  } catch (cause) {
-    const e = cause as Error & { lines?: number; column?: number };
-    return {
-      files: [],
-      issues: [
-        {
-          source,
-          ...(e.lines ? { line: e.lines } : {}),
-          path: '',
-          expected: 'valid CSV',
-          found: 'a syntax error',
-          message: e.message,
-        },
-      ],
-      envVars: [],
-      encoding: decoded.encoding,
-      rows: 0,
-    };
-  }
-  const header = records.shift();
-  if (!header)
-    return {
-      files: [],
-      issues: [
-        {
-          source,
-          line: 1,
-          path: '',
-          expected: 'a header row',
-          found: 'an empty file',
-          message: 'the CSV is empty',
-        },
-      ],
-      envVars: [],
-      encoding: decoded.encoding,
-      rows: 0,
-    };
-  const col = new Map<Field, number>();
-  header.record.forEach((h, i) => {
-    for (const [f, names] of Object.entries(ALIASES) as [Field, string[]][]) {
-      if (!col.has(f) && names.includes(norm(h))) col.set(f, i);
-    }
+  const table = readCsvTable(buf, source, ALIASES, (col) => {
+    const missing = (['deviceId', 'name', 'lon', 'lat'] as Field[]).filter((f) => !col.has(f));
+    if (!col.has('rtsp') && !col.has('onvif')) missing.push('rtsp');
+    return missing;
   });
-  const colName = (f: Field) => header.record[col.get(f) ?? -1] ?? f;
-  const missing = (['deviceId', 'name', 'lon', 'lat'] as Field[]).filter((f) => !col.has(f));
-  if (!col.has('rtsp') && !col.has('onvif')) missing.push('rtsp');
-  if (missing.length) {
-    return {
-      files: [],
-      issues: missing.map((f) => ({
-        source,
-        line: 1,
-        path: f,
-        expected: `a column named ${ALIASES[f].slice(0, 3).join(' / ')}`,
-        found: `columns ${header.record.join(', ')}`,
-        message: `required column ${f} is missing`,
-      })),
-      envVars: [],
-      encoding: decoded.encoding,
-      rows: 0,
-    };
-  }
+  if (!table.ok) return { files: [], issues: table.issues, envVars: [], encoding: table.encoding, rows: 0 };
+  const { header, colName, rows: records } = table;
+  const issues: InputIssue[] = [];
   const cameras: CameraFile['cameras'] = [];
   const envVars: ImportResult['envVars'] = [];
   const seen = new Map<string, number>();
-  for (const { record, info } of records) {
-    const line = info.lines - record.reduce((n, v) => n + (v.match(/\n/g)?.length ?? 0), 0);
-    const get = (f: Field) => (col.has(f) ? (record[col.get(f)!] ?? '').trim() : '');
-    const rowIssues: InputIssue[] = [];
-    const bad = (f: Field, expected: string, found: string, message: string) =>
-      rowIssues.push({
-        source,
-        line,
-        column: (col.get(f) ?? 0) + 1,
-        path: colName(f),
-        expected,
-        found,
-        message,
-      });
-    if (record.length !== header.record.length) {
+  for (const { record, line, get, bad, issues: rowIssues } of records) {
+    if (record.length !== header.length) {
       rowIssues.push({
         source,
         line,
         path: '',
-        expected: `${header.record.length} columns`,
+        expected: `${header.length} columns`,
         found: `${record.length}`,
         message: 'wrong number of columns',
       });
@@ -365,7 +250,7 @@ export function importCamerasCsv(buf: Buffer, source: string, batch: string): Im
       cameras: cameras.slice(i, i + CAMERAS_PER_FILE),
     });
   }
-  return { files, issues, envVars, encoding: decoded.encoding, rows: records.length };
+  return { files, issues, envVars, encoding: table.encoding, rows: records.length };
 }
 
 function main(): void {

@@ -15,7 +15,6 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'csv-parse/sync';
 import { parse as parseYaml, stringify } from 'yaml';
 import { describeValue, expectedOf, messageOf } from '../core/config/zod-issues.js';
 import { formatIssue, type InputIssue } from '../core/errors.js';
@@ -26,7 +25,7 @@ import {
   type Worker,
   type WorkerRole,
 } from '../features/workers/workers-config.js';
-import { decodeCsv } from './import-cameras.js';
+import { readCsvTable } from './csv-table.js';
 
 type Field = 'id' | 'name' | 'grids' | 'role' | 'phone' | 'account' | 'active';
 
@@ -39,11 +38,6 @@ const ALIASES: Record<Field, string[]> = {
   account: ['账号', '登录账号', '用户名', 'account', 'username'],
   active: ['在岗', '状态', 'active'],
 };
-const norm = (h: string) =>
-  h
-    .trim()
-    .toLowerCase()
-    .replace(/[\s_-]/g, '');
 
 const ROLE_OF = new Map<string, WorkerRole>([
   ...WORKER_ROLES.map((r) => [r, r] as [string, WorkerRole]),
@@ -79,73 +73,16 @@ export interface WorkersImport {
 }
 
 export function importWorkersCsv(buf: Buffer, source: string): WorkersImport {
-  const decoded = decodeCsv(buf, source);
-  if ('path' in decoded) return { workers: [], issues: [decoded], encoding: 'utf-8', rows: 0 };
-  let records: { record: string[]; info: { lines: number } }[];
-  try {
-    records = parse(decoded.text, {
-      info: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
-    }) as unknown as typeof records;
-  } catch (cause) {
-    const e = cause as Error & { lines?: number };
-    return {
-      workers: [],
-      issues: [
-        {
-          source,
-          ...(e.lines ? { line: e.lines } : {}),
-          path: '',
-          expected: 'valid CSV',
-          found: 'a syntax error',
-          message: e.message,
-        },
-      ],
-      encoding: decoded.encoding,
-      rows: 0,
-    };
-  }
-  const header = records.shift();
-  const col = new Map<Field, number>();
-  header?.record.forEach((h, i) => {
-    for (const [f, names] of Object.entries(ALIASES) as [Field, string[]][])
-      if (!col.has(f) && names.includes(norm(h))) col.set(f, i);
-  });
-  const missing = (['id', 'name', 'grids', 'role'] as Field[]).filter((f) => !col.has(f));
-  if (!header || missing.length)
-    return {
-      workers: [],
-      issues: missing.map((f) => ({
-        source,
-        line: 1,
-        path: f,
-        expected: `a column named ${ALIASES[f].slice(0, 3).join(' / ')}`,
-        found: header ? `columns ${header.record.join(', ')}` : 'an empty file',
-        message: `required column ${f} is missing`,
-      })),
-      encoding: decoded.encoding,
-      rows: 0,
-    };
-  const colName = (f: Field) => header.record[col.get(f) ?? -1] ?? f;
+  const table = readCsvTable(buf, source, ALIASES, (col) =>
+    (['id', 'name', 'grids', 'role'] as Field[]).filter((f) => !col.has(f)),
+  );
+  if (!table.ok) return { workers: [], issues: table.issues, encoding: table.encoding, rows: 0 };
+  const { colName, rows: records } = table;
   const issues: InputIssue[] = [];
   const workers: Worker[] = [];
   const seen = new Map<string, number>();
   const accounts = new Map<string, number>();
-  for (const { record, info } of records) {
-    const line = info.lines - record.reduce((n, v) => n + (v.match(/\n/g)?.length ?? 0), 0);
-    const get = (f: Field) => (col.has(f) ? (record[col.get(f)!] ?? '').trim() : '');
-    const rowIssues: InputIssue[] = [];
-    const bad = (f: Field, expected: string, found: string, message: string) =>
-      rowIssues.push({
-        source,
-        line,
-        column: (col.get(f) ?? 0) + 1,
-        path: colName(f),
-        expected,
-        found,
-        message,
-      });
+  for (const { line, get, bad, issues: rowIssues } of records) {
     const role = ROLE_OF.get(get('role')) ?? ROLE_OF.get(get('role').toLowerCase());
     if (!role)
       bad(
@@ -196,7 +133,7 @@ export function importWorkersCsv(buf: Buffer, source: string): WorkersImport {
     if (account) accounts.set(account, line);
     workers.push(w as Worker);
   }
-  return { workers, issues, encoding: decoded.encoding, rows: records.length };
+  return { workers, issues, encoding: table.encoding, rows: records.length };
 }
 
 /** workers.file of a gateway config, resolved against its folder; null when not set or unreadable. */
