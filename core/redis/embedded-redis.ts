@@ -24,6 +24,8 @@ export interface EmbeddedRedisOptions {
   /** close() ends within this bound whatever redis-server does (default 10 s). */
   stopTimeoutMs?: number;
   metrics?: Registry;
+  /** Where a port comes from when `port` is not set (default: freePort); tests inject a taken one. */
+  pickPort?: () => Promise<number>;
 }
 
 export interface EmbeddedRedis {
@@ -52,8 +54,34 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
     throw new DependencyMissingError('redis-server', 'redis-server');
   const dir = resolve(opts.dir);
   await mkdir(dir, { recursive: true });
-  const port = opts.port && opts.port > 0 ? opts.port : await freePort();
   const log = opts.logger?.child({ component: 'embedded-redis' });
+  // A redis left running by a gateway that was SIGKILLed would share this AOF with the new one.
+  await stopStaleRedis(join(dir, 'redis.pid'), log);
+  const fixed = opts.port && opts.port > 0 ? opts.port : undefined;
+  // A port freePort() reported free can be taken by another process before redis-server binds
+  // it (the test suite starts dozens of servers at once). Then our child exits with "Address
+  // already in use"; a port we chose ourselves is worth choosing again, a configured one is not.
+  for (let attempt = 1; ; attempt++) {
+    const port = fixed ?? (await (opts.pickPort ?? freePort)());
+    try {
+      return await startOn(bin, dir, port, opts, log);
+    } catch (err) {
+      const taken = err instanceof GridwatchError && /address already in use/i.test(err.message);
+      if (fixed !== undefined || !taken || attempt >= PORT_ATTEMPTS) throw err;
+      log?.warn({ port, attempt }, 'port taken before redis-server bound it; choosing another');
+    }
+  }
+}
+
+const PORT_ATTEMPTS = 5;
+
+async function startOn(
+  bin: string,
+  dir: string,
+  port: number,
+  opts: EmbeddedRedisOptions,
+  log: Logger | undefined,
+): Promise<EmbeddedRedis> {
   const args = [
     '--port',
     String(port),
@@ -77,8 +105,6 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
     '--loglevel',
     'warning',
   ];
-  // A redis left running by a gateway that was SIGKILLed would share this AOF with the new one.
-  await stopStaleRedis(join(dir, 'redis.pid'), log);
   args.push('--pidfile', join(dir, 'redis.pid'));
   const supervisor = createChildSupervisor({
     name: 'redis-server',
@@ -90,7 +116,12 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
     // outlive the gateway's other parts until close() shuts it down last, after the AOF flush.
     spawnOptions: { detached: true },
     logger: opts.logger ?? silentLogger(),
-    probe: () => ping(port),
+    // PONG alone is not enough: another redis-server already on this port (see startEmbeddedRedis)
+    // would answer it, and the gateway would run on a stranger's data. Only our child's pid counts.
+    probe: async () => {
+      const pid = supervisor.pid();
+      return pid !== undefined && (await redisProcessId(port)) === pid;
+    },
     startTimeoutMs: opts.startTimeoutMs ?? 10_000,
     ...(opts.backoff ? { backoff: opts.backoff } : {}),
     // SHUTDOWN flushes the AOF; the supervisor falls back to SIGTERM, then SIGKILL, within the bound.
@@ -121,16 +152,28 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
   };
 }
 
-async function ping(port: number): Promise<boolean> {
+/**
+ * The pid of the redis-server (or Sentinel) answering on a loopback port, from `INFO server`;
+ * undefined when nothing answers or the reply has no pid. Exported for the test fixtures that
+ * start plain redis-servers and must know the one answering is theirs.
+ */
+export async function redisProcessId(port: number, password?: string): Promise<number | undefined> {
   try {
-    const reply = await sendCommand(port, 'PING\r\n');
-    return reply.startsWith('+PONG');
+    const auth = password === undefined ? '' : `AUTH ${JSON.stringify(password)}\r\n`;
+    const reply = await sendCommand(port, `${auth}INFO server\r\n`, (d) => /process_id:\d+\r\n/.test(d));
+    const m = /process_id:(\d+)\r\n/.exec(reply);
+    return m ? Number(m[1]) : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-function sendCommand(port: number, cmd: string): Promise<string> {
+/** Sends one raw command; resolves with what arrived once `complete` says so or the peer closes. */
+function sendCommand(
+  port: number,
+  cmd: string,
+  complete: (data: string) => boolean = () => true,
+): Promise<string> {
   return new Promise((res, rej) => {
     const sock = createConnection({ host: '127.0.0.1', port });
     let data = '';
@@ -138,7 +181,7 @@ function sendCommand(port: number, cmd: string): Promise<string> {
     sock.on('connect', () => sock.write(cmd));
     sock.on('data', (b) => {
       data += b.toString();
-      sock.end();
+      if (complete(data)) sock.end();
     });
     sock.on('error', rej);
     sock.on('close', () => res(data));

@@ -2,13 +2,13 @@
  * A real 3-master Redis Cluster for one test file: three `redis-server --cluster-enabled yes`
  * on free loopback ports in a temp dir, joined with `redis-cli --cluster create` (no replicas).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster } from 'ioredis';
-import { freePort } from '../../core/util/free-port.js';
+import { spawnRedisServer } from '../helpers/redis.js';
 import { waitFor } from './support.js';
 
 const run = promisify(execFile);
@@ -24,47 +24,37 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'gw-rcluster-'));
   const ports: number[] = [];
   const procs: ChildProcess[] = [];
-  for (let i = 0; i < 3; i++) {
-    const port = await freePort();
-    ports.push(port);
-    procs.push(
-      spawn(
-        'redis-server',
-        [
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          join(dir, `nodes-${port}.conf`),
-          '--cluster-node-timeout',
-          '2000',
-          '--dir',
-          dir,
-          '--dbfilename',
-          `dump-${port}.rdb`,
-          '--save',
-          '',
-          '--appendonly',
-          'no',
-        ],
-        { stdio: 'ignore' },
-      ),
-    );
-  }
   const close = async () => {
     for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
     await Promise.all(procs.map((p) => (p.exitCode === null ? new Promise((r) => p.once('exit', r)) : null)));
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    for (const port of ports)
-      await waitFor(`redis-server :${port}`, async () => {
-        const { stdout } = await run('redis-cli', ['-p', String(port), 'ping']);
-        return stdout.trim() === 'PONG';
-      });
+    for (let i = 0; i < 3; i++) {
+      // spawnRedisServer: ready only once the server on the port is this child (ports race).
+      const r = await spawnRedisServer((port) => [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, `nodes-${port}.conf`),
+        '--cluster-node-timeout',
+        '2000',
+        '--dir',
+        dir,
+        '--dbfilename',
+        `dump-${port}.rdb`,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+      ]);
+      ports.push(r.port);
+      procs.push(r.child);
+    }
     await run('redis-cli', [
       '--cluster',
       'create',

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startEmbeddedRedis } from '../../core/redis/embedded-redis.js';
-import { DependencyMissingError } from '../../core/errors.js';
+import { Codes, DependencyMissingError, GridwatchError } from '../../core/errors.js';
+import { freePort } from '../../core/util/free-port.js';
+import { spawnRedisServer } from '../helpers/redis.js';
 
 describe('embedded redis', () => {
   const dirs: string[] = [];
@@ -86,5 +88,43 @@ describe('embedded redis', () => {
     expect(err).toBeInstanceOf(DependencyMissingError);
     expect((err as DependencyMissingError).code).toBe('GW_DEPENDENCY_MISSING');
     expect((err as Error).message).toContain('apt-get install -y redis-server');
+  });
+
+  it('never takes another redis-server on its port for its own', async () => {
+    const stranger = await spawnRedisServer((port) => [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+    ]);
+    const dir = await mkdtemp(join(tmpdir(), 'gw-emb-'));
+    dirs.push(dir);
+    try {
+      // A configured port is not replaced: the start fails and says why, instead of answering
+      // with the stranger's PONG and running the gateway on its data.
+      const err = await startEmbeddedRedis({ dir, port: stranger.port, startTimeoutMs: 5_000 }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(GridwatchError);
+      expect((err as GridwatchError).code).toBe(Codes.GW_REDIS_START);
+      expect((err as Error).message).toMatch(/address already in use/i);
+
+      // A port it chose itself and found taken is chosen again.
+      const picks = [stranger.port];
+      const r = await startEmbeddedRedis({
+        dir,
+        pickPort: async () => picks.shift() ?? (await freePort()),
+      });
+      expect(r.port).not.toBe(stranger.port);
+      const c = new Redis(r.url);
+      const info = await c.info('server');
+      expect(info).toContain(`process_id:${r.pid}`);
+      c.disconnect();
+      await r.close();
+    } finally {
+      stranger.child.kill('SIGKILL');
+    }
   });
 });

@@ -1,46 +1,24 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../core/logger.js';
 import { openRedis } from '../../core/redis/redis-connection.js';
-import { freePort } from '../../core/util/free-port.js';
+import { spawnRedisServer } from '../helpers/redis.js';
 
 const logger = createLogger({ pretty: false, level: 'silent' });
 let dir: string;
 const children: ChildProcess[] = [];
 
-async function listening(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const sock = connect({ host: '127.0.0.1', port });
-      sock.once('connect', () => {
-        sock.destroy();
-        resolve(true);
-      });
-      sock.once('error', () => resolve(false));
-    });
-    if (up) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listening on ${port}`);
-}
-
-async function startRedis(args: string[]): Promise<number> {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...args],
-    {
-      stdio: 'ignore',
-    },
+async function startRedis(args: string[], password?: string): Promise<number> {
+  const r = await spawnRedisServer(
+    (port) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...args],
+    password === undefined ? {} : { password },
   );
-  children.push(child);
-  await listening(port);
-  return port;
+  children.push(r.child);
+  return r.port;
 }
 
 beforeAll(async () => {
@@ -53,7 +31,7 @@ afterAll(async () => {
 
 describe('configured redis (not embedded)', () => {
   it('uses a redis:// URL with the password from the environment, and never starts a child', async () => {
-    const port = await startRedis(['--requirepass', 'pw-from-env']);
+    const port = await startRedis(['--requirepass', 'pw-from-env'], 'pw-from-env');
     const conn = await openRedis({
       config: { url: `redis://127.0.0.1:${port}`, password: { env: 'GW_TEST_REDIS_PW' } },
       dataDir: dir,
@@ -71,25 +49,45 @@ describe('configured redis (not embedded)', () => {
 
   it('finds the master through a Sentinel group', async () => {
     const masterPort = await startRedis([]);
-    const sentinelPort = await freePort();
-    const conf = join(dir, 'sentinel.conf');
-    await writeFile(
-      conf,
-      `port ${sentinelPort}\nbind 127.0.0.1\nsentinel monitor gwmaster 127.0.0.1 ${masterPort} 1\n`,
-    );
     await startRedis([]); // a decoy on another port: the client must not guess it
-    const sentinel = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
-    children.push(sentinel);
-    await listening(sentinelPort);
+    const sentinel = await spawnRedisServer(async (port) => {
+      const conf = join(dir, `sentinel-${port}.conf`);
+      await writeFile(
+        conf,
+        `port ${port}\nbind 127.0.0.1\nsentinel monitor gwmaster 127.0.0.1 ${masterPort} 1\n`,
+      );
+      return [conf, '--sentinel'];
+    });
+    children.push(sentinel.child);
     const conn = await openRedis({
-      config: { sentinels: [{ host: '127.0.0.1', port: sentinelPort }], name: 'gwmaster' },
+      config: { sentinels: [{ host: '127.0.0.1', port: sentinel.port }], name: 'gwmaster' },
       dataDir: dir,
       baseDir: dir,
       logger,
     });
     const c = new Redis(conn.url, { ...conn.options, retryStrategy: (n) => (n > 50 ? null : 100) });
-    await c.set('gw:via-sentinel', 'yes');
-    const direct = new Redis({ port: masterPort });
+    // ioredis retries a Sentinel that cannot name the master inside connect(), so a broken
+    // fixture would hang here until the test timeout with nothing said: bound it and say why.
+    const sentinelErrors: string[] = [];
+    c.on('sentinelError', (e: Error) => sentinelErrors.push(e.message));
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `no master through Sentinel :${sentinel.port} in 20 s; ioredis said ${JSON.stringify(sentinelErrors.slice(-3))}; sentinel printed: ${sentinel.output().slice(-1_500)}`,
+            ),
+          ),
+        20_000,
+      );
+    });
+    try {
+      await Promise.race([c.set('gw:via-sentinel', 'yes'), stuck]);
+    } finally {
+      clearTimeout(timer);
+    }
+    const direct = new Redis({ host: '127.0.0.1', port: masterPort });
     expect(await direct.get('gw:via-sentinel')).toBe('yes');
     c.disconnect();
     direct.disconnect();
