@@ -451,6 +451,12 @@ export const ERROR_CATALOGUE = {
     en: 'Secret file outside the secrets directories',
     doc: 'A secret file reference points outside every configured secrets directory, or through a symbolic link out of one. Move the file into a secrets directory (secretsDirs in gateway.yaml; default the secrets/ folder next to it). The value is never read or shown.',
   },
+  GW_STORED_CORRUPT: {
+    status: 500,
+    zh: '存储的数据损坏',
+    en: 'Stored record is damaged',
+    doc: 'A record gridwatch keeps in Redis (a whistle, an idempotency record, a node entry…) is not JSON or does not match its schema, e.g. written by another version or another program. The message names the record and the first field at fault; the record is left as it is for inspection. Lists skip such records and say so in the log.',
+  },
   GW_TIMEOUT: {
     status: 504,
     zh: '等待超时',

@@ -8,7 +8,8 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { redisOptionsFromUrl } from '../../core/redis/redis-url.js';
 import type { ClusterConfig } from './cluster-config.js';
 import type { ClusterNodeView } from './cluster.js';
-import { clusterKeys } from './lease-scripts.js';
+import { clusterKeys, NodeInfoSchema } from './lease-scripts.js';
+import { parseStored } from '../../core/redis/parse-stored.js';
 
 export interface ClusterSnapshot {
   /** Redis time of the read, ms. */
@@ -48,16 +49,12 @@ export function createClusterObserver(o: {
         const id = beats[i]!;
         const ageMs = Math.max(0, now - Number(beats[i + 1]));
         if (ageMs > o.config.nodeTtlMs) continue;
-        let info: { capacity?: unknown; owned?: unknown } = {};
-        try {
-          info = JSON.parse(infos[id] ?? '{}') as typeof info;
-        } catch {
-          // A damaged entry still shows the node as live, with nothing owned.
-        }
+        // A damaged or missing entry still shows the node as live, with nothing owned.
+        const info = infos[id] === undefined ? null : parseStored(NodeInfoSchema, infos[id]);
         nodes.push({
           id,
-          capacity: typeof info.capacity === 'number' ? info.capacity : 0,
-          owned: typeof info.owned === 'number' ? info.owned : 0,
+          capacity: info?.ok ? info.value.capacity : 0,
+          owned: info?.ok ? info.value.owned : 0,
           ageMs,
         });
       }

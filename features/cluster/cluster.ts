@@ -21,7 +21,8 @@ import { fenceEpochKey, leaseKey } from '../../core/contracts/fence.js';
 import { Codes, GridwatchError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { ClusterConfig } from './cluster-config.js';
-import { clusterKeys, defineLeaseScripts } from './lease-scripts.js';
+import { clusterKeys, defineLeaseScripts, NodeInfoSchema } from './lease-scripts.js';
+import { parseStored } from '../../core/redis/parse-stored.js';
 import { placeCameras, type PlacementNode } from './placement.js';
 import { redisOptionsFromUrl } from '../../core/redis/redis-url.js';
 
@@ -205,26 +206,22 @@ export function createCluster(o: CreateClusterOptions): Cluster {
   };
 
   const heartbeat = async (r: Conn) => {
-    const info = JSON.stringify({ capacity, owned: held.size, instance });
+    const info = JSON.stringify(NodeInfoSchema.parse({ capacity, owned: held.size, instance }));
     const reply = await r.gwClusterHeartbeat(keys.live, keys.info, nodeId, info, cfg.nodeTtlMs);
     const now = Number(reply[0]);
     const nodes: PlacementNode[] = [];
     const views: ClusterNodeView[] = [];
     for (let i = 1; i + 2 < reply.length; i += 3) {
       const id = reply[i]!;
-      let parsed: { capacity?: unknown; owned?: unknown } = {};
-      try {
-        parsed = JSON.parse(reply[i + 1]!) as typeof parsed;
-      } catch {
-        // A foreign or damaged entry: not a node we can place cameras on.
-        continue;
-      }
-      const cap = typeof parsed.capacity === 'number' ? parsed.capacity : 0;
+      const parsed = parseStored(NodeInfoSchema, reply[i + 1]!);
+      // A foreign or damaged entry: not a node we can place cameras on.
+      if (!parsed.ok) continue;
+      const cap = parsed.value.capacity;
       nodes.push({ id, capacity: cap });
       views.push({
         id,
         capacity: cap,
-        owned: typeof parsed.owned === 'number' ? parsed.owned : 0,
+        owned: parsed.value.owned,
         ageMs: Math.max(0, now - Number(reply[i + 2])),
       });
     }

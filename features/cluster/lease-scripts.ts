@@ -4,6 +4,7 @@
  * a camera's lease and epoch carry `{cameraId}`, the node registry's two keys `{nodes}`. So
  * each script runs on Redis Cluster without CROSSSLOT.
  */
+import { z } from 'zod';
 import type { Cluster, Redis, Result } from 'ioredis';
 
 /**
@@ -97,6 +98,19 @@ export function defineLeaseScripts(redis: Redis | Cluster): void {
 }
 
 /** Key names; the hash tag makes each script's keys one slot. */
+/**
+ * What a node writes under `info` with each heartbeat (cluster.ts) and the observer and the
+ * other nodes read back: one schema for the writer and both readers.
+ */
+export const NodeInfoSchema = z
+  .object({
+    capacity: z.number().int().nonnegative().describe('Cameras the node may hold (cluster.capacity)'),
+    owned: z.number().int().nonnegative().describe('Cameras it holds a lease on now'),
+    instance: z.string().describe('Random id of the running process (a restarted node is a new instance)'),
+  })
+  .strict()
+  .describe('Heartbeat info of one ingest node (Redis hash field)');
+
 export function clusterKeys(prefix: string) {
   return {
     live: `${prefix}:{nodes}:live`,

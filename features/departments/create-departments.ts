@@ -51,6 +51,7 @@ import {
   DeptStatsSchema,
   deptStatsRange,
 } from './department-stats.js';
+import { parseStored, readStored } from '../../core/redis/parse-stored.js';
 
 /** Headers of the signed notice to a department system and of its signed report-in. */
 export const DEPT_HEADERS = {
@@ -202,7 +203,7 @@ export function createDepartments(d: DepartmentsDeps): Departments {
   async function load(alertId: string): Promise<Whistle | null> {
     const raw = await redis.get(key(alertId));
     if (raw === null) return null;
-    return WhistleSchema.parse(JSON.parse(raw));
+    return readStored(WhistleSchema, raw, `whistle of ${alertId}`);
   }
 
   /**
@@ -213,7 +214,7 @@ export function createDepartments(d: DepartmentsDeps): Departments {
     for (let i = 0; i < 20; i++) {
       const raw = await redis.get(key(alertId));
       if (raw === null) return null;
-      const cur = WhistleSchema.parse(JSON.parse(raw));
+      const cur = readStored(WhistleSchema, raw, `whistle of ${alertId}`);
       const next = fn(cur);
       if (!next) return cur;
       const ok = await redis.eval(CAS_LUA, 1, key(alertId), raw, JSON.stringify(next));
@@ -653,13 +654,17 @@ export function createDepartments(d: DepartmentsDeps): Departments {
       const truncated = ids.length > STATS_WHISTLE_LIMIT;
       const area = q.gridCode ?? actor.scope;
       const mine: Whistle[] = [];
+      let damaged = 0;
       for (let i = 0; i < Math.min(ids.length, STATS_WHISTLE_LIMIT); i += 500) {
         const raws = await redis.mget(...ids.slice(i, Math.min(i + 500, STATS_WHISTLE_LIMIT)).map(key));
         for (const raw of raws) {
           if (raw === null) continue;
-          const p = WhistleSchema.safeParse(JSON.parse(raw));
-          if (!p.success) continue;
-          const w = p.data;
+          const p = parseStored(WhistleSchema, raw);
+          if (!p.ok) {
+            damaged++;
+            continue;
+          }
+          const w = p.value;
           // Whistles written before the path was kept know only their root and their grid.
           const path = w.alert.path ?? [w.alert.rootCode, w.alert.gridCode];
           const target = { gridCode: w.alert.gridCode, gridPath: path.map((code) => ({ code })) };
@@ -668,6 +673,7 @@ export function createDepartments(d: DepartmentsDeps): Departments {
           mine.push(w);
         }
       }
+      if (damaged) logger.warn({ damaged }, 'department stats skipped damaged stored whistles');
       return DeptStatsSchema.parse({
         enabled: true,
         from: r.from,

@@ -14,6 +14,7 @@ import {
 import type { AlertStore } from './alert-store.js';
 import type { ForwardTarget } from './dispatcher-config.js';
 import type { RedisKeys } from './redis-keys.js';
+import { parseStored } from '../../core/redis/parse-stored.js';
 
 /**
  * Where each confirmed alert's case stands (on the alert, so walls see it with the alert's own
@@ -162,11 +163,13 @@ export function createForwardingStatus(d: {
         ]);
         let lastFailure: ForwardingOverview['targets'][number]['lastFailure'] = null;
         if (info.lastFailure) {
-          const p = ForwardErrorSchema.extend({ alertId: z.string() }).safeParse(
-            JSON.parse(info.lastFailure),
-          );
-          if (p.success) lastFailure = p.data;
-          else logger.warn({ target: t.id }, 'stored last failure of a target does not parse; not shown');
+          const p = parseStored(ForwardErrorSchema.extend({ alertId: z.string() }), info.lastFailure);
+          if (p.ok) lastFailure = p.value;
+          else
+            logger.warn(
+              { target: t.id, why: p.why },
+              'stored last failure of a target does not parse; not shown',
+            );
         }
         targets.push({
           id: t.id,

@@ -46,6 +46,7 @@ import {
 import { createRedisOutageLog } from '../../core/redis/redis-outage-log.js';
 import { parseMultipart } from '../../core/http/multipart.js';
 import { cleanPhoto, storePhotos } from '../../core/evidence/photo-evidence.js';
+import { parseStored } from '../../core/redis/parse-stored.js';
 
 /** Header names (docs/events.md). */
 export const EVENT_HEADERS = {
@@ -154,6 +155,23 @@ export interface Events {
   readonly sources: WatchedConfigFile<z.infer<typeof SourcesFileSchema>>;
   close(): Promise<void>;
 }
+
+/**
+ * What the idempotency key of a source's event id holds: `pending` while the first request
+ * runs, then the reply it gave (written by handle() below), so a repeat answers the same.
+ */
+const IdempotencyRecordSchema = z
+  .object({
+    findingId: z.string().describe('Finding id the event became'),
+    state: z.enum(['pending', 'queued']).describe('pending while the first request runs'),
+    eventId: z.string().optional().describe("The source's event id"),
+    source: z.string().optional().describe('Source id'),
+    duplicate: z.boolean().optional().describe('Always false in the stored first reply'),
+    mergedInto: z.string().nullable().optional().describe('Alert the report merged into, if any'),
+    gridCode: z.string().optional().describe('Grid the event was routed to'),
+  })
+  .strict()
+  .describe('Idempotency record of one event id of one source (Redis)');
 
 interface Accepted {
   findingId: string;
@@ -423,13 +441,20 @@ export function createEvents(d: EventsDeps): Events {
     const idem = key('id', s.id, h);
     const claimed = await redis.set(
       idem,
-      JSON.stringify({ findingId, state: 'pending' }),
+      JSON.stringify(IdempotencyRecordSchema.parse({ findingId, state: 'pending' })),
       'EX',
       cfg.idempotencyTtlSec,
       'NX',
     );
     if (claimed === null) {
-      const prev = JSON.parse((await redis.get(idem)) ?? '{}') as Partial<Accepted>;
+      const raw = await redis.get(idem);
+      const stored = raw === null ? null : parseStored(IdempotencyRecordSchema, raw);
+      if (stored && !stored.ok)
+        logger.warn(
+          { source: s.id, why: stored.why },
+          'stored idempotency record is damaged; answered from the request',
+        );
+      const prev: Partial<z.infer<typeof IdempotencyRecordSchema>> = stored?.ok ? stored.value : {};
       return {
         findingId,
         eventId: ev.eventId,
@@ -527,7 +552,12 @@ export function createEvents(d: EventsDeps): Events {
         mergedInto: near?.a.id ?? null,
         gridCode: hit!.code,
       };
-      await redis.set(idem, JSON.stringify({ ...out, state: 'queued' }), 'EX', cfg.idempotencyTtlSec);
+      await redis.set(
+        idem,
+        JSON.stringify(IdempotencyRecordSchema.parse({ ...out, state: 'queued' })),
+        'EX',
+        cfg.idempotencyTtlSec,
+      );
       return out;
     } catch (err) {
       // Not accepted: the same event id may be sent again.
@@ -593,12 +623,15 @@ export function createEvents(d: EventsDeps): Events {
     for (const { findingId, merged } of ids) {
       const raw = await redis.get(key('contact', findingId));
       if (raw === null) continue;
-      const p = StoredContactSchema.safeParse(JSON.parse(raw));
-      if (!p.success) {
-        logger.error({ alertId: a.id, findingId }, 'stored reporter contact does not parse; skipped');
+      const p = parseStored(StoredContactSchema, raw);
+      if (!p.ok) {
+        logger.error(
+          { alertId: a.id, findingId, why: p.why },
+          'stored reporter contact does not parse; skipped',
+        );
         continue;
       }
-      const c = p.data;
+      const c = p.value;
       const source = c.source ?? (merged ? null : (a.source?.id ?? null));
       const eventId = c.eventId ?? (merged ? null : (a.source?.eventId ?? null));
       if (source === null || eventId === null) continue;

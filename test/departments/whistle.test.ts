@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGateway, type Gateway } from '../../app/build-gateway.js';
 import type { Actor } from '../../core/contracts/alert-service.js';
@@ -498,6 +499,39 @@ describe('吹哨报到', () => {
       await w.context.close();
     } finally {
       await browser.close();
+    }
+  });
+
+  it('a damaged stored whistle: statistics skip it and say so, reading it is GW_STORED_CORRUPT, not an internal error', async () => {
+    const c = new Redis(redis.url);
+    try {
+      const [first] = await c.keys('*dept:whistle:*');
+      const prefix = first!.slice(0, first!.indexOf('dept:whistle:'));
+      const before = (await call('GET', '/stats', 'admin')).json.whistles as number;
+      // As another version or a hand edit might leave it: not JSON, and JSON of the wrong shape.
+      await c.set(`${prefix}dept:whistle:broken-1`, '{"alertId":"broken-1", "at": ');
+      await c.set(`${prefix}dept:whistle:broken-2`, JSON.stringify({ alertId: 'broken-2', at: 'soon' }));
+      // Scored like the whistles already there, so the default range reads them.
+      const [, score] = await c.zrange(`${prefix}dept:whistles`, '0', '0', 'WITHSCORES');
+      await c.zadd(`${prefix}dept:whistles`, score!, 'broken-1', score!, 'broken-2');
+      const stats = await call('GET', '/stats', 'admin');
+      expect(stats.status).toBe(200);
+      expect(stats.json.whistles).toBe(before);
+      const skipped = sink.lines
+        .map((l) => JSON.parse(l) as { msg: string; damaged?: number })
+        .filter((l) => l.msg === 'department stats skipped damaged stored whistles');
+      expect(skipped.map((l) => l.damaged)).toEqual([2]);
+      for (const id of ['broken-1', 'broken-2']) {
+        const r = await call('GET', `/whistles/${id}`, 'admin');
+        expect(r.json.code).toBe(Codes.GW_STORED_CORRUPT);
+        expect(JSON.stringify(r.json)).not.toMatch(/SyntaxError|ZodError|at .*\.ts/);
+      }
+    } finally {
+      const damaged = await c.keys('*dept:whistle:broken-*');
+      if (damaged.length) await c.del(...damaged);
+      const [idx] = await c.keys('*dept:whistles');
+      if (idx) await c.zrem(idx, 'broken-1', 'broken-2');
+      c.disconnect();
     }
   });
 

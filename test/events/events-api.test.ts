@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGateway, type Gateway } from '../../app/build-gateway.js';
 import type { Actor } from '../../core/contracts/alert-service.js';
@@ -231,6 +232,26 @@ describe('events API: a citizen report', () => {
     expect(readdirSync(join(root, 'var', 'evidence', day)).length).toBe(files);
     const page = await gw.dispatcher.alerts.list({ scope: '3301', limit: 500 });
     expect(page.items.filter((x) => x.source?.eventId === body.eventId)).toHaveLength(1);
+  });
+
+  it('a damaged idempotency record still answers the repeat as a duplicate (not a 500), and says so in the log', async () => {
+    const body = report();
+    const first = await post('report', body);
+    expect(first.status).toBe(202);
+    const c = new Redis(redis.url);
+    try {
+      const keys = await c.keys('*events:id:citizen-app:*');
+      const mine: string[] = [];
+      for (const k of keys) if ((await c.get(k))?.includes(first.json.findingId as string)) mine.push(k);
+      expect(mine).toHaveLength(1);
+      await c.set(mine[0]!, '{"findingId": ', 'KEEPTTL');
+    } finally {
+      c.disconnect();
+    }
+    const again = await post('report', body);
+    expect(again.status).toBe(200);
+    expect(again.json).toMatchObject({ ok: true, duplicate: true, findingId: first.json.findingId });
+    expect(lines.some((l) => l.includes('stored idempotency record is damaged'))).toBe(true);
   });
 
   it('a GCJ-02 location is converted to WGS-84 before routing', async () => {
