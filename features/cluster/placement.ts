@@ -8,26 +8,12 @@
  * or leaves only the cameras whose winner changes move (about 1/N of them).
  */
 
+import { hash53 } from '../../core/util/string-hash.js';
+
 export interface PlacementNode {
   id: string;
   /** Most cameras the node holds; also its weight. A node with 0 gets nothing. */
   capacity: number;
-}
-
-/** cyrb53: a fast 53-bit string hash with good avalanche (public domain, bryc). */
-export function hash53(str: string, seed = 0): number {
-  let h1 = 0xdeadbeef ^ seed;
-  let h2 = 0x41c6ce57 ^ seed;
-  for (let i = 0; i < str.length; i++) {
-    const ch = str.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
-  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
-  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
 const TWO_53 = 2 ** 53;

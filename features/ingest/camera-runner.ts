@@ -19,6 +19,7 @@ import { chooseMode, type ModeChoice } from './mode-choice.js';
 import { createSlotClock } from './slot-clock.js';
 import { SnapshotFailure, type SnapshotClient } from './snapshot-client.js';
 import { createSourceResolver, SourceFailure, type StreamInput } from './source-resolver.js';
+import { unitHash } from '../../core/util/string-hash.js';
 
 export type FleetMode = 'persistent' | 'burst' | 'snapshot';
 
@@ -445,7 +446,7 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
     // Each camera samples at its own phase of the interval (from its id, so stable across
     // restarts): 1,000 snapshot cameras started together would otherwise all ask in the same
     // second of every interval and the last of them would always be late.
-    let next = Date.now() + phaseOf(cam.id) * Math.min(effectiveIntervalSec() * 1000, 60_000);
+    let next = Date.now() + unitHash(cam.id) * Math.min(effectiveIntervalSec() * 1000, 60_000);
     for (;;) {
       const now = Date.now();
       if (next > now) await sleep(next - now);
@@ -588,23 +589,6 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
       await loopDone;
     },
   };
-}
-
-/**
- * A camera's phase in [0, 1) from its id, spreading periodic samples over the interval. FNV-1a
- * alone mixes an id's last characters poorly into the high bits: ids snap-0 … snap-999 put 38
- * samples in one second of a 10 s interval and 176 in another (a burst of 1.8x the mean rate).
- * The murmur3 finaliser spreads them like random phases (76-116 per second).
- */
-export function phaseOf(id: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return (h >>> 0) / 2 ** 32;
 }
 
 /** Largest keyframe gap in the first 60 s of a file (packet flags only, no decoding). */

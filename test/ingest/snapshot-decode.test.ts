@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Codes } from '../../core/errors.js';
-import { phaseOf } from '../../features/ingest/camera-runner.js';
+import { unitHash as phaseOf } from '../../core/util/string-hash.js';
 import { createSnapshotClient, jpegSize, SnapshotFailure } from '../../features/ingest/snapshot-client.js';
 import { realJpegFrames } from './digest-snapshot-server.js';
 import { camera, startIngest, waitFor } from './support.js';
