@@ -41,6 +41,7 @@ import { DEPARTMENTS_API, DEPARTMENTS_OFF_API } from '../features/departments/de
 import { createEvents, type Events } from '../features/events/create-events.js';
 import { EVENT_TYPE_INFOS } from '../features/events/event-schemas.js';
 import { EVENTS_API, REPORTER_CONTACT_API } from '../features/events/events-routes.js';
+import { CALLBACKS_API } from '../features/dispatcher/callback-routes.js';
 import { createIngest, type Ingest } from '../features/ingest/ingest.js';
 import { createWall, type Wall } from '../features/wall/create-wall.js';
 import { createWorkers, type Workers } from '../features/workers/create-workers.js';
@@ -539,7 +540,7 @@ export async function buildGateway(opts: BuildGatewayOptions): Promise<Gateway> 
           ...(workers ? [{ path: '/api/v1/workers', router: workers.router, docs: WORKERS_API }] : []),
         ],
         routers: [
-          { path: '/api/platform', router: dispatcher.callbackRouter },
+          { path: '/api/platform', router: dispatcher.callbackRouter, docs: CALLBACKS_API },
           { path: '/evidence', router: dispatcher.evidenceRouter },
           ...(workers ? [{ path: '/m', router: workers.page }] : []),
         ],

@@ -20,9 +20,10 @@ export const ErrorBodySchema = z
  * Who may call a route: `public` nobody in particular; `session` a wall user (session cookie
  * plus X-CSRF-Token on writes, or Authorization: Bearer); `source` an events source of
  * sources.yaml (HMAC signature or API key); `session-or-department` a wall user or a department
- * system signing with its forward secret (departments.yaml).
+ * system signing with its forward secret (departments.yaml); `platform` the grid platform a
+ * forwarding target names, signing with that target's secret (gateway.yaml forwarding).
  */
-export type ApiAuth = 'public' | 'session' | 'source' | 'session-or-department';
+export type ApiAuth = 'public' | 'session' | 'source' | 'session-or-department' | 'platform';
 
 /** A multipart/form-data body: its text fields, an optional part holding JSON, its file parts. */
 export interface MultipartDoc {

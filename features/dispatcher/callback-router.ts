@@ -14,6 +14,7 @@ import type { Rechecker } from './recheck.js';
 import type { RedisKeys } from './redis-keys.js';
 import { SIG_HEADERS, verifySignature } from './signing.js';
 import { zodIssues } from '../../core/config/zod-issues.js';
+import { ALERT_STATES } from '../../core/contracts/alert.js';
 
 export const CallbackBodySchema = z
   .strictObject({
@@ -40,6 +41,17 @@ export const CallbackBodySchema = z
     path: ['alertId'],
   })
   .describe('A status update from the grid platform');
+
+/** The reply to an accepted status callback (the router below answers exactly this). */
+export const CallbackReplySchema = z
+  .strictObject({
+    ok: z.literal(true),
+    alertId: z.string().describe('The alert the case belongs to'),
+    state: z.enum(ALERT_STATES).describe('Its state after the update'),
+    version: z.number().int().describe('Its version after the update'),
+    changed: z.boolean().describe('false: the status was already recorded (a repeat changes nothing)'),
+  })
+  .describe('A status callback applied (or already applied)');
 
 /**
  * POST /callbacks: the platform's status updates, HMAC-checked with the target's secret.
@@ -72,7 +84,8 @@ export function createCallbackRouter(d: {
       try {
         const out = await handle(req);
         counter.inc({ outcome: out.changed ? 'applied' : 'unchanged' });
-        res.status(200).json({ ok: true, ...out });
+        // The reply is what the OpenAPI document promises (callback-routes.ts).
+        res.status(200).json(CallbackReplySchema.parse({ ok: true, ...out }));
       } catch (err) {
         const e = boundaryError(err);
         counter.inc({ outcome: e.code });

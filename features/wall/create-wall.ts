@@ -57,7 +57,8 @@ export interface WallOptions {
   lifecycle: AlertLifecycleTable;
   health: HealthSources;
   metrics: Registry;
-  routers?: Array<{ path: string; router: Router }>;
+  /** Mounted outside /api/v1; those with `docs` are in the OpenAPI document too (the platform callbacks). */
+  routers?: Array<{ path: string; router: Router; docs?: ApiRouteGroup }>;
   /**
    * Mounted before the wall's own /api/v1 router (which answers every other /api/v1 path), e.g.
    * /api/v1/events, each with the feature's route list for the OpenAPI document (mounted at `path`).
@@ -248,7 +249,9 @@ export function createWall(opts: WallOptions): Wall {
           timeZone: config.timezone,
           mapTiles: tiles ?? null,
           ...(opts.features ? { features: opts.features } : {}),
-          docs: (opts.apiRouters ?? []).flatMap((r) => (r.docs ? [{ ...r.docs, mount: r.path }] : [])),
+          docs: [...(opts.apiRouters ?? []), ...(opts.routers ?? [])].flatMap((r) =>
+            r.docs ? [{ ...r.docs, mount: r.path }] : [],
+          ),
           details: () => opts.health.details(),
           admin: opts.admin,
           onLogout: (session) => s.endSession(session, 'logout'),

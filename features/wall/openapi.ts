@@ -57,6 +57,7 @@ const AUTH_ERRORS: Record<ApiAuth, readonly ErrorCode[]> = {
   session: [Codes.GW_UNAUTHORIZED, Codes.GW_CSRF],
   source: [Codes.GW_UNAUTHORIZED],
   'session-or-department': [Codes.GW_UNAUTHORIZED, Codes.GW_CSRF],
+  platform: [Codes.GW_UNAUTHORIZED],
 };
 
 const SECURITY: Record<ApiAuth, Json[]> = {
@@ -64,6 +65,7 @@ const SECURITY: Record<ApiAuth, Json[]> = {
   session: [{ cookie: [] }, { bearer: [] }],
   source: [{ sourceSignature: [] }, { sourceKey: [] }],
   'session-or-department': [{ cookie: [] }, { bearer: [] }, { departmentSignature: [] }],
+  platform: [{ platformSignature: [] }],
 };
 
 /** One reply per catalogue status, naming the codes of that status the route can give. */
@@ -267,6 +269,14 @@ export function buildOpenApi(
           description:
             'A department system (departments.yaml forward.secret): X-Gridwatch-Department: <code>, X-Gridwatch-Timestamp: <unix seconds>, ' +
             'X-Gridwatch-Signature: v1=<hex HMAC-SHA256 of "<timestamp>.<raw body>">',
+        },
+        platformSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-Gridwatch-Signature',
+          description:
+            'The grid platform of a forwarding target (gateway.yaml forwarding.targets[].secret): X-Gridwatch-Target: <id>, ' +
+            'X-Gridwatch-Timestamp: <unix seconds>, X-Gridwatch-Signature: v1=<hex HMAC-SHA256 of "<timestamp>.<raw body>">',
         },
       },
     },

@@ -95,7 +95,8 @@ const EXPANDED: Record<string, string[]> = {
 function compare(mounted: Array<{ method: string; path: string }>, d: Doc) {
   const served = new Set(
     mounted
-      .filter((r) => r.path.startsWith('/api/v1/'))
+      // The wall's API and the platform callbacks: every HTTP API a client is given.
+      .filter((r) => r.path.startsWith('/api/v1/') || r.path.startsWith('/api/platform/'))
       .map((r) => `${r.method.toUpperCase()} ${opPath(r.path)}`)
       .flatMap((r) => EXPANDED[r] ?? [r]),
   );
@@ -124,6 +125,7 @@ describe('OpenAPI document against the mounted routers', () => {
       'POST /api/v1/workers/tasks/{alertId}/disposal',
       'GET /api/v1/workers/me',
       'GET /api/v1/alerts/{id}',
+      'POST /api/platform/callbacks',
     ])
       expect(served, r).toContain(r);
     expect(served.size).toBeGreaterThan(45);
