@@ -404,6 +404,13 @@ export function createWorkers(d: WorkersDeps): Workers {
       );
     if (alert.state !== 'dispatched')
       throw new InvalidTransitionError(id, alert.state, 'take a disposal report');
+    // A stale version is refused before the photo is stored: a refused report leaves no file
+    // behind. advance() checks it again atomically (the alert can change in between).
+    if (fields.version !== undefined && fields.version !== alert.version)
+      throw new ConflictError(
+        `alert ${id} changed since you saw it (version ${fields.version}, now ${alert.version}, ${alert.state}); reload it`,
+        { alertId: id, expected: fields.version, current: alert.version, state: alert.state },
+      );
     // Checked (size, type, decodes) and re-encoded without EXIF before anything is stored.
     const clean = await cleanPhoto(photo.data, 'photo', d.config.photoMaxBytes);
     const now = clock();

@@ -5,6 +5,7 @@
  * the van gone closes the alert, one with the van still there reopens it. Then the worker
  * statistics over the same alerts.
  */
+import { readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -221,12 +222,16 @@ describe('派遣 and 处置反馈', () => {
     expect([big.status, big.json.code]).toEqual([413, 'GW_BODY_TOO_LARGE']);
     const noNote = await dispose('wangfang', a.id, { photo: jpeg(photos.vanGone) });
     expect([noNote.status, noNote.json.field]).toEqual([400, 'note']);
+    const stored = () => readdirSync(join(h.dataDir, 'evidence'), { recursive: true }).length;
+    const filesBefore = stored();
     const stale = await dispose('wangfang', a.id, {
       note: '已处理',
       photo: jpeg(photos.vanGone),
       version: 1,
     });
-    expect(stale.status).toBe(409);
+    expect([stale.status, stale.json.code]).toEqual([409, 'GW_CONFLICT']);
+    // Refused before the photo is stored: no orphan file.
+    expect(stored()).toBe(filesBefore);
     const cur = await until(a.id, () => true);
     expect(cur.state).toBe('dispatched');
     expect(cur.disposal ?? null).toBeNull();
