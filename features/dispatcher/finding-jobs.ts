@@ -7,6 +7,7 @@ import { FindingSchema, type Finding } from '../../core/contracts/finding.js';
 import { Codes, GridwatchError } from '../../core/errors.js';
 import type { AlertEngine } from './alert-engine.js';
 import { findingJobId, issuesText, onJob, type AnyJobHandler, type JobProducer } from './job-registry.js';
+import { createLimiter } from '../../core/util/limiter.js';
 
 // Findings of batches in flight at once in this process, whatever the job concurrency: with
 // 100 jobs of 100 findings all at once, node CPU per finding rose from ~145-170 µs (≤ 1,600
@@ -43,18 +44,8 @@ export function findingHandlers(d: {
     return true;
   }
 
-  let inFlight = 0;
-  const gateWaiters: (() => void)[] = [];
-  async function gate<T>(fn: () => Promise<T>): Promise<T> {
-    while (inFlight >= FINDINGS_IN_FLIGHT) await new Promise<void>((r) => gateWaiters.push(r));
-    inFlight++;
-    try {
-      return await fn();
-    } finally {
-      inFlight--;
-      gateWaiters.shift()?.();
-    }
-  }
+  const inFlight = createLimiter(FINDINGS_IN_FLIGHT);
+  const gate = <T>(fn: () => Promise<T>): Promise<T> => inFlight.run(fn);
 
   const jobOpts = (id: unknown) => ({
     ...(typeof id === 'string' && /^[A-Za-z0-9:_-]{1,200}$/.test(id) ? { jobId: findingJobId(id) } : {}),

@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
 import type { Failure } from './classify-failure.js';
 import type { RawSample } from './ffmpeg-sampler.js';
+import { createLimiter, type Limiter } from '../../core/util/limiter.js';
 
 export interface SnapshotRequest {
   url: string;
@@ -164,8 +165,6 @@ export function createSnapshotClient(o: SnapshotClientOptions): SnapshotClient {
   const https = new HttpsAgent(agentOpts);
   /** Per camera origin + user: the last digest challenge and its nonce count. */
   const nonces = new Map<string, { challenge: string; nc: number }>();
-  const queue: (() => void)[] = [];
-  let inFlight = 0;
   let digestReused = 0;
   let challenges = 0;
   let closing: Promise<void> | null = null;
@@ -173,34 +172,14 @@ export function createSnapshotClient(o: SnapshotClientOptions): SnapshotClient {
     o.decodePath === 'reference' ? Number.POSITIVE_INFINITY : (o.decodeConcurrency ?? availableParallelism()),
   );
 
-  async function slot(signal?: AbortSignal): Promise<() => void> {
-    if (inFlight >= o.maxConcurrent) {
-      await new Promise<void>((resolve, reject) => {
-        const go = () => (signal?.removeEventListener('abort', onAbort), resolve());
-        const onAbort = () => {
-          const i = queue.indexOf(go);
-          if (i >= 0) queue.splice(i, 1);
-          reject(
-            new SnapshotFailure({
-              state: 'offline',
-              code: Codes.GW_CAMERA_TIMEOUT,
-              message: 'stopped while waiting',
-            }),
-          );
-        };
-        queue.push(go);
-        signal?.addEventListener('abort', onAbort, { once: true });
-      });
-    }
-    inFlight++;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      inFlight--;
-      queue.shift()?.();
-    };
-  }
+  const requests = createLimiter(o.maxConcurrent);
+  const stopped = () =>
+    new SnapshotFailure({
+      state: 'offline',
+      code: Codes.GW_CAMERA_TIMEOUT,
+      message: 'stopped while waiting',
+    });
+  const slot = (signal?: AbortSignal) => requests.acquire(signal, stopped);
 
   function get(
     url: URL,
@@ -314,10 +293,10 @@ export function createSnapshotClient(o: SnapshotClientOptions): SnapshotClient {
       }
       return o.decodePath === 'reference' ? toSampleReference(res, req) : toSample(res, req, decodeLimit);
     },
-    stats: () => ({ inFlight, waiting: queue.length, digestReused, challenges }),
+    stats: () => ({ inFlight: requests.active, waiting: requests.waiting, digestReused, challenges }),
     close() {
       closing ??= (async () => {
-        for (const go of queue.splice(0)) go();
+        requests.rejectWaiting(stopped());
         http.destroy();
         https.destroy();
       })();
@@ -388,28 +367,6 @@ export function jpegSize(b: Uint8Array): { width: number; height: number } | nul
     i += 2 + len;
   }
   return null;
-}
-
-interface Limiter {
-  run<T>(fn: () => Promise<T>): Promise<T>;
-}
-
-/** At most `max` calls of `run` at once; the rest start in arrival order. */
-function createLimiter(max: number): Limiter {
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  return {
-    async run(fn) {
-      if (running >= max) await new Promise<void>((r) => waiting.push(r));
-      running++;
-      try {
-        return await fn();
-      } finally {
-        running--;
-        waiting.shift()?.();
-      }
-    },
-  };
 }
 
 /** Checks a reply and turns it into a sample; pixel work runs in sharp's thread pool, `limit` at once. */
