@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import { resolveSecret } from '../config/resolve-secret.js';
 import type { RedisConfig } from './redis-config.js';
 import { startEmbeddedRedis } from './embedded-redis.js';
+import { FailFastSentinelConnector } from './sentinel-connector.js';
 import type { RedisClusterTarget } from './redis-client.js';
 
 export interface RedisConnection {
@@ -108,6 +109,8 @@ export async function openRedis(opts: {
       ...FAIL_FAST_REDIS_OPTIONS,
       sentinels: cfg.sentinels,
       name: cfg.name,
+      // Without it a Sentinel outage hangs every command forever (see the class).
+      Connector: FailFastSentinelConnector,
       ...(password ? { password, sentinelPassword: password } : {}),
     },
     embedded: false,

@@ -37,13 +37,15 @@ export interface RedisProcess {
  * Ready only once the server on that port reports this child's pid: a port freePort() called
  * free can be taken by another test's server before ours binds it, and a TCP connect or a PONG
  * would then be the other server's. A taken port is replaced; anything else fails with the output.
+ * `opts.port` starts it on that port instead (a server brought back where its clients look for
+ * it); a taken port then fails, as nothing may replace it.
  */
 export async function spawnRedisServer(
   args: (port: number) => Promise<string[]> | string[],
-  opts: { password?: string } = {},
+  opts: { password?: string; port?: number } = {},
 ): Promise<RedisProcess> {
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    const port = opts.port ?? (await freePort());
     const child = spawn('redis-server', await args(port), { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     // Kept short: a server that lives for the whole file keeps logging.
@@ -59,7 +61,7 @@ export async function spawnRedisServer(
     if (!gone && Date.now() < deadline) return { port, child, output: () => out };
     if (!gone) child.kill('SIGKILL');
     await exited;
-    if (!/address already in use/i.test(out) || attempt >= 5)
+    if (!/address already in use/i.test(out) || attempt >= 5 || opts.port !== undefined)
       throw new Error(`redis-server did not start on ${port}: ${out.slice(-1_000)}`);
   }
 }

@@ -1,0 +1,189 @@
+/**
+ * A client built from a Sentinel group's connection options (as BullMQ, the socket adapter and
+ * the dispatcher build theirs), a real master and a real Sentinel, when no Sentinel can name the
+ * master: killed (SIGKILL, connections refused) or hung (SIGSTOP, connections accepted and never
+ * answered). A command must then fail with an error the boundaries map to 503
+ * GW_REDIS_UNAVAILABLE instead of waiting forever in ioredis's offline queue, and the same client
+ * must be back by itself once the Sentinel is (core/redis/sentinel-connector.ts).
+ */
+import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Codes } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+import { openRedis, type RedisConnection } from '../../core/redis/redis-connection.js';
+import { boundaryError } from '../../core/redis/redis-unavailable.js';
+import { spawnRedisServer, type RedisProcess } from '../helpers/redis.js';
+
+const logger = createLogger({ pretty: false, level: 'silent' });
+let dir: string;
+let masterPort: number;
+let direct: Redis;
+let conn: RedisConnection;
+const children: ChildProcess[] = [];
+const clients: Redis[] = [];
+
+async function startSentinel(port?: number): Promise<RedisProcess> {
+  const s = await spawnRedisServer(
+    async (p) => {
+      const conf = join(dir, `sentinel-${p}.conf`);
+      // Written once: a Sentinel brought back on the same port reads the file it left.
+      if (port === undefined)
+        await writeFile(
+          conf,
+          `port ${p}\nbind 127.0.0.1\nsentinel monitor gwmaster 127.0.0.1 ${masterPort} 1\n`,
+        );
+      return [conf, '--sentinel'];
+    },
+    port === undefined ? {} : { port },
+  );
+  children.push(s.child);
+  return s;
+}
+
+/** How a promise ended within ms, or 'pending': a hang fails with a message, not the test timeout. */
+async function settle<T>(
+  p: Promise<T>,
+  ms: number,
+): Promise<{ state: 'fulfilled'; value: T } | { state: 'rejected'; err: unknown } | { state: 'pending' }> {
+  let timer: NodeJS.Timeout | undefined;
+  const pending = new Promise<{ state: 'pending' }>(
+    (r) => (timer = setTimeout(() => r({ state: 'pending' }), ms)),
+  );
+  try {
+    return await Promise.race([
+      p.then(
+        (value) => ({ state: 'fulfilled' as const, value }),
+        (err: unknown) => ({ state: 'rejected' as const, err }),
+      ),
+      pending,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function client(extra: { maxRetriesPerRequest?: number | null } = {}): Redis {
+  const c = new Redis(conn.url, { ...conn.options, ...extra });
+  c.on('error', () => undefined); // the outage is the point; the gateway logs these once
+  clients.push(c);
+  return c;
+}
+
+/** Drops every client connection on the master, so the clients must ask a Sentinel again. */
+async function dropClients(...cs: Redis[]): Promise<void> {
+  const closed = cs.map((c) => once(c, 'close'));
+  await direct.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+  await Promise.all(closed);
+}
+
+async function expectUnavailable(c: Redis, why: string): Promise<void> {
+  const r = await settle(c.get('gw:k'), 5_000);
+  if (r.state === 'pending')
+    throw new Error(
+      `GET still pending 5 s after ${why} (status ${c.status}): the client hangs instead of failing`,
+    );
+  expect(r.state, `GET after ${why}`).toBe('rejected');
+  if (r.state === 'rejected') expect(boundaryError(r.err).code).toBe(Codes.GW_REDIS_UNAVAILABLE);
+}
+
+/** The same client answers again within 15 s (it reconnects by itself; nothing is restarted). */
+async function expectBack(c: Redis, why: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    const r = await settle(c.get('gw:k'), 2_000);
+    if (r.state === 'fulfilled') {
+      expect(r.value).toBe('v');
+      return;
+    }
+    last = r.state === 'rejected' ? r.err : 'a GET pending 2 s';
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new Error(`client not back 15 s after ${why} (status ${c.status}); last: ${String(last)}`);
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gw-sentinel-'));
+  const master = await spawnRedisServer((p) => ['--port', String(p), '--bind', '127.0.0.1', '--save', '']);
+  children.push(master.child);
+  masterPort = master.port;
+  direct = new Redis({ host: '127.0.0.1', port: masterPort });
+  await direct.set('gw:k', 'v');
+});
+afterAll(async () => {
+  for (const c of clients) c.disconnect();
+  direct?.disconnect();
+  for (const c of children) c.kill('SIGKILL');
+  await conn?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('a Sentinel group with no Sentinel that can name the master', () => {
+  let sentinel: RedisProcess;
+
+  beforeAll(async () => {
+    sentinel = await startSentinel();
+    conn = await openRedis({
+      config: { sentinels: [{ host: '127.0.0.1', port: sentinel.port }], name: 'gwmaster' },
+      dataDir: dir,
+      baseDir: dir,
+      logger,
+    });
+  });
+
+  it('sends a command queued while the master connection is re-established (Sentinel up)', async () => {
+    const c = client();
+    await expectBack(c, 'start');
+    await dropClients(c);
+    // Issued while reconnecting: must wait for the reconnect through the Sentinel, not fail.
+    const r = await settle(c.get('gw:k'), 5_000);
+    expect(r).toEqual({ state: 'fulfilled', value: 'v' });
+  });
+
+  it('fails commands while the Sentinel is killed, and the same client is back when it is restarted', async () => {
+    const c = client();
+    // A blocking reader as BullMQ's workers open theirs: no retry limit, so it waits instead.
+    const blocking = client({ maxRetriesPerRequest: null });
+    await expectBack(c, 'start');
+    await expectBack(blocking, 'start');
+
+    const exited = once(sentinel.child, 'exit');
+    sentinel.child.kill('SIGKILL');
+    await exited;
+    await dropClients(c, blocking);
+    await expectUnavailable(c, 'the Sentinel was killed');
+    // A fresh client (a gateway started during the outage) fails the same way.
+    await expectUnavailable(client(), 'starting with the Sentinel down');
+    const popped = blocking.blpop('gw:list', 0);
+
+    sentinel = await startSentinel(sentinel.port);
+    await expectBack(c, 'the Sentinel was restarted');
+    // The blocking read queued during the outage is sent once connected, and a wait longer
+    // than any Sentinel timeout is not cut short (no commandTimeout on the data connection).
+    await new Promise((r) => setTimeout(r, 1_500));
+    await direct.rpush('gw:list', 'job');
+    const r = await settle(popped, 10_000);
+    expect(r).toEqual({ state: 'fulfilled', value: ['gw:list', 'job'] });
+  });
+
+  it('fails commands while the Sentinel hangs (SIGSTOP), and is back when it resumes', async () => {
+    // Independent of the test above: a Sentinel it left dead is brought back first.
+    if (sentinel.child.exitCode !== null || sentinel.child.signalCode !== null)
+      sentinel = await startSentinel(sentinel.port);
+    const c = client();
+    await expectBack(c, 'start');
+    sentinel.child.kill('SIGSTOP');
+    try {
+      await dropClients(c);
+      await expectUnavailable(c, 'the Sentinel was stopped');
+    } finally {
+      sentinel.child.kill('SIGCONT');
+    }
+    await expectBack(c, 'the Sentinel resumed');
+  });
+});
