@@ -6,6 +6,7 @@ import { resolveSecret } from '../config/resolve-secret.js';
 import type { RedisConfig } from './redis-config.js';
 import { startEmbeddedRedis } from './embedded-redis.js';
 import { FailFastSentinelConnector } from './sentinel-connector.js';
+import { clusterRetryStrategy } from './cluster-retry-strategy.js';
 import type { RedisClusterTarget } from './redis-client.js';
 
 export interface RedisConnection {
@@ -91,8 +92,9 @@ export async function openRedis(opts: {
       cluster: {
         nodes,
         options: {
-          // The client re-fetches the slot map on failure every 100 ms to 500 ms, never giving up.
-          clusterRetryStrategy: FAIL_FAST_REDIS_OPTIONS.retryStrategy,
+          // The client re-fetches the slot map on failure every 100 ms to 500 ms, never giving up,
+          // and fails the commands queued meanwhile (without it they waited forever: see there).
+          clusterRetryStrategy,
           redisOptions: { maxRetriesPerRequest: 0, ...(password ? { password } : {}) },
         },
       },
