@@ -37,6 +37,8 @@ export interface RedisConnection {
  * - retryStrategy: reconnect every 100 ms, growing to 500 ms, never giving up: the supervisor
  *   brings the embedded redis back in about a second, and clients should be back right after.
  * The offline queue stays on: commands issued while connecting at start must not fail.
+ * A Sentinel group and a Cluster need one more part each for this to hold while no master or
+ * node can be reached (sentinel-connector.ts, cluster-retry-strategy.ts).
  */
 export const FAIL_FAST_REDIS_OPTIONS: Readonly<RedisOptions> = Object.freeze({
   maxRetriesPerRequest: 0,
