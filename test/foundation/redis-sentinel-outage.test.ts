@@ -4,7 +4,8 @@
  * master: killed (SIGKILL, connections refused) or hung (SIGSTOP, connections accepted and never
  * answered). A command must then fail with an error the boundaries map to 503
  * GW_REDIS_UNAVAILABLE instead of waiting forever in ioredis's offline queue, and the same client
- * must be back by itself once the Sentinel is (core/redis/sentinel-connector.ts).
+ * must be back by itself once the Sentinel is (core/redis/sentinel-connector.ts). The last test
+ * shows the same at the HTTP boundary of a gateway (wall + dispatch) built on the group.
  */
 import { once } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
@@ -13,10 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildGateway, type Gateway } from '../../app/build-gateway.js';
 import { Codes } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { openRedis, type RedisConnection } from '../../core/redis/redis-connection.js';
 import { boundaryError } from '../../core/redis/redis-unavailable.js';
+import { makeConfigDir } from '../config/fixtures.js';
 import { spawnRedisServer, type RedisProcess } from '../helpers/redis.js';
 
 const logger = createLogger({ pretty: false, level: 'silent' });
@@ -123,9 +126,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('a Sentinel group with no Sentinel that can name the master', () => {
-  let sentinel: RedisProcess;
+let sentinel: RedisProcess;
 
+describe('a Sentinel group with no Sentinel that can name the master', () => {
   beforeAll(async () => {
     sentinel = await startSentinel();
     conn = await openRedis({
@@ -185,5 +188,75 @@ describe('a Sentinel group with no Sentinel that can name the master', () => {
       sentinel.child.kill('SIGCONT');
     }
     await expectBack(c, 'the Sentinel resumed');
+  });
+});
+
+// The admin of test/foundation/gateway-redis-kill.test.ts (password gridwatch-admin).
+const ADMIN =
+  "  - { username: admin, displayName: 管理员, role: admin, scope: '4412', passwordHash: 'scrypt$16384$8$1$gBjreYQnbRD0Wx__pa13Fg$Hu1ezgtO_5-aAY0FufuGe9L_rHCXqgBAEBGg0fOEDJQlFOdusD1JhxLQTv9-7PmyNt7aahx5SS6rDqtU0cC4uA' }\n";
+
+describe('the gateway on a Sentinel group', () => {
+  let cfg: Awaited<ReturnType<typeof makeConfigDir>>;
+  let gw: Gateway;
+  let token = '';
+
+  /** One API call, bounded: a hung request fails with a message instead of the test timeout. */
+  async function alerts(why: string): Promise<{ status: number; code?: string }> {
+    try {
+      const r = await fetch(`${gw.url!}/api/v1/alerts`, {
+        headers: { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(5_000),
+      });
+      return { status: r.status, ...((await r.json()) as { code?: string }) };
+    } catch (err) {
+      throw new Error(`GET /api/v1/alerts ${why}: no answer in 5 s (${String(err)})`);
+    }
+  }
+
+  beforeAll(async () => {
+    if (sentinel.child.exitCode !== null || sentinel.child.signalCode !== null)
+      sentinel = await startSentinel(sentinel.port);
+    cfg = await makeConfigDir({
+      gateway: [
+        'http: { host: 127.0.0.1, port: 0 }',
+        'dataDir: ./var',
+        'cameras: { dirs: [./cameras] }',
+        'grids: { file: ./grids/city.geojson }',
+        `redis: { sentinels: [{ host: 127.0.0.1, port: ${sentinel.port} }], name: gwmaster }`,
+        'users:',
+        ADMIN,
+      ].join('\n'),
+    });
+    gw = await buildGateway({ config: cfg.gatewayFile, roles: ['wall', 'dispatch'], logger });
+    const r = await fetch(`${gw.url!}/api/v1/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: 'gridwatch-admin' }),
+    });
+    expect(r.status).toBe(200);
+    token = ((await r.json()) as { token: string }).token;
+  }, 30_000);
+  afterAll(async () => {
+    await gw?.close();
+    await cfg?.cleanup();
+  });
+
+  it('answers 503 GW_REDIS_UNAVAILABLE while the Sentinel is killed, and 200 again once it is back', async () => {
+    expect((await alerts('at start')).status).toBe(200);
+    const exited = once(sentinel.child, 'exit');
+    sentinel.child.kill('SIGKILL');
+    await exited;
+    await direct.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    // The first request may still be answered by a connection not yet closed: ask until refused.
+    let down: { status: number; code?: string } | undefined;
+    for (let i = 0; i < 20 && (down = await alerts('with the Sentinel down')).status === 200; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(down).toEqual(expect.objectContaining({ status: 503, code: Codes.GW_REDIS_UNAVAILABLE }));
+
+    sentinel = await startSentinel(sentinel.port);
+    let back = down;
+    for (let i = 0; i < 100 && (back = await alerts('after the Sentinel restarted')).status !== 200; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(back?.status, 'API after the Sentinel restarted').toBe(200);
   });
 });
