@@ -145,6 +145,12 @@ export const ERROR_CATALOGUE = {
     en: 'The stream stalled; restarting',
     doc: 'Camera reason. ffmpeg ran but gave no frame for `stallIntervals` intervals (at least 15 s). Restarted; a stall alone never changes the decoding mode.',
   },
+  GW_CAMERA_STARVED: {
+    status: 503,
+    zh: '节点CPU不足，采集进程等待调度',
+    en: 'The node is short of CPU; the camera is not restarted',
+    doc: 'Camera reason. No frame for the stall limit, but the camera’s ffmpeg processes spent at least half of the last 10 s waiting for a CPU (Linux schedstat): the node is overloaded, the camera is not at fault. Degraded, not restarted (a restart would cost more CPU); restarted as a stall once its processes are idle, or after 10 minutes. Reduce the load on the node or move cameras to another node.',
+  },
   GW_CAMERA_STREAM_ENDED: {
     status: 502,
     zh: '摄像机关闭了视频流',

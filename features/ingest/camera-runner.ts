@@ -20,6 +20,12 @@ import { createSlotClock } from './slot-clock.js';
 import { SnapshotFailure, type SnapshotClient } from './snapshot-client.js';
 import { createSourceResolver, SourceFailure, type StreamInput } from './source-resolver.js';
 import { unitHash } from '../../core/util/string-hash.js';
+import {
+  createStarvationCheck,
+  STARVATION_MAX_HOLD_MS,
+  STARVATION_WINDOW_MS,
+  type SchedReader,
+} from './starvation.js';
 
 export type FleetMode = 'persistent' | 'burst' | 'snapshot';
 
@@ -35,6 +41,8 @@ export interface RunnerDeps {
   snapshots: SnapshotClient;
   resolveSecret: (ref: SecretRef, baseDir: string) => string;
   ffmpegPath: string;
+  /** Reads a process's scheduler counters (starvation.ts; procSchedReader() outside tests). */
+  readSched: SchedReader;
   /** Delay before the first connect (boot stagger is also enforced by the budget). */
   startDelayMs: number;
   emitFrame(frame: Frame): void;
@@ -120,6 +128,10 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
   let decodeFps = ASSUMED_FPS;
   /** Stalls since the last run that gave two frames: gives a very long GOP room to show itself. */
   let stallsInRow = 0;
+  /** Tells a starved node from a stalled camera when the stall limit is reached. */
+  const starvation = createStarvationCheck({ read: d.readSched });
+  /** Start of the current episode of no frames while the pipeline waited for a CPU. */
+  let starvedSince: number | null = null;
   /** Keyframe spacing measured on this camera (file probe, or every keyframe in single mode). */
   let gopSec: number | null = null;
   const choose = (): ModeChoice =>
@@ -164,14 +176,16 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
 
   const secrets = () => source.secrets() as string[];
 
-  function emit(e: CameraEvent): void {
+  /** `quiet`: publish the status without a log line (the caller logs once per episode). */
+  function emit(e: CameraEvent, quiet = false): void {
     const prev = snap;
     snap = transition(snap, e, Date.now());
     if (snap.state === prev.state && snap.reason === prev.reason) return;
-    log[snap.state === 'online' || snap.state === 'connecting' ? 'info' : 'warn'](
-      { from: prev.state, to: snap.state, reason: snap.reason },
-      'camera state',
-    );
+    if (!quiet)
+      log[snap.state === 'online' || snap.state === 'connecting' ? 'info' : 'warn'](
+        { from: prev.state, to: snap.state, reason: snap.reason },
+        'camera state',
+      );
     d.emitStatus(status());
   }
 
@@ -225,6 +239,11 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
     last = s.jpeg;
     attempt = 0;
     source.noteSuccess();
+    starvation.reset();
+    if (starvedSince !== null) {
+      log.info({ starvedMs: s.arrivedAt - starvedSince }, 'frames again after the node was starved');
+      starvedSince = null;
+    }
     const size = `${s.sourceWidth}x${s.sourceHeight}`;
     const recent = p95(lags.slice(-10)) ?? 0;
     if (sourceSize !== null && sourceSize !== size) {
@@ -292,6 +311,8 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
       procFrames = 0;
       restart = null;
       procStartedAt = Date.now();
+      starvation.reset();
+      starvedSince = null;
       gop.newRun();
       d.metrics.ffmpegProcesses.inc();
       proc = runSampler(
@@ -537,6 +558,69 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
     return procFrames > 0 ? room : room + 10_000;
   }
 
+  /**
+   * The stall watchdog. At the stall limit it asks starvation.ts whether the pipeline's processes
+   * spent the last window waiting for a CPU: if so the node is overloaded, and a restart (two
+   * ffmpeg starts, about 0.2 s of CPU) would only feed it, so the camera stays up as degraded
+   * GW_CAMERA_STARVED and is judged again every window; otherwise (idle, or no reading) it is
+   * restarted as a stall.
+   */
+  function watchdog(p: SamplerProcess, now: number): void {
+    const ref = procFrames > 0 && stats.lastFrameAt !== null ? stats.lastFrameAt : procStartedAt;
+    const limit = stallLimitMs();
+    const silent = now - ref;
+    // The baseline: one window before the limit, so the first judgement covers a whole window.
+    if (silent > limit - STARVATION_WINDOW_MS) starvation.mark(p.pids, now);
+    if (silent <= limit) return;
+    const markedAt = starvation.markedAt();
+    // A baseline taken late (ticks delayed by a blocked event loop) waits for half a window.
+    const minAge = starvedSince === null ? STARVATION_WINDOW_MS / 2 : STARVATION_WINDOW_MS;
+    if (markedAt !== null && now - markedAt < minAge) return;
+    const v = starvation.judge(p.pids, now);
+    d.metrics.stallChecks.inc({ verdict: v.kind });
+    const figures =
+      v.kind === 'unknown'
+        ? { verdict: v.kind, why: v.why }
+        : {
+            verdict: v.kind,
+            waitMs: Math.round(v.waitMs),
+            cpuMs: Math.round(v.cpuMs),
+            windowMs: v.windowMs,
+          };
+    const heldMs = starvedSince === null ? 0 : now - starvedSince;
+    if (v.kind === 'starved' && heldMs < STARVATION_MAX_HOLD_MS) {
+      if (starvedSince === null) {
+        starvedSince = now;
+        d.metrics.starvedEpisodes.inc({ camera: cam.id });
+        log.warn(
+          { sinceMs: silent, limitMs: limit, ...figures },
+          "stall watchdog: the camera's ffmpeg is waiting for a CPU (node starved): not restarting",
+        );
+      }
+      // Published on every judgement (the wall sees how long), logged once per episode (above).
+      emit(
+        {
+          type: 'starved',
+          message: `no frame for ${Math.round(silent / 1000)} s, but its ffmpeg waited for a CPU ${Math.round(v.waitShare * 100)} % of the last ${Math.round(v.windowMs / 1000)} s: the node is overloaded; not restarted`,
+        },
+        true,
+      );
+      return;
+    }
+    stallsInRow++;
+    log.warn(
+      { sinceMs: silent, limitMs: limit, ...figures, ...(heldMs ? { starvedMs: heldMs } : {}) },
+      'stall watchdog restarts the camera',
+    );
+    endPipeline({
+      kind: 'stall',
+      message:
+        v.kind === 'starved'
+          ? `no frame for ${Math.round(silent / 1000)} s while the node was starved for ${Math.round(heldMs / 1000)} s; restarting the stream`
+          : `no frame for ${Math.round(silent / 1000)} s; restarting the stream`,
+    });
+  }
+
   if (cam.enabled) loopDone = main();
   else d.emitStatus(status());
 
@@ -559,18 +643,7 @@ export function createCameraRunner(d: RunnerDeps): CameraRunner {
         log.info({ from: runningStretch, to: stretch() }, 'decode budget changed the interval: restarting');
         endPipeline({ kind: 'rerate', stretch: stretch() });
       }
-      if (proc && mode === 'persistent' && !restart) {
-        const ref = procFrames > 0 && stats.lastFrameAt !== null ? stats.lastFrameAt : procStartedAt;
-        const limit = stallLimitMs();
-        if (now - ref > limit) {
-          stallsInRow++;
-          log.warn({ sinceMs: now - ref, limitMs: limit }, 'stall watchdog restarts the camera');
-          endPipeline({
-            kind: 'stall',
-            message: `no frame for ${Math.round((now - ref) / 1000)} s; restarting the stream`,
-          });
-        }
-      }
+      if (proc && mode === 'persistent' && !restart) watchdog(proc, now);
       if (offlineFindingDue(snap, now, d.config.offlineAfterSec * 1000)) {
         snap = transition(snap, { type: 'offline_reported' }, now);
         d.raiseOffline(status(), snap.downSince!, last);

@@ -14,6 +14,12 @@ export type CameraEvent =
   | { type: 'lagging'; message: string }
   /** A frame arrived, at an interval the node's decode budget stretched beyond the configured one. */
   | { type: 'stretched'; message: string }
+  /**
+   * No frame for the stall limit, but the pipeline waited for a CPU (starvation.ts): the node is
+   * overloaded, the camera is not restarted. Degraded (a node problem, not a camera going down:
+   * no camera_offline finding) until a frame arrives or the watchdog restarts it as a stall.
+   */
+  | { type: 'starved'; message: string }
   /** The stream changed size: degraded for `RESIZE_HOLD_FRAMES` frames. */
   | { type: 'resized'; message: string }
   /** The pipeline ended or could not start: worth retrying soon. */
@@ -32,6 +38,7 @@ export const TRANSITIONS: Readonly<Record<CameraState, Partial<Record<CameraEven
     frame: 'online',
     lagging: 'degraded',
     stretched: 'degraded',
+    starved: 'degraded',
     resized: 'degraded',
     offline: 'offline',
     misconfigured: 'misconfigured',
@@ -40,6 +47,7 @@ export const TRANSITIONS: Readonly<Record<CameraState, Partial<Record<CameraEven
     frame: 'online',
     lagging: 'degraded',
     stretched: 'degraded',
+    starved: 'degraded',
     resized: 'degraded',
     offline: 'offline',
     misconfigured: 'misconfigured',
@@ -49,6 +57,7 @@ export const TRANSITIONS: Readonly<Record<CameraState, Partial<Record<CameraEven
     frame: 'online',
     lagging: 'degraded',
     stretched: 'degraded',
+    starved: 'degraded',
     resized: 'degraded',
     offline: 'offline',
     misconfigured: 'misconfigured',
@@ -57,6 +66,7 @@ export const TRANSITIONS: Readonly<Record<CameraState, Partial<Record<CameraEven
     frame: 'online',
     lagging: 'degraded',
     stretched: 'degraded',
+    starved: 'degraded',
     resized: 'degraded',
     offline: 'offline',
     misconfigured: 'misconfigured',
@@ -66,6 +76,7 @@ export const TRANSITIONS: Readonly<Record<CameraState, Partial<Record<CameraEven
     frame: 'online',
     lagging: 'degraded',
     stretched: 'degraded',
+    starved: 'degraded',
     resized: 'degraded',
     offline: 'offline',
     misconfigured: 'misconfigured',
@@ -131,6 +142,10 @@ export function transition(s: CameraSnapshot, e: CameraEvent, now: number): Came
       break;
     case 'stretched':
       code = Codes.GW_CAMERA_INTERVAL_STRETCHED;
+      message = e.message;
+      break;
+    case 'starved':
+      code = Codes.GW_CAMERA_STARVED;
       message = e.message;
       break;
     case 'resized':

@@ -11,6 +11,10 @@ export interface IngestMetrics {
   keyframeWait: Histogram;
   ffmpegProcesses: Gauge;
   liveRelays: Gauge;
+  /** Stall-watchdog judgements by verdict: starved (not restarted), stalled, unknown (starvation.ts). */
+  stallChecks: Counter<'verdict'>;
+  /** Episodes in which a camera was held instead of restarted because its pipeline was starved. */
+  starvedEpisodes: Counter<'camera'>;
   /** Updates the per-state and per-camera gauges from the current statuses. */
   refresh(
     statuses: CameraStatus[],
@@ -71,6 +75,18 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
   const liveRelays = new Gauge({
     name: 'gridwatch_ingest_live_relays',
     help: 'Live-view relays running now',
+    registers,
+  });
+  const stallChecks = new Counter({
+    name: 'gridwatch_ingest_stall_checks_total',
+    help: 'Stall-watchdog judgements of a camera without frames: starved (waiting for a CPU, not restarted), stalled (restarted) or unknown (no schedstat, restarted)',
+    labelNames: ['verdict'],
+    registers,
+  });
+  const starvedEpisodes = new Counter({
+    name: 'gridwatch_ingest_starved_episodes_total',
+    help: 'Episodes in which a camera without frames was not restarted because its ffmpeg processes were waiting for a CPU, per camera',
+    labelNames: ['camera'],
     registers,
   });
   const byState = new Gauge({
@@ -137,6 +153,8 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
     keyframeWait,
     ffmpegProcesses,
     liveRelays,
+    stallChecks,
+    starvedEpisodes,
     refresh(statuses, fleetLagP95Ms, samplesPerSec, budget) {
       const counts = Object.fromEntries(CAMERA_STATES.map((s) => [s, 0])) as Record<string, number>;
       const modes: Record<string, number> = { pair: 0, single: 0, full: 0, burst: 0, snapshot: 0 };

@@ -16,6 +16,7 @@ import type { Logger } from '../../core/logger.js';
 import { which } from '../../core/util/which.js';
 import { createCameraRunner, type CameraRunner } from './camera-runner.js';
 import { createDecodeBudget } from './decode-budget.js';
+import { procSchedReader, type SchedReader } from './starvation.js';
 import type { IngestConfig } from './ingest-config.js';
 import { createIngestMetrics, p95 } from './ingest-metrics.js';
 import { createLiveRelay } from './live-relay.js';
@@ -32,6 +33,8 @@ export interface IngestOptions {
   findingSink: FindingSink;
   evidence: EvidenceStore;
   resolveSecret: (ref: SecretRef, baseDir: string) => string;
+  /** Scheduler counters of a process for the stall watchdog (default: this machine's /proc; tests inject readings). */
+  readSched?: SchedReader;
 }
 
 export interface Ingest {
@@ -85,6 +88,7 @@ export function createIngest(opts: IngestOptions): Ingest {
   const ffmpegPath = which('ffmpeg');
   if (!ffmpegPath) throw new DependencyMissingError('ffmpeg', 'ffmpeg');
   const metrics = createIngestMetrics(opts.metrics);
+  const readSched = opts.readSched ?? procSchedReader();
   const budget = createDecodeBudget({
     maxFfmpeg: opts.config.maxFfmpeg,
     maxDecodesPerSec: opts.config.maxDecodesPerSec,
@@ -182,6 +186,7 @@ export function createIngest(opts: IngestOptions): Ingest {
       snapshots,
       resolveSecret: opts.resolveSecret,
       ffmpegPath: ffmpegPath!,
+      readSched,
       startDelayMs: delayMs,
       emitFrame: (f) => emitFrame(runners.get(cam.id)?.cam ?? cam, f),
       emitStatus,
