@@ -88,6 +88,19 @@ describe('camera state machine (pure)', () => {
     expect(s).toMatchObject({ state: 'online', reason: null });
   });
 
+  it('starved is degraded with its reason from any running state, ends an offline episode, and clears on a frame', () => {
+    const starved: CameraEvent = { type: 'starved', message: 'no frame for 16 s' };
+    for (const from of [[], [{ type: 'frame' }], [refused]] as CameraEvent[][]) {
+      const s = run(initialSnapshot(true, 0), [...from, starved]);
+      expect(s).toMatchObject({ state: 'degraded', code: Codes.GW_CAMERA_STARVED, downSince: null });
+      expect(s.reason).toBe('GW_CAMERA_STARVED: no frame for 16 s');
+    }
+    // a node problem: no camera_offline finding while the camera is held
+    const s = run(initialSnapshot(true, 0), [refused, starved]);
+    expect(offlineFindingDue(s, 10_000_000, 3_000)).toBe(false);
+    expect(transition(s, { type: 'frame' }, 9_000)).toMatchObject({ state: 'online', reason: null });
+  });
+
   it('an event that changes nothing returns the same snapshot (no status is emitted)', () => {
     const up = transition(initialSnapshot(true, 0), { type: 'frame' }, 1);
     expect(transition(up, { type: 'frame' }, 2)).toBe(up);
