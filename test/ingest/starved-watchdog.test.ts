@@ -11,7 +11,11 @@ import { createDecodeBudget } from '../../features/ingest/decode-budget.js';
 import { IngestConfigSchema } from '../../features/ingest/ingest-config.js';
 import { createIngestMetrics } from '../../features/ingest/ingest-metrics.js';
 import { createSnapshotClient } from '../../features/ingest/snapshot-client.js';
-import { procSchedReader, type SchedReader } from '../../features/ingest/starvation.js';
+import {
+  procSchedReader,
+  STARVATION_MAX_HOLD_MS,
+  type SchedReader,
+} from '../../features/ingest/starvation.js';
 import { vtestH264 } from '../helpers/media.js';
 import { startRtspServer, type RtspServer } from '../helpers/rtsp-server.js';
 import { camera, waitFor } from './support.js';
@@ -158,10 +162,35 @@ describe('stall watchdog: starved node vs stalled camera', () => {
     await waitFor('a new pipeline', () => h.r.pid() !== undefined && h.r.pid() !== h.pid, 20_000);
   }, 60_000);
 
-  it('a stopped pipeline read from the real /proc is stalled: restarted', async () => {
-    const h = await start(procSchedReader());
-    for (let t = 1_000; t <= 16_000; t += 1_000) h.r.tick(h.t0 + t);
-    expect(await h.metric('gridwatch_ingest_stall_checks_total', 'stalled')).toBe(1);
+  it('starved for longer than STARVATION_MAX_HOLD_MS: restarted anyway (a spinning ffmpeg on a busy node)', async () => {
+    let extraNs = 0;
+    const real = procSchedReader();
+    const h = await start((p) => {
+      const x = real(p);
+      return x && { ...x, waitNs: x.waitNs + extraNs };
+    });
+    const end = 15_000 + STARVATION_MAX_HOLD_MS + 11_000;
+    for (let t = 1_000; t <= end && h.r.pid() === h.pid; t += 1_000) {
+      extraNs += 0.9 * 1_000 * 1e6;
+      h.r.tick(h.t0 + t);
+    }
+    // judged starved every 10 s for the whole hold, then restarted with the hold in its reason
+    expect(await h.metric('gridwatch_ingest_stall_checks_total', 'starved')).toBe(
+      STARVATION_MAX_HOLD_MS / 10_000 + 1,
+    );
+    expect(await h.metric('gridwatch_ingest_starved_episodes_total', 'cam')).toBe(1);
+    expect(
+      h
+        .logs()
+        .split('\n')
+        .filter((l) => l.includes('waiting for a CPU (node starved)')),
+    ).toHaveLength(1);
+    expect(h.logs()).toMatch(
+      /"verdict":"starved"[^\n]*"starvedMs":600000[^\n]*stall watchdog restarts the camera/,
+    );
     await waitFor('a new pipeline', () => h.r.pid() !== undefined && h.r.pid() !== h.pid, 20_000);
+    expect(h.r.status().reason).toMatch(
+      new RegExp(`^${Codes.GW_CAMERA_STALLED}: no frame for \\d+ s while the node was starved for 600 s`),
+    );
   }, 60_000);
 });
