@@ -19,6 +19,7 @@ import { openRedis, type RedisConnection } from '../../core/redis/redis-connecti
 import { createRedisClient, type RedisClient } from '../../core/redis/redis-client.js';
 import { boundaryError } from '../../core/redis/redis-unavailable.js';
 import { spawnRedisServer, type RedisProcess } from '../helpers/redis.js';
+import { settle } from '../helpers/settle.js';
 
 const logger = createLogger({ pretty: false, level: 'silent' });
 let dir: string;
@@ -65,27 +66,6 @@ async function clusterOk(port: number): Promise<void> {
     }
   } finally {
     admin.disconnect();
-  }
-}
-
-async function settle<T>(
-  p: Promise<T>,
-  ms: number,
-): Promise<{ state: 'fulfilled'; value: T } | { state: 'rejected'; err: unknown } | { state: 'pending' }> {
-  let timer: NodeJS.Timeout | undefined;
-  const pending = new Promise<{ state: 'pending' }>(
-    (r) => (timer = setTimeout(() => r({ state: 'pending' }), ms)),
-  );
-  try {
-    return await Promise.race([
-      p.then(
-        (value) => ({ state: 'fulfilled' as const, value }),
-        (err: unknown) => ({ state: 'rejected' as const, err }),
-      ),
-      pending,
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

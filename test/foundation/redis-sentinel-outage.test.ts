@@ -21,6 +21,7 @@ import { openRedis, type RedisConnection } from '../../core/redis/redis-connecti
 import { boundaryError } from '../../core/redis/redis-unavailable.js';
 import { makeConfigDir } from '../config/fixtures.js';
 import { spawnRedisServer, type RedisProcess } from '../helpers/redis.js';
+import { settle } from '../helpers/settle.js';
 
 const logger = createLogger({ pretty: false, level: 'silent' });
 let dir: string;
@@ -46,28 +47,6 @@ async function startSentinel(port?: number): Promise<RedisProcess> {
   );
   children.push(s.child);
   return s;
-}
-
-/** How a promise ended within ms, or 'pending': a hang fails with a message, not the test timeout. */
-async function settle<T>(
-  p: Promise<T>,
-  ms: number,
-): Promise<{ state: 'fulfilled'; value: T } | { state: 'rejected'; err: unknown } | { state: 'pending' }> {
-  let timer: NodeJS.Timeout | undefined;
-  const pending = new Promise<{ state: 'pending' }>(
-    (r) => (timer = setTimeout(() => r({ state: 'pending' }), ms)),
-  );
-  try {
-    return await Promise.race([
-      p.then(
-        (value) => ({ state: 'fulfilled' as const, value }),
-        (err: unknown) => ({ state: 'rejected' as const, err }),
-      ),
-      pending,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function client(extra: { maxRetriesPerRequest?: number | null } = {}): Redis {
