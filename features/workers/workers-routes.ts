@@ -77,6 +77,17 @@ const WORKER_ONLY =
   'For a wall user who is an active grid worker of the roster (workers.yaml account); others get 403.';
 
 /** Grid workers: mount at /api/v1/workers (Workers.router). */
+/** What the two task writes (dispatch, disposal report) can refuse with, besides their auth's. */
+const TASK_WRITE_ERRORS = [
+  Codes.GW_VALIDATION,
+  Codes.GW_BODY_TOO_LARGE,
+  Codes.GW_UNSUPPORTED_MEDIA_TYPE,
+  Codes.GW_FORBIDDEN,
+  Codes.GW_NOT_FOUND,
+  Codes.GW_INVALID_TRANSITION,
+  Codes.GW_CONFLICT,
+] as const;
+
 export const WORKERS_API: ApiRouteGroup = {
   mount: '/api/v1/workers',
   tags: TAGS,
@@ -127,15 +138,7 @@ export const WORKERS_API: ApiRouteGroup = {
           schema: z.strictObject({ alert: AlertSchema }),
         },
       ],
-      errors: [
-        Codes.GW_VALIDATION,
-        Codes.GW_BODY_TOO_LARGE,
-        Codes.GW_UNSUPPORTED_MEDIA_TYPE,
-        Codes.GW_FORBIDDEN,
-        Codes.GW_NOT_FOUND,
-        Codes.GW_INVALID_TRANSITION,
-        Codes.GW_CONFLICT,
-      ],
+      errors: TASK_WRITE_ERRORS,
     },
     {
       method: 'get',
@@ -190,15 +193,7 @@ export const WORKERS_API: ApiRouteGroup = {
           schema: z.strictObject({ task: TaskViewSchema }),
         },
       ],
-      errors: [
-        Codes.GW_VALIDATION,
-        Codes.GW_BODY_TOO_LARGE,
-        Codes.GW_UNSUPPORTED_MEDIA_TYPE,
-        Codes.GW_FORBIDDEN,
-        Codes.GW_NOT_FOUND,
-        Codes.GW_INVALID_TRANSITION,
-        Codes.GW_CONFLICT,
-      ],
+      errors: TASK_WRITE_ERRORS,
     },
     {
       method: 'get',

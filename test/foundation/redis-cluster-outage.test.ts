@@ -19,7 +19,7 @@ import { openRedis, type RedisConnection } from '../../core/redis/redis-connecti
 import { createRedisClient, type RedisClient } from '../../core/redis/redis-client.js';
 import { boundaryError } from '../../core/redis/redis-unavailable.js';
 import { spawnRedisServer, type RedisProcess } from '../helpers/redis.js';
-import { settle } from '../helpers/settle.js';
+import { expectBack, settle } from '../helpers/settle.js';
 
 const logger = createLogger({ pretty: false, level: 'silent' });
 let dir: string;
@@ -76,22 +76,6 @@ function client(extra: { maxRetriesPerRequest?: number | null } = {}): RedisClie
   return c;
 }
 
-/** The same client answers within 15 s (it reconnects by itself). */
-async function expectBack(c: RedisClient, why: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    const r = await settle(c.get('gw:k'), 2_000);
-    if (r.state === 'fulfilled') {
-      expect(r.value).toBe('v');
-      return;
-    }
-    last = r.state === 'rejected' ? r.err : 'a GET pending 2 s';
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  throw new Error(`cluster client not back 15 s after ${why} (status ${c.status}); last: ${String(last)}`);
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gw-cluster-outage-'));
   node = await startNode();
@@ -118,8 +102,8 @@ describe('a Redis Cluster with every node down', () => {
     const c = client();
     const blocking = client({ maxRetriesPerRequest: null });
     await c.set('gw:k', 'v');
-    await expectBack(c, 'start');
-    await expectBack(blocking, 'start');
+    await expectBack(c, 'start', 'cluster client');
+    await expectBack(blocking, 'start', 'cluster client');
 
     const exited = once(node.child, 'exit');
     node.child.kill('SIGKILL');
@@ -141,7 +125,7 @@ describe('a Redis Cluster with every node down', () => {
     const direct = new Redis({ host: '127.0.0.1', port: node.port });
     try {
       await direct.set('gw:k', 'v');
-      await expectBack(c, 'the node was restarted');
+      await expectBack(c, 'the node was restarted', 'cluster client');
       await direct.rpush('gw:list', 'job');
       expect(await settle(popped, 10_000)).toEqual({ state: 'fulfilled', value: ['gw:list', 'job'] });
     } finally {

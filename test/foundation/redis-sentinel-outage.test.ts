@@ -21,7 +21,7 @@ import { openRedis, type RedisConnection } from '../../core/redis/redis-connecti
 import { boundaryError } from '../../core/redis/redis-unavailable.js';
 import { makeConfigDir } from '../config/fixtures.js';
 import { spawnRedisServer, type RedisProcess } from '../helpers/redis.js';
-import { settle } from '../helpers/settle.js';
+import { expectBack, settle } from '../helpers/settle.js';
 
 const logger = createLogger({ pretty: false, level: 'silent' });
 let dir: string;
@@ -71,22 +71,6 @@ async function expectUnavailable(c: Redis, why: string): Promise<void> {
     );
   expect(r.state, `GET after ${why}`).toBe('rejected');
   if (r.state === 'rejected') expect(boundaryError(r.err).code).toBe(Codes.GW_REDIS_UNAVAILABLE);
-}
-
-/** The same client answers again within 15 s (it reconnects by itself; nothing is restarted). */
-async function expectBack(c: Redis, why: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    const r = await settle(c.get('gw:k'), 2_000);
-    if (r.state === 'fulfilled') {
-      expect(r.value).toBe('v');
-      return;
-    }
-    last = r.state === 'rejected' ? r.err : 'a GET pending 2 s';
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  throw new Error(`client not back 15 s after ${why} (status ${c.status}); last: ${String(last)}`);
 }
 
 beforeAll(async () => {
