@@ -24,7 +24,7 @@ import { CameraSchema, type CameraFile } from '../core/contracts/camera-schema.j
 import type { LocationCrs } from '../core/contracts/common-schema.js';
 import { describeValue, expectedOf, messageOf } from '../core/config/zod-issues.js';
 import { formatIssue, type InputIssue } from '../core/errors.js';
-import { redactUrl } from '../core/util/redact.js';
+import { redactText, redactUrl } from '../core/util/redact.js';
 import { readCsvTable } from './csv-table.js';
 import { CAMERAS_PER_FILE, cameraFileYaml } from './gen-cameras.js';
 
@@ -94,6 +94,16 @@ export function envVarFor(id: string): string {
   return `CAM_${id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_PASSWORD`;
 }
 
+/** The passwords in one CSV row, as written and as a device code would slug them. */
+function rowSecrets(record: readonly string[], passwordCell: string): string[] {
+  const out = new Set<string>();
+  if (passwordCell) out.add(passwordCell);
+  for (const cell of record)
+    for (const m of cell.matchAll(/[a-z][a-z0-9+.-]*:\/\/[^/@\s:]*:([^/@\s]+)@/gi)) out.add(m[1]!);
+  for (const s of [...out]) out.add(s.replace(/[^A-Za-z0-9_-]/g, '-'));
+  return [...out];
+}
+
 export function importCamerasCsv(buf: Buffer, source: string, batch: string): ImportResult {
   const table = readCsvTable(buf, source, ALIASES, (col) => {
     const missing = (['deviceId', 'name', 'lon', 'lat'] as Field[]).filter((f) => !col.has(f));
@@ -106,7 +116,13 @@ export function importCamerasCsv(buf: Buffer, source: string, batch: string): Im
   const cameras: CameraFile['cameras'] = [];
   const envVars: ImportResult['envVars'] = [];
   const seen = new Map<string, number>();
-  for (const { record, line, get, bad, issues: rowIssues } of records) {
+  for (const { record, line, get, bad: badRaw, issues: rowIssues } of records) {
+    // No value echoed in a report may carry a password: the row's 密码 cell and any
+    // user:password@ in any of its cells, also as the device code turns them (a cell holding a
+    // URL with a password, in the wrong column, was echoed slugged as the camera id).
+    const secrets = rowSecrets(record, get('password'));
+    const bad: typeof badRaw = (f, expected, found, message) =>
+      badRaw(f, expected, redactText(found, secrets), message);
     if (record.length !== header.length) {
       rowIssues.push({
         source,

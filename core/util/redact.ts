@@ -3,6 +3,11 @@
  * Everything that prints a URL or an error that may embed one goes through here.
  */
 const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/@\s]*)@/gi;
+/**
+ * `scheme://user:secret` cut before its `@` (a truncated file or line): the part after the colon
+ * may be a password, unless it is a port (1 to 5 digits). Found by the config fuzz.
+ */
+const CUT_USERINFO = /([a-z][a-z0-9+.-]*:\/\/[^/@\s:"]*:)(?!\d{1,5}(?=$|[\s"]))[^/@\s"]+(?=$|[\s"])/gi;
 
 /** An RTSP (or any) URL with `user:password@` userinfo → `rtsp://***@host/x`. */
 export function redactUrl(url: string): string {
@@ -11,7 +16,7 @@ export function redactUrl(url: string): string {
 
 /** Redacts URLs with userinfo and any of the given secret strings inside free text. */
 export function redactText(text: string, secrets: readonly string[] = []): string {
-  let out = text.replace(USERINFO, '$1***@');
+  let out = text.replace(USERINFO, '$1***@').replace(CUT_USERINFO, '$1***');
   for (const s of secrets) {
     if (s.length >= 3) out = out.split(s).join('***');
     const enc = encodeURIComponent(s);

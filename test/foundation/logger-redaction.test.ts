@@ -24,6 +24,14 @@ describe('credential redaction', () => {
     );
   });
 
+  it('hides what follows user: in a URL cut before its @, but keeps a port', () => {
+    // A truncated CSV row echoed in an import error (found by the config fuzz, seed 2056588591).
+    expect(redactText('"http://u:S3CRET-fz-91c7"')).toBe('"http://u:***"');
+    expect(redactText('see rtsp://admin:hunter22 then')).toBe('see rtsp://admin:*** then');
+    expect(redactText('rtsp://10.0.0.2:554')).toBe('rtsp://10.0.0.2:554');
+    expect(redactText('rtsp://10.0.0.2:554/Streaming/101')).toBe('rtsp://10.0.0.2:554/Streaming/101');
+  });
+
   it('never writes a password, a credential object or a URL password into a log line', async () => {
     const { logger, lines } = capture();
     const err = new Error('connect to rtsp://admin:hunter22@10.1.1.1/live failed');
