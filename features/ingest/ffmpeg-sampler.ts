@@ -279,7 +279,7 @@ export function jpegSize(buf: Uint8Array): { width: number; height: number } | n
 }
 
 /** Splits a concatenated MJPEG byte stream into images (EOI cannot occur inside entropy data: 0xFF is stuffed). */
-function jpegSplitter(onImage: (jpeg: Buffer) => void): (chunk: Buffer) => void {
+export function jpegSplitter(onImage: (jpeg: Buffer) => void): (chunk: Buffer) => void {
   let pending: Buffer = Buffer.alloc(0);
   return (chunk) => {
     pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;

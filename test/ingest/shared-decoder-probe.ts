@@ -1,5 +1,5 @@
 /**
- * The measurement behind "In-process RTSP demuxer: the shared decoder" in docs/decisions.md; not
+ * The measurement behind "The shared decoder behind such a demuxer, measured" in docs/decisions.md; not
  * a test. One ffmpeg reads Annex-B H.264 keyframes on stdin from two cameras of different sizes
  * (sub-stream vtest 640x360 and car-detection 768x432), as a decoder pool behind an in-process
  * RTSP demuxer would. Each access unit is preceded by a user-data-unregistered SEI carrying a
@@ -13,8 +13,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jpegSize } from '../../features/ingest/ffmpeg-sampler.js';
-import { mediaPath } from '../helpers/media.js';
+import { jpegSize, jpegSplitter } from '../../features/ingest/ffmpeg-sampler.js';
+import { mediaPath, x264JoinableArgs } from '../helpers/media.js';
 
 const GAP_MS = Number(process.env.GAP_MS ?? 300);
 const N = Number(process.env.N ?? 12);
@@ -40,9 +40,11 @@ function keyframes(name: string, input: string[]): Buffer[] {
 }
 
 const sub = join(dir, 'sub.mp4');
+// The sub-stream profile of bench:ingest (640x360, 15 fps, 384 kb/s, 2 s GOP).
 ff([
   ...['-i', mediaPath('vtest.avi'), '-t', '20', '-vf', 'scale=640:360,fps=15'],
-  ...['-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'main', '-b:v', '384k', '-g', '30', sub],
+  ...x264JoinableArgs(30, true),
+  ...['-b:v', '384k', sub],
 ]);
 const cams = [
   { name: 'sub', aus: keyframes('sub', ['-i', sub]), size: '640x360' },
@@ -60,7 +62,7 @@ const AUD = Buffer.from([0, 0, 0, 1, 9, 0xf0]);
 const p = spawn(
   'ffmpeg',
   [
-    ...['-hide_banner', '-nostdin', '-loglevel', 'info', '-threads', '1', '-flags', 'low_delay'],
+    ...['-hide_banner', '-nostdin', '-loglevel', 'repeat+info', '-threads', '1', '-flags', 'low_delay'],
     ...['-analyzeduration', '0', '-probesize', '32', '-f', 'h264', '-i', 'pipe:0'],
     ...['-filter_threads', '1', '-vf', "showinfo,scale='min(1280,iw)':-2", '-fps_mode', 'passthrough'],
     ...['-flush_packets', '1', '-c:v', 'mjpeg', '-threads', '1', '-q:v', '4', '-f', 'image2pipe', 'pipe:1'],
@@ -74,31 +76,26 @@ p.stderr.on('data', (d: Buffer) => {
   lines += d.toString('utf8');
   const all = lines.split('\n');
   lines = all.pop() ?? '';
+  // Encoders write their own unregistered SEI (x264 its version string on every keyframe with
+  // repeat-headers): only ours, by UUID, is a tag.
+  let ours = false;
   for (const l of all) {
+    const u = /UUID=([0-9a-f-]+)/.exec(l);
+    if (u) ours = u[1]!.replace(/-/g, '') === UUID.toString('hex');
     const m = /User Data=([0-9a-f]+)/.exec(l);
-    if (m) tags.push(Buffer.from(m[1]!, 'hex').toString('utf8'));
+    if (m && ours) tags.push(Buffer.from(m[1]!, 'hex').toString('utf8'));
   }
 });
-let pending = Buffer.alloc(0);
-const rows: string[] = [];
-p.stdout.on('data', (d: Buffer) => {
-  pending = Buffer.concat([pending, d]);
-  for (
-    let end = pending.indexOf(Buffer.from([0xff, 0xd9]));
-    end >= 0;
-    end = pending.indexOf(Buffer.from([0xff, 0xd9]))
-  ) {
-    const jpeg = pending.subarray(0, end + 2);
-    pending = pending.subarray(end + 2);
-    const k = rows.length;
+// stdout and stderr are read independently, so a JPEG may arrive before its showinfo line:
+// JPEGs and tags are paired by position once ffmpeg has exited.
+const jpegs: { size: string; at: number }[] = [];
+p.stdout.on(
+  'data',
+  jpegSplitter((jpeg) => {
     const s = jpegSize(jpeg);
-    const want = sent[k]!;
-    const inputsSince = sent.length - 1 - k;
-    rows.push(
-      `| ${k + 1} | ${want.cam} | ${tags[k] ?? '(none yet)'} | ${want.tag} | ${s ? `${s.width}x${s.height}` : '?'} (${want.size}) | ${Date.now() - want.at} ms | ${inputsSince} |`,
-    );
-  }
-});
+    jpegs.push({ size: s ? `${s.width}x${s.height}` : '?', at: Date.now() });
+  }),
+);
 for (let k = 0; k < N; k++) {
   const cam = cams[k % cams.length]!;
   const au = cam.aus[Math.floor(k / cams.length) % cam.aus.length]!;
@@ -110,8 +107,14 @@ for (let k = 0; k < N; k++) {
 await new Promise((r) => setTimeout(r, 1_500));
 p.stdin.end();
 await new Promise((r) => p.once('close', r));
+// "inputs sent since": how many access units had been written when the JPEG came out.
+const rows = jpegs.map((j, k) => {
+  const want = sent[k]!;
+  const since = sent.filter((x) => x.at <= j.at).length - 1 - k;
+  return `| ${k + 1} | ${want.cam} | ${tags[k] ?? '(none)'} | ${want.tag} | ${j.size} (${want.size}) | ${j.at - want.at} ms | ${since} |`;
+});
 process.stdout.write(
-  `GAP_MS=${GAP_MS} N=${N}: ${rows.length} JPEGs for ${N} access units (the last ones leave at EOF)\n` +
+  `GAP_MS=${GAP_MS} N=${N}: ${jpegs.length} JPEGs for ${N} access units\n` +
     '| JPEG | camera sent | tag printed | tag sent | JPEG size (camera) | after its input | inputs sent since |\n| --- | --- | --- | --- | --- | --- | --- |\n' +
     rows.join('\n') +
     '\n',
